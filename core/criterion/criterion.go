@@ -1,0 +1,111 @@
+// Package criterion holds the loss functions: each computes a loss from a
+// model output and a target, and the gradient of that loss with respect to
+// the output.
+package criterion
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/bigdl-go/bigdl-go/core/nn"
+	"github.com/bigdl-go/bigdl-go/core/tensor"
+)
+
+// Criterion is a loss function.
+type Criterion interface {
+	// Forward returns the loss of output x against target y.
+	Forward(x, y *tensor.Tensor) float64
+	// Backward returns the gradient of the loss with respect to x; the
+	// tensor belongs to the criterion and is overwritten by the next call.
+	Backward(x, y *tensor.Tensor) *tensor.Tensor
+	// Class is BigDL's class name; Config the constructor arguments.
+	Class() string
+	Config() map[string]any
+}
+
+// RecordLosses is implemented by criteria that can report the loss of each
+// record of a batch, as if each were a batch of one; validation uses it to
+// report the exact mean over records.
+type RecordLosses interface {
+	SumRecordLosses(x, y *tensor.Tensor) (sum float64, records int)
+}
+
+// TargetChecker is implemented by criteria whose targets have a valid range
+// (class indices), so that bad labels are refused before training starts.
+type TargetChecker interface {
+	CheckTargets(y *tensor.Tensor, outputWidth int) error
+}
+
+// Constructor builds a criterion from its arguments.
+type Constructor func(a *nn.Args) (Criterion, error)
+
+var registry = map[string]Constructor{}
+
+func register(class string, c Constructor) { registry[class] = c }
+
+// New builds a criterion of the named class.
+func New(class string, args map[string]any) (Criterion, error) {
+	c, ok := registry[class]
+	if !ok {
+		return nil, fmt.Errorf("unknown criterion class %q", class)
+	}
+	a := nn.NewArgs(class, args)
+	cr, err := c(a)
+	if err == nil {
+		err = a.Err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	return cr, nil
+}
+
+// Classes lists the registered class names.
+func Classes() []string {
+	out := make([]string, 0, len(registry))
+	for k := range registry {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// rows splits x into a batch of rows: a 1-D input is one record.
+func rows(x *tensor.Tensor) (n, width int) {
+	if x.Dims() <= 1 {
+		return 1, x.Len()
+	}
+	return x.Rows()
+}
+
+// SumRecordLosses is the generic per-record loss: the criterion applied to
+// each record alone.
+func SumRecordLosses(c Criterion, x, y *tensor.Tensor) (float64, int) {
+	if r, ok := c.(RecordLosses); ok {
+		return r.SumRecordLosses(x, y)
+	}
+	n, w := rows(x)
+	if x.Dims() <= 1 {
+		return c.Forward(x, y), 1
+	}
+	yw := y.Len() / n
+	xs := append([]int{1}, x.Shape[1:]...)
+	ys := []int{1}
+	if y.Dims() > 1 {
+		ys = append(ys, y.Shape[1:]...)
+	}
+	var sum float64
+	for i := 0; i < n; i++ {
+		xi := &tensor.Tensor{Shape: xs, Data: x.Data[i*w : (i+1)*w]}
+		yi := &tensor.Tensor{Shape: ys, Data: y.Data[i*yw : (i+1)*yw]}
+		sum += c.Forward(xi, yi)
+	}
+	return sum, n
+}
+
+func sameVolume(class string, x, y *tensor.Tensor) {
+	if x.Len() != y.Len() {
+		panic(fmt.Errorf("%s: target of shape %s does not match output of shape %s",
+			class, tensor.ShapeString(y.Shape), tensor.ShapeString(x.Shape)))
+	}
+}

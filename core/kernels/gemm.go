@@ -1,0 +1,110 @@
+// Package kernels holds the numeric kernels the layers call: matrix products
+// and vector operations. Callers use the package functions; the
+// implementation behind them is chosen once at start-up, so faster kernels
+// (SIMD micro-kernels) replace the portable ones without touching any layer.
+package kernels
+
+import (
+	"fmt"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// GemmFunc computes C = alpha·op(A)·op(B) + beta·C for row-major matrices,
+// op(X) being X or Xᵀ; op(A) is m×k, op(B) is k×n, C is m×n.
+type GemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int)
+
+// Active names the kernel set in use, for logs and benchmarks.
+var Active = "gonum (portable Go)"
+
+var gemm GemmFunc = gonumGemm
+
+// Sgemm is the single-precision matrix product every layer uses.
+func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// Use installs another implementation (for tests that force a code path).
+func Use(name string, f GemmFunc) (restore func()) {
+	prevName, prev := Active, gemm
+	Active, gemm = name, f
+	return func() { Active, gemm = prevName, prev }
+}
+
+func gonumGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if k == 0 {
+		// gonum rejects empty inner dimensions; the product is then beta·C.
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+		return
+	}
+	ta, tb := blas.NoTrans, blas.NoTrans
+	if transA {
+		ta = blas.Trans
+	}
+	if transB {
+		tb = blas.Trans
+	}
+	gonum.Implementation{}.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// NaiveGemm is the triple loop, the reference kernels are tested against.
+func NaiveGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	at := func(i, p int) float32 {
+		if transA {
+			return a[p*lda+i]
+		}
+		return a[i*lda+p]
+	}
+	bt := func(p, j int) float32 {
+		if transB {
+			return b[j*ldb+p]
+		}
+		return b[p*ldb+j]
+	}
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for p := 0; p < k; p++ {
+				s += float64(at(i, p)) * float64(bt(p, j))
+			}
+			c[i*ldc+j] = alpha*float32(s) + beta*c[i*ldc+j]
+		}
+	}
+}
+
+// CheckGemmArgs panics with a descriptive message when buffers are too short;
+// kernels that walk raw pointers call it first.
+func CheckGemmArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	rowsA, colsA := m, k
+	if transA {
+		rowsA, colsA = k, m
+	}
+	rowsB, colsB := k, n
+	if transB {
+		rowsB, colsB = n, k
+	}
+	need := func(name string, buf []float32, rows, cols, ld int) {
+		if rows == 0 || cols == 0 {
+			return
+		}
+		if ld < cols || len(buf) < (rows-1)*ld+cols {
+			panic(fmt.Sprintf("kernels: %s buffer of %d values, stride %d, is too small for %d×%d", name, len(buf), ld, rows, cols))
+		}
+	}
+	need("A", a, rowsA, colsA, lda)
+	need("B", b, rowsB, colsB, ldb)
+	need("C", c, m, n, ldc)
+}

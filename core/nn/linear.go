@@ -1,0 +1,120 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/bigdl-go/bigdl-go/core/kernels"
+	"github.com/bigdl-go/bigdl-go/core/rng"
+	"github.com/bigdl-go/bigdl-go/core/tensor"
+)
+
+// Linear computes y = x·Wᵀ + b for x of shape (input_size,) or
+// (batch, input_size); W is (output_size, input_size), b is (output_size,).
+type Linear struct {
+	Base
+	In, Out int
+	Weight  *Param
+	Bias    *Param // nil without bias
+	output  *tensor.Tensor
+	gradIn  *tensor.Tensor
+}
+
+func init() {
+	Register("Linear", func(a *Args) (Module, error) {
+		return NewLinear(a.PositiveInt("input_size"), a.PositiveInt("output_size"), a.Bool("with_bias", true)), nil
+	})
+}
+
+// NewLinear builds a Linear layer with BigDL's default initialisation.
+func NewLinear(in, out int, withBias bool) *Linear {
+	l := &Linear{Base: newBase("Linear"), In: in, Out: out, Weight: newParam("weight", out, in)}
+	if withBias {
+		l.Bias = newParam("bias", out)
+	}
+	l.Reset()
+	return l
+}
+
+// Reset draws weight then bias from U(-1/√in, 1/√in), BigDL's default.
+func (l *Linear) Reset() {
+	stdv := 1 / math.Sqrt(float64(l.In))
+	rng.Global.Do(func(g *rng.MT) {
+		for i := range l.Weight.Value.Data {
+			l.Weight.Value.Data[i] = float32(g.Uniform(-stdv, stdv))
+		}
+		if l.Bias != nil {
+			for i := range l.Bias.Value.Data {
+				l.Bias.Value.Data[i] = float32(g.Uniform(-stdv, stdv))
+			}
+		}
+	})
+}
+
+func (l *Linear) Params() []*Param {
+	if l.Bias == nil {
+		return []*Param{l.Weight}
+	}
+	return []*Param{l.Weight, l.Bias}
+}
+
+func (l *Linear) Config() map[string]any {
+	return map[string]any{"input_size": l.In, "output_size": l.Out, "with_bias": l.Bias != nil}
+}
+
+func (l *Linear) String() string {
+	return fmt.Sprintf("Linear[%s](%d -> %d)", l.name, l.In, l.Out)
+}
+
+func (l *Linear) rows(x *tensor.Tensor) int {
+	switch {
+	case x.Dims() == 1 && x.Shape[0] == l.In:
+		return 1
+	case x.Dims() == 2 && x.Shape[1] == l.In:
+		return x.Shape[0]
+	}
+	shapeError(l, fmt.Sprintf("shape (%d,) or (batch, %d)", l.In, l.In), x.Shape)
+	return 0
+}
+
+func (l *Linear) Forward(x *tensor.Tensor) *tensor.Tensor {
+	n := l.rows(x)
+	if x.Dims() == 1 {
+		l.output = tensor.Ensure(l.output, l.Out)
+	} else {
+		l.output = tensor.Ensure(l.output, n, l.Out)
+	}
+	y := l.output.Data
+	if l.Bias != nil {
+		for i := 0; i < n; i++ {
+			copy(y[i*l.Out:(i+1)*l.Out], l.Bias.Value.Data)
+		}
+		kernels.Sgemm(false, true, n, l.Out, l.In, 1, x.Data, l.In, l.Weight.Value.Data, l.In, 1, y, l.Out)
+	} else {
+		kernels.Sgemm(false, true, n, l.Out, l.In, 1, x.Data, l.In, l.Weight.Value.Data, l.In, 0, y, l.Out)
+	}
+	return l.output
+}
+
+func (l *Linear) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
+	n := l.rows(x)
+	if gy.Len() != n*l.Out {
+		shapeError(l, fmt.Sprintf("a gradient of %d values", n*l.Out), gy.Shape)
+	}
+	l.gradIn = tensor.Ensure(l.gradIn, x.Shape...)
+	kernels.Sgemm(false, false, n, l.In, l.Out, 1, gy.Data, l.Out, l.Weight.Value.Data, l.In, 0, l.gradIn.Data, l.In)
+	if l.frozen {
+		return l.gradIn
+	}
+	kernels.Sgemm(true, false, l.Out, l.In, n, 1, gy.Data, l.Out, x.Data, l.In, 1, l.Weight.Grad.Data, l.In)
+	if l.Bias != nil {
+		gb := l.Bias.Grad.Data
+		for i := 0; i < n; i++ {
+			row := gy.Data[i*l.Out : (i+1)*l.Out]
+			for j, v := range row {
+				gb[j] += v
+			}
+		}
+	}
+	return l.gradIn
+}

@@ -1,0 +1,194 @@
+// Package nn holds the layers: the Module interface every layer implements,
+// the containers, and a registry that builds a layer from BigDL's class name
+// and its constructor arguments.
+//
+// Layers panic on misuse (a wrong input shape), as gonum does; the message
+// names the layer and the shapes. The C ABI and the training loop recover
+// those panics and return them as errors.
+package nn
+
+import (
+	"fmt"
+	"sync/atomic"
+
+	"github.com/bigdl-go/bigdl-go/core/tensor"
+)
+
+// Module is a layer or a container of layers.
+type Module interface {
+	// Forward computes the output for x and keeps what Backward needs. The
+	// returned tensor belongs to the module and is overwritten by the next call.
+	Forward(x *tensor.Tensor) *tensor.Tensor
+	// Backward returns the gradient with respect to x given the gradient of
+	// the output, and accumulates parameter gradients. It assumes Forward(x)
+	// was the last call.
+	Backward(x, gradOutput *tensor.Tensor) *tensor.Tensor
+	// Params lists the module's own learnable parameters (not its children's).
+	Params() []*Param
+	// Meta holds the state every module shares: name, mode, freezing.
+	Meta() *Base
+	// Config returns the constructor arguments, so the module can be rebuilt
+	// from its class name (see Register) when a model file is loaded.
+	Config() map[string]any
+	// Reset re-initialises the parameters from the engine's random generator.
+	Reset()
+	// String is the BigDL-style description, e.g. "Linear[fc1](5 -> 2)".
+	String() string
+}
+
+// Container is a module made of child modules.
+type Container interface {
+	Module
+	Children() []Module
+	Add(child Module) error
+}
+
+// Param is one learnable tensor and its accumulated gradient.
+type Param struct {
+	Name  string // "weight" or "bias"
+	Value *tensor.Tensor
+	Grad  *tensor.Tensor
+	flat  *flatStorage // set by Flatten
+}
+
+// Base is embedded in every module.
+type Base struct {
+	class    string
+	name     string
+	training bool
+	frozen   bool
+}
+
+var nameCounter atomic.Uint64
+
+func newBase(class string) Base {
+	// BigDL names layers class + a unique hex suffix.
+	return Base{class: class, name: fmt.Sprintf("%s%08x", class, 0x5eed0000+nameCounter.Add(1)), training: true}
+}
+
+func (b *Base) Meta() *Base { return b }
+
+// Class is BigDL's class name, the registry key.
+func (b *Base) Class() string { return b.class }
+
+// Name is the layer's name.
+func (b *Base) Name() string { return b.name }
+
+// SetName renames the layer.
+func (b *Base) SetName(n string) { b.name = n }
+
+// Training reports whether the layer is in training mode.
+func (b *Base) Training() bool { return b.training }
+
+// Frozen reports whether the layer's parameters are excluded from updates.
+func (b *Base) Frozen() bool { return b.frozen }
+
+// Walk calls f on m and every module below it, parents first.
+func Walk(m Module, f func(Module)) {
+	f(m)
+	if c, ok := m.(Container); ok {
+		for _, ch := range c.Children() {
+			Walk(ch, f)
+		}
+	}
+}
+
+// SetTraining switches m and all its children to training (true) or
+// evaluation (false) mode.
+func SetTraining(m Module, on bool) {
+	Walk(m, func(x Module) { x.Meta().training = on })
+}
+
+// SetFrozen freezes (or unfreezes) m and all its children; with names, only
+// the modules so named and their children.
+func SetFrozen(m Module, on bool, names ...string) error {
+	if len(names) == 0 {
+		Walk(m, func(x Module) { x.Meta().frozen = on })
+		return nil
+	}
+	for _, n := range names {
+		found := false
+		Walk(m, func(x Module) {
+			if x.Meta().name == n {
+				found = true
+				Walk(x, func(y Module) { y.Meta().frozen = on })
+			}
+		})
+		if !found {
+			return fmt.Errorf("freeze: no layer named %q in %s", n, m.Meta().name)
+		}
+	}
+	return nil
+}
+
+// AllParams lists the parameters of m and its children in a fixed order
+// (depth first), the order of get_weights and of model files.
+func AllParams(m Module) []*Param {
+	var ps []*Param
+	Walk(m, func(x Module) { ps = append(ps, x.Params()...) })
+	return ps
+}
+
+// ZeroGrads clears the accumulated gradients of m and its children.
+func ZeroGrads(m Module) {
+	for _, p := range AllParams(m) {
+		p.Grad.Zero()
+	}
+}
+
+// Flatten moves every parameter (and gradient) of m into one contiguous
+// vector, so optimisers and parameter synchronisation work on a single slice.
+// The tensors keep their shapes and values; only their storage moves.
+func Flatten(m Module) (weights, grads []float32) {
+	ps := AllParams(m)
+	n := 0
+	for _, p := range ps {
+		n += p.Value.Len()
+	}
+	if w, g, ok := flatViews(ps, n); ok {
+		return w, g
+	}
+	weights, grads = make([]float32, n), make([]float32, n)
+	f := &flatStorage{weights, grads}
+	off := 0
+	for _, p := range ps {
+		k := p.Value.Len()
+		copy(weights[off:off+k], p.Value.Data)
+		copy(grads[off:off+k], p.Grad.Data)
+		p.Value.Data = weights[off : off+k : off+k]
+		p.Grad.Data = grads[off : off+k : off+k]
+		p.flat = f
+		off += k
+	}
+	return weights, grads
+}
+
+// flatViews returns the vectors a previous Flatten made, when every
+// parameter still lies in them in order (so a second Flatten moves nothing).
+func flatViews(ps []*Param, n int) (weights, grads []float32, ok bool) {
+	if len(ps) == 0 || ps[0].flat == nil || len(ps[0].flat.weights) != n {
+		return nil, nil, false
+	}
+	f, off := ps[0].flat, 0
+	for _, p := range ps {
+		k := p.Value.Len()
+		if p.flat != f || k > 0 && (&p.Value.Data[0] != &f.weights[off] || &p.Grad.Data[0] != &f.grads[off]) {
+			return nil, nil, false
+		}
+		off += k
+	}
+	return f.weights, f.grads, true
+}
+
+// flatStorage is the pair of vectors a Flatten moved parameters into.
+type flatStorage struct{ weights, grads []float32 }
+
+func newParam(name string, shape ...int) *Param {
+	return &Param{Name: name, Value: tensor.New(shape...), Grad: tensor.New(shape...)}
+}
+
+// shapeError panics with a message naming the layer, what it expects and
+// what it got.
+func shapeError(m Module, want string, got []int) {
+	panic(fmt.Errorf("%s: expected input of %s, got shape %s", m.String(), want, tensor.ShapeString(got)))
+}

@@ -1,0 +1,235 @@
+package optim
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/bigdl-go/bigdl-go/core/criterion"
+	"github.com/bigdl-go/bigdl-go/core/nn"
+	"github.com/bigdl-go/bigdl-go/core/tensor"
+)
+
+// Result is one validation method's score over a data set.
+type Result struct {
+	Method string  `json:"method"`
+	Value  float64 `json:"result"`
+	Count  int     `json:"total_num"`
+	Text   string  `json:"text"` // BigDL's printed form, e.g. Accuracy(correct: 9, count: 10, accuracy: 0.9)
+}
+
+// ValMethod accumulates a score over batches.
+type ValMethod interface {
+	Name() string
+	Add(output, target *tensor.Tensor)
+	Result() Result
+}
+
+// NewValMethod builds a validation method from its spec,
+// {"class": "Loss", "criterion": {"class": "ClassNLLCriterion"}}.
+func NewValMethod(spec map[string]any) (ValMethod, error) {
+	class, _ := spec["class"].(string)
+	switch class {
+	case "Top1Accuracy":
+		return &topK{name: class, k: 1}, nil
+	case "Top5Accuracy":
+		return &topK{name: class, k: 5}, nil
+	case "MAE":
+		return &mae{}, nil
+	case "Loss":
+		cspec, _ := spec["criterion"].(map[string]any)
+		cclass, _ := cspec["class"].(string)
+		if cclass == "" {
+			cclass = "ClassNLLCriterion"
+		}
+		args, _ := cspec["args"].(map[string]any)
+		c, err := criterion.New(cclass, args)
+		if err != nil {
+			return nil, fmt.Errorf("Loss: %w", err)
+		}
+		return &loss{c: c}, nil
+	}
+	return nil, fmt.Errorf("unknown validation method %q (supported: Top1Accuracy, Top5Accuracy, Loss, MAE)", class)
+}
+
+func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+type topK struct {
+	name           string
+	k              int
+	correct, count int
+}
+
+func (t *topK) Name() string { return t.name }
+
+// Add counts records whose label (1-based) is among the k highest outputs.
+// A single output column is read as the probability of label 1 against
+// label 0, thresholded at 0.5, as BigDL does for binary models.
+func (t *topK) Add(out, y *tensor.Tensor) {
+	n, classes := out.Rows()
+	if out.Dims() == 1 {
+		n, classes = 1, out.Len()
+	}
+	if y.Len() != n {
+		panic(fmt.Errorf("%s: %d labels for %d records", t.name, y.Len(), n))
+	}
+	for i := 0; i < n; i++ {
+		row := out.Data[i*classes : (i+1)*classes]
+		label := y.Data[i]
+		if classes == 1 {
+			pred := float32(0)
+			if row[0] > 0.5 {
+				pred = 1
+			}
+			if pred == label {
+				t.correct++
+			}
+			t.count++
+			continue
+		}
+		lab := int(label) - 1
+		if float32(lab+1) != label || lab < 0 || lab >= classes {
+			panic(fmt.Errorf("%s: label %v of record %d is not a class index: labels are 1-based, expected an integer in [1, %d]",
+				t.name, label, i+1, classes))
+		}
+		// The label is in the top k when fewer than k outputs beat it.
+		higher := 0
+		for j, v := range row {
+			if v > row[lab] || (v == row[lab] && j < lab) {
+				higher++
+			}
+		}
+		if higher < t.k {
+			t.correct++
+		}
+		t.count++
+	}
+}
+
+func (t *topK) Result() Result {
+	acc := 0.0
+	if t.count > 0 {
+		acc = float64(t.correct) / float64(t.count)
+	}
+	return Result{Method: t.name, Value: acc, Count: t.count,
+		Text: fmt.Sprintf("Accuracy(correct: %d, count: %d, accuracy: %s)", t.correct, t.count, num(acc))}
+}
+
+// loss reports the exact mean of per-record losses (bigdl-go's rule, see the
+// API spec §5.3), so the figure does not depend on batch size or partitioning.
+type loss struct {
+	c     criterion.Criterion
+	sum   float64
+	count int
+}
+
+func (l *loss) Name() string { return "Loss" }
+func (l *loss) Add(out, y *tensor.Tensor) {
+	s, n := criterion.SumRecordLosses(l.c, out, y)
+	l.sum += s
+	l.count += n
+}
+func (l *loss) Result() Result {
+	avg := 0.0
+	if l.count > 0 {
+		avg = l.sum / float64(l.count)
+	}
+	return Result{Method: "Loss", Value: avg, Count: l.count,
+		Text: fmt.Sprintf("(Loss: %s, count: %d, Average Loss: %s)", num(float64(float32(l.sum))), l.count, num(float64(float32(avg))))}
+}
+
+// mae is the mean absolute error per record (averaged over each record's
+// output elements), then over records.
+type mae struct {
+	sum   float64
+	count int
+}
+
+func (m *mae) Name() string { return "MAE" }
+func (m *mae) Add(out, y *tensor.Tensor) {
+	if out.Len() != y.Len() {
+		panic(fmt.Errorf("MAE: target of shape %s does not match output of shape %s", tensor.ShapeString(y.Shape), tensor.ShapeString(out.Shape)))
+	}
+	n, w := out.Rows()
+	if out.Dims() == 1 {
+		n, w = 1, out.Len()
+	}
+	for i := 0; i < n; i++ {
+		var s float64
+		for j := i * w; j < (i+1)*w; j++ {
+			s += math.Abs(float64(out.Data[j] - y.Data[j]))
+		}
+		m.sum += s / float64(w)
+	}
+	m.count += n
+}
+func (m *mae) Result() Result {
+	avg := 0.0
+	if m.count > 0 {
+		avg = m.sum / float64(m.count)
+	}
+	return Result{Method: "MAE", Value: avg, Count: m.count,
+		Text: fmt.Sprintf("(Loss: %s, count: %d, Average Loss: %s)", num(float64(float32(m.sum))), m.count, num(float64(float32(avg))))}
+}
+
+// Batches calls f on consecutive row ranges [lo, hi) of n records.
+func batches(n, size int, f func(lo, hi int)) {
+	for lo := 0; lo < n; lo += size {
+		f(lo, min(lo+size, n))
+	}
+}
+
+// rowSlice views records [lo, hi) of t without copying.
+func rowSlice(t *tensor.Tensor, lo, hi int) *tensor.Tensor {
+	per := t.Len() / max(t.Shape[0], 1)
+	shape := append([]int{hi - lo}, t.Shape[1:]...)
+	return &tensor.Tensor{Shape: shape, Data: t.Data[lo*per : hi*per]}
+}
+
+// withMode runs f with m in training (true) or evaluation mode, restoring the
+// mode the caller had.
+func withMode(m nn.Module, training bool, f func()) {
+	prev := m.Meta().Training()
+	nn.SetTraining(m, training)
+	defer nn.SetTraining(m, prev)
+	f()
+}
+
+// Evaluate scores m on (x, y) in evaluation mode, batch by batch.
+func Evaluate(m nn.Module, x, y *tensor.Tensor, batchSize int, methods []ValMethod) []Result {
+	withMode(m, false, func() {
+		batches(x.Shape[0], batchSize, func(lo, hi int) {
+			out := m.Forward(rowSlice(x, lo, hi))
+			for _, v := range methods {
+				v.Add(out, rowSlice(y, lo, hi))
+			}
+		})
+	})
+	res := make([]Result, len(methods))
+	for i, v := range methods {
+		res[i] = v.Result()
+	}
+	return res
+}
+
+// Predict returns m's outputs for every record of x, in evaluation mode.
+func Predict(m nn.Module, x *tensor.Tensor, batchSize int) *tensor.Tensor {
+	var out *tensor.Tensor
+	withMode(m, false, func() {
+		batches(x.Shape[0], batchSize, func(lo, hi int) {
+			o := m.Forward(rowSlice(x, lo, hi))
+			if o.Dims() == 0 || o.Shape[0] != hi-lo {
+				panic(fmt.Errorf("predict: the model returned shape %s for a batch of %d records", tensor.ShapeString(o.Shape), hi-lo))
+			}
+			if out == nil {
+				out = tensor.New(append([]int{x.Shape[0]}, o.Shape[1:]...)...)
+			}
+			per := o.Len() / (hi - lo)
+			if per*x.Shape[0] != out.Len() {
+				panic(fmt.Errorf("predict: the model's output shape changed between batches"))
+			}
+			copy(out.Data[lo*per:hi*per], o.Data)
+		})
+	})
+	return out
+}
