@@ -206,6 +206,12 @@ func New(class string, args map[string]any) (Module, error) {
 	return m, nil
 }
 
+// IsClass reports whether class is registered.
+func IsClass(class string) bool {
+	_, ok := registry[class]
+	return ok
+}
+
 // Classes lists the registered class names.
 func Classes() []string {
 	out := make([]string, 0, len(registry))

@@ -49,7 +49,7 @@ func NewMethod(class string, args map[string]any) (Method, error) {
 		m = &RMSprop{LR: a.Float("learningrate", 1e-2), LRDecay: a.Float("learningrate_decay", 0),
 			DecayRate: a.Float("decayrate", 0.99), Epsilon: a.Float("epsilon", 1e-8)}
 	default:
-		return nil, fmt.Errorf("unknown optim method %q (supported: SGD, Adam, Adagrad, RMSprop)", class)
+		return nil, fmt.Errorf("unknown class %q: not a layer, criterion or optim method (optim methods: SGD, Adam, Adagrad, RMSprop)", class)
 	}
 	if err := a.Err(); err != nil {
 		return nil, err

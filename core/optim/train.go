@@ -170,7 +170,7 @@ func (t *Trainer) Run() (err error) {
 			secs := now.Sub(lastLog).Seconds()
 			t.log("[Epoch %d %d/%d][Iteration %d][Wall Clock %.3fs] Trained %d records in %.4f seconds. Throughput is %.1f records/second. Loss is %s.",
 				epoch, done, n, t.State.Iteration, now.Sub(start).Seconds(), recordsSinceLog, secs,
-				float64(recordsSinceLog)/math.Max(secs, 1e-9), num(float64(float32(loss))))
+				float64(recordsSinceLog)/math.Max(secs, 1e-9), num(loss))
 			lastLog, logged, recordsSinceLog = now, t.State.Iteration, 0
 		}
 		if v := t.Validation; v != nil && v.Trigger(&t.State) {

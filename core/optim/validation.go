@@ -52,7 +52,9 @@ func NewValMethod(spec map[string]any) (ValMethod, error) {
 	return nil, fmt.Errorf("unknown validation method %q (supported: Top1Accuracy, Top5Accuracy, Loss, MAE)", class)
 }
 
-func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+// num formats a float32 quantity in its shortest form, as the JVM prints
+// BigDL's Float results (0.9, not 0.8999999761581421).
+func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 32) }
 
 type topK struct {
 	name           string
@@ -135,7 +137,7 @@ func (l *loss) Result() Result {
 		avg = l.sum / float64(l.count)
 	}
 	return Result{Method: "Loss", Value: avg, Count: l.count,
-		Text: fmt.Sprintf("(Loss: %s, count: %d, Average Loss: %s)", num(float64(float32(l.sum))), l.count, num(float64(float32(avg))))}
+		Text: fmt.Sprintf("(Loss: %s, count: %d, Average Loss: %s)", num(l.sum), l.count, num(avg))}
 }
 
 // mae is the mean absolute error per record (averaged over each record's
@@ -169,7 +171,7 @@ func (m *mae) Result() Result {
 		avg = m.sum / float64(m.count)
 	}
 	return Result{Method: "MAE", Value: avg, Count: m.count,
-		Text: fmt.Sprintf("(Loss: %s, count: %d, Average Loss: %s)", num(float64(float32(m.sum))), m.count, num(float64(float32(avg))))}
+		Text: fmt.Sprintf("(Loss: %s, count: %d, Average Loss: %s)", num(m.sum), m.count, num(avg))}
 }
 
 // Batches calls f on consecutive row ranges [lo, hi) of n records.

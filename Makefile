@@ -1,0 +1,33 @@
+# Developer entry points. CI calls `make test PYTHON=.venv/bin/python` (see .ci/run).
+
+# The kernels use simd/archsimd, which Go 1.26 gates behind this experiment; every go command needs it.
+export GOEXPERIMENT := simd
+export CGO_ENABLED := 1
+
+GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
+PYTHON ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
+# Absolute form for recipes that cd elsewhere; a bare command name (python3) is left to PATH.
+PY := $(if $(findstring /,$(PYTHON)),$(abspath $(PYTHON)),$(PYTHON))
+
+.PHONY: build test demo wheel venv clean
+
+build:
+	GO=$(GO) bash build.sh
+
+test: build
+	$(GO) test ./...
+	PYTHONPATH=python $(PY) -m pytest -q tests
+
+demo: build
+	cd examples && PYTHONPATH=../python $(PY) lecture_logistic.py
+	cd examples && PYTHONPATH=../python $(PY) lecture_feedforward.py
+
+wheel:
+	$(PY) -m pip wheel . -w dist --no-deps
+
+venv:
+	python3 -m venv .venv
+	.venv/bin/python -m pip install --upgrade numpy pytest wheel setuptools
+
+clean:
+	rm -rf python/bigdl/_lib build dist python/*.egg-info .pytest_cache

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/bigdl-go/bigdl-go/core/criterion"
+	"github.com/bigdl-go/bigdl-go/core/nn"
+	"github.com/bigdl-go/bigdl-go/core/optim"
+)
+
+// optimizer runs one model's training in a goroutine that Python polls:
+// "start" returns at once, "poll" hands over progress lines and the outcome,
+// "cancel" stops the loop between iterations.
+type optimizer struct {
+	trainer *optim.Trainer
+	valSpec map[string]any
+
+	mu      sync.Mutex
+	lines   []string
+	running bool
+	runErr  error
+	done    chan struct{}
+}
+
+func newOptimizer(args map[string]any) (*optimizer, error) {
+	model, err := argHandle(args, "model")
+	if err != nil {
+		return nil, fmt.Errorf("Optimizer: model: %w", err)
+	}
+	m, ok := model.(nn.Module)
+	if !ok {
+		return nil, fmt.Errorf("Optimizer: model must be a layer, got %T", model)
+	}
+	crit, err := argHandle(args, "criterion")
+	if err != nil {
+		return nil, fmt.Errorf("Optimizer: criterion: %w", err)
+	}
+	c, ok := crit.(criterion.Criterion)
+	if !ok {
+		return nil, fmt.Errorf("Optimizer: criterion must be a criterion, got %T", crit)
+	}
+	meth, err := argHandle(args, "optim_method")
+	if err != nil {
+		return nil, fmt.Errorf("Optimizer: optim_method: %w", err)
+	}
+	method, ok := meth.(*methodObj)
+	if !ok {
+		return nil, fmt.Errorf("Optimizer: optim_method must be an optim method, got %T", meth)
+	}
+	endSpec, _ := args["end_trigger"].(map[string]any)
+	end, err := optim.NewTrigger(endSpec)
+	if err != nil {
+		return nil, fmt.Errorf("Optimizer: end_trigger: %w", err)
+	}
+	bs, _ := args["batch_size"].(float64)
+	if bs < 1 || bs != float64(int(bs)) {
+		return nil, fmt.Errorf("Optimizer: batch_size must be a positive integer, got %v", args["batch_size"])
+	}
+	o := &optimizer{trainer: &optim.Trainer{Model: m, Criterion: c, Method: method.Method, End: end,
+		BatchSize: int(bs), LogInterval: 500 * time.Millisecond}}
+	o.trainer.Log = o.addLine
+	if v, ok := args["validation"].(map[string]any); ok {
+		if err := o.setValidation(v); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+func (o *optimizer) setValidation(v map[string]any) error {
+	tspec, _ := v["trigger"].(map[string]any)
+	trig, err := optim.NewTrigger(tspec)
+	if err != nil {
+		return fmt.Errorf("set_validation: trigger: %w", err)
+	}
+	bs, _ := v["batch_size"].(float64)
+	if bs < 1 || bs != float64(int(bs)) {
+		return fmt.Errorf("set_validation: batch_size must be a positive integer, got %v", v["batch_size"])
+	}
+	if _, err := valMethods(v["methods"]); err != nil {
+		return fmt.Errorf("set_validation: val_method: %w", err)
+	}
+	methods := v["methods"]
+	o.trainer.Validation = &optim.Validation{Trigger: trig, BatchSize: int(bs),
+		Methods: func() ([]optim.ValMethod, error) { return valMethods(methods) }}
+	return nil
+}
+
+func (o *optimizer) addLine(s string) {
+	o.mu.Lock()
+	o.lines = append(o.lines, s)
+	o.mu.Unlock()
+}
+
+func (o *optimizer) call(method string, req *request) (response, error) {
+	switch method {
+	case "set_data":
+		if err := needTensors(method, req, 2); err != nil {
+			return response{}, err
+		}
+		which, _ := req.args["which"].(string)
+		x, y := req.tensors[0], req.tensors[1]
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if o.running {
+			return response{}, errors.New("set_data: training is running")
+		}
+		switch which {
+		case "train":
+			if err := optim.CheckData("the training set", x, y); err != nil {
+				return response{}, err
+			}
+			o.trainer.X, o.trainer.Y = x, y
+		case "validation":
+			if o.trainer.Validation == nil {
+				return response{}, errors.New("set_data: no validation configured")
+			}
+			if err := optim.CheckData("the validation set", x, y); err != nil {
+				return response{}, err
+			}
+			o.trainer.Validation.X, o.trainer.Validation.Y = x, y
+		default:
+			return response{}, fmt.Errorf("set_data: which must be \"train\" or \"validation\", got %q", which)
+		}
+		return response{}, nil
+	case "start":
+		return response{}, o.start()
+	case "poll":
+		return response{result: o.poll()}, nil
+	case "cancel":
+		o.trainer.Cancel()
+		return response{}, nil
+	case "wait":
+		// Blocks until the run ends (at most the given seconds), so a caller
+		// can wait without busy polling.
+		secs, _ := req.args["seconds"].(float64)
+		o.mu.Lock()
+		done := o.done
+		o.mu.Unlock()
+		if done != nil {
+			select {
+			case <-done:
+			case <-time.After(time.Duration(secs * float64(time.Second))):
+			}
+		}
+		return response{result: o.poll()}, nil
+	}
+	return response{}, fmt.Errorf("Optimizer has no method %q", method)
+}
+
+func (o *optimizer) start() error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.running {
+		return errors.New("optimize: training is already running")
+	}
+	if o.trainer.X == nil {
+		return errors.New("optimize: no training data was set")
+	}
+	if v := o.trainer.Validation; v != nil && v.X == nil {
+		return errors.New("optimize: validation is configured but no validation data was set")
+	}
+	o.running, o.runErr, o.done = true, nil, make(chan struct{})
+	done := o.done
+	go func() {
+		var err error
+		defer func() {
+			if r := recover(); r != nil {
+				err = panicError(r)
+			}
+			o.mu.Lock()
+			o.running, o.runErr = false, err
+			o.mu.Unlock()
+			close(done)
+		}()
+		err = o.trainer.Run()
+	}()
+	return nil
+}
+
+func (o *optimizer) poll() map[string]any {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	lines := o.lines
+	o.lines = nil
+	if lines == nil {
+		lines = []string{}
+	}
+	out := map[string]any{"lines": lines, "running": o.running,
+		"epoch": o.trainer.State.Epoch, "iteration": o.trainer.State.Iteration}
+	if o.runErr != nil {
+		status := statusOf(o.runErr)
+		if errors.Is(o.runErr, optim.ErrCancelled) {
+			status = statusCancelled
+		}
+		out["error"], out["status"] = o.runErr.Error(), status
+	}
+	return out
+}
+
+// release stops a run whose Python object went away.
+func (o *optimizer) release() {
+	o.trainer.Cancel()
+}
+

@@ -1,0 +1,232 @@
+// Package serial reads and writes bigdl-go model files.
+//
+// A file is: the magic "BIGDLGO\x00"; the format version (uint32); the model
+// definition as JSON (uint64 length, then the bytes); the parameter tensors
+// (uint32 count, then for each its rank (uint32), dimensions (uint64 each)
+// and values as little-endian float32); and a CRC-32 (IEEE) of everything
+// before it. All integers are little-endian. Files are written to a temporary
+// name and renamed into place, so a crash never leaves a half-written model
+// where a good one was.
+package serial
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/bigdl-go/bigdl-go/core/nn"
+	"github.com/bigdl-go/bigdl-go/core/tensor"
+)
+
+// Magic opens every model file.
+const Magic = "BIGDLGO\x00"
+
+// Version is the format this package writes and reads.
+const Version = 1
+
+// Definition describes a module and its children, enough to rebuild it
+// through the layer registry.
+type Definition struct {
+	Class    string         `json:"class"`
+	Name     string         `json:"name"`
+	Config   map[string]any `json:"config"`
+	Training bool           `json:"training"`
+	Frozen   bool           `json:"frozen,omitempty"`
+	Children []Definition   `json:"children,omitempty"`
+}
+
+// Describe returns m's definition.
+func Describe(m nn.Module) Definition {
+	b := m.Meta()
+	d := Definition{Class: b.Class(), Name: b.Name(), Config: m.Config(), Training: b.Training(), Frozen: b.Frozen()}
+	if c, ok := m.(nn.Container); ok {
+		for _, ch := range c.Children() {
+			d.Children = append(d.Children, Describe(ch))
+		}
+	}
+	return d
+}
+
+// Build rebuilds a module (with fresh parameters) from its definition.
+func Build(d Definition) (nn.Module, error) {
+	// Round-trip the config through JSON so it has the types the registry
+	// decodes from Python (numbers as float64, lists as []any).
+	raw, err := json.Marshal(d.Config)
+	if err != nil {
+		return nil, err
+	}
+	var args map[string]any
+	if err := json.Unmarshal(raw, &args); err != nil {
+		return nil, err
+	}
+	m, err := nn.New(d.Class, args)
+	if err != nil {
+		return nil, err
+	}
+	m.Meta().SetName(d.Name)
+	for _, cd := range d.Children {
+		c, ok := m.(nn.Container)
+		if !ok {
+			return nil, fmt.Errorf("%s is not a container but the file lists children for it", d.Class)
+		}
+		child, err := Build(cd)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.Add(child); err != nil {
+			return nil, err
+		}
+	}
+	nn.SetTraining(m, d.Training)
+	if d.Frozen {
+		nn.SetFrozen(m, true)
+	}
+	return m, nil
+}
+
+// Save writes m to path. Without overwrite an existing file is an error.
+func Save(m nn.Module, path string, overwrite bool) error {
+	if !overwrite {
+		if _, err := os.Stat(path); err == nil {
+			return fmt.Errorf("%s already exists: pass over_write=True to replace it", path)
+		}
+	}
+	def, err := json.Marshal(Describe(m))
+	if err != nil {
+		return fmt.Errorf("saving %s: %w", path, err)
+	}
+	var buf bytes.Buffer
+	buf.WriteString(Magic)
+	le := binary.LittleEndian
+	buf.Write(le.AppendUint32(nil, Version))
+	buf.Write(le.AppendUint64(nil, uint64(len(def))))
+	buf.Write(def)
+	params := nn.AllParams(m)
+	buf.Write(le.AppendUint32(nil, uint32(len(params))))
+	for _, p := range params {
+		buf.Write(le.AppendUint32(nil, uint32(p.Value.Dims())))
+		for _, d := range p.Value.Shape {
+			buf.Write(le.AppendUint64(nil, uint64(d)))
+		}
+		for _, v := range p.Value.Data {
+			buf.Write(le.AppendUint32(nil, math.Float32bits(v)))
+		}
+	}
+	buf.Write(le.AppendUint32(nil, crc32.ChecksumIEEE(buf.Bytes())))
+	return writeAtomically(path, buf.Bytes())
+}
+
+func writeAtomically(path string, data []byte) error {
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return fmt.Errorf("saving %s: %w", path, err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("saving %s: %w", path, err)
+	}
+	return nil
+}
+
+// Load reads a model file written by Save.
+func Load(path string) (nn.Module, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("loading model: %w", err)
+	}
+	m, err := decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("loading model %s: %w", path, err)
+	}
+	return m, nil
+}
+
+var errTruncated = errors.New("the file is truncated")
+
+func decode(data []byte) (nn.Module, error) {
+	if len(data) < len(Magic) || string(data[:len(Magic)]) != Magic {
+		return nil, errors.New("not a bigdl-go model file (it does not start with the bigdl-go magic bytes)")
+	}
+	r := bytes.NewReader(data[len(Magic):])
+	le := binary.LittleEndian
+	var version uint32
+	if err := binary.Read(r, le, &version); err != nil {
+		return nil, errTruncated
+	}
+	if version != Version {
+		return nil, fmt.Errorf("written in model format version %d; this bigdl-go reads version %d", version, Version)
+	}
+	if len(data) < len(Magic)+4+4 {
+		return nil, errTruncated
+	}
+	body, sum := data[:len(data)-4], le.Uint32(data[len(data)-4:])
+	var defLen uint64
+	if err := binary.Read(r, le, &defLen); err != nil || defLen > uint64(r.Len()) {
+		return nil, errTruncated
+	}
+	if crc32.ChecksumIEEE(body) != sum {
+		return nil, errors.New("the checksum does not match: the file is truncated or corrupted")
+	}
+	defBytes := make([]byte, defLen)
+	io.ReadFull(r, defBytes)
+	var def Definition
+	if err := json.Unmarshal(defBytes, &def); err != nil {
+		return nil, fmt.Errorf("the model definition is unreadable: %w", err)
+	}
+	m, err := Build(def)
+	if err != nil {
+		return nil, err
+	}
+	var count uint32
+	if err := binary.Read(r, le, &count); err != nil {
+		return nil, errTruncated
+	}
+	params := nn.AllParams(m)
+	if int(count) != len(params) {
+		return nil, fmt.Errorf("the file holds %d tensors but its model has %d parameters", count, len(params))
+	}
+	for _, p := range params {
+		var rank uint32
+		if err := binary.Read(r, le, &rank); err != nil || rank > 16 {
+			return nil, errTruncated
+		}
+		shape := make([]int, rank)
+		for i := range shape {
+			var d uint64
+			if err := binary.Read(r, le, &d); err != nil {
+				return nil, errTruncated
+			}
+			shape[i] = int(d)
+		}
+		if !tensor.SameShape(shape, p.Value.Shape) {
+			return nil, fmt.Errorf("tensor %s has shape %s in the file, but the layer needs %s",
+				p.Name, tensor.ShapeString(shape), tensor.ShapeString(p.Value.Shape))
+		}
+		if err := binary.Read(r, le, p.Value.Data); err != nil {
+			return nil, errTruncated
+		}
+	}
+	if r.Len() != 4 {
+		return nil, fmt.Errorf("%d unexpected bytes after the tensors", r.Len()-4)
+	}
+	return m, nil
+}

@@ -1,0 +1,92 @@
+"""BigDL's bigdl.nn.criterion: loss functions."""
+import numpy as np
+
+from bigdl import _native
+from bigdl.util.common import JavaValue, JTensor
+
+
+def _as_array(x, what):
+    if isinstance(x, JTensor):
+        return x.to_ndarray()
+    if isinstance(x, list):
+        raise ValueError("%s: table (list) inputs are not supported by these criteria yet" % what)
+    return _native.as_float32(np.asarray(x, dtype=np.float32) if np.isscalar(x) else x, what)
+
+
+class Criterion(JavaValue):
+    """The base of every criterion: a loss of (output, target)."""
+
+    def __init__(self, jvalue=None, bigdl_type="float", **config):
+        JavaValue.__init__(self, None, bigdl_type)
+        # The spec lets validation (Loss) rebuild the same criterion in Go.
+        self._spec = {"class": type(self).__name__, "args": config}
+        self._handle = jvalue if jvalue is not None else _native.new(type(self).__name__, config)
+
+    @staticmethod
+    def of(jcriterion, bigdl_type="float"):
+        raise NotImplementedError("Criterion.of wraps JVM objects; bigdl-go has none")
+
+    def forward(self, input, target):
+        """The loss (a float)."""
+        return float(self._call("forward", tensors=[_as_array(input, "criterion input"),
+                                                     _as_array(target, "criterion target")])[0])
+
+    def backward(self, input, target):
+        """The gradient of the loss w.r.t. input."""
+        return self._call("backward", tensors=[_as_array(input, "criterion input"),
+                                               _as_array(target, "criterion target")])[1][0]
+
+    def __str__(self):
+        return "%s%s" % (type(self).__name__, "" if not self._spec["args"] else self._spec["args"])
+
+    __repr__ = __str__
+
+
+def _weights(weights, what):
+    if weights is None:
+        return None
+    w = _native.as_float32(weights, what)
+    if w.ndim != 1:
+        raise ValueError("%s must be a 1-D array of per-class weights, got shape %s" % (what, w.shape))
+    return [float(v) for v in w]
+
+
+class ClassNLLCriterion(Criterion):
+    """Negative log-likelihood of 1-based class targets given log-probabilities
+    (probabilities with logProbAsInput=False), optionally weighted per class;
+    averaged over the targets' weights when size_average."""
+
+    def __init__(self, weights=None, size_average=True, logProbAsInput=True, bigdl_type="float"):
+        super().__init__(None, bigdl_type, weights=_weights(weights, "ClassNLLCriterion weights"),
+                         size_average=size_average, logProbAsInput=logProbAsInput)
+
+
+class CrossEntropyCriterion(Criterion):
+    """LogSoftMax followed by ClassNLLCriterion, on raw scores."""
+
+    def __init__(self, weights=None, size_average=True, bigdl_type="float"):
+        super().__init__(None, bigdl_type, weights=_weights(weights, "CrossEntropyCriterion weights"),
+                         size_average=size_average)
+
+
+class MSECriterion(Criterion):
+    """Mean squared error over all elements."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class AbsCriterion(Criterion):
+    """Mean absolute error over all elements (the sum without size_average)."""
+
+    def __init__(self, size_average=True, bigdl_type="float"):
+        super().__init__(None, bigdl_type, size_average=size_average)
+
+
+class BCECriterion(Criterion):
+    """Binary cross-entropy of probabilities in (0, 1) against 0/1 targets of
+    the same shape."""
+
+    def __init__(self, weights=None, size_average=True, bigdl_type="float"):
+        super().__init__(None, bigdl_type, weights=_weights(weights, "BCECriterion weights"),
+                         size_average=size_average)

@@ -1,0 +1,375 @@
+"""BigDL's bigdl.nn.layer: layers and containers.
+
+Each layer class is its BigDL signature and one call into the Go core; the
+shared behaviour (forward, backward, weights, modes, prediction, evaluation,
+saving) lives in Layer.
+"""
+import numpy as np
+
+from bigdl import _native
+from bigdl._arrays import features_and_labels
+from bigdl.util.common import (INTMIN, EvaluatedResult, JavaValue, JTensor, RNG, callBigDlFunc,
+                               is_spark_rdd, to_list)
+
+# Python classes by BigDL class name, to wrap models loaded from files.
+_classes = {}
+
+
+def _as_array(x, what):
+    if isinstance(x, JTensor):
+        return x.to_ndarray()
+    if isinstance(x, list):
+        raise ValueError("%s: table (list) inputs are not supported by these layers yet; pass one ndarray" % what)
+    return _native.as_float32(x, what)
+
+
+def _not_yet(what):
+    raise NotImplementedError("%s is not supported by bigdl-go yet" % what)
+
+
+class Layer(JavaValue):
+    """The base of every layer: BigDL's Layer API over a Go module."""
+
+    def __init__(self, jvalue=None, bigdl_type="float", **config):
+        JavaValue.__init__(self, None, bigdl_type)
+        self._handle = jvalue if jvalue is not None else _native.new(self._class_name(), config)
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        _classes[cls.__name__] = cls
+
+    @classmethod
+    def _class_name(cls):
+        return cls.__name__
+
+    @staticmethod
+    def of(handle, bigdl_type="float"):
+        """Wraps a Go module handle in the Python class of its BigDL class."""
+        desc, _ = _native.call(handle, "describe")
+        cls = _classes.get(desc["class"], Layer)
+        obj = cls.__new__(cls)
+        JavaValue.__init__(obj, handle, bigdl_type)
+        return obj
+
+    from_jvalue = of
+
+    def __str__(self):
+        return self._call("string")[0]
+
+    __repr__ = __str__
+
+    # Computation
+
+    def forward(self, input):
+        """Output for input (no batch dim, or a leading batch dim), in the current mode."""
+        return self._call("forward", tensors=[_as_array(input, "forward input")])[1][0]
+
+    def backward(self, input, grad_output):
+        """Gradient w.r.t. input; accumulates parameter gradients. Call forward(input) first."""
+        return self._call("backward", tensors=[_as_array(input, "backward input"),
+                                               _as_array(grad_output, "backward grad_output")])[1][0]
+
+    def zero_grad_parameters(self):
+        self._call("zero_grad_parameters")
+
+    def update_parameters(self, learning_rate):
+        self._call("update_parameters", {"learning_rate": float(learning_rate)})
+
+    def reset(self):
+        self._call("reset")
+        return self
+
+    # Parameters
+
+    def parameters(self):
+        """{layer name: {"weight", "bias", "gradWeight", "gradBias"}} as ndarrays."""
+        entries, arrays = self._call("parameters")
+        out, i = {}, 0
+        for e in entries:
+            d = {}
+            for p in e["params"]:
+                d[p] = arrays[i]
+                d["grad" + p[0].upper() + p[1:]] = arrays[i + 1]
+                i += 2
+            out[e["layer"]] = d
+        return out
+
+    def get_weights(self):
+        """[weight, bias, ...] of every parameterised layer in order, or None."""
+        weights = self._call("get_weights")[1]
+        if not weights:
+            print("The layer does not have weight/bias")
+            return None
+        return weights
+
+    def set_weights(self, weights):
+        """Replaces the weights; count and shapes must match get_weights()."""
+        arrays = [_native.as_float32(w, "set_weights: weight %d" % (i + 1)) for i, w in enumerate(to_list(weights))]
+        self._call("set_weights", tensors=arrays)
+
+    def is_with_weights(self):
+        return len(self._call("get_weights")[1]) > 0
+
+    # Identity and mode
+
+    def name(self):
+        return self._call("name")[0]
+
+    def set_name(self, name):
+        self._call("set_name", {"name": str(name)})
+        return self
+
+    def set_seed(self, seed=123):
+        RNG().set_seed(seed)
+        return self
+
+    def training(self, is_training=True):
+        self._call("training", {"on": bool(is_training)})
+        return self
+
+    def is_training(self):
+        return self._call("is_training")[0]
+
+    def freeze(self, names=None):
+        self._call("freeze", {"names": None if names is None else [str(n) for n in to_list(names)]})
+        return self
+
+    def unfreeze(self, names=None):
+        self._call("unfreeze", {"names": None if names is None else [str(n) for n in to_list(names)]})
+        return self
+
+    def evaluate(self, *args):
+        """evaluate(): evaluation mode, returns self.
+        evaluate(dataset, batch_size, val_methods): a list of EvaluatedResult."""
+        if len(args) == 0:
+            self._call("training", {"on": False})
+            return self
+        if len(args) != 3:
+            raise Exception("Error when calling evaluate(): it takes no arguments, or exactly three "
+                            "(dataset, batch_size, val_methods), got %d" % len(args))
+        from bigdl.optim.optimizer import _val_method_specs
+        dataset, batch_size, val_methods = args
+        _check_batch_size(batch_size)
+        specs = _val_method_specs(val_methods, "val_methods")
+        x, y = features_and_labels(dataset, "evaluate dataset")
+        results, _ = self._call("evaluate", {"batch_size": int(batch_size), "methods": specs}, [x, y])
+        return [EvaluatedResult(r["result"], r["total_num"], r["method"]) for r in results]
+
+    # Prediction
+
+    def predict(self, features, batch_size=-1):
+        """Outputs for features: an ndarray (first dim the record), a list of
+        Sample, or an RDD of Sample (gives an RDD of ndarrays)."""
+        if is_spark_rdd(features):
+            return self.predict_distributed(features, batch_size)
+        return self.predict_local(features, batch_size)
+
+    def predict_local(self, X, batch_size=-1):
+        _check_batch_size(batch_size, allow_default=True)
+        x = _predict_features(X)
+        return self._call("predict", {"batch_size": int(batch_size)}, [x])[1][0]
+
+    def predict_distributed(self, data_rdd, batch_size=-1):
+        out = self.predict_local(data_rdd.collect(), batch_size)
+        return data_rdd.context.parallelize(list(out), data_rdd.getNumPartitions())
+
+    def predict_class(self, features):
+        """1-based class of the highest output for each record."""
+        if is_spark_rdd(features):
+            return self.predict_class_distributed(features)
+        return self.predict_class_local(features)
+
+    def predict_class_local(self, X):
+        out = self.predict_local(X)
+        return np.argmax(out.reshape(out.shape[0], -1), axis=1) + 1
+
+    def predict_class_distributed(self, data_rdd):
+        classes = self.predict_class_local(data_rdd.collect())
+        return data_rdd.context.parallelize([int(c) for c in classes], data_rdd.getNumPartitions())
+
+    # Files
+
+    def save(self, path, over_write=False):
+        """Saves the model (definition and weights) to path in bigdl-go's format."""
+        self._call("save", {"path": str(path), "over_write": bool(over_write)})
+
+    def saveModel(self, modelPath, weightPath=None, over_write=False):
+        _not_yet("saveModel (BigDL's protobuf format)")
+
+    @staticmethod
+    def load(path, bigdl_type="float"):
+        """Loads a model written by save()."""
+        handle, _ = _native.call(0, "load", {"path": str(path)})
+        return Layer.of(handle, bigdl_type)
+
+    def setWRegularizer(self, wRegularizer):
+        _not_yet("setWRegularizer (regularizers)")
+
+    def setBRegularizer(self, bRegularizer):
+        _not_yet("setBRegularizer (regularizers)")
+
+
+def _check_batch_size(batch_size, allow_default=False):
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise ValueError("batch_size must be a positive integer, got %r" % (batch_size,))
+    if batch_size <= 0 and not (allow_default and batch_size == -1):
+        raise ValueError("batch_size must be a positive integer, got %d" % batch_size)
+
+
+def _predict_features(X):
+    if isinstance(X, np.ndarray):
+        return _native.as_float32(X, "predict features")
+    if isinstance(X, JTensor):
+        return X.to_ndarray()
+    X = list(X)
+    if X and all(isinstance(a, np.ndarray) for a in X):
+        if len(X) == 1:
+            return _native.as_float32(X[0], "predict features")
+        raise ValueError("predict: a list of ndarrays is read as the inputs of a multi-input model, "
+                         "which these layers do not support yet; pass one ndarray")
+    x, _ = features_and_labels(X, "predict features", need_labels=False)
+    return x
+
+
+class Container(Layer):
+    """A layer made of layers."""
+
+    def add(self, model):
+        """Appends model; returns self, so calls chain."""
+        if not isinstance(model, Layer):
+            raise ValueError("add: expected a Layer, got %s" % type(model).__name__)
+        self._call("add", {"child": model.value})
+        return self
+
+    @property
+    def layers(self):
+        handles, _ = self._call("children")
+        return [Layer.of(h, self.bigdl_type) for h in handles]
+
+    def flattened_layers(self, include_container=False):
+        out = []
+        for layer in self.layers:
+            if isinstance(layer, Container):
+                if include_container:
+                    out.append(layer)
+                out.extend(layer.flattened_layers(include_container))
+            else:
+                out.append(layer)
+        return out
+
+
+class Sequential(Container):
+    """Feeds each child's output to the next.
+
+    >>> seq = Sequential().add(Linear(5, 2)).add(LogSoftMax())
+    """
+
+    def __init__(self, jvalue=None, bigdl_type="float"):
+        super().__init__(jvalue, bigdl_type)
+
+
+class Model(Container):
+    """BigDL's graph model. Graphs (Model(inputs, outputs)) come in a later
+    release; Model.load reads any saved model."""
+
+    def __init__(self, inputs, outputs, jvalue=None, bigdl_type="float", byte_order="little_endian", model_type="bigdl"):
+        _not_yet("the graph API Model(inputs, outputs)")
+
+    @staticmethod
+    def loadModel(modelPath, weightPath=None, bigdl_type="float"):
+        _not_yet("Model.loadModel (BigDL's protobuf format); use Model.load")
+
+
+def _no_regularizers(wRegularizer=None, bRegularizer=None):
+    if wRegularizer is not None or bRegularizer is not None:
+        _not_yet("wRegularizer/bRegularizer (regularizers)")
+
+
+class Linear(Layer):
+    """y = x Wᵀ + b. Input (input_size,) or (batch, input_size); W is
+    (output_size, input_size), b is (output_size,)."""
+
+    def __init__(self, input_size, output_size, with_bias=True, wRegularizer=None, bRegularizer=None,
+                 init_weight=None, init_bias=None, init_grad_weight=None, init_grad_bias=None, bigdl_type="float"):
+        _no_regularizers(wRegularizer, bRegularizer)
+        super().__init__(None, bigdl_type, input_size=input_size, output_size=output_size, with_bias=with_bias)
+        if init_weight is not None or init_bias is not None:
+            weights = self.get_weights()
+            if init_weight is not None:
+                weights[0] = init_weight
+            if init_bias is not None:
+                if not with_bias:
+                    raise ValueError("Linear: init_bias given but with_bias is False")
+                weights[1] = init_bias
+            self.set_weights(weights)
+        if init_grad_weight is not None or init_grad_bias is not None:
+            _not_yet("Linear init_grad_weight/init_grad_bias")
+
+    def set_init_method(self, weight_init_method=None, bias_init_method=None):
+        _not_yet("set_init_method (initialisation methods)")
+
+
+class ReLU(Layer):
+    """max(0, x), element-wise."""
+
+    def __init__(self, ip=False, bigdl_type="float"):
+        super().__init__(None, bigdl_type, ip=ip)
+
+
+class Tanh(Layer):
+    """tanh(x), element-wise."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class Sigmoid(Layer):
+    """1 / (1 + exp(-x)), element-wise."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class SoftMax(Layer):
+    """exp(x_i) / Σ_j exp(x_j) over the last dimension of 1-D or 2-D input."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class LogSoftMax(Layer):
+    """x_i - log Σ_j exp(x_j) over the last dimension of 1-D or 2-D input."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class Dropout(Layer):
+    """Zeroes each element with probability init_p in training (scaling the
+    rest by 1/(1-init_p) if scale); the identity in evaluation mode."""
+
+    def __init__(self, init_p=0.5, inplace=False, scale=True, bigdl_type="float"):
+        super().__init__(None, bigdl_type, init_p=init_p, inplace=inplace, scale=scale)
+
+
+class Identity(Layer):
+    """Passes its input through."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class Reshape(Layer):
+    """Reshapes each sample to size. batch_mode None: a leading batch dim is
+    kept when the element count is not prod(size); True: always; False: never."""
+
+    def __init__(self, size, batch_mode=None, bigdl_type="float"):
+        super().__init__(None, bigdl_type, size=list(size), batch_mode=batch_mode)
+
+
+class View(Layer):
+    """Reshapes to sizes (one may be -1); with num_input_dims, an input of more
+    dims than that keeps its leading batch dim."""
+
+    def __init__(self, sizes, num_input_dims=0, bigdl_type="float"):
+        super().__init__(None, bigdl_type, sizes=list(to_list(sizes)), num_input_dims=num_input_dims)

@@ -1,0 +1,389 @@
+"""BigDL's bigdl.optim.optimizer: optim methods, triggers, validation methods
+and the Optimizer that trains a model.
+
+Training runs in the Go core: the data is handed over once as arrays, and
+Python only polls for progress lines (logged to the `bigdl` logger) until
+the run ends. Ctrl-C cancels within a second and leaves the model usable.
+"""
+import numpy as np
+
+from bigdl import _native
+from bigdl._arrays import features_and_labels
+from bigdl.nn.criterion import ClassNLLCriterion, Criterion
+from bigdl.nn.layer import Layer
+from bigdl.util.common import DOUBLEMAX, EvaluatedResult, JavaValue, bigdl_logger, check_bigdl_type, to_list
+
+
+def _not_yet(what):
+    raise NotImplementedError("%s is not supported by bigdl-go yet" % what)
+
+
+def _positive_int(value, what):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ValueError("%s must be a positive integer, got %r" % (what, value))
+    return int(value)
+
+
+# Optim methods ---------------------------------------------------------------
+
+class OptimMethod(JavaValue):
+    """An optimisation method; it keeps its state (step count, momentum)
+    across optimize() calls, as BigDL's do."""
+
+    def __init__(self, jvalue=None, bigdl_type="float", **config):
+        JavaValue.__init__(self, None, bigdl_type)
+        self._handle = jvalue if jvalue is not None else _native.new(type(self).__name__, config)
+
+    def save(self, path, overWrite=False):
+        _not_yet("OptimMethod.save (checkpoints)")
+
+    @staticmethod
+    def load(path, bigdl_type="float"):
+        _not_yet("OptimMethod.load (checkpoints)")
+
+    def __str__(self):
+        cfg = self._call("config")[0]
+        return "%s(%s)" % (cfg["class"], ", ".join("%s=%s" % kv for kv in sorted(cfg["args"].items())))
+
+    __repr__ = __str__
+
+
+class Default(object):
+    """The default learning-rate schedule: lr / (1 + t * learningrate_decay)."""
+
+    def __init__(self, bigdl_type="float"):
+        check_bigdl_type(bigdl_type)
+
+
+def _schedule(s):
+    if s is not None and not isinstance(s, Default):
+        _not_yet("learning-rate schedule %s" % type(s).__name__)
+
+
+def _per_parameter(v, what):
+    if v is None:
+        return None
+    a = _native.as_float32(v, what)
+    if a.ndim != 1:
+        raise ValueError("%s must be a 1-D array, got shape %s" % (what, a.shape))
+    return [float(x) for x in a]
+
+
+class SGD(OptimMethod):
+    """Stochastic gradient descent with learning-rate decay, weight decay,
+    momentum (dampening defaults to the momentum) and Nesterov."""
+
+    def __init__(self, learningrate=1e-3, learningrate_decay=0.0, weightdecay=0.0, momentum=0.0,
+                 dampening=DOUBLEMAX, nesterov=False, leaningrate_schedule=None, learningrates=None,
+                 weightdecays=None, bigdl_type="float"):
+        _schedule(leaningrate_schedule)
+        super().__init__(None, bigdl_type, learningrate=learningrate, learningrate_decay=learningrate_decay,
+                         weightdecay=weightdecay, momentum=momentum, dampening=dampening, nesterov=nesterov,
+                         learningrates=_per_parameter(learningrates, "SGD learningrates"),
+                         weightdecays=_per_parameter(weightdecays, "SGD weightdecays"))
+
+
+class Adam(OptimMethod):
+    """Adam with BigDL's defaults."""
+
+    def __init__(self, learningrate=1e-3, learningrate_decay=0.0, beta1=0.9, beta2=0.999, epsilon=1e-8,
+                 bigdl_type="float"):
+        super().__init__(None, bigdl_type, learningrate=learningrate, learningrate_decay=learningrate_decay,
+                         beta1=beta1, beta2=beta2, epsilon=epsilon)
+
+
+class Adagrad(OptimMethod):
+    """Adagrad with BigDL's defaults."""
+
+    def __init__(self, learningrate=1e-3, learningrate_decay=0.0, weightdecay=0.0, bigdl_type="float"):
+        super().__init__(None, bigdl_type, learningrate=learningrate, learningrate_decay=learningrate_decay,
+                         weightdecay=weightdecay)
+
+
+class RMSprop(OptimMethod):
+    """RMSprop with BigDL's defaults."""
+
+    def __init__(self, learningrate=1e-2, learningrate_decay=0.0, decayrate=0.99, epsilon=1e-8, bigdl_type="float"):
+        super().__init__(None, bigdl_type, learningrate=learningrate, learningrate_decay=learningrate_decay,
+                         decayrate=decayrate, epsilon=epsilon)
+
+
+# Triggers --------------------------------------------------------------------
+
+class _Spec(object):
+    """A trigger or validation method: a description the Go core builds from."""
+
+    def __init__(self, bigdl_type="float", **spec):
+        check_bigdl_type(bigdl_type)
+        self.bigdl_type = bigdl_type
+        self._spec = dict(spec, **{"class": type(self).__name__})
+
+    def __str__(self):
+        return type(self).__name__
+
+    __repr__ = __str__
+
+
+class MaxEpoch(_Spec):
+    """Ends training after max_epoch epochs."""
+
+    def __init__(self, max_epoch, bigdl_type="float"):
+        super().__init__(bigdl_type, max_epoch=_positive_int(max_epoch, "MaxEpoch max_epoch"))
+
+
+class MaxIteration(_Spec):
+    """Ends training after max iterations."""
+
+    def __init__(self, max, bigdl_type="float"):
+        super().__init__(bigdl_type, max=_positive_int(max, "MaxIteration max"))
+
+
+class EveryEpoch(_Spec):
+    """Fires at the end of every epoch."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(bigdl_type)
+
+
+class SeveralIteration(_Spec):
+    """Fires every interval iterations."""
+
+    def __init__(self, interval, bigdl_type="float"):
+        super().__init__(bigdl_type, interval=_positive_int(interval, "SeveralIteration interval"))
+
+
+class MaxScore(_Spec):
+    """Fires when the validation score exceeds max."""
+
+    def __init__(self, max, bigdl_type="float"):
+        super().__init__(bigdl_type, max=float(max))
+
+
+class MinLoss(_Spec):
+    """Fires when the training loss drops below min."""
+
+    def __init__(self, min, bigdl_type="float"):
+        super().__init__(bigdl_type, min=float(min))
+
+
+def _trigger_spec(t, what):
+    if not isinstance(t, _Spec) or isinstance(t, ValidationMethod):
+        raise ValueError("%s must be a trigger such as MaxEpoch(10) or EveryEpoch(), got %r" % (what, t))
+    return t._spec
+
+
+class TriggerAnd(_Spec):
+    """Fires when all the given triggers fire."""
+
+    def __init__(self, first, *other):
+        super().__init__(triggers=[_trigger_spec(t, "TriggerAnd argument") for t in (first,) + other])
+
+
+class TriggerOr(_Spec):
+    """Fires when any of the given triggers fires."""
+
+    def __init__(self, first, *other):
+        super().__init__(triggers=[_trigger_spec(t, "TriggerOr argument") for t in (first,) + other])
+
+
+# Validation methods ----------------------------------------------------------
+
+class ValidationMethod(_Spec):
+    """A score computed over a validation or test set."""
+
+
+class Top1Accuracy(ValidationMethod):
+    """Fraction of records whose highest output is the (1-based) label."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(bigdl_type)
+
+
+class Top5Accuracy(ValidationMethod):
+    """Fraction of records whose label is among the 5 highest outputs."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(bigdl_type)
+
+
+class Loss(ValidationMethod):
+    """The criterion's loss (ClassNLLCriterion by default), as the exact mean
+    over records."""
+
+    def __init__(self, cri=None, bigdl_type="float"):
+        if cri is None:
+            cri = ClassNLLCriterion()
+        if not isinstance(cri, Criterion):
+            raise ValueError("Loss: cri must be a Criterion, got %r" % (cri,))
+        super().__init__(bigdl_type, criterion=cri._spec)
+
+
+class MAE(ValidationMethod):
+    """Mean absolute error."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(bigdl_type)
+
+
+_VALIDATION_BY_NAME = {"Top1Accuracy": Top1Accuracy, "Top5Accuracy": Top5Accuracy, "Loss": Loss, "MAE": MAE}
+
+
+def _val_method_specs(methods, what):
+    """Specs for a list (or one) of validation methods; names as strings are
+    accepted, as BigDL 0.1 scripts pass them."""
+    out = []
+    for m in to_list(methods):
+        if isinstance(m, str):
+            if m not in _VALIDATION_BY_NAME:
+                raise ValueError("%s: unknown validation method %r (known: %s)"
+                                 % (what, m, ", ".join(sorted(_VALIDATION_BY_NAME))))
+            m = _VALIDATION_BY_NAME[m]()
+        if not isinstance(m, ValidationMethod):
+            raise ValueError("%s must hold validation methods such as Top1Accuracy() or Loss(), got %r" % (what, m))
+        out.append(m._spec)
+    if not out:
+        raise ValueError("%s must name at least one validation method" % what)
+    return out
+
+
+# Optimizer -------------------------------------------------------------------
+
+class BaseOptimizer(JavaValue):
+    """Holds a training configuration; optimize() runs it in the Go core."""
+
+    def __init__(self, model, criterion, end_trigger, batch_size, optim_method=None, bigdl_type="float"):
+        JavaValue.__init__(self, None, bigdl_type)
+        self.set_model(model)
+        self.set_criterion(criterion)
+        self.set_end_when(end_trigger)
+        self._batch_size = _positive_int(batch_size, "batch_size")
+        if optim_method is None:
+            optim_method = SGD()
+        if isinstance(optim_method, dict):
+            _not_yet("a dict of optim methods per sub-module")
+        if not isinstance(optim_method, OptimMethod):
+            raise ValueError("optim_method must be an optim method such as SGD(learningrate=0.01), got %r" % (optim_method,))
+        self.optim_method = optim_method
+        self._validation = None
+        self._train_arrays = None
+
+    def set_model(self, model):
+        if not isinstance(model, Layer):
+            raise ValueError("model must be a Layer (e.g. a Sequential), got %r" % (model,))
+        self.model = model
+
+    def set_criterion(self, criterion):
+        if not isinstance(criterion, Criterion):
+            raise ValueError("criterion must be a Criterion such as ClassNLLCriterion(), got %r" % (criterion,))
+        self.criterion = criterion
+
+    def set_end_when(self, end_when):
+        self._end_trigger = _trigger_spec(end_when, "end_trigger")
+        return self
+
+    def set_checkpoint(self, checkpoint_trigger, checkpoint_path, isOverWrite=True):
+        _not_yet("set_checkpoint (checkpoints)")
+
+    def set_train_summary(self, summary):
+        _not_yet("set_train_summary (TensorBoard summaries)")
+
+    def set_val_summary(self, summary):
+        _not_yet("set_val_summary (TensorBoard summaries)")
+
+    def set_gradclip_const(self, min_value, max_value):
+        _not_yet("set_gradclip_const (gradient clipping)")
+
+    def set_gradclip_l2norm(self, clip_norm):
+        _not_yet("set_gradclip_l2norm (gradient clipping)")
+
+    def disable_gradclip(self):
+        pass  # clipping is never on
+
+    def _set_validation(self, batch_size, data, trigger, val_method):
+        if val_method is None:
+            val_method = [Top1Accuracy()]
+        self._validation = {"batch_size": _positive_int(batch_size, "set_validation batch_size"),
+                            "trigger": _trigger_spec(trigger, "set_validation trigger"),
+                            "methods": _val_method_specs(val_method, "set_validation val_method"),
+                            "data": data, "arrays": None}
+
+    def _training_arrays(self):
+        if self._train_arrays is None:
+            self._train_arrays = features_and_labels(self._training_data, "training_rdd")
+        return self._train_arrays
+
+    def prepare_input(self):
+        """Converts the training data to arrays now rather than at optimize()."""
+        print("Loading input ...")
+        self._training_arrays()
+
+    def optimize(self):
+        """Trains until the end trigger; returns the trained model (the same
+        object that was passed in, updated in place)."""
+        log = bigdl_logger()
+        x, y = self._training_arrays()
+        config = {"model": self.model.value, "criterion": self.criterion.value,
+                  "optim_method": self.optim_method.value, "batch_size": self._batch_size,
+                  "end_trigger": self._end_trigger}
+        v = self._validation
+        if v is not None:
+            if v["arrays"] is None:
+                v["arrays"] = features_and_labels(v["data"], "val_rdd")
+            config["validation"] = {k: v[k] for k in ("batch_size", "trigger", "methods")}
+        handle = _native.new("Optimizer", config)
+        try:
+            _native.call(handle, "set_data", {"which": "train"}, [x, y])
+            if v is not None:
+                _native.call(handle, "set_data", {"which": "validation"}, list(v["arrays"]))
+            _native.call(handle, "start")
+            status = self._follow(handle, log)
+        finally:
+            _native.free(handle)
+        if "error" in status:
+            raise _native.error_for(status["status"], status["error"])
+        return self.model
+
+    @staticmethod
+    def _follow(handle, log):
+        """Logs progress until the run ends; on Ctrl-C, cancels and re-raises."""
+        try:
+            while True:
+                status, _ = _native.call(handle, "wait", {"seconds": 0.1})
+                for line in status["lines"]:
+                    log.info(line)
+                if not status["running"]:
+                    return status
+        except KeyboardInterrupt:
+            _native.call(handle, "cancel")
+            while _native.call(handle, "wait", {"seconds": 1.0})[0]["running"]:
+                pass
+            log.info("training interrupted; the model keeps the weights of the last finished iteration")
+            raise
+
+
+class Optimizer(BaseOptimizer):
+    """BigDL's Optimizer(model, training_rdd, criterion, end_trigger,
+    batch_size, optim_method=None).
+
+    training_rdd may be a list (or iterable) of Sample, a (features, labels)
+    pair of ndarrays, or a Spark RDD of Sample.
+    """
+
+    def __init__(self, model, training_rdd, criterion, end_trigger, batch_size, optim_method=None,
+                 bigdl_type="float"):
+        super().__init__(model, criterion, end_trigger, batch_size, optim_method, bigdl_type)
+        self._training_data = training_rdd
+
+    def set_validation(self, batch_size, val_rdd, trigger, val_method=None):
+        """Validates on val_rdd whenever trigger fires; val_method defaults to [Top1Accuracy()]."""
+        self._set_validation(batch_size, val_rdd, trigger, val_method)
+
+    def set_traindata(self, training_rdd, batch_size):
+        self._training_data = training_rdd
+        self._batch_size = _positive_int(batch_size, "batch_size")
+        self._train_arrays = None
+
+    @staticmethod
+    def create(model, training_set, criterion, end_trigger=None, batch_size=32, optim_method=None, cores=None,
+               bigdl_type="float"):
+        _not_yet("Optimizer.create (use Optimizer(...))")
