@@ -54,6 +54,10 @@ func statusOf(err error) int {
 	if errors.As(err, &c) {
 		return c.status
 	}
+	var re runtime.Error
+	if errors.As(err, &re) {
+		return statusInternal
+	}
 	var pe *os.PathError
 	if errors.As(err, &pe) {
 		return statusIO

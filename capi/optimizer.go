@@ -205,4 +205,3 @@ func (o *optimizer) poll() map[string]any {
 func (o *optimizer) release() {
 	o.trainer.Cancel()
 }
-

@@ -109,10 +109,6 @@ def test_installed_library_loads_without_go(venv_python, tmp_path):
     assert p.stdout.startswith("ok ")
 
 
-# TODO(lead): drop this skipif once python/bigdl/_native.py (with lib()) and bigdl.nn.layer exist;
-# from then on this is the real import check for the installed wheel.
-@pytest.mark.skipif(not (REPO / "python" / "bigdl" / "_native.py").exists(),
-                    reason="TODO: python/bigdl/_native.py not written yet")
 def test_installed_wheel_imports_api(venv_python, tmp_path):
     script = (
         "import bigdl\n"
@@ -121,6 +117,8 @@ def test_installed_wheel_imports_api(venv_python, tmp_path):
         "from bigdl.nn.layer import Linear\n"
         "import bigdl._native as n\n"
         "n.lib()\n"
+        "x = Linear(3, 2).forward(np.ones((4, 3), dtype='float32'))\n"
+        "assert x.shape == (4, 2), x.shape\n"
         "print('ok')\n"
     )
     p = _run_in_venv(venv_python, ["-c", script], cwd=tmp_path)
@@ -128,7 +126,6 @@ def test_installed_wheel_imports_api(venv_python, tmp_path):
 
 
 def test_lecture_runs_from_installed_wheel(venv_python, tmp_path):
-    # Required: fails until the library can train the lecture's network end to end.
     for f in LECTURE.glob("*.py"):
         shutil.copy(f, tmp_path / f.name)
     _run_in_venv(venv_python, ["lecture_logistic.py"], cwd=tmp_path, timeout=600)

@@ -57,7 +57,7 @@ func init() {
 // bceEps keeps BCE's logarithms finite at probabilities of exactly 0 or 1.
 const bceEps = 1e-12
 
-func (e *elementwise) Class() string           { return e.class }
+func (e *elementwise) Class() string          { return e.class }
 func (e *elementwise) Config() map[string]any { return e.config }
 
 func (e *elementwise) weight(i int) float64 {

@@ -9,7 +9,7 @@ package nn
 
 import (
 	"fmt"
-	"sync/atomic"
+	"math/rand/v2"
 
 	"github.com/bigdl-go/bigdl-go/core/tensor"
 )
@@ -59,11 +59,10 @@ type Base struct {
 	frozen   bool
 }
 
-var nameCounter atomic.Uint64
-
 func newBase(class string) Base {
-	// BigDL names layers class + a unique hex suffix.
-	return Base{class: class, name: fmt.Sprintf("%s%08x", class, 0x5eed0000+nameCounter.Add(1)), training: true}
+	// BigDL names layers class + a random hex suffix, so names stay distinct
+	// across processes (models saved by two runs can be combined).
+	return Base{class: class, name: fmt.Sprintf("%s%08x", class, rand.Uint32()), training: true}
 }
 
 func (b *Base) Meta() *Base { return b }

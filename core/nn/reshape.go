@@ -88,7 +88,10 @@ func (r *Reshape) String() string { return fmt.Sprintf("Reshape[%s](%v)", r.name
 
 func (r *Reshape) outShape(x *tensor.Tensor) []int {
 	per := tensor.Volume(r.Size)
-	batch := r.BatchMode == "batch" || (r.BatchMode == "auto" && x.Len() != per)
+	// BigDL's rule: without batch_mode, the input is one sample only when it
+	// holds exactly one sample's values and its first dimension is not 1.
+	batch := r.BatchMode == "batch" ||
+		(r.BatchMode == "auto" && (x.Len() != per || x.Dims() > 0 && x.Shape[0] == 1))
 	if batch {
 		if x.Dims() < 1 || x.Shape[0] == 0 || x.Len() != x.Shape[0]*per {
 			shapeError(r, fmt.Sprintf("(batch, ...) with %d values per sample", per), x.Shape)
@@ -121,6 +124,9 @@ func (v *View) Config() map[string]any {
 }
 func (v *View) String() string { return fmt.Sprintf("View[%s](%v)", v.name, v.Sizes) }
 
+// outShape follows Torch's View: the last NumInputDims dimensions (all, when
+// 0) hold whole views and the rest are batch; without -1, extra whole views
+// in those dimensions add to the batch too.
 func (v *View) outShape(x *tensor.Tensor) []int {
 	known, infer := 1, -1
 	for i, s := range v.Sizes {
@@ -130,31 +136,27 @@ func (v *View) outShape(x *tensor.Tensor) []int {
 			known *= s
 		}
 	}
-	total, batch := x.Len(), 0
-	switch {
-	case v.NumInputDims > 0 && x.Dims() > v.NumInputDims:
-		batch = x.Shape[0]
-	case infer < 0 && known != total && known > 0 && total%known == 0:
-		// More values than one view holds: the leading dimension is a batch.
-		batch = total / known
+	inner := x.Dims()
+	if v.NumInputDims > 0 && v.NumInputDims < inner {
+		inner = v.NumInputDims
 	}
-	per := total
-	if batch > 0 {
-		per = total / batch
+	perInput := tensor.Volume(x.Shape[x.Dims()-inner:])
+	if known == 0 || perInput%known != 0 {
+		shapeError(v, fmt.Sprintf("a multiple of %d values per sample", known), x.Shape)
 	}
+	batch := perInput / known
+	if infer >= 0 {
+		batch = 1
+	}
+	batch *= tensor.Volume(x.Shape[:x.Dims()-inner])
 	out := append([]int(nil), v.Sizes...)
 	if infer >= 0 {
-		if known == 0 || per%known != 0 {
-			shapeError(v, fmt.Sprintf("a size divisible by %d", known), x.Shape)
-		}
-		out[infer] = per / known
-	} else if known != per {
-		shapeError(v, fmt.Sprintf("%d values per sample", known), x.Shape)
+		out[infer] = x.Len() / max(batch, 1) / known
 	}
-	if batch > 0 {
-		out = append([]int{batch}, out...)
+	if batch == 1 && (v.NumInputDims == 0 || x.Dims() <= v.NumInputDims) {
+		return out
 	}
-	return out
+	return append([]int{batch}, out...)
 }
 
 func (v *View) Forward(x *tensor.Tensor) *tensor.Tensor {

@@ -102,9 +102,23 @@ func (t *Trainer) log(format string, args ...any) {
 // Run trains until the end trigger fires, Cancel is called, or an error
 // occurs. A panic in a layer becomes the returned error.
 func (t *Trainer) Run() (err error) {
+	// where names the step a panic interrupted; it is updated by assignment
+	// only, so the loop does not allocate.
+	where := struct {
+		epoch, iteration int
+		validating       bool
+	}{}
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("training failed at epoch %d, iteration %d: %v", t.State.Epoch, t.State.Iteration+1, r)
+			step := fmt.Sprintf("epoch %d, iteration %d", where.epoch, where.iteration)
+			if where.validating {
+				step = "validation after " + step
+			}
+			if e, ok := r.(error); ok {
+				err = fmt.Errorf("training failed at %s: %w", step, e) // %w keeps runtime.Error visible
+			} else {
+				err = fmt.Errorf("training failed at %s: %v", step, r)
+			}
 		}
 	}()
 	if t.BatchSize <= 0 {
@@ -135,6 +149,7 @@ func (t *Trainer) Run() (err error) {
 		if t.cancelled.Load() {
 			return ErrCancelled
 		}
+		where.epoch, where.iteration, where.validating = t.State.Epoch, t.State.Iteration+1, false
 		hi := min(pos+t.BatchSize, n)
 		xb, yb = gather(xb, t.X, order[pos:hi]), gather(yb, t.Y, order[pos:hi])
 		out := t.Model.Forward(xb)
@@ -165,8 +180,7 @@ func (t *Trainer) Run() (err error) {
 			shuffler.Shuffle(order)
 		}
 		now := time.Now()
-		finished := t.End(&t.State)
-		if logged < 0 || now.Sub(lastLog) >= t.LogInterval || finished {
+		if logged < 0 || now.Sub(lastLog) >= t.LogInterval || t.End(&t.State) {
 			secs := now.Sub(lastLog).Seconds()
 			t.log("[Epoch %d %d/%d][Iteration %d][Wall Clock %.3fs] Trained %d records in %.4f seconds. Throughput is %.1f records/second. Loss is %s.",
 				epoch, done, n, t.State.Iteration, now.Sub(start).Seconds(), recordsSinceLog, secs,
@@ -174,6 +188,7 @@ func (t *Trainer) Run() (err error) {
 			lastLog, logged, recordsSinceLog = now, t.State.Iteration, 0
 		}
 		if v := t.Validation; v != nil && v.Trigger(&t.State) {
+			where.validating = true
 			if err := t.validate(epoch, done, n, start); err != nil {
 				return err
 			}

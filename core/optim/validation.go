@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/bigdl-go/bigdl-go/core/criterion"
 	"github.com/bigdl-go/bigdl-go/core/nn"
@@ -54,7 +55,13 @@ func NewValMethod(spec map[string]any) (ValMethod, error) {
 
 // num formats a float32 quantity in its shortest form, as the JVM prints
 // BigDL's Float results (0.9, not 0.8999999761581421).
-func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 32) }
+func num(v float64) string {
+	s := strconv.FormatFloat(v, 'g', -1, 32)
+	if !strings.ContainsAny(s, ".eEnN") {
+		s += ".0"
+	}
+	return s
+}
 
 type topK struct {
 	name           string

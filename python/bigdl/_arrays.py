@@ -60,6 +60,9 @@ def features_and_labels(data, what, need_labels=True):
         if len(s.features) != 1:
             raise ValueError("%s: record %d has %d feature tensors; models with several inputs are not supported yet"
                              % (what, i + 1, len(s.features)))
+        if len(s.labels) > 1:
+            raise ValueError("%s: record %d has %d label tensors; several labels per record are not supported yet"
+                             % (what, i + 1, len(s.labels)))
         feats.append(_ndarray(s.features[0]))
         if s.labels:
             labels.append(_ndarray(s.labels[0]))

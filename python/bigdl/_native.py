@@ -106,8 +106,15 @@ def error_for(status, message):
     return BigDLError(message)
 
 
+def _plain(v):
+    """numpy scalars and arrays as the Python values JSON knows."""
+    if isinstance(v, (np.integer, np.floating, np.bool_, np.ndarray)):
+        return v.tolist()
+    raise TypeError("%r (a %s) is not a number, string, boolean or list" % (v, type(v).__name__))
+
+
 def _encode(args):
-    return json.dumps(args if args is not None else {}, allow_nan=False).encode("utf-8")
+    return json.dumps(args if args is not None else {}, allow_nan=False, default=_plain).encode("utf-8")
 
 
 def new(class_name, args=None):

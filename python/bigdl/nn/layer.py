@@ -153,7 +153,7 @@ class Layer(JavaValue):
         specs = _val_method_specs(val_methods, "val_methods")
         x, y = features_and_labels(dataset, "evaluate dataset")
         results, _ = self._call("evaluate", {"batch_size": int(batch_size), "methods": specs}, [x, y])
-        return [EvaluatedResult(r["result"], r["total_num"], r["method"]) for r in results]
+        return [EvaluatedResult(float(r["result"]), int(r["total_num"]), r["method"]) for r in results]
 
     # Prediction
 

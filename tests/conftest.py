@@ -1,0 +1,75 @@
+"""Shared helpers for the test suite.
+
+Paths: the repository is <dir>/main and the lecture scripts live in <dir>/shared/lecture
+(the same layout locally and in CI). Tests that need a fresh interpreter (lazy loading,
+fork, panics, Ctrl-C, the lecture scripts) run Python in a subprocess, always with a
+timeout, so nothing can hang the suite.
+"""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+PYTHON_DIR = REPO / "python"
+LECTURE_DIR = Path(__file__).resolve().parents[2] / "shared" / "lecture"
+
+if str(PYTHON_DIR) not in sys.path:
+    sys.path.insert(0, str(PYTHON_DIR))
+
+
+def child_env(**extra):
+    """The environment for a child interpreter: this checkout's python/ on the path, no
+    bytecode written into shared directories, no Spark for the lecture scripts."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "LECTURE_SPARK", "PYTHONHOME")}
+    env["PYTHONPATH"] = str(PYTHON_DIR)
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def _run_python(code=None, script=None, timeout=30, cwd=None, env=None):
+    """Runs `python -c code` (or `python script`) and returns the CompletedProcess.
+    subprocess.run kills the child if the timeout expires (the test then fails)."""
+    argv = [sys.executable, "-c", code] if code is not None else [sys.executable, str(script)]
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                          cwd=str(cwd) if cwd else None, env=env or child_env())
+
+
+@pytest.fixture
+def run_python():
+    """run_python(code=..., timeout=..., cwd=..., env=...) -> CompletedProcess."""
+    return _run_python
+
+
+def make_blobs(n=64, num_features=5, seed=0):
+    """Two linearly separable classes; labels are 1-based floats (BigDL's convention)."""
+    rs = np.random.RandomState(seed)
+    X = rs.randn(n, num_features).astype(np.float32)
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(np.float32) + 1.0
+    return X, y
+
+
+@pytest.fixture
+def blobs():
+    return make_blobs()
+
+
+@pytest.fixture
+def samples(blobs):
+    from bigdl.util.common import Sample
+    X, y = blobs
+    return [Sample.from_ndarray(x, label) for x, label in zip(X, y)]
+
+
+@pytest.fixture
+def logistic_model():
+    """A factory for the lecture's first network: Linear(n, 2) + LogSoftMax."""
+    from bigdl.nn.layer import Linear, LogSoftMax, Sequential
+
+    def make(num_features=5, num_classes=2):
+        return Sequential().add(Linear(num_features, num_classes)).add(LogSoftMax())
+    return make
