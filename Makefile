@@ -27,7 +27,7 @@ wheel:
 
 venv:
 	python3 -m venv .venv
-	.venv/bin/python -m pip install --upgrade numpy pytest wheel setuptools
+	.venv/bin/python -m pip install --upgrade numpy pytest wheel setuptools pyspark
 
 clean:
 	rm -rf python/bigdl/_lib build dist python/*.egg-info .pytest_cache

@@ -214,7 +214,7 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 			return response{}, err
 		}
 		return response{}, withStatus(statusIO, serial.Save(m, path, argBool(req, "over_write")))
-	case "predict":
+	case "predict", "predict_class":
 		if err := needTensors(method, req, 1); err != nil {
 			return response{}, err
 		}
@@ -225,7 +225,11 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 		if err := checkFeatures("the data to predict", req.tensors[0]); err != nil {
 			return response{}, err
 		}
-		return response{tensors: []*tensor.Tensor{optim.Predict(m, req.tensors[0], bs)}}, nil
+		out := optim.Predict(m, req.tensors[0], bs)
+		if method == "predict_class" {
+			out = optim.Classes(out)
+		}
+		return response{tensors: []*tensor.Tensor{out}}, nil
 	case "evaluate":
 		if err := needTensors(method, req, 2); err != nil {
 			return response{}, err

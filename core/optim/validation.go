@@ -242,3 +242,22 @@ func Predict(m nn.Module, x *tensor.Tensor, batchSize int) *tensor.Tensor {
 	})
 	return out
 }
+
+// Classes returns, for each record of out, the 1-based index of its highest
+// output (BigDL's predict_class).
+func Classes(out *tensor.Tensor) *tensor.Tensor {
+	n := out.Shape[0]
+	per := out.Len() / max(n, 1)
+	classes := tensor.New(n)
+	for i := 0; i < n; i++ {
+		row := out.Data[i*per : (i+1)*per]
+		best := 0
+		for j, v := range row {
+			if v > row[best] {
+				best = j
+			}
+		}
+		classes.Data[i] = float32(best + 1)
+	}
+	return classes
+}

@@ -11,8 +11,8 @@ log = logging.getLogger("bigdl")
 
 
 def _collect(rdd, what):
-    log.info("%s is a Spark RDD: collecting it to the driver and training locally "
-             "(distributed training on the executors comes in a later release)", what)
+    log.info("%s is a Spark RDD: collecting it to the driver and computing locally "
+             "(computing on the executors comes in a later release)", what)
     return rdd.collect()
 
 

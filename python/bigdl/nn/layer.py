@@ -180,8 +180,9 @@ class Layer(JavaValue):
         return self.predict_class_local(features)
 
     def predict_class_local(self, X):
-        out = self.predict_local(X)
-        return np.argmax(out.reshape(out.shape[0], -1), axis=1) + 1
+        x = _predict_features(X)
+        classes = self._call("predict_class", {"batch_size": -1}, [x])[1][0]
+        return classes.astype(np.int64)
 
     def predict_class_distributed(self, data_rdd):
         classes = self.predict_class_local(data_rdd.collect())
