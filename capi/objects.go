@@ -171,7 +171,7 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 		m.Meta().SetName(name)
 		return response{}, nil
 	case "describe":
-		return response{result: serial.Describe(m)}, nil
+		return response{result: nn.Describe(m)}, nil
 	case "string":
 		return response{result: m.String()}, nil
 	case "add":

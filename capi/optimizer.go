@@ -59,8 +59,12 @@ func newOptimizer(args map[string]any) (*optimizer, error) {
 	if bs < 1 || bs != float64(int(bs)) {
 		return nil, fmt.Errorf("Optimizer: batch_size must be a positive integer, got %v", args["batch_size"])
 	}
+	cores, _ := args["cores"].(float64) // 0 or absent: all cores
+	if cores < 0 || cores != float64(int(cores)) {
+		return nil, fmt.Errorf("Optimizer: cores must be a positive integer, got %v", args["cores"])
+	}
 	o := &optimizer{trainer: &optim.Trainer{Model: m, Criterion: c, Method: method.Method, End: end,
-		BatchSize: int(bs), LogInterval: 500 * time.Millisecond}}
+		BatchSize: int(bs), Workers: int(cores), LogInterval: 500 * time.Millisecond}}
 	o.trainer.Log = o.addLine
 	if v, ok := args["validation"].(map[string]any); ok {
 		if err := o.setValidation(v); err != nil {

@@ -53,17 +53,19 @@ def test_evaluate_and_predict_wrong_width(blobs, logistic_model):
 
 
 def test_validation_data_of_the_wrong_width(blobs, logistic_model):
-    # 64 records, batch 8, one epoch: 8 iterations; validation after iteration 8 fails.
+    # Refused before training starts, naming the validation set and the shapes.
     X, y = blobs
-    opt = _opt(logistic_model(), (X, y), batch_size=8)
+    model = logistic_model()
+    before = model.get_weights()
+    opt = _opt(model, (X, y), batch_size=8)
     opt.set_validation(8, (X[:, :4], y), EveryEpoch(), [Top1Accuracy()])
     with pytest.raises(ValueError) as e:
         opt.optimize()
     msg = str(e.value)
-    assert "shape" in msg and "(8, 4)" in msg, msg
-    # The failure happened while validating after iteration 8 of epoch 1: the message must
-    # not name an iteration that never ran.
-    assert "iteration 9" not in msg and "epoch 2" not in msg, msg
+    assert "validation set" in msg and "(4,)" in msg and "5 -> 2" in msg, msg
+    assert "iteration" not in msg, msg
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
 
 
 # Labels -------------------------------------------------------------------------------------

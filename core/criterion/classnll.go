@@ -95,6 +95,15 @@ func (c *ClassNLL) CheckTargets(y *tensor.Tensor, classes int) (err error) {
 	return nil
 }
 
+func (c *ClassNLL) Norm(x, y *tensor.Tensor) (float64, bool) {
+	n, classes := c.shape(x, y)
+	var norm float64
+	for i := 0; i < n; i++ {
+		norm += float64(c.weight(c.target(y, i, classes)))
+	}
+	return norm, c.SizeAverage
+}
+
 func (c *ClassNLL) Forward(x, y *tensor.Tensor) float64 {
 	n, classes := c.shape(x, y)
 	var loss, norm float64
@@ -166,6 +175,7 @@ func (c *CrossEntropy) Config() map[string]any {
 func (c *CrossEntropy) CheckTargets(y *tensor.Tensor, classes int) error {
 	return c.nll.CheckTargets(y, classes)
 }
+func (c *CrossEntropy) Norm(x, y *tensor.Tensor) (float64, bool) { return c.nll.Norm(x, y) }
 func (c *CrossEntropy) Forward(x, y *tensor.Tensor) float64 {
 	return c.nll.Forward(c.logSoftMax.Forward(x), y)
 }

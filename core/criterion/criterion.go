@@ -4,6 +4,7 @@
 package criterion
 
 import (
+	"encoding/json"
 	"fmt"
 	"sort"
 
@@ -18,6 +19,10 @@ type Criterion interface {
 	// Backward returns the gradient of the loss with respect to x; the
 	// tensor belongs to the criterion and is overwritten by the next call.
 	Backward(x, y *tensor.Tensor) *tensor.Tensor
+	// Norm is what Forward divides the summed loss by (the target weights'
+	// sum, or the element count) and whether it divides at all, so a batch
+	// split across workers can be weighted back into exactly this loss.
+	Norm(x, y *tensor.Tensor) (norm float64, averaged bool)
 	// Class is BigDL's class name; Config the constructor arguments.
 	Class() string
 	Config() map[string]any
@@ -114,4 +119,18 @@ func sameVolume(class string, x, y *tensor.Tensor) {
 		panic(fmt.Errorf("%s: target of shape %s does not match output of shape %s",
 			class, tensor.ShapeString(y.Shape), tensor.ShapeString(x.Shape)))
 	}
+}
+
+// Clone builds an independent criterion of the same class and arguments (a
+// criterion keeps gradient buffers, so concurrent workers need their own).
+func Clone(c Criterion) (Criterion, error) {
+	raw, err := json.Marshal(c.Config())
+	if err != nil {
+		return nil, err
+	}
+	var args map[string]any
+	if err := json.Unmarshal(raw, &args); err != nil {
+		return nil, err
+	}
+	return New(c.Class(), args)
 }

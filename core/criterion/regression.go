@@ -67,6 +67,10 @@ func (e *elementwise) weight(i int) float64 {
 	return float64(e.weights[i%len(e.weights)])
 }
 
+func (e *elementwise) Norm(x, y *tensor.Tensor) (float64, bool) {
+	return float64(x.Len()), e.sizeAverage
+}
+
 func (e *elementwise) Forward(x, y *tensor.Tensor) float64 {
 	sameVolume(e.class, x, y)
 	var s float64

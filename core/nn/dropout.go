@@ -16,6 +16,7 @@ type Dropout struct {
 	InPlace bool
 	Scale   bool
 	mask    []float32
+	rng     *rng.MT // nil: the global generator
 	output  *tensor.Tensor
 	gradIn  *tensor.Tensor
 }
@@ -31,6 +32,11 @@ func init() {
 }
 
 func (d *Dropout) Params() []*Param { return nil }
+
+// UseRNG gives the layer a generator of its own: training workers each draw
+// masks from their own stream, so a seeded run is reproducible whatever
+// order the workers run in.
+func (d *Dropout) UseRNG(g *rng.MT) { d.rng = g }
 func (d *Dropout) Reset()           {}
 func (d *Dropout) Config() map[string]any {
 	return map[string]any{"init_p": d.P, "inplace": d.InPlace, "scale": d.Scale}
@@ -51,7 +57,7 @@ func (d *Dropout) Forward(x *tensor.Tensor) *tensor.Tensor {
 	if d.Scale {
 		keep = float32(1 / (1 - d.P))
 	}
-	rng.Global.Do(func(g *rng.MT) {
+	draw := func(g *rng.MT) {
 		for i := range d.mask {
 			if g.Uniform(0, 1) < d.P {
 				d.mask[i] = 0
@@ -59,7 +65,12 @@ func (d *Dropout) Forward(x *tensor.Tensor) *tensor.Tensor {
 				d.mask[i] = keep
 			}
 		}
-	})
+	}
+	if d.rng != nil {
+		draw(d.rng)
+	} else {
+		rng.Global.Do(draw)
+	}
 	for i, v := range x.Data {
 		d.output.Data[i] = v * d.mask[i]
 	}

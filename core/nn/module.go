@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/bigdl-go/bigdl-go/core/rng"
+
 	"github.com/bigdl-go/bigdl-go/core/tensor"
 )
 
@@ -190,4 +192,14 @@ func newParam(name string, shape ...int) *Param {
 // what it got.
 func shapeError(m Module, want string, got []int) {
 	panic(fmt.Errorf("%s: expected input of %s, got shape %s", m.String(), want, tensor.ShapeString(got)))
+}
+
+// SetRNG gives every random layer in m (those with a UseRNG method) the
+// generator g.
+func SetRNG(m Module, g *rng.MT) {
+	Walk(m, func(x Module) {
+		if r, ok := x.(interface{ UseRNG(*rng.MT) }); ok {
+			r.UseRNG(g)
+		}
+	})
 }

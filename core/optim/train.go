@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sync/atomic"
 	"time"
 
@@ -27,6 +28,11 @@ type Validation struct {
 // Trainer runs BigDL's training loop: shuffle each epoch, step through
 // mini-batches, update with the optim method, validate when the trigger
 // fires, stop at the end trigger.
+//
+// Each mini-batch is split across Workers goroutines, each running a replica
+// of the model that shares its weights but has its own gradients (as BigDL
+// splits a batch across cores); their gradients are summed, weighted so the
+// result equals the gradient of the whole batch, before one update.
 type Trainer struct {
 	Model      nn.Module
 	Criterion  criterion.Criterion
@@ -35,6 +41,9 @@ type Trainer struct {
 	BatchSize  int
 	X, Y       *tensor.Tensor // all training records, first dimension the record
 	Validation *Validation
+	// Workers is how many goroutines share each mini-batch (0: GOMAXPROCS).
+	// Small models use one: splitting them costs more than it saves.
+	Workers int
 	// Log receives progress lines (BigDL's format); LogInterval is the least
 	// time between two iteration lines.
 	Log         func(line string)
@@ -42,7 +51,15 @@ type Trainer struct {
 
 	State     State
 	cancelled atomic.Bool
+
+	weights, grads []float32
+	workers        []*worker
 }
+
+// minParallelFlops is the work per iteration (6·batch·parameters) below
+// which a mini-batch is not split: handing work to another goroutine costs
+// microseconds, as much as a small network's whole step.
+const minParallelFlops = 2e6
 
 // Cancel asks Run to stop after the current iteration.
 func (t *Trainer) Cancel() { t.cancelled.Store(true) }
@@ -82,11 +99,19 @@ func firstNonFinite(d []float32) int {
 	return -1
 }
 
-// gather copies the records idx of src into dst (reusing its storage).
+// gather copies the records idx of src into dst, reusing dst's storage and
+// shape slice so the training loop does not allocate.
 func gather(dst, src *tensor.Tensor, idx []int) *tensor.Tensor {
 	per := src.Len() / src.Shape[0]
-	shape := append([]int{len(idx)}, src.Shape[1:]...)
-	dst = tensor.Ensure(dst, shape...)
+	if dst == nil {
+		dst = &tensor.Tensor{}
+	}
+	dst.Shape = append(append(dst.Shape[:0], len(idx)), src.Shape[1:]...)
+	n := len(idx) * per
+	if cap(dst.Data) < n {
+		dst.Data = make([]float32, n)
+	}
+	dst.Data = dst.Data[:n]
 	for i, r := range idx {
 		copy(dst.Data[i*per:(i+1)*per], src.Data[r*per:(r+1)*per])
 	}
@@ -110,30 +135,28 @@ func (t *Trainer) Run() (err error) {
 	}{}
 	defer func() {
 		if r := recover(); r != nil {
+			err = panicError(r)
+		}
+		if err != nil && where.iteration > 0 && !errors.Is(err, ErrCancelled) {
 			step := fmt.Sprintf("epoch %d, iteration %d", where.epoch, where.iteration)
 			if where.validating {
 				step = "validation after " + step
 			}
-			if e, ok := r.(error); ok {
-				err = fmt.Errorf("training failed at %s: %w", step, e) // %w keeps runtime.Error visible
-			} else {
-				err = fmt.Errorf("training failed at %s: %v", step, r)
-			}
+			err = fmt.Errorf("training failed at %s: %w", step, err)
 		}
 	}()
-	if t.BatchSize <= 0 {
-		return fmt.Errorf("batch_size must be a positive integer, got %d", t.BatchSize)
-	}
-	if err := CheckData("the training set", t.X, t.Y); err != nil {
+	// The shuffling stream is drawn first, so it does not depend on how
+	// many replicas prepare builds (building one draws initial weights).
+	shuffler := rng.New(rng.Global.Uint32())
+	if err := t.prepare(); err != nil {
 		return err
 	}
-	weights, grads := nn.Flatten(t.Model)
+	defer t.release()
 	n := t.X.Shape[0]
 	order := make([]int, n)
 	for i := range order {
 		order[i] = i
 	}
-	shuffler := rng.New(rng.Global.Uint32())
 	shuffler.Shuffle(order)
 
 	nn.SetTraining(t.Model, true)
@@ -142,32 +165,19 @@ func (t *Trainer) Run() (err error) {
 	lastLog, logged := start, -1
 	recordsSinceLog := 0
 	pos := 0
-	var xb, yb *tensor.Tensor
-	checked := false
-	var loss float64
 	for !t.End(&t.State) {
 		if t.cancelled.Load() {
 			return ErrCancelled
 		}
 		where.epoch, where.iteration, where.validating = t.State.Epoch, t.State.Iteration+1, false
 		hi := min(pos+t.BatchSize, n)
-		xb, yb = gather(xb, t.X, order[pos:hi]), gather(yb, t.Y, order[pos:hi])
-		out := t.Model.Forward(xb)
-		if !checked {
-			if err := t.checkOutput(out, yb); err != nil {
-				return err
-			}
-			checked = true
+		loss, err := t.step(order[pos:hi])
+		if err != nil {
+			return err
 		}
-		loss = t.Criterion.Forward(out, yb)
-		clear(grads)
-		t.Model.Backward(xb, t.Criterion.Backward(out, yb))
-		t.Method.Update(weights, grads)
 		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return fmt.Errorf("training diverged at epoch %d, iteration %d: the loss is %v (try a smaller learning rate)",
-				t.State.Epoch, t.State.Iteration+1, loss)
+			return fmt.Errorf("the loss is %v: training diverged (try a smaller learning rate)", loss)
 		}
-
 		t.State.Iteration++
 		t.State.Loss = loss
 		recordsSinceLog += hi - pos
@@ -198,26 +208,214 @@ func (t *Trainer) Run() (err error) {
 	return nil
 }
 
-// checkOutput refuses, on the first batch, labels the criterion cannot use
-// with this model's output (class indices out of range).
-func (t *Trainer) checkOutput(out, yb *tensor.Tensor) error {
-	c, ok := t.Criterion.(criterion.TargetChecker)
-	if !ok {
-		return nil
+// prepare checks the configuration and data, flattens the parameters and
+// starts the workers.
+func (t *Trainer) prepare() error {
+	if t.BatchSize <= 0 {
+		return fmt.Errorf("batch_size must be a positive integer, got %d", t.BatchSize)
 	}
-	_, width := out.Rows()
-	if out.Dims() == 1 {
-		width = out.Len()
+	if err := CheckData("the training set", t.X, t.Y); err != nil {
+		return err
 	}
-	if err := c.CheckTargets(t.Y, width); err != nil {
-		return fmt.Errorf("training labels: %w", err)
+	if err := t.checkModelFits(); err != nil {
+		return err
 	}
-	if v := t.Validation; v != nil {
-		if err := c.CheckTargets(v.Y, width); err != nil {
-			return fmt.Errorf("validation labels: %w", err)
+	t.weights, t.grads = nn.Flatten(t.Model)
+	count := t.workerCount()
+	t.workers = make([]*worker, count)
+	t.workers[0] = &worker{model: t.Model, crit: t.Criterion, grads: t.grads}
+	for i := 1; i < count; i++ {
+		m, grads, err := nn.Clone(t.Model)
+		if err != nil {
+			return err
+		}
+		c, err := criterion.Clone(t.Criterion)
+		if err != nil {
+			return err
+		}
+		t.workers[i] = &worker{model: m, crit: c, grads: grads, start: make(chan []int), done: make(chan struct{})}
+		go t.workers[i].loop()
+	}
+	if count > 1 {
+		// Each worker draws Dropout masks from its own stream, so a seeded
+		// run does not depend on the order the workers happen to run in.
+		for _, w := range t.workers {
+			nn.SetRNG(w.model, rng.New(rng.Global.Uint32()))
 		}
 	}
 	return nil
+}
+
+// release stops the workers and hands the model back to the global generator.
+func (t *Trainer) release() {
+	for _, w := range t.workers[1:] {
+		close(w.start)
+	}
+	nn.SetRNG(t.Model, nil)
+	t.workers = nil
+}
+
+func (t *Trainer) workerCount() int {
+	w := t.Workers
+	if w <= 0 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	w = min(w, t.BatchSize)
+	if 6*float64(t.BatchSize)*float64(len(t.weights)) < minParallelFlops {
+		w = 1
+	}
+	return max(w, 1)
+}
+
+// checkModelFits runs one record through the model (in evaluation mode) so
+// that a model that does not fit the data, or labels it cannot use, are
+// refused before training starts, with the layer's own message.
+func (t *Trainer) checkModelFits() error {
+	width := func(what string, x *tensor.Tensor) (w int, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("the %s's records have shape %s, which the model refuses: %w",
+					what, tensor.ShapeString(x.Shape[1:]), panicError(r))
+			}
+		}()
+		return Predict(t.Model, rowSlice(x, 0, 1), 1).Len(), nil
+	}
+	c, checks := t.Criterion.(criterion.TargetChecker)
+	w, err := width("training set", t.X)
+	if err != nil {
+		return err
+	}
+	if checks {
+		if err := c.CheckTargets(t.Y, w); err != nil {
+			return fmt.Errorf("training labels: %w", err)
+		}
+	}
+	if v := t.Validation; v != nil {
+		vw, err := width("validation set", v.X)
+		if err != nil {
+			return err
+		}
+		if checks {
+			if err := c.CheckTargets(v.Y, vw); err != nil {
+				return fmt.Errorf("validation labels: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// step trains on the records idx: the workers compute gradients on equal
+// parts, then the weighted sum updates the weights. It returns the batch loss.
+func (t *Trainer) step(idx []int) (float64, error) {
+	ws := t.workers
+	parts := min(len(ws), len(idx))
+	for i := 0; i < parts; i++ {
+		lo, hi := i*len(idx)/parts, (i+1)*len(idx)/parts
+		ws[i].idx = idx[lo:hi]
+	}
+	for i := 1; i < parts; i++ {
+		ws[i].gatherFrom(t.X, t.Y)
+		ws[i].start <- ws[i].idx
+	}
+	ws[0].gatherFrom(t.X, t.Y)
+	ws[0].compute()
+	for i := 1; i < parts; i++ {
+		<-ws[i].done
+	}
+	for i := 0; i < parts; i++ {
+		if ws[i].err != nil {
+			return 0, ws[i].err
+		}
+	}
+	// Weight each part by its share of the batch's normaliser, so the sum
+	// is exactly the whole batch's loss and gradient.
+	var total float64
+	for i := 0; i < parts; i++ {
+		total += ws[i].norm
+	}
+	loss := 0.0
+	for i := 0; i < parts; i++ {
+		scale := 1.0
+		if ws[i].averaged && parts > 1 {
+			scale = 0
+			if total > 0 {
+				scale = ws[i].norm / total
+			}
+		}
+		loss += scale * ws[i].loss
+		if i == 0 {
+			if scale != 1 {
+				scaleVec(float32(scale), t.grads)
+			}
+		} else {
+			axpy(float32(scale), ws[i].grads, t.grads)
+		}
+	}
+	t.Method.Update(t.weights, t.grads)
+	return loss, nil
+}
+
+func scaleVec(a float32, x []float32) {
+	for i := range x {
+		x[i] *= a
+	}
+}
+
+func axpy(a float32, x, y []float32) {
+	for i, v := range x {
+		y[i] += a * v
+	}
+}
+
+// worker runs one replica of the model on its part of each mini-batch.
+type worker struct {
+	model  nn.Module
+	crit   criterion.Criterion
+	grads  []float32
+	xb, yb *tensor.Tensor
+	idx    []int
+
+	loss, norm float64
+	averaged   bool
+	err        error
+
+	start chan []int
+	done  chan struct{}
+}
+
+func (w *worker) gatherFrom(x, y *tensor.Tensor) {
+	w.xb, w.yb = gather(w.xb, x, w.idx), gather(w.yb, y, w.idx)
+}
+
+func (w *worker) loop() {
+	for range w.start {
+		w.compute()
+		w.done <- struct{}{}
+	}
+}
+
+// compute runs forward and backward on the worker's records; a panic becomes
+// w.err, so no panic escapes a worker goroutine.
+func (w *worker) compute() {
+	w.err = nil
+	defer func() {
+		if r := recover(); r != nil {
+			w.err = panicError(r)
+		}
+	}()
+	out := w.model.Forward(w.xb)
+	w.loss = w.crit.Forward(out, w.yb)
+	w.norm, w.averaged = w.crit.Norm(out, w.yb)
+	clear(w.grads)
+	w.model.Backward(w.xb, w.crit.Backward(out, w.yb))
+}
+
+// panicError keeps a panic's error value (and so a runtime.Error's type).
+func panicError(r any) error {
+	if e, ok := r.(error); ok {
+		return e
+	}
+	return fmt.Errorf("%v", r)
 }
 
 func (t *Trainer) validate(epoch, done, n int, start time.Time) error {

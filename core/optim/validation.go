@@ -227,6 +227,11 @@ func Predict(m nn.Module, x *tensor.Tensor, batchSize int) *tensor.Tensor {
 	withMode(m, false, func() {
 		batches(x.Shape[0], batchSize, func(lo, hi int) {
 			o := m.Forward(rowSlice(x, lo, hi))
+			if hi-lo == 1 && o.Dims() > 0 && o.Shape[0] != 1 {
+				// A batch of one can lose its batch dimension (View without
+				// num_input_dims does, as in Torch): the output is one record.
+				o = &tensor.Tensor{Shape: append([]int{1}, o.Shape...), Data: o.Data}
+			}
 			if o.Dims() == 0 || o.Shape[0] != hi-lo {
 				panic(fmt.Errorf("predict: the model returned shape %s for a batch of %d records", tensor.ShapeString(o.Shape), hi-lo))
 			}

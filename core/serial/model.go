@@ -31,66 +31,6 @@ const Magic = "BIGDLGO\x00"
 // Version is the format this package writes and reads.
 const Version = 1
 
-// Definition describes a module and its children, enough to rebuild it
-// through the layer registry.
-type Definition struct {
-	Class    string         `json:"class"`
-	Name     string         `json:"name"`
-	Config   map[string]any `json:"config"`
-	Training bool           `json:"training"`
-	Frozen   bool           `json:"frozen,omitempty"`
-	Children []Definition   `json:"children,omitempty"`
-}
-
-// Describe returns m's definition.
-func Describe(m nn.Module) Definition {
-	b := m.Meta()
-	d := Definition{Class: b.Class(), Name: b.Name(), Config: m.Config(), Training: b.Training(), Frozen: b.Frozen()}
-	if c, ok := m.(nn.Container); ok {
-		for _, ch := range c.Children() {
-			d.Children = append(d.Children, Describe(ch))
-		}
-	}
-	return d
-}
-
-// Build rebuilds a module (with fresh parameters) from its definition.
-func Build(d Definition) (nn.Module, error) {
-	// Round-trip the config through JSON so it has the types the registry
-	// decodes from Python (numbers as float64, lists as []any).
-	raw, err := json.Marshal(d.Config)
-	if err != nil {
-		return nil, err
-	}
-	var args map[string]any
-	if err := json.Unmarshal(raw, &args); err != nil {
-		return nil, err
-	}
-	m, err := nn.New(d.Class, args)
-	if err != nil {
-		return nil, err
-	}
-	m.Meta().SetName(d.Name)
-	for _, cd := range d.Children {
-		c, ok := m.(nn.Container)
-		if !ok {
-			return nil, fmt.Errorf("%s is not a container but the file lists children for it", d.Class)
-		}
-		child, err := Build(cd)
-		if err != nil {
-			return nil, err
-		}
-		if err := c.Add(child); err != nil {
-			return nil, err
-		}
-	}
-	nn.SetTraining(m, d.Training)
-	if d.Frozen {
-		nn.SetFrozen(m, true)
-	}
-	return m, nil
-}
-
 // Save writes m to path. Without overwrite an existing file is an error.
 func Save(m nn.Module, path string, overwrite bool) error {
 	if !overwrite {
@@ -98,7 +38,7 @@ func Save(m nn.Module, path string, overwrite bool) error {
 			return fmt.Errorf("%s already exists: pass over_write=True to replace it", path)
 		}
 	}
-	def, err := json.Marshal(Describe(m))
+	def, err := json.Marshal(nn.Describe(m))
 	if err != nil {
 		return fmt.Errorf("saving %s: %w", path, err)
 	}
@@ -188,11 +128,11 @@ func decode(data []byte) (nn.Module, error) {
 	}
 	defBytes := make([]byte, defLen)
 	io.ReadFull(r, defBytes)
-	var def Definition
+	var def nn.Definition
 	if err := json.Unmarshal(defBytes, &def); err != nil {
 		return nil, fmt.Errorf("the model definition is unreadable: %w", err)
 	}
-	m, err := Build(def)
+	m, err := nn.Build(def)
 	if err != nil {
 		return nil, err
 	}

@@ -11,7 +11,8 @@ from bigdl import _native
 from bigdl._arrays import features_and_labels
 from bigdl.nn.criterion import ClassNLLCriterion, Criterion
 from bigdl.nn.layer import Layer
-from bigdl.util.common import DOUBLEMAX, EvaluatedResult, JavaValue, bigdl_logger, check_bigdl_type, to_list
+from bigdl.util.common import (DOUBLEMAX, EvaluatedResult, JavaValue, bigdl_logger, check_bigdl_type,
+                               get_node_and_core_number, to_list)
 
 
 def _not_yet(what):
@@ -324,7 +325,7 @@ class BaseOptimizer(JavaValue):
         x, y = self._training_arrays()
         config = {"model": self.model.value, "criterion": self.criterion.value,
                   "optim_method": self.optim_method.value, "batch_size": self._batch_size,
-                  "end_trigger": self._end_trigger}
+                  "end_trigger": self._end_trigger, "cores": get_node_and_core_number()[1]}
         v = self._validation
         if v is not None:
             if v["arrays"] is None:

@@ -257,7 +257,7 @@ def init_engine(bigdl_type="float"):
         sc = SparkContext._active_spark_context
     except ImportError:
         sc = None
-    if sc is not None:
+    if sc is not None and not os.environ.get("BIGDL_CORE_NUMBER"):
         conf = sc.getConf()
         master = sc.master or ""
         if master.startswith("local"):

@@ -1,0 +1,156 @@
+package optim
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/bigdl-go/bigdl-go/core/criterion"
+	"github.com/bigdl-go/bigdl-go/core/nn"
+	"github.com/bigdl-go/bigdl-go/core/rng"
+	"github.com/bigdl-go/bigdl-go/core/tensor"
+)
+
+// mlpTrainer is big enough per iteration that the batch is split across
+// workers (see minParallelFlops).
+func mlpTrainer(t testing.TB, workers int, dropout bool) *Trainer {
+	rng.Global.Seed(7)
+	r := rand.New(rand.NewSource(3))
+	n, in := 256, 20
+	x, y := tensor.New(n, in), tensor.New(n)
+	for i := range x.Data {
+		x.Data[i] = float32(r.NormFloat64())
+	}
+	for i := range y.Data {
+		y.Data[i] = float32(1 + i%3)
+	}
+	s := nn.NewSequential()
+	s.Add(nn.NewLinear(in, 64, true))
+	s.Add(nn.NewReLU(false))
+	if dropout {
+		d, _ := nn.New("Dropout", map[string]any{"init_p": 0.2})
+		s.Add(d)
+	}
+	s.Add(nn.NewLinear(64, 64, true))
+	s.Add(nn.NewTanh())
+	s.Add(nn.NewLinear(64, 3, true))
+	s.Add(nn.NewLogSoftMax())
+	c, _ := criterion.New("ClassNLLCriterion", map[string]any{"weights": []any{1.0, 2.0, 0.5}})
+	m, _ := NewMethod("SGD", map[string]any{"learningrate": 0.05, "momentum": 0.9})
+	end, _ := NewTrigger(map[string]any{"class": "MaxEpoch", "max_epoch": 3.0})
+	return &Trainer{Model: s, Criterion: c, Method: m, End: end, BatchSize: 64, X: x, Y: y, Workers: workers}
+}
+
+func weightsAfter(t *testing.T, tr *Trainer) []float32 {
+	t.Helper()
+	if err := tr.Run(); err != nil {
+		t.Fatal(err)
+	}
+	w, _ := nn.Flatten(tr.Model)
+	return append([]float32(nil), w...)
+}
+
+// Splitting a batch across workers must give the whole batch's gradient
+// (weighted class NLL included), up to summation order.
+func TestWorkersMatchOneWorker(t *testing.T) {
+	one := weightsAfter(t, mlpTrainer(t, 1, false))
+	tr := mlpTrainer(t, 2, false)
+	if err := tr.prepare(); err != nil || len(tr.workers) != 2 {
+		t.Fatalf("expected 2 workers, got %d (%v)", len(tr.workers), err)
+	}
+	tr.release()
+	two := weightsAfter(t, mlpTrainer(t, 2, false))
+	var diff, norm float64
+	for i := range one {
+		d := float64(one[i] - two[i])
+		diff += d * d
+		norm += float64(one[i]) * float64(one[i])
+	}
+	if rel := math.Sqrt(diff / norm); rel > 1e-5 {
+		t.Fatalf("2 workers drift from 1 worker: relative difference %g", rel)
+	}
+}
+
+func TestWorkersAreDeterministic(t *testing.T) {
+	for _, workers := range []int{1, 2, 3} {
+		a := weightsAfter(t, mlpTrainer(t, workers, true))
+		b := weightsAfter(t, mlpTrainer(t, workers, true))
+		for i := range a {
+			if a[i] != b[i] {
+				t.Fatalf("%d workers: weight %d differs between seeded runs", workers, i)
+			}
+		}
+	}
+}
+
+func TestSmallModelsUseOneWorker(t *testing.T) {
+	tr := trainer(t, "SGD", nil, map[string]any{"class": "MaxEpoch", "max_epoch": 1.0}, 16)
+	tr.Workers = 2
+	if err := tr.prepare(); err != nil {
+		t.Fatal(err)
+	}
+	defer tr.release()
+	if len(tr.workers) != 1 {
+		t.Fatalf("Linear(5,2) at batch 16 split across %d workers", len(tr.workers))
+	}
+}
+
+// A training step allocates nothing once its buffers exist.
+func TestStepDoesNotAllocate(t *testing.T) {
+	for _, workers := range []int{1, 2} {
+		tr := mlpTrainer(t, workers, true)
+		if err := tr.prepare(); err != nil {
+			t.Fatal(err)
+		}
+		idx := make([]int, 64)
+		for i := range idx {
+			idx[i] = i * 3
+		}
+		tr.step(idx)
+		allocs := testing.AllocsPerRun(20, func() {
+			if _, err := tr.step(idx); err != nil {
+				t.Fatal(err)
+			}
+		})
+		tr.release()
+		if allocs != 0 {
+			t.Errorf("%d workers: %v allocations per step", workers, allocs)
+		}
+	}
+}
+
+func BenchmarkStepMLP784(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(map[int]string{1: "workers=1", 2: "workers=2"}[workers], func(b *testing.B) {
+			rng.Global.Seed(1)
+			x, y := tensor.New(512, 784), tensor.New(512)
+			for i := range y.Data {
+				y.Data[i] = float32(1 + i%10)
+			}
+			s := nn.NewSequential()
+			s.Add(nn.NewLinear(784, 256, true))
+			s.Add(nn.NewReLU(false))
+			s.Add(nn.NewLinear(256, 256, true))
+			s.Add(nn.NewReLU(false))
+			s.Add(nn.NewLinear(256, 10, true))
+			s.Add(nn.NewLogSoftMax())
+			c, _ := criterion.New("ClassNLLCriterion", nil)
+			m, _ := NewMethod("SGD", map[string]any{"learningrate": 0.01})
+			tr := &Trainer{Model: s, Criterion: c, Method: m, BatchSize: 128, X: x, Y: y, Workers: workers}
+			if err := tr.prepare(); err != nil {
+				b.Fatal(err)
+			}
+			defer tr.release()
+			idx := make([]int, 128)
+			for i := range idx {
+				idx[i] = i
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				tr.step(idx)
+			}
+			b.ReportMetric(float64(b.N*128)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
+}
