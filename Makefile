@@ -9,7 +9,7 @@ PYTHON ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
 # Absolute form for recipes that cd elsewhere; a bare command name (python3) is left to PATH.
 PY := $(if $(findstring /,$(PYTHON)),$(abspath $(PYTHON)),$(PYTHON))
 
-.PHONY: build test demo wheel venv clean
+.PHONY: build test demo bench wheel venv clean
 
 build:
 	GO=$(GO) bash build.sh
@@ -21,6 +21,12 @@ test: build
 demo: build
 	cd examples && PYTHONPATH=../python $(PY) lecture_logistic.py
 	cd examples && PYTHONPATH=../python $(PY) lecture_feedforward.py
+
+# Ratios against numpy/OpenBLAS and (when importable) PyTorch, run side by side; see BENCHMARKS.md.
+bench: build
+	$(PY) -m pip install --quiet threadpoolctl
+	$(GO) test -run '^$$' -bench . -benchtime 1s ./core/kernels ./core/optim
+	$(PY) bench/run.py
 
 wheel:
 	$(PY) -m pip wheel . -w dist --no-deps

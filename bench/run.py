@@ -1,0 +1,148 @@
+"""make bench: bigdl-go against its peers, side by side, on this machine.
+
+1. SGEMM GFLOP/s: ours (through the C ABI) against numpy's OpenBLAS in this
+   process, at 1 and 2 threads, square sizes and the MLP's shapes.
+2. Training throughput (records/s) through the Python API against a plain
+   numpy implementation of the same training and PyTorch (when importable),
+   each run in its own process so its peak RSS can be read.
+
+Prints markdown tables; BENCHMARKS.md records a run with the machine's details.
+"""
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+# OpenBLAS overrides set on some machines slow a current numpy: measure it as shipped.
+_OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+if any(k in os.environ for k in _OPENBLAS_OVERRIDES):
+    env = {k: v for k, v in os.environ.items() if k not in _OPENBLAS_OVERRIDES}
+    os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+import numpy as np  # noqa: E402
+from threadpoolctl import threadpool_info, threadpool_limits  # noqa: E402
+
+sys.path.insert(0, str(HERE.parent / "python"))
+from bigdl import _native  # noqa: E402
+
+SQUARE = [64, 128, 256, 512, 1024, 2048]
+# Linear's forward products at the MLP's layers: (batch, in) x (out, in)^T.
+MLP_SHAPES = [(b, k, n) for b in (16, 128, 512) for (k, n) in ((784, 256), (256, 256), (256, 10))]
+
+
+def numpy_gflops(m, k, n, trans_b, min_seconds=0.3):
+    rs = np.random.RandomState(0)
+    a = rs.randn(m, k).astype(np.float32)
+    b = rs.randn(n, k).astype(np.float32) if trans_b else rs.randn(k, n).astype(np.float32)
+    c = np.empty((m, n), np.float32)
+    bb = b.T if trans_b else b
+    np.matmul(a, bb, out=c)
+    reps, t0 = 0, time.perf_counter()
+    while True:
+        np.matmul(a, bb, out=c)
+        reps += 1
+        el = time.perf_counter() - t0
+        if el >= min_seconds and reps >= 3:
+            return 2.0 * m * n * k * reps / el / 1e9
+
+
+def ours_gflops(m, k, n, trans_b, threads, min_seconds=0.3):
+    res, _ = _native.call(0, "bench_gemm", {"m": m, "n": n, "k": k, "trans_b": trans_b, "threads": threads,
+                                            "seconds": min_seconds})
+    return res["gflops"]
+
+
+def gemm_section():
+    info = _native.call(0, "info")[0]
+    blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+    print("## SGEMM (GFLOP/s)\n")
+    print("ours: %s; numpy %s with %s" % (info["kernels"], np.__version__,
+                                          ", ".join("%s %s (%s)" % (p.get("internal_api"), p.get("version"),
+                                                                     p.get("architecture")) for p in blas)))
+    print()
+    print("| shape (m×k·n) | ours 1T | numpy 1T | ratio 1T | ours 2T | numpy 2T | ratio 2T |")
+    print("|---|---|---|---|---|---|---|")
+    shapes = [("%d³" % s, s, s, s, False) for s in SQUARE] + \
+             [("%d×%d·%d (Linear fwd)" % (m, k, n), m, k, n, True) for (m, k, n) in MLP_SHAPES]
+    for label, m, k, n, tb in shapes:
+        row = [label]
+        for threads in (1, 2):
+            with threadpool_limits(limits=threads, user_api="blas"):
+                npg = numpy_gflops(m, k, n, tb)
+            og = ours_gflops(m, k, n, tb, threads)
+            row += ["%.1f" % og, "%.1f" % npg, "%.2f" % (og / npg)]
+        print("| " + " | ".join(row) + " |")
+        sys.stdout.flush()
+    print()
+
+
+def train_once(impl, model, threads):
+    env = dict(os.environ, BIGDL_CORE_NUMBER=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads),
+               PYTHONPATH=str(HERE.parent / "python"))
+    p = subprocess.Popen([sys.executable, str(HERE / "train_one.py"), impl, model, str(threads)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
+    _, status, usage = os.wait4(p.pid, 0)
+    out, err = p.stdout.read(), p.stderr.read()
+    if status != 0:
+        return None, "failed: " + err.strip().splitlines()[-1] if err.strip() else "failed"
+    res = json.loads(out.strip().splitlines()[-1])
+    res["peak_rss_mb"] = usage.ru_maxrss / 1024.0
+    return res, None
+
+
+def training_section():
+    try:
+        import torch  # noqa: F401
+        impls = ["ours", "numpy", "torch"]
+    except ImportError:
+        impls = ["ours", "numpy"]
+        print("(torch is not importable: its column is skipped)\n")
+    print("## Training throughput (records/s) and peak RSS (MB)\n")
+    print("| model | threads | " + " | ".join("%s rec/s | %s RSS" % (i, i) for i in impls) +
+          " | ours/numpy | " + ("ours/torch |" if "torch" in impls else ""))
+    print("|---" * (2 + 2 * len(impls) + 1 + ("torch" in impls)) + "|")
+    for model in ("lecture", "feedforward", "mlp"):
+        for threads in (1, 2):
+            results = {}
+            row = [model, str(threads)]
+            for impl in impls:
+                res, err = train_once(impl, model, threads)
+                results[impl] = res
+                row += [err or "%.0f" % res["records_per_s"], "" if err else "%.0f" % res["peak_rss_mb"]]
+            for peer in ["numpy"] + (["torch"] if "torch" in impls else []):
+                if results.get("ours") and results.get(peer):
+                    row.append("%.2f" % (results["ours"]["records_per_s"] / results[peer]["records_per_s"]))
+                else:
+                    row.append("")
+            print("| " + " | ".join(row) + " |")
+            sys.stdout.flush()
+    print()
+
+
+def main():
+    print("# bigdl-go benchmarks\n")
+    print("machine: %s, %d CPUs, %s; Python %s\n" % (platform.processor() or platform.machine(), os.cpu_count(),
+                                                     _cpu_model(), platform.python_version()))
+    if "--training-only" not in sys.argv:
+        gemm_section()
+    if "--gemm-only" not in sys.argv:
+        training_section()
+
+
+def _cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
+if __name__ == "__main__":
+    main()
