@@ -115,7 +115,17 @@ def main():
     runner = {"ours": run_ours, "numpy": run_numpy, "torch": run_torch}[impl]
     secs = runner(sizes, batch, X, y, epochs)
     print(json.dumps({"impl": impl, "model": model, "threads": threads, "records_per_s": n * epochs / secs,
-                      "seconds": secs}))
+                      "seconds": secs, "peak_rss_mb": peak_rss_mb()}))
+
+
+def peak_rss_mb():
+    """This process's peak resident set (VmHWM): unlike getrusage's maxrss, it
+    does not count the parent's memory inherited across fork and exec."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ package criterion
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 
 	"github.com/bigdl-go/bigdl-go/core/nn"
 	"github.com/bigdl-go/bigdl-go/core/tensor"
@@ -41,45 +40,18 @@ type TargetChecker interface {
 	CheckTargets(y *tensor.Tensor, outputWidth int) error
 }
 
-// Constructor builds a criterion from its arguments.
-type Constructor func(a *nn.Args) (Criterion, error)
+var registry = nn.NewRegistry[Criterion]("criterion")
 
-var registry = map[string]Constructor{}
-
-func register(class string, c Constructor) { registry[class] = c }
+func register(class string, c func(*nn.Args) (Criterion, error)) { registry.Register(class, c) }
 
 // New builds a criterion of the named class.
-func New(class string, args map[string]any) (Criterion, error) {
-	c, ok := registry[class]
-	if !ok {
-		return nil, fmt.Errorf("unknown criterion class %q", class)
-	}
-	a := nn.NewArgs(class, args)
-	cr, err := c(a)
-	if err == nil {
-		err = a.Err()
-	}
-	if err != nil {
-		return nil, err
-	}
-	return cr, nil
-}
+func New(class string, args map[string]any) (Criterion, error) { return registry.New(class, args) }
 
-// IsClass reports whether class is registered.
-func IsClass(class string) bool {
-	_, ok := registry[class]
-	return ok
-}
+// IsClass reports whether class is a registered criterion class.
+func IsClass(class string) bool { return registry.Has(class) }
 
-// Classes lists the registered class names.
-func Classes() []string {
-	out := make([]string, 0, len(registry))
-	for k := range registry {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+// Classes lists the registered criterion classes.
+func Classes() []string { return registry.Classes() }
 
 // rows splits x into a batch of rows: a 1-D input is one record.
 func rows(x *tensor.Tensor) (n, width int) {

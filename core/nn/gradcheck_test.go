@@ -209,3 +209,29 @@ func TestViewAndReshapeShapes(t *testing.T) {
 		t.Fatalf("View infer: %v", got)
 	}
 }
+
+// Layers reuse their buffers: a forward and backward in steady state allocate nothing.
+func TestLayersDoNotAllocate(t *testing.T) {
+	r := rand.New(rand.NewSource(1))
+	seq := NewSequential()
+	seq.Add(mustNew(t, "Reshape", map[string]any{"size": []any{12.0}}))
+	seq.Add(mustNew(t, "View", map[string]any{"sizes": []any{-1.0}, "num_input_dims": 1.0}))
+	seq.Add(NewLinear(12, 8, true))
+	seq.Add(NewReLU(false))
+	seq.Add(mustNew(t, "Dropout", nil))
+	seq.Add(NewTanh())
+	seq.Add(NewSigmoid())
+	seq.Add(mustNew(t, "Identity", nil))
+	seq.Add(NewSoftMax())
+	seq.Add(NewLogSoftMax())
+	x := randTensor(r, 5, 3, 4)
+	gy := randTensor(r, 5, 8)
+	step := func() {
+		seq.Forward(x)
+		seq.Backward(x, gy)
+	}
+	step()
+	if a := testing.AllocsPerRun(20, step); a != 0 {
+		t.Fatalf("%v allocations per forward+backward", a)
+	}
+}

@@ -175,49 +175,74 @@ func (a *Args) Object(name string) map[string]any {
 	return o
 }
 
-// Constructor builds a module from its arguments.
-type Constructor func(a *Args) (Module, error)
-
-var registry = map[string]Constructor{}
-
-// Register makes a module class constructible by name. Each layer file
-// registers its classes in init.
-func Register(class string, c Constructor) {
-	if _, dup := registry[class]; dup {
-		panic("nn: class registered twice: " + class)
-	}
-	registry[class] = c
+// Registry maps BigDL class names to constructors of T (layers here,
+// criteria in package criterion), building with typed, checked arguments.
+type Registry[T any] struct {
+	kind string // "layer", "criterion": for error messages
+	m    map[string]func(*Args) (T, error)
 }
 
-// New builds a module of the named class.
-func New(class string, args map[string]any) (Module, error) {
-	c, ok := registry[class]
+// NewRegistry returns an empty registry for things of the given kind.
+func NewRegistry[T any](kind string) *Registry[T] {
+	return &Registry[T]{kind: kind, m: map[string]func(*Args) (T, error){}}
+}
+
+// Register makes class constructible by name; each file registers its
+// classes in init.
+func (r *Registry[T]) Register(class string, c func(*Args) (T, error)) {
+	if _, dup := r.m[class]; dup {
+		panic(r.kind + " class registered twice: " + class)
+	}
+	r.m[class] = c
+}
+
+// New builds an instance of class from JSON-decoded arguments.
+func (r *Registry[T]) New(class string, args map[string]any) (T, error) {
+	var zero T
+	c, ok := r.m[class]
 	if !ok {
-		return nil, fmt.Errorf("unknown layer class %q", class)
+		return zero, fmt.Errorf("unknown %s class %q", r.kind, class)
 	}
 	a := NewArgs(class, args)
-	m, err := c(a)
+	v, err := c(a)
 	if err == nil {
 		err = a.Err()
 	}
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	return m, nil
+	return v, nil
 }
 
-// IsClass reports whether class is registered.
-func IsClass(class string) bool {
-	_, ok := registry[class]
+// Has reports whether class is registered.
+func (r *Registry[T]) Has(class string) bool {
+	_, ok := r.m[class]
 	return ok
 }
 
-// Classes lists the registered class names.
-func Classes() []string {
-	out := make([]string, 0, len(registry))
-	for k := range registry {
+// Classes lists the registered class names, sorted.
+func (r *Registry[T]) Classes() []string {
+	out := make([]string, 0, len(r.m))
+	for k := range r.m {
 		out = append(out, k)
 	}
 	sort.Strings(out)
 	return out
 }
+
+// Constructor builds a module from its arguments.
+type Constructor func(a *Args) (Module, error)
+
+var layers = NewRegistry[Module]("layer")
+
+// Register makes a layer class constructible by name.
+func Register(class string, c Constructor) { layers.Register(class, c) }
+
+// New builds a layer of the named class.
+func New(class string, args map[string]any) (Module, error) { return layers.New(class, args) }
+
+// IsClass reports whether class is a registered layer class.
+func IsClass(class string) bool { return layers.Has(class) }
+
+// Classes lists the registered layer classes.
+func Classes() []string { return layers.Classes() }

@@ -13,6 +13,7 @@ type Reshape struct {
 	Base
 	Size      []int
 	BatchMode string
+	shape     []int
 	view      tensor.Tensor
 	gradView  tensor.Tensor
 }
@@ -24,6 +25,7 @@ type View struct {
 	Base
 	Sizes        []int
 	NumInputDims int
+	shape        []int
 	view         tensor.Tensor
 	gradView     tensor.Tensor
 }
@@ -96,7 +98,8 @@ func (r *Reshape) outShape(x *tensor.Tensor) []int {
 		if x.Dims() < 1 || x.Shape[0] == 0 || x.Len() != x.Shape[0]*per {
 			shapeError(r, fmt.Sprintf("(batch, ...) with %d values per sample", per), x.Shape)
 		}
-		return append([]int{x.Shape[0]}, r.Size...)
+		r.shape = append(append(r.shape[:0], x.Shape[0]), r.Size...) // reused: no allocation per call
+		return r.shape
 	}
 	if x.Len() != per {
 		shapeError(r, fmt.Sprintf("%d values", per), x.Shape)
@@ -109,13 +112,7 @@ func (r *Reshape) Forward(x *tensor.Tensor) *tensor.Tensor {
 	return &r.view
 }
 
-func (r *Reshape) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
-	if gy.Len() != x.Len() {
-		shapeError(r, "a gradient of "+fmt.Sprint(x.Len())+" values", gy.Shape)
-	}
-	r.gradView = tensor.Tensor{Shape: x.Shape, Data: gy.Data}
-	return &r.gradView
-}
+func (r *Reshape) Backward(x, gy *tensor.Tensor) *tensor.Tensor { return unview(r, &r.gradView, x, gy) }
 
 func (v *View) Params() []*Param { return nil }
 func (v *View) Reset()           {}
@@ -149,14 +146,16 @@ func (v *View) outShape(x *tensor.Tensor) []int {
 		batch = 1
 	}
 	batch *= tensor.Volume(x.Shape[:x.Dims()-inner])
-	out := append([]int(nil), v.Sizes...)
+	// The shape is built in a buffer the layer keeps: no allocation per call.
+	v.shape = append(v.shape[:0], batch)
+	v.shape = append(v.shape, v.Sizes...)
 	if infer >= 0 {
-		out[infer] = x.Len() / max(batch, 1) / known
+		v.shape[1+infer] = x.Len() / max(batch, 1) / known
 	}
 	if batch == 1 && (v.NumInputDims == 0 || x.Dims() <= v.NumInputDims) {
-		return out
+		return v.shape[1:]
 	}
-	return append([]int{batch}, out...)
+	return v.shape
 }
 
 func (v *View) Forward(x *tensor.Tensor) *tensor.Tensor {
@@ -164,10 +163,14 @@ func (v *View) Forward(x *tensor.Tensor) *tensor.Tensor {
 	return &v.view
 }
 
-func (v *View) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
+func (v *View) Backward(x, gy *tensor.Tensor) *tensor.Tensor { return unview(v, &v.gradView, x, gy) }
+
+// unview is the backward of a reshaping layer m: the gradient, viewed in the
+// input's shape (into the layer's own header, so nothing is allocated).
+func unview(m Module, into *tensor.Tensor, x, gy *tensor.Tensor) *tensor.Tensor {
 	if gy.Len() != x.Len() {
-		shapeError(v, "a gradient of "+fmt.Sprint(x.Len())+" values", gy.Shape)
+		shapeError(m, "a gradient of "+fmt.Sprint(x.Len())+" values", gy.Shape)
 	}
-	v.gradView = tensor.Tensor{Shape: x.Shape, Data: gy.Data}
-	return &v.gradView
+	*into = tensor.Tensor{Shape: x.Shape, Data: gy.Data}
+	return into
 }
