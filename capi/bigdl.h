@@ -20,6 +20,10 @@
  *   - an optim method ("SGD", "Adam", ...), which keeps its state across runs;
  *   - an "Optimizer": args {"model": handle, "criterion": handle, "optim_method": handle,
  *     "batch_size": n, "end_trigger": trigger, "validation": {"trigger", "batch_size", "methods"}}.
+ *     For a task of a distributed run, "dist": {"comm": handle, "total", "seed", "stop",
+ *     "resume"} (see capi/dist.go); "dist_state" then reports where the segment ended.
+ *   - a "Comm" ({"host": h}): one task's end of the peer-to-peer TCP mesh; "address",
+ *     then "connect" {"rank", "peers": [addresses], "timeout": seconds}; bigdl_free closes it.
  *   Triggers and validation methods are JSON specs, e.g. {"class": "MaxEpoch", "max_epoch": 20}
  *   and {"class": "Loss", "criterion": {"class": "ClassNLLCriterion", "args": {}}}.
  *
@@ -33,9 +37,10 @@
  * Methods (see capi/*.go for the full list): layers answer forward, backward, get_weights,
  * set_weights, parameters, zero_grad_parameters, update_parameters, reset, training,
  * is_training, name, set_name, describe, string, add, children, freeze, unfreeze, save,
- * predict, evaluate; criteria answer forward and backward; an Optimizer answers
- * set_data, start, poll and cancel; the library (handle 0) answers info, load, seed and
- * uniform.
+ * predict, evaluate, get_flat_weights, set_flat_weights; criteria answer forward and backward;
+ * optim methods answer config, get_state and set_state; an Optimizer answers set_data, start,
+ * poll, wait, cancel and dist_state; the library (handle 0) answers info, load, seed, uniform,
+ * draw_seed and trigger_fires.
  *
  * Threads. Calls may come from any thread. Long calls run without holding the caller's
  * locks (ctypes releases Python's GIL). Training runs in a goroutine: "start" returns at

@@ -274,7 +274,7 @@ func bigdl_free(h C.bigdl_handle) {
 	v := handles.m[uint64(h)]
 	delete(handles.m, uint64(h))
 	handles.Unlock()
-	if o, ok := v.(*optimizer); ok {
+	if o, ok := v.(interface{ release() }); ok { // optimizers cancel, comms close their sockets
 		o.release()
 	}
 }

@@ -22,8 +22,11 @@ const Version = "0.1.0"
 type methodObj struct{ optim.Method }
 
 func newObject(class string, args map[string]any) (any, error) {
-	if class == "Optimizer" {
+	switch class {
+	case "Optimizer":
 		return newOptimizer(args)
+	case "Comm":
+		return newComm(args)
 	}
 	switch {
 	case nn.IsClass(class):
@@ -39,6 +42,9 @@ func newObject(class string, args map[string]any) (any, error) {
 }
 
 func callObject(obj any, method string, req *request) (response, error) {
+	if resp, ok, err := callDist(obj, method, req); ok {
+		return resp, err
+	}
 	switch o := obj.(type) {
 	case nn.Module:
 		return callModule(o, method, req)
@@ -327,6 +333,9 @@ func callCriterion(c criterion.Criterion, method string, req *request) (response
 }
 
 func callLibrary(method string, req *request) (response, error) {
+	if resp, ok, err := callDistLibrary(method, req); ok {
+		return resp, err
+	}
 	switch method {
 	case "info":
 		return response{result: map[string]any{"version": Version, "kernels": kernels.Active,

@@ -66,6 +66,11 @@ func newOptimizer(args map[string]any) (*optimizer, error) {
 	o := &optimizer{trainer: &optim.Trainer{Model: m, Criterion: c, Method: method.Method, End: end,
 		BatchSize: int(bs), Workers: int(cores), LogInterval: 500 * time.Millisecond}}
 	o.trainer.Log = o.addLine
+	if d, ok := args["dist"].(map[string]any); ok {
+		if o.trainer.Dist, err = newDistributed(d); err != nil {
+			return nil, err
+		}
+	}
 	if v, ok := args["validation"].(map[string]any); ok {
 		if err := o.setValidation(v); err != nil {
 			return nil, err

@@ -49,8 +49,12 @@ type Trainer struct {
 	Log         func(line string)
 	LogInterval time.Duration
 
+	// Dist, when set, makes Run one task of a distributed run (see Distributed).
+	Dist *Distributed
+
 	State     State
 	cancelled atomic.Bool
+	scalars   [2]float64 // the distributed step's normaliser and loss sums
 
 	weights, grads []float32
 	workers        []*worker
@@ -127,6 +131,9 @@ func (t *Trainer) log(format string, args ...any) {
 // Run trains until the end trigger fires, Cancel is called, or an error
 // occurs. A panic in a layer becomes the returned error.
 func (t *Trainer) Run() (err error) {
+	if t.Dist != nil {
+		return t.runDistributed()
+	}
 	// where names the step a panic interrupted; it is updated by assignment
 	// only, so the loop does not allocate.
 	where := struct {
@@ -317,8 +324,10 @@ func (t *Trainer) step(idx []int) (float64, error) {
 		ws[i].gatherFrom(t.X, t.Y)
 		ws[i].start <- ws[i].idx
 	}
-	ws[0].gatherFrom(t.X, t.Y)
-	ws[0].compute()
+	if parts > 0 { // a distributed task's share of a batch can be empty
+		ws[0].gatherFrom(t.X, t.Y)
+		ws[0].compute()
+	}
 	for i := 1; i < parts; i++ {
 		<-ws[i].done
 	}
@@ -326,6 +335,9 @@ func (t *Trainer) step(idx []int) (float64, error) {
 		if ws[i].err != nil {
 			return 0, ws[i].err
 		}
+	}
+	if t.Dist != nil && t.Dist.Sync.Ranks() > 1 {
+		return t.syncStep(parts)
 	}
 	// Weight each part by its share of the batch's normaliser, so the sum
 	// is exactly the whole batch's loss and gradient.

@@ -151,8 +151,12 @@ class Layer(JavaValue):
         dataset, batch_size, val_methods = args
         _check_batch_size(batch_size)
         specs = _val_method_specs(val_methods, "val_methods")
-        x, y = features_and_labels(dataset, "evaluate dataset")
-        results, _ = self._call("evaluate", {"batch_size": int(batch_size), "methods": specs}, [x, y])
+        if is_spark_rdd(dataset):
+            from bigdl import _spark
+            results = _spark.evaluate(self, dataset, int(batch_size), specs)
+        else:
+            x, y = features_and_labels(dataset, "evaluate dataset")
+            results, _ = self._call("evaluate", {"batch_size": int(batch_size), "methods": specs}, [x, y])
         return [EvaluatedResult(float(r["result"]), int(r["total_num"]), r["method"]) for r in results]
 
     # Prediction
@@ -170,8 +174,11 @@ class Layer(JavaValue):
         return self._call("predict", {"batch_size": int(batch_size)}, [x])[1][0]
 
     def predict_distributed(self, data_rdd, batch_size=-1):
-        out = self.predict_local(data_rdd.collect(), batch_size)
-        return data_rdd.context.parallelize(list(out), data_rdd.getNumPartitions())
+        """An RDD of output ndarrays, computed on the executors (the model is
+        broadcast once)."""
+        _check_batch_size(batch_size, allow_default=True)
+        from bigdl import _spark
+        return _spark.predict(self, data_rdd, batch_size)
 
     def predict_class(self, features):
         """1-based class of the highest output for each record."""
@@ -185,8 +192,9 @@ class Layer(JavaValue):
         return classes.astype(np.int64)
 
     def predict_class_distributed(self, data_rdd):
-        classes = self.predict_class_local(data_rdd.collect())
-        return data_rdd.context.parallelize([int(c) for c in classes], data_rdd.getNumPartitions())
+        """An RDD of 1-based classes, computed on the executors."""
+        from bigdl import _spark
+        return _spark.predict(self, data_rdd, -1, classes=True)
 
     # Files
 

@@ -12,7 +12,7 @@ from bigdl._arrays import features_and_labels
 from bigdl.nn.criterion import ClassNLLCriterion, Criterion
 from bigdl.nn.layer import Layer
 from bigdl.util.common import (DOUBLEMAX, EvaluatedResult, JavaValue, bigdl_logger, check_bigdl_type,
-                               get_node_and_core_number, to_list)
+                               get_node_and_core_number, is_spark_rdd, to_list)
 
 
 def _not_yet(what):
@@ -33,6 +33,7 @@ class OptimMethod(JavaValue):
 
     def __init__(self, jvalue=None, bigdl_type="float", **config):
         JavaValue.__init__(self, None, bigdl_type)
+        self._config = config  # rebuilt from it in Spark tasks
         self._handle = jvalue if jvalue is not None else _native.new(type(self).__name__, config)
 
     def save(self, path, overWrite=False):
@@ -321,6 +322,9 @@ class BaseOptimizer(JavaValue):
     def optimize(self):
         """Trains until the end trigger; returns the trained model (the same
         object that was passed in, updated in place)."""
+        if is_spark_rdd(self._training_data):
+            from bigdl import _spark
+            return _spark.optimize(self)
         log = bigdl_logger()
         x, y = self._training_arrays()
         config = {"model": self.model.value, "criterion": self.criterion.value,
@@ -383,6 +387,7 @@ class Optimizer(BaseOptimizer):
         self._training_data = training_rdd
         self._batch_size = _positive_int(batch_size, "batch_size")
         self._train_arrays = None
+        self._spark_train = None
 
     @staticmethod
     def create(model, training_set, criterion, end_trigger=None, batch_size=32, optim_method=None, cores=None,

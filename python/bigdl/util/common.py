@@ -298,6 +298,8 @@ def create_spark_conf():
     conf = SparkConf()
     if not conf.contains("spark.pyspark.python"):
         conf.set("spark.pyspark.python", sys.executable)
+    # PySpark's driver picks the workers' interpreter from PYSPARK_PYTHON.
+    os.environ.setdefault("PYSPARK_PYTHON", conf.get("spark.pyspark.python"))
     return conf
 
 

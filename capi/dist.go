@@ -1,0 +1,189 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bigdl-go/bigdl-go/core/dist"
+	"github.com/bigdl-go/bigdl-go/core/nn"
+	"github.com/bigdl-go/bigdl-go/core/optim"
+	"github.com/bigdl-go/bigdl-go/core/rng"
+	"github.com/bigdl-go/bigdl-go/core/tensor"
+)
+
+// The calls distributed training needs (python/bigdl/_spark.py drives them):
+//
+//   bigdl_new("Comm", {"host": h})  listens on h (port chosen by the system);
+//       "address" -> "h:port"; "connect" {"rank", "peers": [addresses in rank order],
+//       "timeout": seconds} completes the mesh and closes the listener; freeing the
+//       handle closes every socket.
+//   Optimizer config "dist": {"comm": handle, "total": records in all partitions,
+//       "seed": shuffling seed, "stop": trigger or null, "resume": {...},
+//       "fail_at"/"hang_at": test hooks}; "dist_state" returns {"resume", "stopped"}.
+//   Layers: "get_flat_weights" -> one flat tensor; "set_flat_weights" [flat].
+//   Optim methods: "get_state" -> {"t"} + buffers; "set_state" {"t"} + buffers.
+//   Library: "draw_seed" -> the next number of the global generator (what a local
+//       run draws for its shuffling); "trigger_fires" {"trigger", "state"} -> bool.
+
+type comm struct{ *dist.Comm }
+
+func newComm(args map[string]any) (*comm, error) {
+	host, _ := args["host"].(string)
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	c, err := dist.Listen(host)
+	if err != nil {
+		return nil, err
+	}
+	return &comm{c}, nil
+}
+
+func (c *comm) call(method string, req *request) (response, error) {
+	switch method {
+	case "address":
+		return response{result: c.Addr()}, nil
+	case "connect":
+		rank, err := argInt(req, "rank")
+		if err != nil {
+			return response{}, err
+		}
+		list, _ := req.args["peers"].([]any)
+		peers := make([]string, len(list))
+		for i, p := range list {
+			s, ok := p.(string)
+			if !ok {
+				return response{}, fmt.Errorf("connect: peers must be addresses, got %v", p)
+			}
+			peers[i] = s
+		}
+		secs, _ := req.args["timeout"].(float64)
+		return response{}, c.Connect(rank, peers, time.Duration(secs*float64(time.Second)))
+	case "close":
+		return response{}, c.Close()
+	}
+	return response{}, fmt.Errorf("Comm has no method %q", method)
+}
+
+func (c *comm) release() { c.Close() }
+
+// newDistributed reads an Optimizer's "dist" config.
+func newDistributed(spec map[string]any) (*optim.Distributed, error) {
+	h, err := argHandle(spec, "comm")
+	if err != nil {
+		return nil, fmt.Errorf("Optimizer: dist: %w", err)
+	}
+	c, ok := h.(*comm)
+	if !ok {
+		return nil, fmt.Errorf("Optimizer: dist: comm must be a Comm, got %T", h)
+	}
+	total, _ := spec["total"].(float64)
+	seed, _ := spec["seed"].(float64)
+	d := &optim.Distributed{Sync: c.Comm, Total: int(total), Seed: uint32(seed)}
+	if s, ok := spec["stop"].(map[string]any); ok {
+		if d.Stop, err = optim.NewTrigger(s); err != nil {
+			return nil, fmt.Errorf("Optimizer: dist: stop: %w", err)
+		}
+	}
+	if r, ok := spec["resume"].(map[string]any); ok {
+		if err := fromJSON(r, &d.Resume); err != nil {
+			return nil, fmt.Errorf("Optimizer: dist: resume: %w", err)
+		}
+	}
+	f, _ := spec["fail_at"].(float64)
+	g, _ := spec["hang_at"].(float64)
+	d.FailAt, d.HangAt = int(f), int(g)
+	return d, nil
+}
+
+// callDist answers the distributed-training methods of layers, optim
+// methods and Comms; ok is false for any other call.
+func callDist(obj any, method string, req *request) (resp response, ok bool, err error) {
+	switch o := obj.(type) {
+	case *comm:
+		resp, err = o.call(method, req)
+		return resp, true, err
+	case nn.Module:
+		switch method {
+		case "get_flat_weights":
+			w, _ := nn.Flatten(o)
+			return response{tensors: []*tensor.Tensor{tensor.FromData(append([]float32(nil), w...), len(w))}}, true, nil
+		case "set_flat_weights":
+			if err := needTensors(method, req, 1); err != nil {
+				return response{}, true, err
+			}
+			w, _ := nn.Flatten(o)
+			if req.tensors[0].Len() != len(w) {
+				return response{}, true, fmt.Errorf("set_flat_weights: the model has %d parameters, got %d", len(w), req.tensors[0].Len())
+			}
+			copy(w, req.tensors[0].Data)
+			return response{}, true, nil
+		}
+	case *methodObj:
+		switch method {
+		case "get_state":
+			s := optim.StateOf(o.Method)
+			out := []*tensor.Tensor{}
+			for _, b := range s.Bufs {
+				out = append(out, tensor.FromData(append([]float32(nil), b...), len(b)))
+			}
+			return response{result: map[string]any{"t": s.T}, tensors: out}, true, nil
+		case "set_state":
+			t, err := argInt(req, "t")
+			if err != nil {
+				return response{}, true, err
+			}
+			s := optim.MethodState{T: t, Bufs: [][]float32{}}
+			for _, b := range req.tensors {
+				s.Bufs = append(s.Bufs, b.Data)
+			}
+			return response{}, true, optim.SetState(o.Method, s)
+		}
+	case *optimizer:
+		if method == "dist_state" {
+			d := o.trainer.Dist
+			if d == nil {
+				return response{}, true, errors.New("dist_state: not a distributed optimizer")
+			}
+			o.mu.Lock()
+			defer o.mu.Unlock()
+			if o.running {
+				return response{}, true, errors.New("dist_state: training is running")
+			}
+			return response{result: map[string]any{"resume": d.Resume, "stopped": d.Stopped}}, true, nil
+		}
+	}
+	return response{}, false, nil
+}
+
+func callDistLibrary(method string, req *request) (resp response, ok bool, err error) {
+	switch method {
+	case "draw_seed":
+		return response{result: rng.Global.Uint32()}, true, nil
+	case "trigger_fires":
+		spec, _ := req.args["trigger"].(map[string]any)
+		t, err := optim.NewTrigger(spec)
+		if err != nil {
+			return response{}, true, err
+		}
+		var s optim.State
+		if st, ok := req.args["state"].(map[string]any); ok {
+			if err := fromJSON(st, &s); err != nil {
+				return response{}, true, err
+			}
+		}
+		return response{result: t(&s)}, true, nil
+	}
+	return response{}, false, nil
+}
+
+// fromJSON fills v from a decoded JSON object.
+func fromJSON(m map[string]any, v any) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}

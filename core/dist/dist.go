@@ -1,0 +1,344 @@
+// Package dist synchronises parameters between the tasks of a data-parallel
+// training run, peer to peer over TCP: every rank owns one shard of the
+// parameter vector, gradients are summed shard by shard (reduce-scatter) and
+// the updated shards are exchanged (all-gather). There is no parameter
+// server. Every wait on a peer has a deadline, and every error names the
+// peer's rank and address, so a dead or silent peer fails the run in bounded
+// time instead of hanging it.
+package dist
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+	"unsafe"
+)
+
+// DefaultTimeout bounds every wait on a peer unless configured otherwise.
+const DefaultTimeout = 90 * time.Second
+
+// Comm is one rank's end of a full mesh of TCP connections to its peers.
+// Its collectives must be called by every rank in the same order; they are
+// not safe for concurrent use.
+type Comm struct {
+	rank, ranks int
+	addrs       []string
+	timeout     time.Duration
+	ln          net.Listener
+	peers       []*peer // indexed by rank; nil for this rank
+
+	recv    []float32 // scratch for one incoming shard
+	scalars []float64 // scratch for AllReduceSmall
+}
+
+type peer struct {
+	rank int
+	addr string
+	conn net.Conn
+	jobs chan []float32 // the writer goroutine sends each slice it receives
+	done chan error
+}
+
+// Listen opens this rank's listener on host (":0" picks a free port; use
+// the address others can reach). Connect completes the mesh.
+func Listen(host string) (*Comm, error) {
+	ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
+	if err != nil {
+		return nil, fmt.Errorf("dist: listening on %s: %w", host, err)
+	}
+	return &Comm{ln: ln, rank: -1, timeout: DefaultTimeout}, nil
+}
+
+// Addr is the address peers dial.
+func (c *Comm) Addr() string { return c.ln.Addr().String() }
+
+// Rank and Ranks describe this rank's place in the run.
+func (c *Comm) Rank() int  { return c.rank }
+func (c *Comm) Ranks() int { return c.ranks }
+
+// Timeout is the bound on every wait on a peer.
+func (c *Comm) Timeout() time.Duration { return c.timeout }
+
+// Connect joins the mesh: addrs holds every rank's Addr in rank order
+// (addrs[rank] is this Comm's own). Rank i dials the ranks below it and
+// accepts the ranks above it; each dialler first sends its rank. The
+// listener is closed once the mesh is complete, so nothing stays listening.
+func (c *Comm) Connect(rank int, addrs []string, timeout time.Duration) (err error) {
+	if rank < 0 || rank >= len(addrs) {
+		return fmt.Errorf("dist: rank %d out of range for %d ranks", rank, len(addrs))
+	}
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	c.rank, c.ranks, c.addrs, c.timeout = rank, len(addrs), addrs, timeout
+	c.peers = make([]*peer, len(addrs))
+	defer func() {
+		c.ln.Close()
+		if err != nil {
+			c.Close()
+		}
+	}()
+	deadline := time.Now().Add(timeout)
+	// Dial the lower ranks; their listeners were open before the addresses
+	// were exchanged, so a refused connection means the peer is gone.
+	for r := 0; r < rank; r++ {
+		d := net.Dialer{Deadline: deadline}
+		conn, err := d.Dial("tcp", addrs[r])
+		if err != nil {
+			return c.peerErr(r, "connecting to", err)
+		}
+		c.peers[r] = c.newPeer(r, conn)
+		var hello [4]byte
+		binary.LittleEndian.PutUint32(hello[:], uint32(rank))
+		conn.SetDeadline(deadline)
+		if _, err := conn.Write(hello[:]); err != nil {
+			return c.peerErr(r, "greeting", err)
+		}
+	}
+	for n := rank + 1; n < len(addrs); n++ {
+		if tl, ok := c.ln.(*net.TCPListener); ok {
+			tl.SetDeadline(deadline)
+		}
+		conn, err := c.ln.Accept()
+		if err != nil {
+			return fmt.Errorf("dist: rank %d: waiting for ranks %d..%d to connect within %v: %w",
+				rank, rank+1, len(addrs)-1, timeout, err)
+		}
+		conn.SetDeadline(deadline)
+		var hello [4]byte
+		if _, err := io.ReadFull(conn, hello[:]); err != nil {
+			conn.Close()
+			return fmt.Errorf("dist: rank %d: reading a peer's greeting from %s: %w", rank, conn.RemoteAddr(), err)
+		}
+		r := int(binary.LittleEndian.Uint32(hello[:]))
+		if r <= rank || r >= len(addrs) || c.peers[r] != nil {
+			conn.Close()
+			return fmt.Errorf("dist: rank %d: unexpected greeting from %s claiming rank %d", rank, conn.RemoteAddr(), r)
+		}
+		c.peers[r] = c.newPeer(r, conn)
+	}
+	return nil
+}
+
+func (c *Comm) newPeer(r int, conn net.Conn) *peer {
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.SetNoDelay(true)
+	}
+	p := &peer{rank: r, addr: c.addrs[r], conn: conn, jobs: make(chan []float32), done: make(chan error, 1)}
+	go p.writer(c.timeout)
+	return p
+}
+
+// writer sends each slice it is handed, with a deadline, and reports the outcome.
+func (p *peer) writer(timeout time.Duration) {
+	for v := range p.jobs {
+		p.conn.SetWriteDeadline(time.Now().Add(timeout))
+		_, err := p.conn.Write(bytesOf(v))
+		p.done <- err
+	}
+}
+
+// Close releases every socket and stops the writer goroutines.
+func (c *Comm) Close() error {
+	if c.ln != nil {
+		c.ln.Close()
+	}
+	for _, p := range c.peers {
+		if p != nil {
+			p.conn.Close()
+			close(p.jobs)
+		}
+	}
+	c.peers = nil
+	return nil
+}
+
+// Shard is the half-open range of a vector of n elements that rank r owns.
+func Shard(r, ranks, n int) (lo, hi int) {
+	return r * n / ranks, (r + 1) * n / ranks
+}
+
+func bytesOf(v []float32) []byte {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*len(v))
+}
+
+func (c *Comm) peerErr(r int, doing string, err error) error {
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("dist: rank %d: rank %d (%s) did not answer within %v while %s it: %w",
+			c.rank, r, c.addrs[r], c.timeout, doing, err)
+	}
+	return fmt.Errorf("dist: rank %d: %s rank %d (%s): %w", c.rank, doing, r, c.addrs[r], err)
+}
+
+func (c *Comm) check() error {
+	if c.peers == nil && c.ranks != 1 {
+		return errors.New("dist: the communicator is closed or not connected")
+	}
+	return nil
+}
+
+// exchange hands send(r) to every peer's writer, calls recv for each peer in
+// rank order, then waits for the writes. The first error wins.
+func (c *Comm) exchange(send func(r int) []float32, recv func(p *peer) error) error {
+	for _, p := range c.peers {
+		if p != nil {
+			p.jobs <- send(p.rank)
+		}
+	}
+	var first error
+	for _, p := range c.peers {
+		if p != nil && first == nil {
+			if err := recv(p); err != nil {
+				first = err
+				// Unblock our writers and wake the peers: the run is over.
+				for _, q := range c.peers {
+					if q != nil {
+						q.conn.Close()
+					}
+				}
+			}
+		}
+	}
+	for _, p := range c.peers {
+		if p != nil {
+			if err := <-p.done; err != nil && first == nil {
+				first = c.peerErr(p.rank, "sending to", err)
+			}
+		}
+	}
+	return first
+}
+
+func (c *Comm) read(p *peer, dst []float32) error {
+	p.conn.SetReadDeadline(time.Now().Add(c.timeout))
+	if _, err := io.ReadFull(p.conn, bytesOf(dst)); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			err = fmt.Errorf("connection closed (the peer's task ended or failed): %w", err)
+		}
+		return c.peerErr(p.rank, "receiving from", err)
+	}
+	return nil
+}
+
+// ReduceScatter sums vec over all ranks into this rank's shard [lo, hi) of
+// vec (the rest of vec is left as it was). Shards are summed in rank order,
+// so the result does not depend on timing.
+func (c *Comm) ReduceScatter(vec []float32) (lo, hi int, err error) {
+	lo, hi = Shard(c.rank, c.ranks, len(vec))
+	if c.ranks == 1 {
+		return lo, hi, nil
+	}
+	if err := c.check(); err != nil {
+		return 0, 0, err
+	}
+	own := vec[lo:hi]
+	if cap(c.recv) < len(own)+1 {
+		c.recv = make([]float32, (len(vec)+c.ranks-1)/c.ranks+1)
+	}
+	recv := c.recv[:len(own)]
+	// Each owner adds its peers' parts in rank order, so the sum does not
+	// depend on timing (and every rank then receives the owner's result).
+	err = c.exchange(func(r int) []float32 {
+		l, h := Shard(r, c.ranks, len(vec))
+		return vec[l:h]
+	}, func(p *peer) error {
+		if err := c.read(p, recv); err != nil {
+			return err
+		}
+		for i, v := range recv {
+			own[i] += v
+		}
+		return nil
+	})
+	return lo, hi, err
+}
+
+// AllGather sends this rank's shard of vec to every peer and fills the other
+// shards with theirs.
+func (c *Comm) AllGather(vec []float32) error {
+	if c.ranks == 1 {
+		return nil
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	lo, hi := Shard(c.rank, c.ranks, len(vec))
+	return c.exchange(func(int) []float32 { return vec[lo:hi] }, func(p *peer) error {
+		l, h := Shard(p.rank, c.ranks, len(vec))
+		return c.read(p, vec[l:h])
+	})
+}
+
+// AllReduceSmall sums a short float64 vector over all ranks in place; every
+// rank adds the same numbers in rank order, so all get the same sum. It
+// sends the whole vector to every peer, which is cheapest for a few numbers.
+func (c *Comm) AllReduceSmall(vec []float64) error {
+	if c.ranks == 1 {
+		return nil
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	n := len(vec)
+	if cap(c.scalars) < n*(c.ranks+1) {
+		c.scalars = make([]float64, n*(c.ranks+1))
+	}
+	all := c.scalars[:n*c.ranks]
+	mine := c.scalars[n*c.ranks : n*(c.ranks+1)]
+	copy(mine, vec)
+	copy(all[c.rank*n:], vec)
+	err := c.exchange(func(int) []float32 { return float32View(mine) }, func(p *peer) error {
+		return c.read(p, float32View(all[p.rank*n:(p.rank+1)*n]))
+	})
+	if err != nil {
+		return err
+	}
+	for i := range vec {
+		s := all[i]
+		for r := 1; r < c.ranks; r++ {
+			s += all[r*n+i]
+		}
+		vec[i] = s
+	}
+	return nil
+}
+
+// float32View is v's bytes as float32s, for sending.
+func float32View(v []float64) []float32 {
+	if len(v) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&v[0])), 2*len(v))
+}
+
+// Group is a set of Comms connected in one process (for tests and benchmarks).
+func Group(ranks int, timeout time.Duration) ([]*Comm, error) {
+	comms := make([]*Comm, ranks)
+	addrs := make([]string, ranks)
+	for r := range comms {
+		c, err := Listen("127.0.0.1")
+		if err != nil {
+			return nil, err
+		}
+		comms[r], addrs[r] = c, c.Addr()
+	}
+	errs := make([]error, ranks)
+	var wg sync.WaitGroup
+	for r := range comms {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[r] = comms[r].Connect(r, addrs, timeout)
+		}()
+	}
+	wg.Wait()
+	return comms, errors.Join(errs...)
+}

@@ -1,0 +1,245 @@
+package optim
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/bigdl-go/bigdl-go/core/nn"
+	"github.com/bigdl-go/bigdl-go/core/rng"
+)
+
+// Sync shares gradients and weights between the tasks of a distributed run
+// (core/dist.Comm implements it over TCP).
+type Sync interface {
+	Rank() int
+	Ranks() int
+	// ReduceScatter sums vec over all ranks into this rank's shard [lo, hi).
+	ReduceScatter(vec []float32) (lo, hi int, err error)
+	// AllGather fills the other ranks' shards of vec with theirs.
+	AllGather(vec []float32) error
+	// AllReduceSmall sums a few numbers over all ranks, in place.
+	AllReduceSmall(vec []float64) error
+}
+
+// Distributed makes a Trainer one task of a synchronous data-parallel run
+// (BigDL's DistriOptimizer): every task holds one partition of the data,
+// takes its share of each global mini-batch, and the tasks sum their
+// gradients shard by shard; each task updates the shard it owns with its
+// own optim method (whose state is that shard's) and the shards are
+// exchanged. A run is cut into segments (between validations), each one
+// Run; Resume carries the position from one segment to the next.
+type Distributed struct {
+	Sync  Sync
+	Total int    // records in all partitions: one epoch
+	Seed  uint32 // this task's shuffling seed
+	// Stop ends the segment after the iteration where it fires (the
+	// validation trigger); Stopped reports that it did.
+	Stop    Trigger
+	Stopped bool
+	Resume  Resume
+	// FailAt and HangAt are test hooks: fail, or stop answering, before
+	// this iteration (0: never).
+	FailAt, HangAt int
+}
+
+// Resume is where a segment ended: the trigger state and this task's
+// position in its shuffled partition.
+type Resume struct {
+	State        State   `json:"state"`
+	EpochRecords int     `json:"epoch_records"` // records of the epoch in progress, all tasks
+	Cursor       int     `json:"cursor"`        // position in this task's shuffled order
+	Shuffles     int     `json:"shuffles"`      // shuffles of this task's order so far
+	Elapsed      float64 `json:"elapsed"`       // seconds of training before this segment
+}
+
+// Share is rank's part of a global mini-batch of n records: as even as
+// possible, the first ranks taking one less.
+func Share(rank, ranks, n int) (lo, hi int) { return rank * n / ranks, (rank + 1) * n / ranks }
+
+// runDistributed is Run for one task of a distributed run. With one task it
+// trains exactly as Run does on the same data and seed.
+func (t *Trainer) runDistributed() (err error) {
+	d := t.Dist
+	where := struct{ epoch, iteration int }{}
+	defer func() {
+		if r := recover(); r != nil {
+			err = panicError(r)
+		}
+		if err != nil && where.iteration > 0 && !errors.Is(err, ErrCancelled) {
+			err = fmt.Errorf("training failed at epoch %d, iteration %d: %w", where.epoch, where.iteration, err)
+		}
+	}()
+	rank, ranks := d.Sync.Rank(), d.Sync.Ranks()
+	if d.Total < ranks {
+		return fmt.Errorf("distributed training: %d records cannot fill %d tasks", d.Total, ranks)
+	}
+	if err := t.prepare(); err != nil {
+		return err
+	}
+	defer t.release()
+	lo, hi := Share(rank, ranks, len(t.weights))
+	if err := shardMethod(t.Method, lo, hi, len(t.weights)); err != nil {
+		return err
+	}
+	n := t.X.Shape[0]
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	// Replaying the shuffles puts the order where the last segment left it.
+	shuffler := rng.New(d.Seed)
+	r := d.Resume
+	if r.Shuffles == 0 {
+		r.Shuffles = 1
+	}
+	for range r.Shuffles {
+		shuffler.Shuffle(order)
+	}
+	t.State = r.State
+	if t.State.Epoch == 0 {
+		t.State.Epoch = 1
+	}
+	d.Stopped = false
+	idx := make([]int, 0, t.BatchSize)
+	nn.SetTraining(t.Model, true)
+	start := time.Now().Add(-time.Duration(r.Elapsed * float64(time.Second)))
+	lastLog, logged, recordsSinceLog := time.Now(), -1, 0
+	for !t.End(&t.State) {
+		if t.cancelled.Load() {
+			return ErrCancelled
+		}
+		next := t.State.Iteration + 1
+		where.epoch, where.iteration = t.State.Epoch, next
+		if next == d.FailAt {
+			return fmt.Errorf("injected failure of task %d before iteration %d (test hook)", rank, next)
+		}
+		if next == d.HangAt {
+			for !t.cancelled.Load() { // a task that stops answering its peers
+				time.Sleep(10 * time.Millisecond)
+			}
+			return ErrCancelled
+		}
+		batch := min(t.BatchSize, d.Total-r.EpochRecords)
+		blo, bhi := Share(rank, ranks, batch)
+		idx = idx[:0]
+		for need := bhi - blo; need > 0; {
+			take := min(need, n-r.Cursor)
+			idx = append(idx, order[r.Cursor:r.Cursor+take]...)
+			r.Cursor += take
+			need -= take
+			if r.Cursor == n {
+				shuffler.Shuffle(order)
+				r.Shuffles++
+				r.Cursor = 0
+			}
+		}
+		loss, err := t.step(idx)
+		if err != nil {
+			return err
+		}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return fmt.Errorf("the loss is %v: training diverged (try a smaller learning rate)", loss)
+		}
+		t.State.Iteration++
+		t.State.Loss = loss
+		recordsSinceLog += batch
+		r.EpochRecords += batch
+		epoch, done := t.State.Epoch, r.EpochRecords
+		t.State.EpochEnded = r.EpochRecords == d.Total
+		if t.State.EpochEnded {
+			t.State.Epoch++
+			r.EpochRecords = 0
+		}
+		now := time.Now()
+		stop := d.Stop != nil && d.Stop(&t.State)
+		if logged < 0 || now.Sub(lastLog) >= t.LogInterval || stop || t.End(&t.State) {
+			secs := now.Sub(lastLog).Seconds()
+			t.log("[Epoch %d %d/%d][Iteration %d][Wall Clock %.3fs] Trained %d records in %.4f seconds. Throughput is %.1f records/second. Loss is %s.",
+				epoch, done, d.Total, t.State.Iteration, now.Sub(start).Seconds(), recordsSinceLog, secs,
+				float64(recordsSinceLog)/math.Max(secs, 1e-9), num(loss))
+			lastLog, logged, recordsSinceLog = now, t.State.Iteration, 0
+		}
+		r.State, r.Elapsed = t.State, now.Sub(start).Seconds()
+		d.Resume = r
+		if stop {
+			d.Stopped = true
+			break
+		}
+	}
+	return nil
+}
+
+// shardMethod points per-parameter settings (SGD's learningrates and
+// weightdecays) at the shard [lo, hi) of n parameters a task updates.
+func shardMethod(m Method, lo, hi, n int) error {
+	s, ok := m.(*SGD)
+	if !ok {
+		return nil
+	}
+	for _, v := range []*[]float32{&s.LRs, &s.WeightDecays} {
+		if *v == nil {
+			continue
+		}
+		if len(*v) != n {
+			return fmt.Errorf("SGD: learningrates/weightdecays have %d values but the model has %d parameters; "+
+				"distributed training needs one per parameter", len(*v), n)
+		}
+		*v = (*v)[lo:hi]
+	}
+	return nil
+}
+
+// syncStep finishes an iteration of a distributed run with more than one
+// task, after this task's workers computed gradients on parts records
+// groups: the gradients are weighted by their share of the global batch's
+// normaliser, summed shard by shard, and each task updates its shard.
+func (t *Trainer) syncStep(parts int) (float64, error) {
+	ws, s := t.workers, t.Dist.Sync
+	if parts == 0 {
+		clear(t.grads)
+	}
+	sums := t.scalars[:]
+	sums[0], sums[1] = 0, 0
+	for i := 0; i < parts; i++ {
+		if ws[i].averaged {
+			sums[0] += ws[i].norm
+			sums[1] += ws[i].norm * ws[i].loss
+		} else {
+			sums[1] += ws[i].loss
+		}
+	}
+	if err := s.AllReduceSmall(sums); err != nil {
+		return 0, err
+	}
+	total, loss := sums[0], sums[1]
+	if total > 0 {
+		loss /= total
+	}
+	for i := 0; i < parts; i++ {
+		scale := 1.0
+		if ws[i].averaged {
+			scale = 0
+			if total > 0 {
+				scale = ws[i].norm / total
+			}
+		}
+		if i == 0 {
+			if scale != 1 {
+				scaleVec(float32(scale), t.grads)
+			}
+		} else {
+			axpy(float32(scale), ws[i].grads, t.grads)
+		}
+	}
+	lo, hi, err := s.ReduceScatter(t.grads)
+	if err != nil {
+		return 0, err
+	}
+	t.Method.Update(t.weights[lo:hi], t.grads[lo:hi])
+	if err := s.AllGather(t.weights); err != nil {
+		return 0, err
+	}
+	return loss, nil
+}

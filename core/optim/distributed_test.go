@@ -1,0 +1,166 @@
+package optim
+
+import (
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bigdl-go/bigdl-go/core/dist"
+	"github.com/bigdl-go/bigdl-go/core/nn"
+	"github.com/bigdl-go/bigdl-go/core/rng"
+	"github.com/bigdl-go/bigdl-go/core/tensor"
+)
+
+func group(t *testing.T, ranks int) []*dist.Comm {
+	t.Helper()
+	comms, err := dist.Group(ranks, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		for _, c := range comms {
+			c.Close()
+		}
+	})
+	return comms
+}
+
+// runSegments runs tr as one task until its end trigger, one segment per
+// firing of stop, as the driver does.
+func runSegments(t *testing.T, tr *Trainer, stop Trigger) int {
+	t.Helper()
+	segments := 0
+	for {
+		tr.Dist.Stop = stop
+		if err := tr.Run(); err != nil {
+			t.Fatal(err)
+		}
+		segments++
+		if !tr.Dist.Stopped || tr.End(&tr.Dist.Resume.State) {
+			return segments
+		}
+	}
+}
+
+// One task trains exactly as the local loop does, also when the run is cut
+// into segments (one per epoch) that resume the shuffled order.
+func TestOneTaskMatchesLocalTraining(t *testing.T) {
+	// Dropout masks match with one worker; with several, each segment
+	// draws new worker streams (see Distributed), so the check is without.
+	for _, workers := range []int{1, 2} {
+		dropout := workers == 1
+		local := weightsAfter(t, mlpTrainer(t, workers, dropout))
+
+		tr := mlpTrainer(t, workers, dropout)
+		seed := rng.Global.Uint32() // what Run draws for its shuffler
+		tr.Dist = &Distributed{Sync: group(t, 1)[0], Total: tr.X.Shape[0], Seed: seed}
+		every, _ := NewTrigger(map[string]any{"class": "EveryEpoch"})
+		if n := runSegments(t, tr, every); n != 3 {
+			t.Fatalf("%d segments, want 3", n)
+		}
+		w, _ := nn.Flatten(tr.Model)
+		for i := range local {
+			if w[i] != local[i] {
+				t.Fatalf("%d workers: weight %d is %v distributed, %v local", workers, i, w[i], local[i])
+			}
+		}
+	}
+}
+
+func split(x *tensor.Tensor, lo, hi int) *tensor.Tensor { return rowSlice(x, lo, hi).Clone() }
+
+// With the whole data set in every global batch (batch_size = records),
+// tasks holding different partitions follow the local full-batch run up to
+// rounding: the gradient weighting (class-weighted NLL) is exact.
+func TestTasksComputeTheGlobalBatchGradient(t *testing.T) {
+	for _, ranks := range []int{2, 3} {
+		ref := mlpTrainer(t, 1, false)
+		ref.BatchSize = ref.X.Shape[0]
+		want := weightsAfter(t, ref)
+
+		comms := group(t, ranks)
+		trainers := make([]*Trainer, ranks)
+		for r := range trainers {
+			tr := mlpTrainer(t, 1, false)
+			tr.BatchSize = tr.X.Shape[0]
+			n := tr.X.Shape[0]
+			lo, hi := Share(r, ranks, n) // each task's share of every batch is its partition
+			tr.Dist = &Distributed{Sync: comms[r], Total: n, Seed: uint32(r)}
+			tr.X, tr.Y = split(tr.X, lo, hi), split(tr.Y, lo, hi)
+			trainers[r] = tr
+		}
+		errs := make([]error, ranks)
+		var wg sync.WaitGroup
+		for r, tr := range trainers {
+			wg.Add(1)
+			go func() { defer wg.Done(); errs[r] = tr.Run() }()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		w0, _ := nn.Flatten(trainers[0].Model)
+		for r := 1; r < ranks; r++ {
+			w, _ := nn.Flatten(trainers[r].Model)
+			for i := range w {
+				if w[i] != w0[i] {
+					t.Fatalf("ranks %d: task %d's weight %d differs from task 0's", ranks, r, i)
+				}
+			}
+		}
+		var diff, norm float64
+		for i := range want {
+			d := float64(want[i] - w0[i])
+			diff, norm = diff+d*d, norm+float64(want[i])*float64(want[i])
+		}
+		if rel := math.Sqrt(diff / norm); rel > 1e-5 {
+			t.Fatalf("ranks %d: relative difference %g from local full-batch training", ranks, rel)
+		}
+		if it := trainers[0].Dist.Resume.State.Iteration; it != 3 {
+			t.Fatalf("%d iterations, want 3 (one per epoch)", it)
+		}
+	}
+}
+
+func TestDistributedStepDoesNotAllocate(t *testing.T) {
+	comms := group(t, 2)
+	trs := []*Trainer{mlpTrainer(t, 1, false), mlpTrainer(t, 1, false)}
+	stop := make(chan struct{})
+	for r, tr := range trs {
+		tr.Dist = &Distributed{Sync: comms[r], Total: 256}
+		if err := tr.prepare(); err != nil {
+			t.Fatal(err)
+		}
+		defer tr.release()
+	}
+	idx := []int{0, 1, 2, 3, 4, 5, 6, 7}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if _, err := trs[1].step(idx); err != nil {
+				return
+			}
+		}
+	}()
+	trs[0].step(idx)
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := trs[0].step(idx); err != nil {
+			t.Fatal(err)
+		}
+	})
+	close(stop)
+	comms[0].Close()
+	<-done
+	if allocs > 0 {
+		t.Fatalf("%v allocations per distributed step, want 0", allocs)
+	}
+}

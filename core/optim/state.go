@@ -1,0 +1,60 @@
+package optim
+
+import "fmt"
+
+// MethodState is an optim method's state: its step count and its buffers
+// (momentum, running means), each as long as the vector (or shard) it
+// updates; no buffers before the first update.
+type MethodState struct {
+	T    int
+	Bufs [][]float32
+}
+
+// StateOf returns m's state (the buffers are m's own, not copies).
+func StateOf(m Method) MethodState {
+	switch m := m.(type) {
+	case *SGD:
+		return MethodState{m.t, nonNil(m.buf)}
+	case *Adam:
+		return MethodState{m.t, nonNil(m.m, m.v)}
+	case *Adagrad:
+		return MethodState{m.t, nonNil(m.sum)}
+	case *RMSprop:
+		return MethodState{m.t, nonNil(m.ms)}
+	}
+	return MethodState{}
+}
+
+func nonNil(bufs ...[]float32) [][]float32 {
+	if bufs[0] == nil {
+		return [][]float32{}
+	}
+	return bufs
+}
+
+// SetState replaces m's state with s (keeping s's buffers).
+func SetState(m Method, s MethodState) error {
+	want := map[string]int{"SGD": 1, "Adam": 2, "Adagrad": 1, "RMSprop": 1}[m.Class()]
+	if len(s.Bufs) != 0 && len(s.Bufs) != want {
+		return fmt.Errorf("set_state: %s keeps %d buffers, got %d", m.Class(), want, len(s.Bufs))
+	}
+	buf := func(i int) []float32 {
+		if len(s.Bufs) == 0 {
+			return nil
+		}
+		return s.Bufs[i]
+	}
+	switch m := m.(type) {
+	case *SGD:
+		m.t, m.buf = s.T, buf(0)
+	case *Adam:
+		m.t, m.m, m.v = s.T, buf(0), buf(1)
+	case *Adagrad:
+		m.t, m.sum = s.T, buf(0)
+	case *RMSprop:
+		m.t, m.ms = s.T, buf(0)
+	default:
+		return fmt.Errorf("set_state: %s has no state to set", m.Class())
+	}
+	return nil
+}

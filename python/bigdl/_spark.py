@@ -1,0 +1,443 @@
+"""Training, validation and prediction on Spark executors.
+
+Training (BigDL's DistriOptimizer, synchronous data parallelism): the
+training RDD is persisted once; each segment of the run (between two
+validations, or the whole run) is one barrier stage with one task per
+partition. Each task turns its partition into arrays, loads the model the
+driver broadcast, and runs the Go training loop on its share of every
+global mini-batch; the tasks sum gradients and exchange updated weights peer
+to peer over TCP (core/dist), with addresses exchanged through
+BarrierTaskContext.allGather. At the segment's end each task returns its
+shard of the weights and of the optim method's state; the driver holds
+them, validates (an ordinary job), and starts the next segment from them.
+A failed stage is re-run by Spark from the weights the driver holds.
+
+Task 0 streams its progress lines to a listener the driver opens for the
+run; the driver logs them to the `bigdl` logger.
+
+The native library is loaded inside the tasks (bigdl._native loads lazily),
+never before Spark's Python workers fork.
+"""
+import json
+import os
+import socket
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+from bigdl import _native
+from bigdl._arrays import features_and_labels
+from bigdl.util.common import bigdl_logger
+
+DEFAULT_SYNC_TIMEOUT = 90.0
+
+
+def sync_timeout():
+    """Seconds any task waits for a peer (BIGDL_SYNC_TIMEOUT, default 90)."""
+    v = os.environ.get("BIGDL_SYNC_TIMEOUT")
+    if not v:
+        return DEFAULT_SYNC_TIMEOUT
+    try:
+        t = float(v)
+        if t > 0:
+            return t
+    except ValueError:
+        pass
+    raise ValueError("BIGDL_SYNC_TIMEOUT must be a positive number of seconds, got %r" % v)
+
+
+def _shard(rank, ranks, n):
+    return rank * n // ranks, (rank + 1) * n // ranks
+
+
+# Models travel as the bytes of a saved model file ------------------------------
+
+def model_bytes(model):
+    fd, path = tempfile.mkstemp(suffix=".bigdl")
+    os.close(fd)
+    try:
+        model.save(path, over_write=True)
+        with open(path, "rb") as f:
+            return f.read()
+    finally:
+        os.unlink(path)
+
+
+def _load_model(data):
+    """A Go module handle from saved-model bytes (inside a task)."""
+    fd, path = tempfile.mkstemp(suffix=".bigdl")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        handle, _ = _native.call(0, "load", {"path": path})
+        return handle
+    finally:
+        os.unlink(path)
+
+
+# Task slots ------------------------------------------------------------------
+
+def task_slots(sc, wait=10.0):
+    """(slots, cores per task): how many tasks the cluster runs at once."""
+    cpus = int(sc.getConf().get("spark.task.cpus", "1"))
+    deadline = time.time() + wait
+    while True:
+        try:
+            jsc = sc._jsc.sc()
+            slots = int(jsc.maxNumConcurrentTasks(jsc.resourceProfileManager().defaultResourceProfile()))
+        except Exception:
+            slots = sc.defaultParallelism // cpus
+        if slots > 0 or time.time() > deadline or (sc.master or "").startswith("local"):
+            return slots, cpus
+        time.sleep(0.5)  # executors of a cluster may still be registering
+
+
+# Progress listener -------------------------------------------------------------
+
+class _Listener(object):
+    """A TCP server on the driver that logs the lines task 0 sends."""
+
+    def __init__(self, host, log):
+        self.log = log
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind((host, 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.address = "%s:%d" % (host, self.sock.getsockname()[1])
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="bigdl-progress", daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        conns = []
+        while not self._stop.is_set():
+            try:
+                c, _ = self.sock.accept()
+                c.settimeout(0.2)
+                conns.append([c, b""])
+            except socket.timeout:
+                pass
+            except OSError:
+                break
+            for entry in list(conns):
+                try:
+                    data = entry[0].recv(65536)
+                except socket.timeout:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    entry[0].close()
+                    conns.remove(entry)
+                    continue
+                entry[1] += data
+                *lines, entry[1] = entry[1].split(b"\n")
+                for line in lines:
+                    self.log.info(line.decode("utf-8", "replace"))
+        for c, _ in conns:
+            c.close()
+
+    def close(self):
+        self._stop.set()
+        self._thread.join(5)
+        self.sock.close()
+
+
+def _connect_progress(address):
+    host, port = address.rsplit(":", 1)
+    try:
+        return socket.create_connection((host, int(port)), timeout=10)
+    except OSError:
+        return None  # progress is a convenience: training goes on without it
+
+
+# The training task ---------------------------------------------------------------
+
+def _test_hook(name, rank, ctx):
+    """BIGDL_TEST_FAIL_TASK / BIGDL_TEST_HANG_TASK = "partition:iteration[:tag]":
+    the iteration before which this task fails (or stops answering), on the
+    first attempt of a stage only (a marker file, named by the setting and the
+    stage, tells a re-run from the first attempt; Python's TaskContext does
+    not expose the stage attempt)."""
+    spec = os.environ.get(name)
+    if not spec:
+        return 0
+    part, it = spec.split(":")[:2]
+    if int(part) != rank:
+        return 0
+    marker = os.path.join(tempfile.gettempdir(), "bigdl-%s-%s-%d" % (
+        name, "".join(c if c.isalnum() else "_" for c in spec), ctx.stageId()))
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return 0  # a re-run of the stage
+    return int(it)
+
+
+def _train_partition(payload, iterator):
+    from pyspark import BarrierTaskContext
+    ctx = BarrierTaskContext.get()
+    rank = ctx.partitionId()
+    infos = ctx.getTaskInfos()
+    ranks = len(infos)
+    p = payload.value
+    x, y = features_and_labels(list(iterator), "training_rdd partition %d" % rank)
+    host = infos[rank].address.rsplit(":", 1)[0] or "127.0.0.1"
+    if host == "localhost":
+        host = "127.0.0.1"
+    handles = []
+    opt = None
+    progress = None
+    try:
+        comm = _native.new("Comm", {"host": host})
+        handles.append(comm)
+        addr, _ = _native.call(comm, "address")
+        peers = [None] * ranks
+        for msg in ctx.allGather(json.dumps([rank, addr])):
+            r, a = json.loads(msg)
+            peers[r] = a
+        _native.call(comm, "connect", {"rank": rank, "peers": peers, "timeout": p["timeout"]})
+        model = _load_model(p["model"])
+        handles.append(model)
+        crit = _native.new(p["criterion"]["class"], p["criterion"]["args"])
+        handles.append(crit)
+        method = _native.new(p["method"]["class"], p["method"]["args"])
+        handles.append(method)
+        lo, hi = _shard(rank, ranks, p["num_params"])
+        _native.call(method, "set_state", {"t": p["method_t"]}, [b[lo:hi] for b in p["method_bufs"]])
+        config = {"model": model, "criterion": crit, "optim_method": method, "batch_size": p["batch_size"],
+                  "end_trigger": p["end_trigger"], "cores": p["cores"],
+                  "dist": {"comm": comm, "total": p["total"], "seed": (p["seed"] + rank * 0x9E3779B9) % 2 ** 32,
+                           "stop": p["stop"], "resume": p["resume"][rank],
+                           "fail_at": _test_hook("BIGDL_TEST_FAIL_TASK", rank, ctx),
+                           "hang_at": _test_hook("BIGDL_TEST_HANG_TASK", rank, ctx)}}
+        opt = _native.new("Optimizer", config)
+        _native.call(opt, "set_data", {"which": "train"}, [x, y])
+        del x, y
+        if rank == 0 and p["listener"]:
+            progress = _connect_progress(p["listener"])
+        _native.call(opt, "start")
+        while True:
+            status, _ = _native.call(opt, "wait", {"seconds": 0.2})
+            if progress is not None and status["lines"]:
+                try:
+                    progress.sendall(("\n".join(status["lines"]) + "\n").encode("utf-8"))
+                except OSError:
+                    progress = None
+            if not status["running"]:
+                break
+        if "error" in status:
+            raise _native.error_for(status["status"], "task %d of %d: %s" % (rank, ranks, status["error"]))
+        state, _ = _native.call(opt, "dist_state")
+        weights = _native.call(model, "get_flat_weights")[1][0][lo:hi]
+        mstate, bufs = _native.call(method, "get_state")
+        yield rank, state, weights, mstate["t"], bufs
+    finally:
+        if opt is not None:
+            try:
+                _native.call(opt, "cancel")
+                while _native.call(opt, "wait", {"seconds": 1.0})[0]["running"]:
+                    pass
+            except Exception:
+                pass
+            _native.free(opt)
+        for h in reversed(handles):  # freeing the Comm closes every socket
+            _native.free(h)
+        if progress is not None:
+            progress.close()
+
+
+# Driver --------------------------------------------------------------------------
+
+def _prepare_training_rdd(opt, log):
+    """The training RDD, persisted once, with no more partitions than task slots."""
+    rdd = opt._training_data
+    cached = getattr(opt, "_spark_train", None)
+    if cached is not None and cached[0] is rdd:
+        return cached[1], cached[2]
+    sc = rdd.context
+    slots, cpus = task_slots(sc)
+    if slots < 1:
+        raise ValueError("the Spark cluster cannot run a training task: it offers no task slot "
+                         "(spark.task.cpus=%d; master %s, default parallelism %d); training needs at least one "
+                         "executor with spark.task.cpus free cores" % (cpus, sc.master, sc.defaultParallelism))
+    parts = rdd.getNumPartitions()
+    if parts > slots:
+        log.info("training_rdd has %d partitions but the cluster runs %d tasks at once: repartitioning it to %d "
+                 "(training runs one task per partition, all at the same time)", parts, slots, slots)
+        rdd = rdd.repartition(slots)
+    rdd = rdd.persist()
+    counts = rdd.mapPartitions(lambda it: [sum(1 for _ in it)]).collect()
+    if counts and 0 < sum(counts) and min(counts) == 0:
+        n = min(len([c for c in counts if c > 0]), slots)
+        log.info("training_rdd has empty partitions: repartitioning it to %d", n)
+        rdd.unpersist()
+        rdd = opt._training_data.repartition(n).persist()
+        counts = rdd.mapPartitions(lambda it: [sum(1 for _ in it)]).collect()
+    if sum(counts) == 0:
+        raise ValueError("training_rdd is empty: it needs at least one record")
+    if min(counts) == 0:
+        raise ValueError("training_rdd has an empty partition after repartitioning (%s records per partition)" % counts)
+    opt._spark_train = (opt._training_data, rdd, counts)
+    return rdd, counts
+
+
+def optimize(opt):
+    """Optimizer.optimize() for a training RDD: trains on the executors and
+    leaves the final weights (and optim state) in opt.model / opt.optim_method."""
+    log = bigdl_logger()
+    rdd, counts = _prepare_training_rdd(opt, log)
+    sc = rdd.context
+    ranks, total = len(counts), sum(counts)
+    _, cpus = task_slots(sc, wait=0)
+    per = str(counts[0]) if len(set(counts)) == 1 else "%d-%d" % (min(counts), max(counts))
+    log.info("training on Spark: %d tasks (%s records per partition), %d core(s) each", ranks, per, cpus)
+    model, method = opt.model, opt.optim_method
+    v = opt._validation
+    seed, _ = _native.call(0, "draw_seed")
+    resume = [{} for _ in range(ranks)]
+    state = {"Epoch": 1, "Iteration": 0, "Score": 0.0, "HasScore": False, "Loss": 0.0, "EpochEnded": False}
+    host = sc.getConf().get("spark.driver.host", "127.0.0.1")
+    if (sc.master or "").startswith("local") or host == "localhost":
+        host = "127.0.0.1"
+    listener = _Listener(host, log)
+    start = time.time()
+    try:
+        while not _native.call(0, "trigger_fires", {"trigger": opt._end_trigger, "state": state})[0]:
+            mstate, bufs = method._call("get_state")
+            flat = model._call("get_flat_weights")[1][0]
+            payload = sc.broadcast({
+                "model": model_bytes(model), "num_params": int(flat.size),
+                "criterion": opt.criterion._spec, "method": {"class": mstate_class(method), "args": method._config},
+                "method_t": mstate["t"], "method_bufs": bufs, "batch_size": opt._batch_size,
+                "end_trigger": opt._end_trigger, "stop": v["trigger"] if v is not None else None,
+                "cores": cpus, "total": total, "seed": seed, "resume": resume, "timeout": sync_timeout(),
+                "listener": listener.address})
+            try:
+                # The shuffle after the barrier stage makes it a shuffle-map stage,
+                # which Spark re-runs as a whole when a task fails (a failed barrier
+                # result stage is not retried).
+                results = (rdd.barrier().mapPartitions(lambda it: _train_partition(payload, it))
+                           .map(lambda r: (r[0], r)).partitionBy(1).values().collect())
+            finally:
+                payload.destroy()
+            results.sort(key=lambda r: r[0])
+            if [r[0] for r in results] != list(range(ranks)):
+                raise RuntimeError("a training stage returned results for tasks %s, expected 0..%d"
+                                   % ([r[0] for r in results], ranks - 1))
+            model._call("set_flat_weights", tensors=[np.concatenate([r[2] for r in results])])
+            nbufs = len(results[0][4])
+            method._call("set_state", {"t": results[0][3]},
+                         [np.concatenate([r[4][i] for r in results]) for i in range(nbufs)])
+            resume = [r[1]["resume"] for r in results]
+            state = dict(resume[0]["state"])
+            if not results[0][1]["stopped"]:
+                break
+            # The validation trigger ended the segment: validate on the executors.
+            epoch, done = state["Epoch"], resume[0]["epoch_records"]
+            if state["EpochEnded"]:
+                epoch, done = epoch - 1, total
+            scores = _validate(model, v, log)
+            for i, r in enumerate(scores):
+                log.info("[Epoch %d %d/%d][Iteration %d][Wall Clock %.3fs] %s is %s", epoch, done, total,
+                         state["Iteration"], resume[0]["elapsed"], r["method"], r["text"])
+                if i == 0:
+                    state["Score"], state["HasScore"] = r["result"], True
+            for r in resume:
+                r["state"] = state
+    finally:
+        listener.close()
+    log.info("training on Spark finished: %d iterations in %.1fs", state["Iteration"], time.time() - start)
+    return model
+
+
+def _validate(model, v, log):
+    """Scores on the validation set: on the executors for an RDD, else here."""
+    from bigdl.util.common import is_spark_rdd
+    if is_spark_rdd(v["data"]):
+        return evaluate(model, v["data"], v["batch_size"], v["methods"])
+    if v["arrays"] is None:
+        v["arrays"] = features_and_labels(v["data"], "val_rdd")
+    return model._call("evaluate", {"batch_size": v["batch_size"], "methods": v["methods"]}, list(v["arrays"]))[0]
+
+
+def mstate_class(method):
+    return type(method).__name__
+
+
+# Validation and prediction ----------------------------------------------------------
+
+def _num(v):
+    """A float32 quantity in its shortest form, as the Go core prints it."""
+    s = str(np.float32(v))
+    return s
+
+
+def _evaluate_partition(payload, iterator):
+    records = list(iterator)
+    if not records:
+        return
+    p = payload.value
+    x, y = features_and_labels(records, "evaluation partition")
+    model = _load_model(p["model"])
+    try:
+        results, _ = _native.call(model, "evaluate", {"batch_size": p["batch_size"], "methods": p["methods"]}, [x, y])
+    finally:
+        _native.free(model)
+    yield results
+
+
+def evaluate(model, rdd, batch_size, specs):
+    """Scores model on an RDD of Sample on the executors; combines the
+    partitions' scores exactly (each is a mean over records)."""
+    sc = rdd.context
+    payload = sc.broadcast({"model": model_bytes(model), "batch_size": int(batch_size), "methods": specs})
+    try:
+        parts = rdd.mapPartitions(lambda it: _evaluate_partition(payload, it)).collect()
+    finally:
+        payload.destroy()
+    if not parts:
+        raise ValueError("the evaluation set is empty: it needs at least one record")
+    out = []
+    for i, spec in enumerate(specs):
+        count = sum(p[i]["total_num"] for p in parts)
+        name = parts[0][i]["method"]
+        if name in ("Top1Accuracy", "Top5Accuracy"):
+            correct = sum(int(round(p[i]["result"] * p[i]["total_num"])) for p in parts)
+            value = correct / count if count else 0.0
+            text = "Accuracy(correct: %d, count: %d, accuracy: %s)" % (correct, count, _num(value))
+        else:
+            s = sum(p[i]["result"] * p[i]["total_num"] for p in parts)
+            value = s / count if count else 0.0
+            text = "(Loss: %s, count: %d, Average Loss: %s)" % (_num(s), count, _num(value))
+        out.append({"method": name, "result": value, "total_num": count, "text": text})
+    return out
+
+
+def _predict_partition(payload, iterator):
+    records = list(iterator)
+    if not records:
+        return
+    p = payload.value
+    x, _ = features_and_labels(records, "predict partition", need_labels=False)
+    model = _load_model(p["model"])
+    try:
+        out = _native.call(model, p["method"], {"batch_size": p["batch_size"]}, [x])[1][0]
+    finally:
+        _native.free(model)
+    if p["method"] == "predict_class":
+        for c in out:
+            yield int(c)
+    else:
+        for row in out:
+            yield row
+
+
+def predict(model, rdd, batch_size=-1, classes=False):
+    """An RDD of outputs (ndarrays) or of 1-based classes, computed on the
+    executors with the model broadcast once."""
+    payload = rdd.context.broadcast({"model": model_bytes(model), "batch_size": int(batch_size),
+                                     "method": "predict_class" if classes else "predict"})
+    return rdd.mapPartitions(lambda it: _predict_partition(payload, it))

@@ -1,0 +1,219 @@
+"""Training, validation and prediction on Spark executors (real PySpark, local[2]).
+
+Executor-side training is checked through Spark's own status (the status
+tracker's stages: a barrier stage per segment, one task per partition), not
+through bigdl's log lines. Skips only when pyspark or Java is absent.
+"""
+import logging
+import os
+import shutil
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from conftest import PYTHON_DIR, _run_python, child_env
+
+pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'bigdl-go[spark]')")
+if shutil.which("java") is None:
+    pytest.skip("Java is not installed: PySpark needs a JVM", allow_module_level=True)
+
+from bigdl.nn.criterion import ClassNLLCriterion  # noqa: E402
+from bigdl.nn.layer import Linear, LogSoftMax, ReLU, Sequential  # noqa: E402
+from bigdl.optim.optimizer import (SGD, EveryEpoch, Loss, MaxEpoch, Optimizer,  # noqa: E402
+                                   Top1Accuracy)
+from bigdl.util.common import RNG, Sample  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def sc():
+    from pyspark import SparkContext
+    from bigdl.util.common import create_spark_conf
+    # Spark's Python workers import bigdl from this checkout.
+    path = os.environ.get("PYTHONPATH", "")
+    if str(PYTHON_DIR) not in path.split(os.pathsep):
+        os.environ["PYTHONPATH"] = os.pathsep.join([str(PYTHON_DIR)] + ([path] if path else []))
+    conf = create_spark_conf().setMaster("local[2]").setAppName("bigdl-go-tests")
+    sc = SparkContext.getOrCreate(conf)
+    sc.setLogLevel("ERROR")
+    yield sc
+    sc.stop()
+
+
+def samples(X, y):
+    return [Sample.from_ndarray(x, label) for x, label in zip(X, y)]
+
+
+def mlp(seed):
+    RNG().set_seed(seed)
+    return Sequential().add(Linear(10, 32)).add(ReLU()).add(Linear(32, 3)).add(LogSoftMax())
+
+
+def data(n, seed):
+    rs = np.random.RandomState(seed)
+    centres = np.random.RandomState(99).randn(3, 10) * 1.5
+    y = rs.randint(0, 3, size=n)
+    X = (centres[y] + rs.randn(n, 10)).astype(np.float32)
+    return X, (y + 1).astype(np.float32)
+
+
+def barrier_stages_since(sc, before):
+    """(id, name, tasks, completed tasks, attempt) of every stage run since `before` (a set of stage ids)."""
+    st = sc.statusTracker()
+    out = []
+    for job in st.getJobIdsForGroup():
+        info = st.getJobInfo(job)
+        for sid in info.stageIds if info else ():
+            s = st.getStageInfo(sid)
+            if sid not in before and s is not None:
+                out.append((sid, s.name, s.numTasks, s.numCompletedTasks, s.currentAttemptId))
+    return out
+
+
+def all_stage_ids(sc):
+    st = sc.statusTracker()
+    return {sid for job in st.getJobIdsForGroup() for sid in (st.getJobInfo(job).stageIds if st.getJobInfo(job) else ())}
+
+
+def train(training, epochs=5, batch=32, val=None, seed=5):
+    model = mlp(seed)
+    opt = Optimizer(model=model, training_rdd=training, criterion=ClassNLLCriterion(),
+                    end_trigger=MaxEpoch(epochs), optim_method=SGD(learningrate=0.1, momentum=0.5), batch_size=batch)
+    if val is not None:
+        opt.set_validation(batch_size=32, val_rdd=val, trigger=EveryEpoch(), val_method=[Loss(), Top1Accuracy()])
+    opt.optimize()
+    return model
+
+
+def test_rdd_training_runs_on_executors_and_matches_list_training(sc, caplog):
+    X, y = data(600, 0)
+    Xt, yt = data(300, 1)
+    test = samples(Xt, yt)
+    local = train(samples(X, y), val=samples(Xt, yt))
+    before = all_stage_ids(sc)
+    with caplog.at_level(logging.INFO, logger="bigdl"):
+        dist = train(sc.parallelize(samples(X, y), 2), val=sc.parallelize(test, 2))
+    stages = barrier_stages_since(sc, before)
+    # One barrier stage per segment (5 epochs, validated every epoch), two tasks each
+    # (the barrier stage is the shuffle-map stage named after its partitionBy).
+    training = [s for s in stages if "partitionBy at" in s[1] and "_spark.py" in s[1] and s[2] == s[3] == 2]
+    assert len(training) == 5, stages
+    local_loss = local.evaluate(test, 32, [Loss()])[0].result
+    dist_loss = dist.evaluate(test, 32, [Loss()])[0].result
+    # Same data, seed and batch size; different batch composition (two partitions), so close, not equal.
+    assert abs(local_loss - dist_loss) < 0.05 + 0.15 * local_loss, (local_loss, dist_loss)
+    assert dist_loss < 0.5
+    msgs = [r.getMessage() for r in caplog.records]
+    assert any("[Iteration" in m and "Trained" in m for m in msgs), "no live progress from task 0"
+    assert any("Top1Accuracy is Accuracy(correct:" in m for m in msgs), msgs[-5:]
+
+
+def test_evaluate_predict_on_rdd_match_lists(sc):
+    X, y = data(301, 2)
+    model = train(samples(X, y), epochs=1)
+    rdd = sc.parallelize(samples(X, y), 3)
+    local = model.evaluate(samples(X, y), 16, [Loss(), Top1Accuracy()])
+    dist = model.evaluate(rdd, 16, [Loss(), Top1Accuracy()])
+    for a, b in zip(local, dist):
+        assert a.method == b.method and a.total_num == b.total_num == 301
+        assert abs(a.result - b.result) < 1e-6, (a, b)
+    out = model.predict(rdd)
+    assert type(out).__name__ in ("RDD", "PipelinedRDD")
+    np.testing.assert_allclose(np.stack(out.collect()), model.predict(X), rtol=1e-5, atol=1e-6)
+    classes = model.predict_class(rdd)
+    assert classes.collect() == [int(c) for c in model.predict_class(X)]
+
+
+def test_fault_in_one_task_reruns_the_stage(sc, monkeypatch):
+    X, y = data(400, 3)
+    ref = train(sc.parallelize(samples(X, y), 2), epochs=3, seed=7)
+    sc.environment["BIGDL_TEST_FAIL_TASK"] = "1:20:%d" % time.time_ns()  # task 1 fails before iteration 20, first attempt only
+    try:
+        before = all_stage_ids(sc)
+        got = train(sc.parallelize(samples(X, y), 2), epochs=3, seed=7)
+    finally:
+        del sc.environment["BIGDL_TEST_FAIL_TASK"]
+    stages = barrier_stages_since(sc, before)
+    assert any(s[4] > 0 and s[2] == s[3] == 2 for s in stages), "no stage was re-run: %s" % stages
+    # The re-run segment starts from the weights the driver held: the result is the run without the fault.
+    for a, b in zip(ref.get_weights(), got.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_silent_peer_fails_within_timeout_then_stage_reruns(sc, monkeypatch):
+    X, y = data(400, 4)
+    monkeypatch.setenv("BIGDL_SYNC_TIMEOUT", "3")
+    ref = train(sc.parallelize(samples(X, y), 2), epochs=2, seed=8)
+    sc.environment["BIGDL_TEST_HANG_TASK"] = "0:5:%d" % time.time_ns()  # task 0 stops answering before iteration 5
+    before = all_stage_ids(sc)
+    try:
+        t0 = time.time()
+        got = train(sc.parallelize(samples(X, y), 2), epochs=2, seed=8)
+        elapsed = time.time() - t0
+    finally:
+        del sc.environment["BIGDL_TEST_HANG_TASK"]
+    assert elapsed < 60, elapsed
+    assert any(s[4] > 0 and s[2] == s[3] == 2 for s in barrier_stages_since(sc, before)), "no stage was re-run"
+    for a, b in zip(ref.get_weights(), got.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_more_partitions_than_slots_is_repartitioned(sc, caplog):
+    X, y = data(500, 5)
+    Xt, yt = data(300, 6)
+    with caplog.at_level(logging.INFO, logger="bigdl"):
+        model = train(sc.parallelize(samples(X, y), 5), epochs=5)
+    assert any("repartitioning it to 2" in r.getMessage() for r in caplog.records)
+    assert model.evaluate(samples(Xt, yt), 32, [Loss()])[0].result < 0.5
+
+
+def test_node_and_core_number_reflects_the_cluster(sc):
+    from bigdl.util.common import get_node_and_core_number, init_engine
+    init_engine()
+    assert get_node_and_core_number() == (1, 2)
+
+
+ONE_PARTITION = textwrap.dedent("""
+    import numpy as np
+    from pyspark import SparkContext
+    from bigdl.util.common import create_spark_conf, init_engine, get_node_and_core_number, RNG, Sample
+    from bigdl.nn.layer import Sequential, Linear, ReLU, LogSoftMax
+    from bigdl.nn.criterion import ClassNLLCriterion
+    from bigdl.optim.optimizer import Optimizer, MaxEpoch, SGD
+    # local[2] with 2 cores per task: one task slot using the same 2 cores as local training.
+    sc = SparkContext.getOrCreate(create_spark_conf().setMaster("local[2]").set("spark.task.cpus", "2"))
+    sc.setLogLevel("ERROR")
+    init_engine()
+    assert get_node_and_core_number()[1] == 2
+    rs = np.random.RandomState(0)
+    X = rs.randn(700, 64).astype(np.float32)
+    y = (rs.randint(0, 4, 700) + 1).astype(np.float32)
+    data = [Sample.from_ndarray(a, b) for a, b in zip(X, y)]
+    def run(training):
+        RNG().set_seed(3)
+        m = Sequential().add(Linear(64, 128)).add(ReLU()).add(Linear(128, 4)).add(LogSoftMax())
+        Optimizer(model=m, training_rdd=training, criterion=ClassNLLCriterion(), end_trigger=MaxEpoch(3),
+                  optim_method=SGD(learningrate=0.05, momentum=0.9), batch_size=50).optimize()
+        return m.get_weights()
+    a = run(data)
+    b = run(sc.parallelize(data, 1))
+    for u, v in zip(a, b):
+        assert np.array_equal(u, v), np.abs(u - v).max()
+    print("IDENTICAL")
+""")
+
+
+def test_one_partition_gives_the_local_weights_bit_for_bit():
+    p = _run_python(code=ONE_PARTITION, timeout=240, env=child_env())
+    assert p.returncode == 0 and "IDENTICAL" in p.stdout, p.stderr[-3000:]
+
+
+def test_cluster_without_slots_is_refused_up_front(sc, monkeypatch):
+    # Spark refuses to start a local master with fewer cores than spark.task.cpus, so a
+    # cluster without a free slot (e.g. executors smaller than spark.task.cpus) is simulated.
+    from bigdl import _spark
+    monkeypatch.setattr(_spark, "task_slots", lambda sc, wait=10.0: (0, 4))
+    X, y = data(40, 7)
+    with pytest.raises(ValueError, match="no task slot"):
+        train(sc.parallelize(samples(X, y), 2), epochs=1)
