@@ -79,9 +79,15 @@ def _load_model(data):
 
 # Task slots ------------------------------------------------------------------
 
-def task_slots(sc, wait=10.0):
-    """(slots, cores per task): how many tasks the cluster runs at once."""
+def task_slots(sc, want=1, wait=None):
+    """(slots, cores per task): how many tasks the cluster runs at once.
+
+    A cluster's executors register a few seconds after the context starts, so
+    this waits (up to BIGDL_EXECUTOR_WAIT seconds, default 15) for `want`
+    slots before settling for fewer."""
     cpus = int(sc.getConf().get("spark.task.cpus", "1"))
+    if wait is None:
+        wait = float(os.environ.get("BIGDL_EXECUTOR_WAIT", "15"))
     deadline = time.time() + wait
     while True:
         try:
@@ -89,7 +95,7 @@ def task_slots(sc, wait=10.0):
             slots = int(jsc.maxNumConcurrentTasks(jsc.resourceProfileManager().defaultResourceProfile()))
         except Exception:
             slots = sc.defaultParallelism // cpus
-        if slots > 0 or time.time() > deadline or (sc.master or "").startswith("local"):
+        if slots >= want or time.time() > deadline or (sc.master or "").startswith("local"):
             return slots, cpus
         time.sleep(0.5)  # executors of a cluster may still be registering
 
@@ -258,7 +264,7 @@ def _prepare_training_rdd(opt, log):
     if cached is not None and cached[0] is rdd:
         return cached[1], cached[2]
     sc = rdd.context
-    slots, cpus = task_slots(sc)
+    slots, cpus = task_slots(sc, want=rdd.getNumPartitions())
     if slots < 1:
         raise ValueError("the Spark cluster cannot run a training task: it offers no task slot "
                          "(spark.task.cpus=%d; master %s, default parallelism %d); training needs at least one "
