@@ -15,13 +15,26 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
 	"sync"
 	"unsafe"
 
+	"github.com/bigdl-go/bigdl-go/core/kernels"
 	"github.com/bigdl-go/bigdl-go/core/tensor"
 )
 
 func main() {}
+
+// BIGDL_CORE_NUMBER bounds every computation of the process (training,
+// prediction, evaluation) to that many cores.
+func init() {
+	if v := os.Getenv("BIGDL_CORE_NUMBER"); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			runtime.GOMAXPROCS(n)
+			kernels.SetMaxThreads(n)
+		}
+	}
+}
 
 // Status codes, as in bigdl.h.
 const (

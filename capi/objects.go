@@ -377,6 +377,8 @@ func callLibrary(method string, req *request) (response, error) {
 			}
 		})
 		return response{tensors: []*tensor.Tensor{t}}, nil
+	case "bench_gemm":
+		return benchGemm(req)
 	case "panic_for_test":
 		// Lets the Python tests prove a Go panic becomes an exception.
 		var m map[string]int

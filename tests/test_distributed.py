@@ -213,7 +213,7 @@ def test_cluster_without_slots_is_refused_up_front(sc, monkeypatch):
     # Spark refuses to start a local master with fewer cores than spark.task.cpus, so a
     # cluster without a free slot (e.g. executors smaller than spark.task.cpus) is simulated.
     from bigdl import _spark
-    monkeypatch.setattr(_spark, "task_slots", lambda sc, wait=10.0: (0, 4))
+    monkeypatch.setattr(_spark, "task_slots", lambda sc, want=1, wait=None: (0, 4))
     X, y = data(40, 7)
     with pytest.raises(ValueError, match="no task slot"):
         train(sc.parallelize(samples(X, y), 2), epochs=1)

@@ -1,14 +1,12 @@
 // Package kernels holds the numeric kernels the layers call: matrix products
 // and vector operations. Callers use the package functions; the
-// implementation behind them is chosen once at start-up, so faster kernels
-// (SIMD micro-kernels) replace the portable ones without touching any layer.
+// implementation behind them is chosen once at start-up (see dispatch.go), so
+// faster kernels (SIMD micro-kernels) replace the portable ones without
+// touching any layer.
 package kernels
 
 import (
 	"fmt"
-
-	"gonum.org/v1/gonum/blas"
-	"gonum.org/v1/gonum/blas/gonum"
 )
 
 // GemmFunc computes C = alpha·op(A)·op(B) + beta·C for row-major matrices,
@@ -17,11 +15,16 @@ type GemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32,
 	b []float32, ldb int, beta float32, c []float32, ldc int)
 
 // Active names the kernel set in use, for logs and benchmarks.
-var Active = "gonum (portable Go)"
+var Active = "generic (portable Go)"
 
-var gemm GemmFunc = gonumGemm
+// gemm is what Sgemm calls; Use replaces it, Force and start-up dispatch set
+// it to the packed driver with a chosen micro-kernel.
+var gemm GemmFunc = packedGemm
 
-// Sgemm is the single-precision matrix product every layer uses.
+// Sgemm is the single-precision matrix product every layer uses:
+// C = alpha·op(A)·op(B) + beta·C, row-major, op(A) m×k, op(B) k×n, C m×n.
+// With beta == 0, C is only written, never read (it may hold NaN garbage).
+// It panics with a descriptive message if a buffer is too short.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if m == 0 || n == 0 {
@@ -30,36 +33,16 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// Use installs another implementation (for tests that force a code path).
+// Use installs another implementation (for tests and comparisons). The
+// elementwise helpers keep the current kernel set.
 func Use(name string, f GemmFunc) (restore func()) {
 	prevName, prev := Active, gemm
 	Active, gemm = name, f
 	return func() { Active, gemm = prevName, prev }
 }
 
-func gonumGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
-	b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if k == 0 {
-		// gonum rejects empty inner dimensions; the product is then beta·C.
-		for i := 0; i < m; i++ {
-			row := c[i*ldc : i*ldc+n]
-			for j := range row {
-				row[j] *= beta
-			}
-		}
-		return
-	}
-	ta, tb := blas.NoTrans, blas.NoTrans
-	if transA {
-		ta = blas.Trans
-	}
-	if transB {
-		tb = blas.Trans
-	}
-	gonum.Implementation{}.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-}
-
 // NaiveGemm is the triple loop, the reference kernels are tested against.
+// It accumulates in float64, so it is more accurate than any fast kernel.
 func NaiveGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	at := func(i, p int) float32 {
@@ -80,14 +63,21 @@ func NaiveGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda
 			for p := 0; p < k; p++ {
 				s += float64(at(i, p)) * float64(bt(p, j))
 			}
-			c[i*ldc+j] = alpha*float32(s) + beta*c[i*ldc+j]
+			if beta == 0 {
+				c[i*ldc+j] = alpha * float32(s)
+			} else {
+				c[i*ldc+j] = alpha*float32(s) + beta*c[i*ldc+j]
+			}
 		}
 	}
 }
 
-// CheckGemmArgs panics with a descriptive message when buffers are too short;
-// kernels that walk raw pointers call it first.
+// CheckGemmArgs panics with a descriptive message when a size is negative or
+// a buffer is too short; kernels that walk raw pointers call it first.
 func CheckGemmArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if m < 0 || n < 0 || k < 0 {
+		panic(fmt.Sprintf("kernels: negative GEMM size m=%d n=%d k=%d", m, n, k))
+	}
 	rowsA, colsA := m, k
 	if transA {
 		rowsA, colsA = k, m

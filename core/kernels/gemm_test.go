@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand"
 	"testing"
@@ -14,34 +15,359 @@ func randSlice(r *rand.Rand, n int) []float32 {
 	return s
 }
 
-func TestSgemmAgainstNaive(t *testing.T) {
+// allPaths is every code path the tests must cover; a path is skipped only
+// when this CPU (or a build without GOEXPERIMENT=simd) cannot run it.
+var allPaths = []string{"generic", "avx2", "avx512"}
+
+// forEachPath runs f once per kernel set and thread count. With two threads
+// the parallel threshold is dropped to zero so that even tiny products take
+// the parallel path.
+func forEachPath(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	for _, path := range allPaths {
+		for _, threads := range []int{1, 2} {
+			t.Run(fmt.Sprintf("%s/threads=%d", path, threads), func(t *testing.T) {
+				restore, err := Force(path)
+				if err != nil {
+					t.Skip(err)
+				}
+				defer restore()
+				defer setThreads(threads)()
+				f(t)
+			})
+		}
+	}
+}
+
+// setThreads sets MaxThreads and, above one thread, makes every product
+// parallel; it returns the function that undoes both.
+func setThreads(n int) (restore func()) {
+	prevThreads, prevMin := MaxThreads, parallelMinWork
+	SetMaxThreads(n)
+	if n > 1 {
+		parallelMinWork = 0
+	}
+	return func() { MaxThreads, parallelMinWork = prevThreads, prevMin }
+}
+
+// gemmCase is one product with its inputs laid out in padded buffers.
+type gemmCase struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	a, b, c        []float32 // c holds C's initial contents
+	lda, ldb, ldc  int
+	want           []float32 // NaiveGemm's result
+	bound          []float32 // per element: |alpha|·Σ|a||b| + |beta·c|, the error scale
+}
+
+// newGemmCase builds a case; pad is added to every leading dimension. With
+// beta == 0, C starts as NaN, which must not leak into the result.
+func newGemmCase(r *rand.Rand, transA, transB bool, m, n, k, pad int, alpha, beta float32) *gemmCase {
+	g := &gemmCase{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta}
+	rowsA, colsA := m, k
+	if transA {
+		rowsA, colsA = k, m
+	}
+	rowsB, colsB := k, n
+	if transB {
+		rowsB, colsB = n, k
+	}
+	g.lda, g.ldb, g.ldc = colsA+pad, colsB+pad, n+pad
+	g.a = randSlice(r, max(rowsA*g.lda, 1))
+	g.b = randSlice(r, max(rowsB*g.ldb, 1))
+	g.c = randSlice(r, m*g.ldc)
+	if beta == 0 {
+		for i := range g.c {
+			g.c[i] = float32(math.NaN())
+		}
+	}
+	g.want = append([]float32(nil), g.c...)
+	NaiveGemm(transA, transB, m, n, k, alpha, g.a, g.lda, g.b, g.ldb, beta, g.want, g.ldc)
+	absA, absB := absSlice(g.a), absSlice(g.b)
+	g.bound = make([]float32, len(g.c))
+	NaiveGemm(transA, transB, m, n, k, float32(math.Abs(float64(alpha))), absA, g.lda, absB, g.ldb, 0, g.bound, g.ldc)
+	if beta != 0 {
+		for i := range g.bound {
+			g.bound[i] += float32(math.Abs(float64(beta * g.c[i])))
+		}
+	}
+	return g
+}
+
+func absSlice(s []float32) []float32 {
+	out := make([]float32, len(s))
+	for i, v := range s {
+		out[i] = float32(math.Abs(float64(v)))
+	}
+	return out
+}
+
+func (g *gemmCase) String() string {
+	return fmt.Sprintf("m=%d n=%d k=%d transA=%v transB=%v alpha=%v beta=%v lda=%d ldb=%d ldc=%d",
+		g.m, g.n, g.k, g.transA, g.transB, g.alpha, g.beta, g.lda, g.ldb, g.ldc)
+}
+
+// run calls Sgemm on a fresh copy of C and returns it.
+func (g *gemmCase) run() []float32 {
+	c := append([]float32(nil), g.c...)
+	Sgemm(g.transA, g.transB, g.m, g.n, g.k, g.alpha, g.a, g.lda, g.b, g.ldb, g.beta, c, g.ldc)
+	return c
+}
+
+// check compares got with the reference: each element within a few float32
+// rounding errors per term of its sum, and the padding between rows of C
+// untouched.
+func (g *gemmCase) check(t *testing.T, got []float32) {
+	t.Helper()
+	const eps = 1.0 / (1 << 23)
+	tol := 4 * float64(g.k+2) * eps
+	for i := 0; i < g.m; i++ {
+		for j := 0; j < g.ldc; j++ {
+			idx := i*g.ldc + j
+			if j >= g.n {
+				if !sameBits(got[idx], g.c[idx]) {
+					t.Fatalf("%v: wrote padding C[%d][%d] = %v, was %v", g, i, j, got[idx], g.c[idx])
+				}
+				continue
+			}
+			d := math.Abs(float64(got[idx] - g.want[idx]))
+			if !(d <= tol*float64(g.bound[idx])+1e-30) { // also catches NaN
+				t.Fatalf("%v: C[%d][%d] = %v, want %v (error %.3g, allowed %.3g)",
+					g, i, j, got[idx], g.want[idx], d, tol*float64(g.bound[idx]))
+			}
+		}
+	}
+}
+
+func sameBits(x, y float32) bool { return math.Float32bits(x) == math.Float32bits(y) }
+
+var alphaBetas = [][2]float32{{1, 0}, {0.7, 0.3}, {1, 1}, {-1.5, 0}, {0, 0.5}, {2, -1}, {0, 0}}
+
+// TestSgemmSmallShapes covers the full cross product of small sizes (every
+// kind of edge tile, and k below, at and past a vector width) with all four
+// transposition flags on every path and thread count.
+func TestSgemmSmallShapes(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
-	sizes := []int{1, 2, 7, 16, 17, 63}
+	sizes := []int{1, 2, 7, 15, 16, 17}
+	var cases []*gemmCase
+	idx := 0
 	for _, m := range sizes {
 		for _, n := range sizes {
 			for _, k := range sizes {
 				for _, ta := range []bool{false, true} {
 					for _, tb := range []bool{false, true} {
-						lda, ldb := k, n
-						if ta {
-							lda = m
-						}
-						if tb {
-							ldb = k
-						}
-						a, b := randSlice(r, m*k), randSlice(r, k*n)
-						c := randSlice(r, m*n)
-						want := append([]float32(nil), c...)
-						NaiveGemm(ta, tb, m, n, k, 0.7, a, lda, b, ldb, 0.3, want, n)
-						Sgemm(ta, tb, m, n, k, 0.7, a, lda, b, ldb, 0.3, c, n)
-						for i := range c {
-							if d := math.Abs(float64(c[i] - want[i])); d > 1e-4*(1+math.Abs(float64(want[i]))) {
-								t.Fatalf("m=%d n=%d k=%d ta=%v tb=%v: c[%d]=%v want %v", m, n, k, ta, tb, i, c[i], want[i])
-							}
-						}
+						ab := alphaBetas[idx%len(alphaBetas)]
+						cases = append(cases, newGemmCase(r, ta, tb, m, n, k, idx%3*2, ab[0], ab[1]))
+						idx++
 					}
 				}
 			}
 		}
+	}
+	forEachPath(t, func(t *testing.T) {
+		for _, g := range cases {
+			g.check(t, g.run())
+		}
+	})
+}
+
+// TestSgemmAlphaBeta runs every alpha/beta pair (beta = 0 over NaN, alpha =
+// 0, both zero) on one shape with partial tiles on both sides.
+func TestSgemmAlphaBeta(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	var cases []*gemmCase
+	for _, ab := range alphaBetas {
+		for _, k := range []int{0, 1, 37} {
+			cases = append(cases, newGemmCase(r, false, true, 19, 53, k, 3, ab[0], ab[1]))
+		}
+	}
+	forEachPath(t, func(t *testing.T) {
+		for _, g := range cases {
+			g.check(t, g.run())
+		}
+	})
+}
+
+// TestSgemmLargerShapes samples the sizes past one cache block (k = 257
+// spans two k blocks of every set) and the MLP's shapes.
+func TestSgemmLargerShapes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large shapes in -short mode")
+	}
+	r := rand.New(rand.NewSource(3))
+	shapes := [][3]int{
+		{255, 257, 63}, {257, 255, 257}, {63, 63, 255}, {1, 257, 255}, {257, 1, 257},
+		{16, 255, 17}, {17, 16, 257}, {255, 7, 15}, {2, 63, 257}, {257, 257, 1},
+		{16, 256, 784}, {128, 10, 256}, {15, 17, 600},
+	}
+	var cases []*gemmCase
+	for i, s := range shapes {
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				ab := alphaBetas[(i+len(cases))%len(alphaBetas)]
+				cases = append(cases, newGemmCase(r, ta, tb, s[0], s[1], s[2], (i%2)*5, ab[0], ab[1]))
+			}
+		}
+	}
+	forEachPath(t, func(t *testing.T) {
+		for _, g := range cases {
+			g.check(t, g.run())
+		}
+	})
+}
+
+// TestSgemmSmallBlocks shrinks every set's cache blocks to a few tiles so
+// that moderate shapes cross many kc, mc and nc boundaries, including the
+// balanced splits, without slow references.
+func TestSgemmSmallBlocks(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	var cases []*gemmCase
+	for i, s := range [][3]int{{50, 70, 40}, {33, 130, 67}, {97, 31, 129}} {
+		for _, ta := range []bool{false, true} {
+			for _, tb := range []bool{false, true} {
+				ab := alphaBetas[(i+len(cases))%len(alphaBetas)]
+				cases = append(cases, newGemmCase(r, ta, tb, s[0], s[1], s[2], 1, ab[0], ab[1]))
+			}
+		}
+	}
+	forEachPath(t, func(t *testing.T) {
+		small := *active
+		small.kc, small.mc, small.nc = 9, 2*small.mr, 2*small.nr
+		prev := active
+		active = &small
+		defer func() { active = prev }()
+		for _, g := range cases {
+			g.check(t, g.run())
+		}
+	})
+}
+
+// TestSgemmDeterministic checks that a path gives bit-identical results run
+// after run, and for one or two threads (parts are whole tiles and the k
+// blocking does not depend on the split).
+func TestSgemmDeterministic(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	g := newGemmCase(r, false, true, 131, 200, 300, 0, 1, 0.5)
+	results := map[string][]float32{}
+	forEachPath(t, func(t *testing.T) {
+		first := g.run()
+		for i := 0; i < 3; i++ {
+			if got := g.run(); !bitsEqual(got, first) {
+				t.Fatalf("run %d differs from the first run", i+2)
+			}
+		}
+		if prev, ok := results[active.name]; ok && !bitsEqual(prev, first) {
+			t.Errorf("%s: one and two threads give different bits", active.name)
+		}
+		results[active.name] = first
+	})
+}
+
+func bitsEqual(x, y []float32) bool {
+	if len(x) != len(y) {
+		return false
+	}
+	for i := range x {
+		if !sameBits(x[i], y[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestSgemmNoAllocs checks that steady-state calls allocate nothing, on the
+// caller's goroutine and when split across workers.
+func TestSgemmNoAllocs(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	a, b, c := randSlice(r, 64*300), randSlice(r, 300*96), make([]float32, 64*96)
+	forEachPath(t, func(t *testing.T) {
+		allocs := testing.AllocsPerRun(20, func() {
+			Sgemm(false, false, 64, 96, 300, 1, a, 300, b, 96, 0, c, 96)
+		})
+		if allocs != 0 {
+			t.Errorf("Sgemm allocated %v times per call", allocs)
+		}
+	})
+}
+
+// TestSgemmWorkerPanic checks that a panic in a part running on a worker
+// goroutine reaches the caller's recover instead of killing the process.
+func TestSgemmWorkerPanic(t *testing.T) {
+	defer setThreads(2)()
+	r := rand.New(rand.NewSource(7))
+	a, b, c := randSlice(r, 64*64), randSlice(r, 64*64), make([]float32, 64*64)
+	Sgemm(false, false, 64, 64, 64, 1, a, 64, b, 64, 0, c, 64) // start the workers
+	for i := 0; i < 20; i++ {
+		func() {
+			testHookPart = func(part int) {
+				if part == 1 {
+					panic("boom in part 1")
+				}
+			}
+			defer func() {
+				testHookPart = nil
+				if r := recover(); r != "boom in part 1" {
+					t.Fatalf("recovered %v, want the worker's panic value", r)
+				}
+			}()
+			Sgemm(false, false, 64, 64, 64, 1, a, 64, b, 64, 0, c, 64)
+			t.Fatal("Sgemm returned normally")
+		}()
+	}
+	// The workers survive and the next call is correct.
+	g := newGemmCase(r, false, false, 64, 64, 64, 0, 1, 0)
+	g.check(t, g.run())
+}
+
+func TestSgemmBadArgsPanic(t *testing.T) {
+	for name, f := range map[string]func(){
+		"short A": func() {
+			Sgemm(false, false, 4, 4, 4, 1, make([]float32, 15), 4, make([]float32, 16), 4, 0, make([]float32, 16), 4)
+		},
+		"short C": func() {
+			Sgemm(false, false, 4, 4, 4, 1, make([]float32, 16), 4, make([]float32, 16), 4, 0, make([]float32, 15), 4)
+		},
+		"small ldb": func() {
+			Sgemm(false, true, 4, 4, 4, 1, make([]float32, 16), 4, make([]float32, 16), 3, 0, make([]float32, 16), 4)
+		},
+		"negative k": func() { Sgemm(false, false, 4, 4, -1, 1, nil, 4, nil, 4, 0, make([]float32, 16), 4) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+func TestForce(t *testing.T) {
+	if _, err := Force("no-such-path"); err == nil {
+		t.Error("Force accepted an unknown path")
+	}
+	restore, err := Force("generic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if active.name != "generic" || Active != genericSet.desc {
+		t.Errorf("after Force(generic): active %s, Active %q", active.name, Active)
+	}
+	restore()
+	t.Logf("kernel sets on this machine: %v; default: %s", Available(), Active)
+}
+
+func TestChooseFromEnv(t *testing.T) {
+	prev, prevGemm, prevName := active, gemm, Active
+	defer func() { active, gemm, Active = prev, prevGemm, prevName }()
+	choose("generic")
+	if active.name != "generic" {
+		t.Errorf("BIGDL_KERNELS=generic chose %s", active.name)
+	}
+	choose("nonsense")
+	if active.name != Available()[0] {
+		t.Errorf("BIGDL_KERNELS=nonsense chose %s, want the best (%s)", active.name, Available()[0])
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/bigdl-go/bigdl-go/core/kernels"
+
 	"github.com/bigdl-go/bigdl-go/core/tensor"
 )
 
@@ -60,22 +62,29 @@ func init() {
 	})
 }
 
+// relu is max(0, x) on the vectorised kernels: the activation of most
+// networks trained with this API, so it skips elementwise's per-element call.
+type relu struct{ *elementwise }
+
 // NewReLU is max(0, x). The in-place flag is accepted for BigDL's signature;
 // outputs are always written to the layer's own buffer.
 func NewReLU(inPlace bool) Module {
-	return newElementwise("ReLU", map[string]any{"ip": inPlace},
-		func(x float32) float32 {
-			if x > 0 {
-				return x
-			}
-			return 0
-		},
-		func(x, y float32) float32 {
-			if x > 0 {
-				return 1
-			}
-			return 0
-		})
+	return relu{newElementwise("ReLU", map[string]any{"ip": inPlace}, nil, nil)}
+}
+
+func (r relu) Forward(x *tensor.Tensor) *tensor.Tensor {
+	r.output = tensor.Ensure(r.output, x.Shape...)
+	kernels.ReLU(r.output.Data, x.Data)
+	return r.output
+}
+
+func (r relu) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
+	if gy.Len() != x.Len() {
+		shapeError(r, "a gradient shaped like the input "+tensor.ShapeString(x.Shape), gy.Shape)
+	}
+	r.gradIn = tensor.Ensure(r.gradIn, x.Shape...)
+	kernels.ReLUBackward(r.gradIn.Data, gy.Data, x.Data)
+	return r.gradIn
 }
 
 // NewTanh is the element-wise hyperbolic tangent.

@@ -108,13 +108,7 @@ func (l *Linear) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 	}
 	kernels.Sgemm(true, false, l.Out, l.In, n, 1, gy.Data, l.Out, x.Data, l.In, 1, l.Weight.Grad.Data, l.In)
 	if l.Bias != nil {
-		gb := l.Bias.Grad.Data
-		for i := 0; i < n; i++ {
-			row := gy.Data[i*l.Out : (i+1)*l.Out]
-			for j, v := range row {
-				gb[j] += v
-			}
-		}
+		kernels.SumRows(l.Bias.Grad.Data, gy.Data, n, l.Out)
 	}
 	return l.gradIn
 }

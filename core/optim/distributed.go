@@ -75,10 +75,10 @@ func (t *Trainer) runDistributed() (err error) {
 	if d.Total < ranks {
 		return fmt.Errorf("distributed training: %d records cannot fill %d tasks", d.Total, ranks)
 	}
+	defer t.release() // also after a failed prepare: it may have started workers
 	if err := t.prepare(); err != nil {
 		return err
 	}
-	defer t.release()
 	lo, hi := Share(rank, ranks, len(t.weights))
 	if err := shardMethod(t.Method, lo, hi, len(t.weights)); err != nil {
 		return err
@@ -217,22 +217,7 @@ func (t *Trainer) syncStep(parts int) (float64, error) {
 	if total > 0 {
 		loss /= total
 	}
-	for i := 0; i < parts; i++ {
-		scale := 1.0
-		if ws[i].averaged {
-			scale = 0
-			if total > 0 {
-				scale = ws[i].norm / total
-			}
-		}
-		if i == 0 {
-			if scale != 1 {
-				scaleVec(float32(scale), t.grads)
-			}
-		} else {
-			axpy(float32(scale), ws[i].grads, t.grads)
-		}
-	}
+	t.sumGrads(parts, total)
 	lo, hi, err := s.ReduceScatter(t.grads)
 	if err != nil {
 		return 0, err

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/bigdl-go/bigdl-go/core/kernels"
+
 	"github.com/bigdl-go/bigdl-go/core/nn"
 )
 
@@ -113,14 +115,11 @@ func (s *SGD) Update(x, g []float32) {
 		if s.buf == nil {
 			s.buf = append([]float32(nil), g...)
 		} else {
-			for i := range g {
-				s.buf[i] = mom*s.buf[i] + damp*g[i]
-			}
+			kernels.Scale(mom, s.buf)
+			kernels.Axpy(damp, g, s.buf)
 		}
 		if s.Nesterov {
-			for i := range g {
-				g[i] += mom * s.buf[i]
-			}
+			kernels.Axpy(mom, s.buf, g)
 		} else {
 			copy(g, s.buf)
 		}
@@ -130,9 +129,7 @@ func (s *SGD) Update(x, g []float32) {
 			x[i] -= clr * s.LRs[i%len(s.LRs)] * g[i]
 		}
 	} else {
-		for i := range x {
-			x[i] -= clr * g[i]
-		}
+		kernels.Axpy(-clr, g, x)
 	}
 	s.t++
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bigdl-go/bigdl-go/core/criterion"
+	"github.com/bigdl-go/bigdl-go/core/kernels"
 	"github.com/bigdl-go/bigdl-go/core/nn"
 	"github.com/bigdl-go/bigdl-go/core/rng"
 	"github.com/bigdl-go/bigdl-go/core/tensor"
@@ -58,6 +59,7 @@ type Trainer struct {
 
 	weights, grads []float32
 	workers        []*worker
+	restoreThreads func()
 }
 
 // minParallelFlops is the work per iteration (6·batch·parameters) below
@@ -155,10 +157,10 @@ func (t *Trainer) Run() (err error) {
 	// The shuffling stream is drawn first, so it does not depend on how
 	// many replicas prepare builds (building one draws initial weights).
 	shuffler := rng.New(rng.Global.Uint32())
+	defer t.release() // also after a failed prepare: it may have started workers
 	if err := t.prepare(); err != nil {
 		return err
 	}
-	defer t.release()
 	n := t.X.Shape[0]
 	order := make([]int, n)
 	for i := range order {
@@ -229,6 +231,7 @@ func (t *Trainer) prepare() error {
 	}
 	t.weights, t.grads = nn.Flatten(t.Model)
 	count := t.workerCount()
+	t.limitKernelThreads(count)
 	t.workers = make([]*worker, count)
 	t.workers[0] = &worker{model: t.Model, crit: t.Criterion, grads: t.grads}
 	for i := 1; i < count; i++ {
@@ -255,11 +258,30 @@ func (t *Trainer) prepare() error {
 
 // release stops the workers and hands the model back to the global generator.
 func (t *Trainer) release() {
-	for _, w := range t.workers[1:] {
-		close(w.start)
+	for _, w := range t.workers {
+		if w != nil && w.start != nil {
+			close(w.start)
+		}
 	}
 	nn.SetRNG(t.Model, nil)
 	t.workers = nil
+	if t.restoreThreads != nil {
+		t.restoreThreads()
+		t.restoreThreads = nil
+	}
+}
+
+// limitKernelThreads shares the configured cores between the workers: each
+// worker's matrix products may use cores/workers threads, so the run never
+// uses more cores than it was given (BIGDL_CORE_NUMBER, spark.task.cpus).
+func (t *Trainer) limitKernelThreads(workers int) {
+	cores := t.Workers
+	if cores <= 0 {
+		cores = runtime.GOMAXPROCS(0)
+	}
+	prev := kernels.MaxThreads
+	kernels.SetMaxThreads(max(1, cores/workers))
+	t.restoreThreads = func() { kernels.SetMaxThreads(prev) }
 }
 
 func (t *Trainer) workerCount() int {
@@ -347,35 +369,26 @@ func (t *Trainer) step(idx []int) (float64, error) {
 	}
 	loss := 0.0
 	for i := 0; i < parts; i++ {
-		scale := 1.0
-		if ws[i].averaged && parts > 1 {
-			scale = 0
-			if total > 0 {
-				scale = ws[i].norm / total
-			}
-		}
-		loss += scale * ws[i].loss
-		if i == 0 {
-			if scale != 1 {
-				scaleVec(float32(scale), t.grads)
-			}
-		} else {
-			axpy(float32(scale), ws[i].grads, t.grads)
-		}
+		loss += ws[i].share(total) * ws[i].loss
 	}
+	t.sumGrads(parts, total)
 	t.Method.Update(t.weights, t.grads)
 	return loss, nil
 }
 
-func scaleVec(a float32, x []float32) {
-	for i := range x {
-		x[i] *= a
-	}
-}
-
-func axpy(a float32, x, y []float32) {
-	for i, v := range x {
-		y[i] += a * v
+// sumGrads adds the first parts workers' gradients into t.grads (worker 0's
+// own buffer), each weighted by its share of total, the normaliser of the
+// whole batch.
+func (t *Trainer) sumGrads(parts int, total float64) {
+	for i, w := range t.workers[:parts] {
+		scale := float32(w.share(total))
+		if i == 0 {
+			if scale != 1 {
+				kernels.Scale(scale, t.grads)
+			}
+		} else {
+			kernels.Axpy(scale, w.grads, t.grads)
+		}
 	}
 }
 
@@ -393,6 +406,18 @@ type worker struct {
 
 	start chan []int
 	done  chan struct{}
+}
+
+// share is the weight of this worker's loss and gradient in a batch whose
+// normaliser is total; criteria that do not average are summed as they are.
+func (w *worker) share(total float64) float64 {
+	if !w.averaged {
+		return 1
+	}
+	if total <= 0 {
+		return 0
+	}
+	return w.norm / total
 }
 
 func (w *worker) gatherFrom(x, y *tensor.Tensor) {

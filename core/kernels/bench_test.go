@@ -1,0 +1,99 @@
+package kernels
+
+import (
+	"fmt"
+	"math/rand"
+	"runtime"
+	"testing"
+)
+
+// Benchmarks report GFLOP/s (2·m·n·k per call). Thread count follows -cpu
+// (MaxThreads is set from GOMAXPROCS); the kernel set follows BIGDL_KERNELS.
+//
+//	GOEXPERIMENT=simd go test -run - -bench Sgemm -cpu 1,2 ./core/kernels/
+
+type benchShape struct {
+	name           string
+	transA, transB bool
+	m, n, k        int
+}
+
+func benchShapes() []benchShape {
+	var shapes []benchShape
+	for _, n := range []int{64, 128, 256, 512, 1024, 2048} {
+		shapes = append(shapes, benchShape{fmt.Sprintf("square/%d", n), false, false, n, n, n})
+	}
+	// A Linear(in, out) layer on a batch: forward y = x·Wᵀ, backward
+	// gradIn = gy·W and gradW = gyᵀ·x (see core/nn/linear.go).
+	for _, layer := range [][2]int{{784, 256}, {256, 256}, {256, 10}} {
+		in, out := layer[0], layer[1]
+		for _, batch := range []int{16, 128, 512} {
+			tag := fmt.Sprintf("%dx%d/batch=%d", in, out, batch)
+			shapes = append(shapes,
+				benchShape{"linear-fwd-NT/" + tag, false, true, batch, out, in},
+				benchShape{"linear-gradIn-NN/" + tag, false, false, batch, in, out},
+				benchShape{"linear-gradW-TN/" + tag, true, false, out, in, batch})
+		}
+	}
+	return shapes
+}
+
+func BenchmarkSgemm(b *testing.B) {
+	defer setThreadsForBench()()
+	r := rand.New(rand.NewSource(1))
+	for _, s := range benchShapes() {
+		b.Run(s.name, func(b *testing.B) {
+			lda, ldb := s.k, s.n
+			if s.transA {
+				lda = s.m
+			}
+			if s.transB {
+				ldb = s.k
+			}
+			x, y, c := randSlice(r, s.m*s.k), randSlice(r, s.k*s.n), make([]float32, s.m*s.n)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				Sgemm(s.transA, s.transB, s.m, s.n, s.k, 1, x, lda, y, ldb, 0, c, s.n)
+			}
+			b.ReportMetric(2*float64(s.m)*float64(s.n)*float64(s.k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
+func setThreadsForBench() (restore func()) {
+	prev := MaxThreads
+	SetMaxThreads(runtime.GOMAXPROCS(0))
+	return func() { MaxThreads = prev }
+}
+
+// BenchmarkMicroKernel measures the active micro-kernel alone on panels
+// that sit in L1 and L2, the ceiling for Sgemm.
+func BenchmarkMicroKernel(b *testing.B) {
+	ks := active
+	k := ks.kc
+	a, bp := alignedFloats(ks.mr*k), alignedFloats(ks.nr*k)
+	c := alignedFloats(ks.mr * ks.nr)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		ks.micro(k, &a[0], &bp[0], uintptr(ks.nr*4), &c[0], ks.nr, 0x3f800000)
+	}
+	b.ReportMetric(2*float64(ks.mr*ks.nr*k)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+}
+
+func BenchmarkVec(b *testing.B) {
+	r := rand.New(rand.NewSource(1))
+	x, y := randSlice(r, 4096), randSlice(r, 4096)
+	for name, f := range map[string]func(){
+		"Axpy":         func() { Axpy(0.5, x, y) },
+		"Dot":          func() { _ = Dot(x, y) },
+		"ReLU":         func() { ReLU(y, x) },
+		"ReLUBackward": func() { ReLUBackward(y, x, y) },
+	} {
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(4096 * 4)
+			for i := 0; i < b.N; i++ {
+				f()
+			}
+		})
+	}
+}

@@ -1,0 +1,167 @@
+package kernels
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The SIMD kernels are only fast if the compiler keeps them in registers and
+// away from legacy SSE, and neither is visible in the source: a harmless-
+// looking edit can add a spill (5×32 and 6×32 blocks run at a quarter of
+// the speed for that reason) or a scalar float operation. This test reads
+// the compiler's own assembly listing (go build -gcflags=-S, which, unlike
+// go tool objdump, decodes AVX-512) and checks:
+//   - the micro-kernels' inner loops touch no stack slot (no spills);
+//   - no SIMD function runs a legacy SSE instruction while the upper halves
+//     of the vector registers are dirty (they stall on this CPU family:
+//     Sgemm ran at half speed until kernels ended with VZEROUPPER);
+//   - every return from a SIMD function follows a VZEROUPPER.
+
+// microKernelNames are the functions whose inner loop must not spill.
+var microKernelNames = []string{"kernel3x48AVX512", "kernel4x16AVX2", "kernelDot2x4AVX512", "kernelDot2x4AVX2"}
+
+type asmInst struct {
+	pc   int
+	op   string
+	args string
+	pos  string
+}
+
+func TestSIMDCodegen(t *testing.T) {
+	if _, ok := sets["avx512"]; !ok {
+		t.Skip("built without GOEXPERIMENT=simd: no SIMD kernels to inspect")
+	}
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	cmd := exec.Command(goTool, "build", "-gcflags=-S", "-o", os.DevNull, ".")
+	cmd.Env = append(os.Environ(), "GOEXPERIMENT=simd")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Skipf("cannot get the assembly listing (%v): %.500s", err, out)
+	}
+	funcs := parseListing(out)
+	for _, name := range microKernelNames {
+		insts, ok := funcs[name]
+		if !ok {
+			t.Errorf("%s is not in the assembly listing", name)
+			continue
+		}
+		loop := innerLoop(insts)
+		if loop == nil {
+			t.Errorf("%s: found no loop with FMAs in the listing", name)
+			continue
+		}
+		var spills, fmas, moves int
+		for _, in := range loop {
+			switch {
+			case strings.Contains(in.args, "(SP)"):
+				spills++
+				t.Errorf("%s: stack access in the inner loop: %s %s (%s)", name, in.op, in.args, in.pos)
+			case strings.HasPrefix(in.op, "VFMADD"):
+				fmas++
+			case strings.HasPrefix(in.op, "VMOVDQU") && regOnly.MatchString(in.args):
+				moves++
+			}
+		}
+		t.Logf("%s inner loop: %d instructions, %d FMAs, %d register moves, %d stack accesses",
+			name, len(loop), fmas, moves, spills)
+	}
+	for name, insts := range funcs {
+		if !strings.HasSuffix(name, "AVX512") && !strings.HasSuffix(name, "AVX2") {
+			continue
+		}
+		checkUpperState(t, name, insts)
+	}
+}
+
+var (
+	funcHeader = regexp.MustCompile(`^\S+\.(\w+) STEXT`)
+	instLine   = regexp.MustCompile(`^\t0x[0-9a-f]+ (\d+) \(([^)]*)\)\t(\S+)\t?(.*)$`)
+	regOnly    = regexp.MustCompile(`^[XYZ]\d+, [XYZ]\d+$`)
+	xmmReg     = regexp.MustCompile(`\bX\d+\b`)
+	wideReg    = regexp.MustCompile(`\b[YZ]\d+\b`)
+)
+
+// parseListing maps each function of this package to its instructions.
+func parseListing(listing []byte) map[string][]asmInst {
+	funcs := map[string][]asmInst{}
+	var cur string
+	sc := bufio.NewScanner(bytes.NewReader(listing))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if m := funcHeader.FindStringSubmatch(line); m != nil {
+			cur = m[1]
+			continue
+		}
+		if cur == "" {
+			continue
+		}
+		if m := instLine.FindStringSubmatch(line); m != nil {
+			pc, _ := strconv.Atoi(m[1])
+			funcs[cur] = append(funcs[cur], asmInst{pc: pc, pos: filepath.Base(m[2]), op: m[3], args: m[4]})
+		}
+	}
+	return funcs
+}
+
+// innerLoop returns the smallest loop (from the target of a backward jump
+// to the jump) that contains an FMA: the kernel's inner loop. Larger
+// "loops" are the stack-growth path jumping back to the function's start.
+func innerLoop(insts []asmInst) []asmInst {
+	var best []asmInst
+	for i, in := range insts {
+		if !strings.HasPrefix(in.op, "J") {
+			continue
+		}
+		target, err := strconv.Atoi(strings.TrimSpace(in.args))
+		if err != nil || target >= in.pc {
+			continue
+		}
+		for j := range insts[:i] {
+			if insts[j].pc < target {
+				continue
+			}
+			loop := insts[j : i+1]
+			hasFMA := false
+			for _, x := range loop {
+				hasFMA = hasFMA || strings.HasPrefix(x.op, "VFMADD")
+			}
+			if hasFMA && (best == nil || len(loop) < len(best)) {
+				best = loop
+			}
+			break
+		}
+	}
+	return best
+}
+
+// checkUpperState walks a function in layout order, tracking whether a
+// 256/512-bit instruction has run since the last VZEROUPPER. The listing's
+// order is not execution order, but these functions are straight loops with
+// their exits at the end, which is what this approximation needs.
+func checkUpperState(t *testing.T, name string, insts []asmInst) {
+	dirty := false
+	for _, in := range insts {
+		switch {
+		case in.op == "VZEROUPPER":
+			dirty = false
+		case strings.HasPrefix(in.op, "V") && wideReg.MatchString(in.args):
+			dirty = true
+		case in.op == "RET" && dirty:
+			t.Errorf("%s returns with dirty upper vector state (no VZEROUPPER since the last wide instruction, %s)", name, in.pos)
+		case dirty && !strings.HasPrefix(in.op, "V") && xmmReg.MatchString(in.args):
+			t.Errorf("%s: legacy SSE %s %s while the upper state is dirty (%s)", name, in.op, in.args, in.pos)
+		}
+	}
+}

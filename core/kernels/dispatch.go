@@ -1,0 +1,146 @@
+package kernels
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+// microKernel computes one MR×NR tile from packed panels:
+//
+//	acc[i][j] = Σ_{p<k} a[p·MR+i] · b[p·bStride/4 + j]
+//	C[i][j]   = acc[i][j]                 if beta == 0 (C is not read)
+//	C[i][j]   = acc[i][j] + beta·C[i][j]  otherwise
+//
+// k ≥ 1. bStride is the byte distance between consecutive rows of the B
+// panel: NR·4 for a packed panel, or ldb·4 when B is read in place.
+//
+// beta arrives as its IEEE-754 bits (0 for both zeros) so that a SIMD kernel
+// needs no scalar float instruction: Go compiles those to legacy SSE
+// encodings, which are slow while the upper halves of the vector registers
+// are dirty. For the same reason every SIMD kernel ends with
+// archsimd.ClearAVXUpperBits (VZEROUPPER) before returning to Go code that
+// uses SSE for float32 arithmetic.
+type microKernel func(k int, a, b *float32, bStride uintptr, c *float32, ldc int, beta uint32)
+
+// kernelSet is one code path: a micro-kernel with its register-block shape
+// and cache-block sizes, and the elementwise helpers built for the same ISA.
+type kernelSet struct {
+	name string // what Force and BIGDL_KERNELS accept
+	desc string // what Active reports
+	// supported reports whether this CPU (and this build) can run the set.
+	supported func() bool
+
+	mr, nr     int // register block of the micro-kernel
+	kc, mc, nc int // cache blocks: k per packed panel, rows of A per packed block, columns of B per packed block
+	micro      microKernel
+	// directMaxM is the largest row count for which an untransposed B is
+	// read in place rather than packed (see gemmBlock).
+	directMaxM int
+
+	// The NT path (driver_nt.go), used for A·Bᵀ when ntKernel is set.
+	ntKernel   dotKernel
+	ntKC, ntMC int // k per pass (B's four rows and A's two stay in L1), rows of A per block (in L2)
+
+	axpy         func(alpha float32, x, y []float32)
+	scale        func(alpha float32, x []float32)
+	add          func(dst, x []float32)
+	relu         func(dst, src []float32)
+	reluBackward func(dst, gradOut, input []float32)
+	dot          func(x, y []float32) float32
+}
+
+// sets holds every compiled-in kernel set by name. Each file adds its set
+// from a package-level variable initialiser (register returns a dummy bool),
+// because those all run before any init function, whatever the file order.
+var sets = map[string]*kernelSet{}
+
+func register(s *kernelSet) bool {
+	sets[s.name] = s
+	return true
+}
+
+// preference is the start-up order: the first supported set wins.
+var preference = []string{"avx512", "avx2", "generic"}
+
+// active is the kernel set behind Sgemm's packed driver and the vector helpers.
+var active *kernelSet
+
+func cpuHas(ids ...cpuid.FeatureID) bool { return cpuid.CPU.Supports(ids...) }
+
+func init() {
+	choose(os.Getenv("BIGDL_KERNELS"))
+}
+
+// choose installs the requested set if it is usable, else the best one; an
+// unusable request is noted in Active rather than failing the program.
+func choose(request string) {
+	request = strings.ToLower(strings.TrimSpace(request))
+	if request != "" {
+		if s, ok := sets[request]; ok && s.supported() {
+			install(s)
+			return
+		}
+	}
+	for _, name := range preference {
+		if s, ok := sets[name]; ok && s.supported() {
+			install(s)
+			break
+		}
+	}
+	if request != "" && request != active.name {
+		Active += fmt.Sprintf(" (BIGDL_KERNELS=%s is not available here)", request)
+	}
+}
+
+func install(s *kernelSet) {
+	active, gemm, Active = s, packedGemm, s.desc
+}
+
+// Available lists the kernel sets this build can run on this CPU, best first.
+func Available() []string {
+	var out []string
+	for _, name := range preference {
+		if s, ok := sets[name]; ok && s.supported() {
+			out = append(out, name)
+		}
+	}
+	// Sets outside the preference list (experiments) come last, in name order.
+	var extra []string
+	for name, s := range sets {
+		if !contains(preference, name) && s.supported() {
+			extra = append(extra, name)
+		}
+	}
+	sort.Strings(extra)
+	return append(out, extra...)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Force switches every kernel (Sgemm and the vector helpers) to the named
+// path: "avx512", "avx2" or "generic". It fails if the path is unknown, not
+// compiled in (built without GOEXPERIMENT=simd), or not supported by this
+// CPU. Not safe to call while kernels run on other goroutines.
+func Force(path string) (restore func(), err error) {
+	s, ok := sets[path]
+	if !ok {
+		return nil, fmt.Errorf("kernels: no kernel set %q in this build (have %s)", path, strings.Join(Available(), ", "))
+	}
+	if !s.supported() {
+		return nil, fmt.Errorf("kernels: this CPU cannot run the %q kernels", path)
+	}
+	prevSet, prevGemm, prevName := active, gemm, Active
+	install(s)
+	return func() { active, gemm, Active = prevSet, prevGemm, prevName }, nil
+}

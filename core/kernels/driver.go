@@ -1,0 +1,173 @@
+package kernels
+
+import "math"
+
+// The packed GEMM follows Goto and van de Geijn ("Anatomy of high-performance
+// matrix multiplication", 2008) and BLIS: C is computed in blocks of nc
+// columns; for each block of kc along k, the kc×nc part of op(B) is packed
+// into NR-wide slivers, then for each block of mc rows, the mc×kc part of
+// op(A) is packed (scaled by alpha) into MR-tall slivers, and the
+// micro-kernel multiplies one A sliver by one B sliver into an MR×NR tile of
+// C. Packing makes the kernel's reads contiguous whatever the transposition
+// flags and strides, and zero padding lets the kernel always compute full
+// tiles; partial tiles go through a scratch tile.
+
+// gemmArgs is one Sgemm call, passed by pointer within a goroutine and
+// copied into a gemmCall when shared with workers.
+type gemmArgs struct {
+	transA, transB bool
+	m, n, k        int
+	alpha          float32
+	a              []float32
+	lda            int
+	b              []float32
+	ldb            int
+	beta           float32
+	c              []float32
+	ldc            int
+}
+
+func packedGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
+	b []float32, ldb int, beta float32, c []float32, ldc int) {
+	CheckGemmArgs(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		// The product vanishes; BLAS then scales C without reading A or B.
+		scaleMatrix(beta, c, m, n, ldc)
+		return
+	}
+	g := gemmArgs{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
+	runGemm(active, &g)
+}
+
+// scaleMatrix sets C = beta·C; beta == 0 writes zeros without reading C, so
+// NaN garbage in an output buffer does not survive.
+func scaleMatrix(beta float32, c []float32, m, n, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		switch beta {
+		case 0:
+			clear(row)
+		case 1:
+		default:
+			for j := range row {
+				row[j] *= beta
+			}
+		}
+	}
+}
+
+// useDotNT selects the NT path (driver_nt.go) for A·Bᵀ where the kernel set
+// has one; benchmarks turn it off to compare with the packed path.
+var useDotNT = true
+
+func useNT(ks *kernelSet, g *gemmArgs) bool {
+	return useDotNT && ks.ntKernel != nil && !g.transA && g.transB
+}
+
+// tileShape is the register block of the path that computes g: parallel
+// parts are cut in whole tiles of it.
+func tileShape(ks *kernelSet, g *gemmArgs) (mr, nr int) {
+	if useNT(ks, g) {
+		return dotMR, dotNR
+	}
+	return ks.mr, ks.nr
+}
+
+// block computes rows [m0,m1) and columns [n0,n1) of C on this goroutine.
+func (ws *workspace) block(ks *kernelSet, g *gemmArgs, m0, m1, n0, n1 int) {
+	if useNT(ks, g) {
+		ws.gemmBlockNT(ks, g, m0, m1, n0, n1)
+		return
+	}
+	ws.gemmBlock(ks, g, m0, m1, n0, n1)
+}
+
+// splitEven cuts total into parts of at most limit each, all the same size
+// rounded up to a multiple of unit, so that no block is a thin remainder.
+func splitEven(total, limit, unit int) int {
+	parts := (total + limit - 1) / limit
+	size := (total + parts - 1) / parts
+	return (size + unit - 1) / unit * unit
+}
+
+// gemmBlock computes rows [m0,m1) and columns [n0,n1) of C on the calling
+// goroutine, with ws's packing buffers. The k blocking depends only on k and
+// the kernel set, so every thread count sums in the same order and gives
+// bit-identical results.
+func (ws *workspace) gemmBlock(ks *kernelSet, g *gemmArgs, m0, m1, n0, n1 int) {
+	ws.ensure(ks)
+	kc := splitEven(g.k, ks.kc, 1)
+	mc := splitEven(m1-m0, ks.mc, ks.mr)
+	nc := splitEven(n1-n0, ks.nc, ks.nr)
+	// With few rows, each B sliver is used by few A slivers and copying it
+	// costs more than it saves: the kernel then reads full-width slivers of
+	// an untransposed B in place, and only a partial last sliver is packed.
+	direct := !g.transB && m1-m0 <= ks.directMaxM
+	for jc := n0; jc < n1; jc += nc {
+		nb := min(nc, n1-jc)
+		for pc := 0; pc < g.k; pc += kc {
+			kb := min(kc, g.k-pc)
+			beta := g.beta
+			if pc > 0 {
+				beta = 1 // later k blocks accumulate onto the first one's result
+			}
+			if !direct {
+				packB(ws.b, g.b, g.ldb, g.transB, pc, kb, jc, nb, ks.nr)
+			} else if full := nb / ks.nr * ks.nr; full < nb {
+				packB(ws.b[full*kb:], g.b, g.ldb, false, pc, kb, jc+full, nb-full, ks.nr)
+			}
+			for ic := m0; ic < m1; ic += mc {
+				mb := min(mc, m1-ic)
+				packA(ws.a, g.a, g.lda, g.transA, ic, mb, pc, kb, ks.mr, g.alpha)
+				ws.macroKernel(ks, g, ic, mb, jc, nb, pc, kb, beta, direct)
+			}
+		}
+	}
+}
+
+// macroKernel sweeps the packed mb×kb block of A against the kb×nb block of
+// B (packed, or in place if direct). The B sliver is the outer loop so it
+// stays in L1 while the A slivers stream from L2.
+func (ws *workspace) macroKernel(ks *kernelSet, g *gemmArgs, ic, mb, jc, nb, pc, kb int, beta float32, direct bool) {
+	mr, nr := ks.mr, ks.nr
+	betaBits := math.Float32bits(beta)
+	if beta == 0 {
+		betaBits = 0 // -0 also means "do not read C"
+	}
+	for jr := 0; jr < nb; jr += nr {
+		cols := min(nr, nb-jr)
+		pb, stride := &ws.b[jr*kb], uintptr(nr*4)
+		if direct && cols == nr {
+			pb, stride = &g.b[pc*g.ldb+jc+jr], uintptr(g.ldb*4)
+		}
+		for ir := 0; ir < mb; ir += mr {
+			rows := min(mr, mb-ir)
+			pa := &ws.a[ir*kb]
+			ci := (ic+ir)*g.ldc + jc + jr
+			if rows == mr && cols == nr {
+				ks.micro(kb, pa, pb, stride, &g.c[ci], g.ldc, betaBits)
+				continue
+			}
+			ks.micro(kb, pa, pb, stride, &ws.tile[0], nr, 0)
+			mergeTile(g.c[ci:], g.ldc, ws.tile, nr, rows, cols, beta)
+		}
+	}
+}
+
+// mergeTile writes the valid rows×cols corner of a scratch tile into C.
+func mergeTile(c []float32, ldc int, tile []float32, nr, rows, cols int, beta float32) {
+	for i := 0; i < rows; i++ {
+		dst := c[i*ldc : i*ldc+cols]
+		src := tile[i*nr : i*nr+cols]
+		if beta == 0 {
+			copy(dst, src)
+			continue
+		}
+		for j, v := range src {
+			dst[j] = v + beta*dst[j]
+		}
+	}
+}

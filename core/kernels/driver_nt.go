@@ -1,0 +1,96 @@
+package kernels
+
+import (
+	"math"
+	"unsafe"
+)
+
+// The NT path: C = alpha·A·Bᵀ + beta·C with A and B both row-major, the
+// product a Linear layer's forward pass computes (x·Wᵀ). Every element of
+// C is a dot product of a row of A with a row of B, both contiguous, so a
+// kernel that accumulates dot products along k needs no packing at all,
+// while the packed path would have to transpose B (or interleave A) first —
+// for a small batch, that transposition costs more than the product.
+
+// dotKernel computes, for each of t.pairs pairs of rows of A (rows 2i and
+// 2i+1 at a + 2i·lda and a + (2i+1)·lda bytes), the dot products of its
+// rows with the four rows t.b[0..3] of B over k contiguous values, and
+// writes the 2×4 tile of C at t.c + 2i·t.ldc bytes as alpha·sum + beta·C
+// (C not read when beta is 0). alpha and beta are IEEE bits (see
+// microKernel); k, t.pairs ≥ 1.
+type dotKernel func(k int, a unsafe.Pointer, lda uintptr, t *dotTile)
+
+// dotTile is where a dotKernel call writes, kept in the workspace.
+type dotTile struct {
+	b           [dotNR]unsafe.Pointer
+	pairs       int
+	c           unsafe.Pointer
+	ldc         uintptr
+	alpha, beta uint32
+}
+
+const (
+	dotMR, dotNR = 2, 4
+	// dotScratchPairs bounds the row pairs written to the scratch tile at
+	// once when a tile of C is partial.
+	dotScratchPairs = 64
+)
+
+// gemmBlockNT computes rows [m0,m1) and columns [n0,n1) of C with the dot
+// kernel. Full 2×4 tiles are written in place; a partial tile (an odd last
+// row, or fewer than four columns at the right edge, where B's missing rows
+// repeat a real one) goes through a scratch tile. As in gemmBlock, the k
+// blocking depends only on k.
+func (ws *workspace) gemmBlockNT(ks *kernelSet, g *gemmArgs, m0, m1, n0, n1 int) {
+	kc := splitEven(g.k, ks.ntKC, 1)
+	mc := splitEven(m1-m0, ks.ntMC, dotMR)
+	alpha := math.Float32bits(g.alpha)
+	lda, ldc := uintptr(g.lda*4), uintptr(g.ldc*4)
+	scratch := unsafe.Pointer(&ws.dotTile[0])
+	defer func() { ws.dot = dotTile{} }() // do not keep the caller's matrices reachable
+	for pc := 0; pc < g.k; pc += kc {
+		kb := min(kc, g.k-pc)
+		beta := g.beta
+		if pc > 0 {
+			beta = 1 // later k blocks accumulate onto the first one's result
+		}
+		betaBits := math.Float32bits(beta)
+		if beta == 0 {
+			betaBits = 0
+		}
+		for ic := m0; ic < m1; ic += mc {
+			icEnd := min(ic+mc, m1)
+			// The four B rows stay in L1 while the block of A rows streams past.
+			for jr := n0; jr < n1; jr += dotNR {
+				cols := min(dotNR, n1-jr)
+				t := &ws.dot
+				for c := range t.b {
+					t.b[c] = f32(g.b, (jr+min(c, cols-1))*g.ldb+pc)
+				}
+				t.alpha = alpha
+				ir := ic
+				if cols == dotNR {
+					if pairs := (icEnd - ic) / 2; pairs > 0 {
+						t.pairs, t.c, t.ldc, t.beta = pairs, f32(g.c, ic*g.ldc+jr), ldc, betaBits
+						ks.ntKernel(kb, f32(g.a, ic*g.lda+pc), lda, t)
+						ir += 2 * pairs
+					}
+				}
+				for ir < icEnd {
+					// Whole pairs, or a last single row read twice (row step 0).
+					rows := min(icEnd-ir, 2*dotScratchPairs)
+					step := lda
+					if rows > 1 {
+						rows &^= 1
+					} else {
+						step = 0
+					}
+					t.pairs, t.c, t.ldc, t.beta = (rows+1)/2, scratch, dotNR*4, 0
+					ks.ntKernel(kb, f32(g.a, ir*g.lda+pc), step, t)
+					mergeTile(g.c[ir*g.ldc+jr:], g.ldc, ws.dotTile[:], dotNR, rows, cols, beta)
+					ir += rows
+				}
+			}
+		}
+	}
+}

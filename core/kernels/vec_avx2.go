@@ -1,0 +1,130 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+import (
+	"simd/archsimd"
+	"unsafe"
+)
+
+// AVX2 elementwise helpers: full vectors, then one masked partial vector
+// (loadPart/storePart) for the tail, so every element takes the same arithmetic path.
+// Each ends with ClearAVXUpperBits and does its final reduction in vector
+// registers: see the note on SSE in dispatch.go.
+
+func axpyAVX2(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	av := archsimd.BroadcastFloat32x8(alpha)
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		av.MulAdd(archsimd.LoadFloat32x8Slice(x[i:]), archsimd.LoadFloat32x8Slice(y[i:])).StoreSlice(y[i:])
+	}
+	if i < len(x) {
+		storePart8(av.MulAdd(loadPart8(x[i:]), loadPart8(y[i:])), y[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+func scaleAVX2(alpha float32, x []float32) {
+	av := archsimd.BroadcastFloat32x8(alpha)
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		archsimd.LoadFloat32x8Slice(x[i:]).Mul(av).StoreSlice(x[i:])
+	}
+	if i < len(x) {
+		storePart8(loadPart8(x[i:]).Mul(av), x[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+func addAVX2(dst, x []float32) {
+	dst = dst[:len(x)]
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		archsimd.LoadFloat32x8Slice(dst[i:]).Add(archsimd.LoadFloat32x8Slice(x[i:])).StoreSlice(dst[i:])
+	}
+	if i < len(x) {
+		storePart8(loadPart8(dst[i:]).Add(loadPart8(x[i:])), dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+func reluAVX2(dst, src []float32) {
+	dst = dst[:len(src)]
+	var zero archsimd.Float32x8
+	i := 0
+	for ; i+8 <= len(src); i += 8 {
+		v := archsimd.LoadFloat32x8Slice(src[i:])
+		v.Masked(v.Greater(zero)).StoreSlice(dst[i:])
+	}
+	if i < len(src) {
+		v := loadPart8(src[i:])
+		storePart8(v.Masked(v.Greater(zero)), dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+func reluBackwardAVX2(dst, gradOut, input []float32) {
+	gradOut, input = gradOut[:len(dst)], input[:len(dst)]
+	var zero archsimd.Float32x8
+	i := 0
+	for ; i+8 <= len(dst); i += 8 {
+		in := archsimd.LoadFloat32x8Slice(input[i:])
+		archsimd.LoadFloat32x8Slice(gradOut[i:]).Masked(in.Greater(zero)).StoreSlice(dst[i:])
+	}
+	if i < len(dst) {
+		in := loadPart8(input[i:])
+		storePart8(loadPart8(gradOut[i:]).Masked(in.Greater(zero)), dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+// dotAVX2 keeps four vector sums so four FMAs are in flight at once.
+func dotAVX2(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 archsimd.Float32x8
+	i := 0
+	for ; i+32 <= len(x); i += 32 {
+		s0 = archsimd.LoadFloat32x8Slice(x[i:]).MulAdd(archsimd.LoadFloat32x8Slice(y[i:]), s0)
+		s1 = archsimd.LoadFloat32x8Slice(x[i+8:]).MulAdd(archsimd.LoadFloat32x8Slice(y[i+8:]), s1)
+		s2 = archsimd.LoadFloat32x8Slice(x[i+16:]).MulAdd(archsimd.LoadFloat32x8Slice(y[i+16:]), s2)
+		s3 = archsimd.LoadFloat32x8Slice(x[i+24:]).MulAdd(archsimd.LoadFloat32x8Slice(y[i+24:]), s3)
+	}
+	for ; i+8 <= len(x); i += 8 {
+		s0 = archsimd.LoadFloat32x8Slice(x[i:]).MulAdd(archsimd.LoadFloat32x8Slice(y[i:]), s0)
+	}
+	if i < len(x) {
+		s1 = loadPart8(x[i:]).MulAdd(loadPart8(y[i:]), s1)
+	}
+	s := s0.Add(s1).Add(s2.Add(s3))
+	q := s.GetLo().Add(s.GetHi())
+	q = q.AddPairs(q)
+	q = q.AddPairs(q)
+	// The sum goes through memory: stores are ordered before VZEROUPPER,
+	// register-only vector operations are not.
+	var sum [4]float32
+	q.Store(&sum)
+	archsimd.ClearAVXUpperBits()
+	return sum[0]
+}
+
+// iota8 gives each lane its index, to build masks for the first n lanes
+// (AVX2 has no mask registers).
+var iota8 = [8]int32{0, 1, 2, 3, 4, 5, 6, 7}
+
+func firstLanes8(n int) archsimd.Mask32x8 {
+	return archsimd.LoadInt32x8(&iota8).Less(archsimd.BroadcastInt32x8(int32(n)))
+}
+
+// loadPart8 and storePart8 are loadPart16 and storePart16 (see
+// vec_avx512.go) for 8 lanes.
+//
+//go:nocheckptr
+func loadPart8(s []float32) f8 {
+	return archsimd.LoadMaskedFloat32x8((*[8]float32)(unsafe.Pointer(unsafe.SliceData(s))), firstLanes8(len(s)))
+}
+
+//go:nocheckptr
+func storePart8(v f8, s []float32) {
+	v.StoreMasked((*[8]float32)(unsafe.Pointer(unsafe.SliceData(s))), firstLanes8(len(s)))
+}

@@ -1,0 +1,218 @@
+package kernels
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+)
+
+// vecLengths straddle every vector width (8, 16) and the dot product's
+// unrolled step (32, 64), so each SIMD body and tail is exercised.
+var vecLengths = []int{0, 1, 7, 8, 9, 15, 16, 17, 31, 33, 63, 64, 65, 255, 257}
+
+// forEachVecPath runs f on every kernel set (the helpers are single-threaded).
+func forEachVecPath(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
+	for _, path := range allPaths {
+		t.Run(path, func(t *testing.T) {
+			restore, err := Force(path)
+			if err != nil {
+				t.Skip(err)
+			}
+			defer restore()
+			f(t)
+		})
+	}
+}
+
+// specialSlice is random data with zeros, negative zeros, NaN and
+// infinities sprinkled in, for the helpers whose scalar definition makes a
+// choice on them.
+func specialSlice(r *rand.Rand, n int) []float32 {
+	s := randSlice(r, n)
+	specials := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+	for i := range s {
+		if r.Intn(5) == 0 {
+			s[i] = specials[r.Intn(len(specials))]
+		}
+	}
+	return s
+}
+
+// closeTo allows one rounding of difference (FMA versus multiply-then-add).
+func closeTo(got, want float32) bool {
+	if got == want || (got != got && want != want) {
+		return true
+	}
+	return math.Abs(float64(got-want)) <= 2e-7*math.Max(1, math.Abs(float64(want)))
+}
+
+func TestAxpy(t *testing.T) {
+	r := rand.New(rand.NewSource(10))
+	forEachVecPath(t, func(t *testing.T) {
+		for _, n := range vecLengths {
+			x, y := randSlice(r, n+3), randSlice(r, n+3)
+			want := append([]float32(nil), y...)
+			for i := 0; i < n; i++ {
+				want[i] += -0.75 * x[i]
+			}
+			Axpy(-0.75, x[:n], y[:n])
+			for i := range y {
+				if !closeTo(y[i], want[i]) {
+					t.Fatalf("n=%d: y[%d] = %v, want %v", n, i, y[i], want[i])
+				}
+			}
+		}
+	})
+}
+
+func TestScale(t *testing.T) {
+	r := rand.New(rand.NewSource(11))
+	forEachVecPath(t, func(t *testing.T) {
+		for _, n := range vecLengths {
+			x := randSlice(r, n+3)
+			want := append([]float32(nil), x...)
+			for i := 0; i < n; i++ {
+				want[i] *= 1.5
+			}
+			Scale(1.5, x[:n])
+			if !bitsEqual(x, want) {
+				t.Fatalf("n=%d: got %v, want %v", n, x, want)
+			}
+		}
+	})
+}
+
+func TestAddRowVectorAndSumRows(t *testing.T) {
+	r := rand.New(rand.NewSource(12))
+	forEachVecPath(t, func(t *testing.T) {
+		for _, cols := range vecLengths {
+			for _, rows := range []int{0, 1, 3, 17} {
+				c, v := randSlice(r, rows*cols), randSlice(r, cols)
+				want := append([]float32(nil), c...)
+				for i := 0; i < rows; i++ {
+					for j := 0; j < cols; j++ {
+						want[i*cols+j] += v[j]
+					}
+				}
+				AddRowVector(c, rows, cols, v)
+				if !bitsEqual(c, want) {
+					t.Fatalf("AddRowVector %d×%d: got %v, want %v", rows, cols, c, want)
+				}
+
+				dst := randSlice(r, cols)
+				wantSum := append([]float32(nil), dst...)
+				for i := 0; i < rows; i++ {
+					for j := 0; j < cols; j++ {
+						wantSum[j] += c[i*cols+j]
+					}
+				}
+				SumRows(dst, c, rows, cols)
+				if !bitsEqual(dst, wantSum) {
+					t.Fatalf("SumRows %d×%d: got %v, want %v", rows, cols, dst, wantSum)
+				}
+			}
+		}
+	})
+}
+
+func TestReLU(t *testing.T) {
+	r := rand.New(rand.NewSource(13))
+	forEachVecPath(t, func(t *testing.T) {
+		for _, n := range vecLengths {
+			src := specialSlice(r, n)
+			want := make([]float32, n)
+			for i, v := range src {
+				if v > 0 {
+					want[i] = v
+				}
+			}
+			dst := randSlice(r, n)
+			ReLU(dst, src)
+			if !bitsEqual(dst, want) {
+				t.Fatalf("n=%d: ReLU(%v) = %v, want %v", n, src, dst, want)
+			}
+			ReLU(src, src) // in place
+			if !bitsEqual(src, want) {
+				t.Fatalf("n=%d: in-place ReLU = %v, want %v", n, src, want)
+			}
+		}
+	})
+}
+
+func TestReLUBackward(t *testing.T) {
+	r := rand.New(rand.NewSource(14))
+	forEachVecPath(t, func(t *testing.T) {
+		for _, n := range vecLengths {
+			gradOut, input := specialSlice(r, n), specialSlice(r, n)
+			want := make([]float32, n)
+			for i := range want {
+				if input[i] > 0 {
+					want[i] = gradOut[i]
+				}
+			}
+			dst := randSlice(r, n)
+			ReLUBackward(dst, gradOut, input)
+			if !bitsEqual(dst, want) {
+				t.Fatalf("n=%d: got %v, want %v", n, dst, want)
+			}
+		}
+	})
+}
+
+func TestDot(t *testing.T) {
+	r := rand.New(rand.NewSource(15))
+	forEachVecPath(t, func(t *testing.T) {
+		for _, n := range append(vecLengths, 1000) {
+			x, y := randSlice(r, n), randSlice(r, n)
+			var want, bound float64
+			for i := range x {
+				want += float64(x[i]) * float64(y[i])
+				bound += math.Abs(float64(x[i]) * float64(y[i]))
+			}
+			got := Dot(x, y)
+			if d := math.Abs(float64(got) - want); d > float64(n+1)*1.2e-7*bound {
+				t.Fatalf("n=%d: Dot = %v, want %v (error %.3g)", n, got, want, d)
+			}
+		}
+	})
+}
+
+func TestVecLengthMismatchPanics(t *testing.T) {
+	for name, f := range map[string]func(){
+		"Axpy":         func() { Axpy(1, make([]float32, 3), make([]float32, 4)) },
+		"Dot":          func() { Dot(make([]float32, 3), make([]float32, 4)) },
+		"ReLU":         func() { ReLU(make([]float32, 3), make([]float32, 4)) },
+		"ReLUBackward": func() { ReLUBackward(make([]float32, 3), make([]float32, 3), make([]float32, 4)) },
+		"AddRowVector": func() { AddRowVector(make([]float32, 5), 2, 3, make([]float32, 3)) },
+		"SumRows":      func() { SumRows(make([]float32, 2), make([]float32, 6), 2, 3) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+func TestVecNoAllocs(t *testing.T) {
+	r := rand.New(rand.NewSource(16))
+	x, y := randSlice(r, 257), randSlice(r, 257)
+	forEachVecPath(t, func(t *testing.T) {
+		allocs := testing.AllocsPerRun(10, func() {
+			Axpy(0.5, x, y)
+			Scale(1, y)
+			AddRowVector(y[:256], 16, 16, x[:16])
+			SumRows(y[:16], x[:256], 16, 16)
+			ReLU(y, x)
+			ReLUBackward(y, x, y)
+			_ = Dot(x, y)
+		})
+		if allocs != 0 {
+			t.Errorf("helpers allocated %v times per round", allocs)
+		}
+	})
+}

@@ -1,0 +1,63 @@
+package kernels
+
+import (
+	"sync"
+	"unsafe"
+)
+
+// workspace is one goroutine's packing buffers. Workspaces are kept on a free
+// list for the life of the process (not a sync.Pool, which the GC empties),
+// so a steady stream of Sgemm calls allocates nothing.
+type workspace struct {
+	a, b []float32 // packed blocks of A and B
+	tile []float32 // MR×NR scratch for partial tiles
+
+	dotTile [2 * dotScratchPairs * dotNR]float32 // the NT kernel's partial tiles
+	dot     dotTile                              // the NT kernel's arguments
+}
+
+var workspaces struct {
+	sync.Mutex
+	free []*workspace
+}
+
+func getWorkspace() *workspace {
+	workspaces.Lock()
+	defer workspaces.Unlock()
+	if n := len(workspaces.free); n > 0 {
+		ws := workspaces.free[n-1]
+		workspaces.free = workspaces.free[:n-1]
+		return ws
+	}
+	return new(workspace)
+}
+
+func putWorkspace(ws *workspace) {
+	workspaces.Lock()
+	workspaces.free = append(workspaces.free, ws)
+	workspaces.Unlock()
+}
+
+// ensure grows the buffers to what kernel set ks needs; they never shrink.
+func (ws *workspace) ensure(ks *kernelSet) {
+	if n := ks.mc * ks.kc; len(ws.a) < n {
+		ws.a = alignedFloats(n)
+	}
+	if n := ks.nc * ks.kc; len(ws.b) < n {
+		ws.b = alignedFloats(n)
+	}
+	if n := ks.mr * ks.nr; len(ws.tile) < n {
+		ws.tile = alignedFloats(n)
+	}
+}
+
+// alignedFloats returns n float32s starting on a 64-byte boundary, so that
+// full-width vector loads of packed panels never straddle cache lines.
+func alignedFloats(n int) []float32 {
+	buf := make([]float32, n+16)
+	off := int(uintptr(unsafe.Pointer(&buf[0]))&63) / 4
+	if off != 0 {
+		off = 16 - off
+	}
+	return buf[off : off+n : off+n]
+}
