@@ -27,6 +27,7 @@ bench: build
 	$(PY) -m pip install --quiet threadpoolctl
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./core/kernels ./core/optim
 	$(PY) bench/run.py
+	GO=$(GO) $(PY) bench/spark_bench.py
 
 wheel:
 	$(PY) -m pip wheel . -w dist --no-deps

@@ -1,0 +1,315 @@
+"""Distributed-training benchmark: bigdl-go on a list, bigdl-go on a
+2-partition RDD in Spark local[2], and PySpark's TorchDistributor (DDP over
+gloo), for the MLP 784-256-256-10, plus the per-iteration sync cost.
+
+python bench/spark_bench.py  (prints one markdown section)
+"""
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+SIZES = [784, 256, 256, 10]
+BATCH = 128
+N = 8192
+EPOCHS = 3
+PARAMS = sum(SIZES[i] * SIZES[i + 1] + SIZES[i + 1] for i in range(len(SIZES) - 1))  # 269,322
+
+
+def data(n=N, seed=0):
+    rs = np.random.RandomState(seed)
+    X = rs.randn(n, SIZES[0]).astype(np.float32)
+    y = rs.randint(0, SIZES[-1], size=n)  # 0-based; BigDL gets y + 1
+    return X, y
+
+
+def bigdl_model():
+    from bigdl.nn.layer import Linear, LogSoftMax, ReLU, Sequential
+    model = Sequential()
+    for i in range(len(SIZES) - 1):
+        model.add(Linear(SIZES[i], SIZES[i + 1]))
+        if i < len(SIZES) - 2:
+            model.add(ReLU())
+    model.add(LogSoftMax())
+    return model
+
+
+def bigdl_optimizer(train):
+    from bigdl.nn.criterion import ClassNLLCriterion
+    from bigdl.optim.optimizer import SGD, MaxEpoch, Optimizer
+    return Optimizer(model=bigdl_model(), training_rdd=train, criterion=ClassNLLCriterion(),
+                     end_trigger=MaxEpoch(1), optim_method=SGD(learningrate=0.01), batch_size=BATCH)
+
+
+# 1. ours on a list (run in a child process, with BIGDL_CORE_NUMBER=2) -------------
+
+def run_local():
+    from bigdl.optim.optimizer import MaxEpoch
+    logging.getLogger("bigdl").setLevel(logging.WARNING)
+    X, y = data()
+    opt = bigdl_optimizer((X, (y + 1).astype(np.float32)))
+    opt.optimize()  # warm-up: loads the library, converts the data
+    opt.set_end_when(MaxEpoch(EPOCHS))
+    t = time.perf_counter()
+    opt.optimize()
+    return time.perf_counter() - t
+
+
+# 2. ours on a 2-partition RDD in local[2] -----------------------------------------
+
+class _Capture(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
+
+
+_LINE = re.compile(r"\[Epoch (\d+) .*Trained (\d+) records in ([0-9.eE+-]+) seconds\. Throughput is ([0-9.]+)")
+
+
+def in_loop(lines):
+    """Records/s over the progress lines: total records / total seconds
+    (the first iteration of the run is left out: it includes start-up)."""
+    its = [(int(m.group(2)), float(m.group(3))) for m in map(_LINE.search, lines) if m]
+    its = its[1:]
+    recs = sum(r for r, _ in its)
+    secs = sum(s for _, s in its)
+    return (recs / secs if secs > 0 else None), len(its) + 1 if its else 0
+
+
+def run_rdd(sc):
+    from bigdl.optim.optimizer import MaxEpoch
+    from bigdl.util.common import Sample
+    X, y = data()
+    rdd = sc.parallelize([Sample.from_ndarray(x, float(l + 1)) for x, l in zip(X, y)], 2)
+    log = logging.getLogger("bigdl")
+    log.setLevel(logging.INFO)
+    cap = _Capture()
+    log.addHandler(cap)
+    opt = bigdl_optimizer(rdd)
+    t = time.perf_counter()
+    opt.optimize()  # warm-up: caches the RDD, starts the Python workers
+    cold = time.perf_counter() - t
+    cap.lines.clear()
+    opt.set_end_when(MaxEpoch(EPOCHS))
+    t = time.perf_counter()
+    opt.optimize()
+    wall = time.perf_counter() - t
+    log.removeHandler(cap)
+    for line in cap.lines:
+        print("progress: " + line, file=sys.stderr)
+    loop, n_lines = in_loop(cap.lines)
+    return cold, wall, loop, n_lines
+
+
+# 4. PySpark's TorchDistributor --------------------------------------------------------
+
+def torch_train_fn(sizes, batch_per_proc, n, epochs):
+    import time
+    import numpy as np
+    import torch
+    import torch.distributed as dist
+    import torch.nn as nn
+    from torch.nn.parallel import DistributedDataParallel as DDP
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    rs = np.random.RandomState(0)
+    X = torch.from_numpy(rs.randn(n, sizes[0]).astype(np.float32))
+    y = torch.from_numpy(rs.randint(0, sizes[-1], size=n).astype(np.int64))
+    layers = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        if i < len(sizes) - 2:
+            layers.append(nn.ReLU())
+    layers.append(nn.LogSoftmax(dim=1))
+    torch.manual_seed(0)
+    model = DDP(nn.Sequential(*layers))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = nn.NLLLoss()
+    gbatch = batch_per_proc * world
+    g = torch.Generator().manual_seed(1)
+
+    def epoch():
+        order = torch.randperm(n, generator=g)
+        for lo in range(0, n, gbatch):
+            idx = order[lo:lo + gbatch][rank::world]  # this process's share of the global batch
+            opt.zero_grad()
+            loss = loss_fn(model(X[idx]), y[idx])
+            loss.backward()
+            opt.step()
+
+    epoch()  # warm-up, like ours
+    dist.barrier()
+    t = time.perf_counter()
+    for _ in range(epochs):
+        epoch()
+    dist.barrier()
+    secs = time.perf_counter() - t
+    dist.destroy_process_group()
+    return {"rank": rank, "seconds": secs, "records_per_s": n * epochs / secs}
+
+
+def run_torch():
+    from pyspark.ml.torch.distributor import TorchDistributor
+    from pyspark.sql import SparkSession
+    SparkSession.builder.getOrCreate()  # TorchDistributor needs an active session (on our context)
+    # torchrun's banner and the training processes' output go to stdout:
+    # send them to stderr so stdout stays the markdown section.
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        t = time.perf_counter()
+        out = TorchDistributor(num_processes=2, local_mode=True, use_gpu=False).run(
+            torch_train_fn, SIZES, BATCH // 2, N, EPOCHS)
+        return out, time.perf_counter() - t
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+# 3. the sync step ------------------------------------------------------------------------
+
+def go_sync_bench():
+    env = dict(os.environ, GOEXPERIMENT="simd")
+    go = os.environ.get("GO") or shutil.which("go") or "/usr/local/go/bin/go"
+    p = subprocess.run([go, "test", "-run", "^$", "-bench", "Sync270k", "-benchtime", "1s", "./core/dist"],
+                       cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    m = re.search(r"BenchmarkSync270k\S*\s+(\d+)\s+([0-9.]+) ns/op", p.stdout)
+    if not m:
+        raise RuntimeError((p.stdout + p.stderr)[-500:])
+    return float(m.group(2)) / 1e6
+
+
+def sync_bytes(ranks=2, n=PARAMS):
+    """What core/dist sends per task per iteration (Trainer.syncStep): raw
+    float32 bytes, no headers or framing. ReduceScatter sends each peer that
+    peer's shard; AllGather sends this rank's shard to each peer;
+    AllReduceSmall sends 2 float64 (loss and normaliser) to each peer."""
+    shards = [(r + 1) * n // ranks - r * n // ranks for r in range(ranks)]
+    rank = 0
+    rs = sum(4 * shards[r] for r in range(ranks) if r != rank)
+    ag = 4 * shards[rank] * (ranks - 1)
+    small = 2 * 8 * (ranks - 1)
+    return rs, ag, small
+
+
+# --------------------------------------------------------------------------------------------
+
+def fmt(v, spec="%.0f"):
+    return spec % v if isinstance(v, (int, float)) else str(v)
+
+
+def main():
+    rows = []  # (configuration, records/s, wall time s, note)
+    records = N * EPOCHS
+
+    # 1. local list, in a child with BIGDL_CORE_NUMBER=2 (Spark tasks must not inherit it).
+    env = dict(os.environ, BIGDL_CORE_NUMBER="2")
+    p = subprocess.run([sys.executable, os.path.abspath(__file__), "--local"], env=env,
+                       capture_output=True, text=True, timeout=180)
+    try:
+        secs = json.loads(p.stdout.strip().splitlines()[-1])["seconds"]
+        rows.append(("bigdl-go, list, local (BIGDL_CORE_NUMBER=2)", records / secs, secs, "optimize() after a 1-epoch warm-up"))
+    except Exception:
+        rows.append(("bigdl-go, list, local (BIGDL_CORE_NUMBER=2)", "failed", "-", (p.stderr or p.stdout)[-300:].replace("\n", " ")))
+
+    from pyspark import SparkContext
+    from bigdl.util.common import create_spark_conf
+    sc = SparkContext.getOrCreate(create_spark_conf().setMaster("local[2]").setAppName("bigdl-spark-bench")
+                                  .set("spark.ui.enabled", "false"))
+    sc.setLogLevel("ERROR")
+    ours_rdd = ours_loop = torch_run = None
+    try:
+        cold, wall, loop, n_lines = run_rdd(sc)
+        ours_rdd = records / wall
+        rows.append(("bigdl-go, RDD 2 partitions, local[2]: whole optimize()", ours_rdd, wall,
+                     "after a 1-epoch warm-up optimize() (that one took %.2f s)" % cold))
+        ours_loop = loop
+        rows.append(("bigdl-go, RDD 2 partitions, local[2]: in-loop (driver log)", loop if loop else "n/a", "-",
+                     "sum records / sum iteration seconds over %d progress lines (the first, iteration 1 only, left out)" % n_lines))
+    except Exception as e:
+        rows.append(("bigdl-go, RDD 2 partitions, local[2]", "failed", "-", repr(e)[:300]))
+
+    torch_rps = None
+    try:
+        import torch  # noqa: F401
+        try:
+            out, run_wall = run_torch()
+            torch_rps = out["records_per_s"]
+            torch_run = records / run_wall
+            rows.append(("TorchDistributor (2 procs, DDP gloo, 1 thread each): rank-0 loop", torch_rps, out["seconds"],
+                         "3 epochs after a 1-epoch warm-up, timed inside train_fn"))
+            rows.append(("TorchDistributor: whole .run()", records / run_wall, run_wall,
+                         "includes process start, init_process_group, data, warm-up epoch (%d records / wall)" % records))
+        except Exception as e:
+            rows.append(("TorchDistributor", "failed", "-", ("%s: %s" % (type(e).__name__, e))[:300].replace("\n", " ").replace("|", "/")))
+    except ImportError:
+        rows.append(("TorchDistributor", "skipped", "-", "torch is not importable"))
+    sc.stop()
+
+    try:
+        sync_ms = go_sync_bench()
+    except Exception as e:
+        sync_ms = "failed: %s" % repr(e)[:200].replace("\n", " ")
+    rs, ag, small = sync_bytes()
+
+    print("## Distributed training (Spark local[2])")
+    print()
+    print("MLP %s (ReLU, LogSoftMax, ClassNLLCriterion), SGD lr 0.01, global batch %d, %d synthetic records, "
+          "%d epochs timed, no validation; %d CPUs." % ("-".join(map(str, SIZES)), BATCH, N, EPOCHS, os.cpu_count()))
+    print()
+    print("| configuration | records/s | wall time (s) | note |")
+    print("|---|---:|---:|---|")
+    for name, rps, wall, note in rows:
+        print("| %s | %s | %s | %s |" % (name, fmt(rps), fmt(wall, "%.2f"), note))
+    print()
+    if ours_rdd and torch_rps:
+        print("Ratio bigdl-go RDD / TorchDistributor:")
+        print()
+        print("- whole optimize() / rank-0 training loop: **%.2fx** (ours pays Spark stage start-up, torch's figure does not)"
+              % (ours_rdd / torch_rps))
+        if ours_loop:
+            print("- in-loop (driver log) / rank-0 training loop: **%.2fx** (both without start-up)" % (ours_loop / torch_rps))
+        if torch_run:
+            print("- whole optimize() / whole .run(): **%.2fx** (both with start-up; .run() also runs a warm-up epoch)"
+                  % (ours_rdd / torch_run))
+    else:
+        print("Ratio bigdl-go RDD / TorchDistributor: n/a")
+    print()
+    print("Sync per iteration, %d parameters, 2 ranks:" % PARAMS)
+    print()
+    print("| measure | value |")
+    print("|---|---:|")
+    print("| ReduceScatter + AllGather time (Go BenchmarkSync270k, 2 ranks over loopback TCP) | %s ms |" % fmt(sync_ms, "%.3f"))
+    print("| bytes sent per task per iteration: ReduceScatter (peer's shard, float32) | %d |" % rs)
+    print("| bytes sent per task per iteration: AllGather (own shard, float32) | %d |" % ag)
+    print("| bytes sent per task per iteration: AllReduceSmall (loss, normaliser as float64) | %d |" % small)
+    print("| total bytes sent per task per iteration | %d (%.2f MB) |" % (rs + ag + small, (rs + ag + small) / 1e6))
+    print()
+    print("Formula: each collective sends (ranks-1)/ranks x params x 4 bytes per task = 1/2 x %d x 4 = %d; "
+          "core/dist writes raw float32 slices with no headers or framing, so the total is 2 x that plus "
+          "16 bytes for the scalars." % (PARAMS, PARAMS * 4 // 2))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.join(ROOT, "python"))
+    # Spark's Python workers and the --local child import bigdl from here too.
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [os.path.join(ROOT, "python")] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
+    if sys.argv[1:] == ["--local"]:
+        print(json.dumps({"seconds": run_local()}))
+    else:
+        main()
