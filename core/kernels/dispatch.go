@@ -41,6 +41,11 @@ type kernelSet struct {
 	// read in place rather than packed (see gemmBlock).
 	directMaxM int
 
+	// alt, if set, is a set with another register block that computes a
+	// product instead of this one when it pads the product's m×n to fewer
+	// tiles' worth of work (see forShape).
+	alt *kernelSet
+
 	// The NT path (driver_nt.go), used for A·Bᵀ when ntKernel is set.
 	ntKernel   dotKernel
 	ntKC, ntMC int // k per pass (B's four rows and A's two stay in L1), rows of A per block (in L2)
@@ -64,7 +69,7 @@ func register(s *kernelSet) bool {
 }
 
 // preference is the start-up order: the first supported set wins.
-var preference = []string{"avx512", "avx2", "generic"}
+var preference = []string{"avx512", "avx512-asm8x48", "avx512-archsimd", "avx2", "generic"}
 
 // active is the kernel set behind Sgemm's packed driver and the vector helpers.
 var active *kernelSet
@@ -129,7 +134,8 @@ func contains(list []string, s string) bool {
 }
 
 // Force switches every kernel (Sgemm and the vector helpers) to the named
-// path: "avx512", "avx2" or "generic". It fails if the path is unknown, not
+// path: "avx512" (Go assembly), "avx512-asm8x48", "avx512-archsimd",
+// "avx2" or "generic". It fails if the path is unknown, not
 // compiled in (built without GOEXPERIMENT=simd), or not supported by this
 // CPU. Not safe to call while kernels run on other goroutines.
 func Force(path string) (restore func(), err error) {

@@ -39,7 +39,23 @@ func packedGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 		return
 	}
 	g := gemmArgs{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
-	runGemm(active, &g)
+	runGemm(active.forShape(&g), &g)
+}
+
+// forShape returns ks, or its alternative register block if that pads the
+// m×n product to a strictly smaller area. The choice depends only on the
+// shape, so results stay independent of the thread count.
+func (ks *kernelSet) forShape(g *gemmArgs) *kernelSet {
+	if ks.alt == nil || useNT(ks, g) {
+		return ks
+	}
+	padded := func(s *kernelSet) int {
+		return (g.m + s.mr - 1) / s.mr * s.mr * ((g.n + s.nr - 1) / s.nr * s.nr)
+	}
+	if padded(ks.alt) < padded(ks) {
+		return ks.alt
+	}
+	return ks
 }
 
 // scaleMatrix sets C = beta·C; beta == 0 writes zeros without reading C, so

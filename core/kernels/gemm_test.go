@@ -17,7 +17,7 @@ func randSlice(r *rand.Rand, n int) []float32 {
 
 // allPaths is every code path the tests must cover; a path is skipped only
 // when this CPU (or a build without GOEXPERIMENT=simd) cannot run it.
-var allPaths = []string{"generic", "avx2", "avx512"}
+var allPaths = []string{"generic", "avx2", "avx512-archsimd", "avx512-asm8x48", "avx512"}
 
 // forEachPath runs f once per kernel set and thread count. With two threads
 // the parallel threshold is dropped to zero so that even tiny products take
@@ -234,6 +234,11 @@ func TestSgemmSmallBlocks(t *testing.T) {
 	forEachPath(t, func(t *testing.T) {
 		small := *active
 		small.kc, small.mc, small.nc = 9, 2*small.mr, 2*small.nr
+		if small.alt != nil { // the alternative register block is shrunk too
+			alt := *small.alt
+			alt.kc, alt.mc, alt.nc = 9, 2*alt.mr, 2*alt.nr
+			small.alt = &alt
+		}
 		prev := active
 		active = &small
 		defer func() { active = prev }()

@@ -9,7 +9,9 @@ import (
 	"github.com/klauspost/cpuid/v2"
 )
 
-// The AVX-512 set. The micro-kernel is 3 rows × 48 columns: nine zmm
+// The archsimd AVX-512 set ("avx512-archsimd"; the default "avx512" set in
+// microkernel_avx512_asm.go reuses its vector helpers and NT kernel with a
+// Go-assembly micro-kernel). The micro-kernel is 3 rows × 48 columns: nine zmm
 // accumulators, three B vectors, one broadcast A value and the copy of it
 // that MulAdd needs (its result overwrites the multiplicand, so a broadcast
 // used three times is copied twice) — 14 of the 15 vector registers Go's
@@ -27,8 +29,8 @@ import (
 // loop's back edge turned out free (unrolling that removed half of them
 // changed nothing).
 var avx512Set = &kernelSet{
-	name: "avx512",
-	desc: "avx512 (simd/archsimd, 3×48 zmm register block)",
+	name: "avx512-archsimd",
+	desc: "avx512-archsimd (simd/archsimd, 3×48 zmm register block)",
 	supported: func() bool {
 		return cpuHas(cpuid.AVX512F, cpuid.AVX512DQ, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512CD)
 	},

@@ -31,6 +31,27 @@ func packA(dst, a []float32, lda int, transA bool, i0, mb, p0, kb, mr int, alpha
 			packRows3(d, f32(a, (i0+ir)*lda+p0), lda, kb, alpha)
 		case !transA && rows == 4 && mr == 4:
 			packRows4(d, f32(a, (i0+ir)*lda+p0), lda, kb, alpha)
+		case !transA && rows == 8 && mr == 8:
+			packRows8(d, f32(a, (i0+ir)*lda+p0), lda, kb, alpha)
+		case !transA && rows == 12 && mr == 12:
+			packRows12(d, f32(a, (i0+ir)*lda+p0), lda, kb, alpha)
+		case transA && rows == 8 && mr == 8:
+			src := f32(a, p0*lda+i0+ir)
+			for p := 0; p < kb; p++ {
+				o := (*[8]float32)(unsafe.Add(d, p*32))
+				v := (*[8]float32)(unsafe.Add(src, p*lda*4))
+				o[0], o[1], o[2], o[3] = alpha*v[0], alpha*v[1], alpha*v[2], alpha*v[3]
+				o[4], o[5], o[6], o[7] = alpha*v[4], alpha*v[5], alpha*v[6], alpha*v[7]
+			}
+		case transA && rows == 12 && mr == 12:
+			src := f32(a, p0*lda+i0+ir)
+			for p := 0; p < kb; p++ {
+				o := (*[12]float32)(unsafe.Add(d, p*48))
+				v := (*[12]float32)(unsafe.Add(src, p*lda*4))
+				o[0], o[1], o[2], o[3] = alpha*v[0], alpha*v[1], alpha*v[2], alpha*v[3]
+				o[4], o[5], o[6], o[7] = alpha*v[4], alpha*v[5], alpha*v[6], alpha*v[7]
+				o[8], o[9], o[10], o[11] = alpha*v[8], alpha*v[9], alpha*v[10], alpha*v[11]
+			}
 		case transA && rows == 3 && mr == 3:
 			src := f32(a, p0*lda+i0+ir)
 			for p := 0; p < kb; p++ {
@@ -91,6 +112,41 @@ func packRows4(d, src unsafe.Pointer, lda, kb int, alpha float32) {
 		o[1] = alpha * *(*float32)(unsafe.Add(r1, p*4))
 		o[2] = alpha * *(*float32)(unsafe.Add(r2, p*4))
 		o[3] = alpha * *(*float32)(unsafe.Add(r3, p*4))
+	}
+}
+
+func packRows8(d, src unsafe.Pointer, lda, kb int, alpha float32) {
+	r0, r1 := src, unsafe.Add(src, lda*4)
+	r2, r3 := unsafe.Add(src, 2*lda*4), unsafe.Add(src, 3*lda*4)
+	r4, r5 := unsafe.Add(src, 4*lda*4), unsafe.Add(src, 5*lda*4)
+	r6, r7 := unsafe.Add(src, 6*lda*4), unsafe.Add(src, 7*lda*4)
+	for p := 0; p < kb; p++ {
+		o := (*[8]float32)(unsafe.Add(d, p*32))
+		o[0] = alpha * *(*float32)(unsafe.Add(r0, p*4))
+		o[1] = alpha * *(*float32)(unsafe.Add(r1, p*4))
+		o[2] = alpha * *(*float32)(unsafe.Add(r2, p*4))
+		o[3] = alpha * *(*float32)(unsafe.Add(r3, p*4))
+		o[4] = alpha * *(*float32)(unsafe.Add(r4, p*4))
+		o[5] = alpha * *(*float32)(unsafe.Add(r5, p*4))
+		o[6] = alpha * *(*float32)(unsafe.Add(r6, p*4))
+		o[7] = alpha * *(*float32)(unsafe.Add(r7, p*4))
+	}
+}
+
+// packRows12 packs twelve rows as three interleaved groups of four.
+func packRows12(d, src unsafe.Pointer, lda, kb int, alpha float32) {
+	for g := 0; g < 3; g++ {
+		s := unsafe.Add(src, 4*g*lda*4)
+		r0, r1 := s, unsafe.Add(s, lda*4)
+		r2, r3 := unsafe.Add(s, 2*lda*4), unsafe.Add(s, 3*lda*4)
+		dg := unsafe.Add(d, 16*g)
+		for p := 0; p < kb; p++ {
+			o := (*[4]float32)(unsafe.Add(dg, p*48))
+			o[0] = alpha * *(*float32)(unsafe.Add(r0, p*4))
+			o[1] = alpha * *(*float32)(unsafe.Add(r1, p*4))
+			o[2] = alpha * *(*float32)(unsafe.Add(r2, p*4))
+			o[3] = alpha * *(*float32)(unsafe.Add(r3, p*4))
+		}
 	}
 }
 

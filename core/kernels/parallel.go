@@ -20,8 +20,11 @@ func SetMaxThreads(n int) {
 // the caller's side, then the scheduler handing the goroutine to the other
 // core) costs tens of microseconds here: measured on 2 cores, splitting
 // lost up to 40% below 4M multiply-adds, broke even near 8M and won from
-// 16M (square 256: 103 against 86 GFLOP/s).
-var parallelMinWork = 1 << 23
+// 16M (square 256: 103 against 86 GFLOP/s). With the Go-assembly AVX-512
+// kernel (~1.5× faster on one core) the break-even moved up: two threads
+// lost at 8M (256×256×128: 92 against 145) and 16M (square 256: 121
+// against 146) and won from ~25M (784×256×128: 160 against 148).
+var parallelMinWork = 20 << 20
 
 // partsPerThread cuts a parallel product finer than one part per thread:
 // parts are claimed one at a time, so a helper that wakes late, or a core
