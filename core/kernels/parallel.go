@@ -103,21 +103,9 @@ type gemmCall struct {
 	panicVal any
 }
 
-var calls struct {
-	sync.Mutex
-	free []*gemmCall
-}
+var calls freeList[gemmCall]
 
-func getCall() *gemmCall {
-	calls.Lock()
-	defer calls.Unlock()
-	if n := len(calls.free); n > 0 {
-		c := calls.free[n-1]
-		calls.free = calls.free[:n-1]
-		return c
-	}
-	return new(gemmCall)
-}
+func getCall() *gemmCall { return calls.get() }
 
 // release drops one goroutine's hold on the call and recycles it after the
 // last one: a helper that wakes after the caller has returned still reads
@@ -128,9 +116,7 @@ func (c *gemmCall) release() {
 	}
 	// Drop references to the caller's matrices; the zero state is ready for reuse.
 	c.ks, c.args, c.panicVal, c.panicked = nil, gemmArgs{}, nil, false
-	calls.Lock()
-	calls.free = append(calls.free, c)
-	calls.Unlock()
+	calls.put(c)
 }
 
 // part computes part i on the current goroutine with a workspace of its own.

@@ -16,27 +16,35 @@ type workspace struct {
 	dot     dotTile                              // the NT kernel's arguments
 }
 
-var workspaces struct {
+// freeList recycles values for the life of the process (not a sync.Pool,
+// which the GC empties), so a steady stream of calls allocates nothing.
+type freeList[T any] struct {
 	sync.Mutex
-	free []*workspace
+	free []*T
 }
 
-func getWorkspace() *workspace {
-	workspaces.Lock()
-	defer workspaces.Unlock()
-	if n := len(workspaces.free); n > 0 {
-		ws := workspaces.free[n-1]
-		workspaces.free = workspaces.free[:n-1]
-		return ws
+func (f *freeList[T]) get() *T {
+	f.Lock()
+	defer f.Unlock()
+	if n := len(f.free); n > 0 {
+		v := f.free[n-1]
+		f.free = f.free[:n-1]
+		return v
 	}
-	return new(workspace)
+	return new(T)
 }
 
-func putWorkspace(ws *workspace) {
-	workspaces.Lock()
-	workspaces.free = append(workspaces.free, ws)
-	workspaces.Unlock()
+func (f *freeList[T]) put(v *T) {
+	f.Lock()
+	f.free = append(f.free, v)
+	f.Unlock()
 }
+
+var workspaces freeList[workspace]
+
+func getWorkspace() *workspace { return workspaces.get() }
+
+func putWorkspace(ws *workspace) { workspaces.put(ws) }
 
 // ensure grows the buffers to what kernel set ks needs; they never shrink.
 func (ws *workspace) ensure(ks *kernelSet) {
