@@ -11,8 +11,9 @@ log = logging.getLogger("bigdl")
 
 
 def _collect(rdd, what):
-    log.info("%s is a Spark RDD: collecting it to the driver and computing locally "
-             "(computing on the executors comes in a later release)", what)
+    # Reached only when an RDD meets a local computation (say val_rdd with a
+    # training set that is a list); RDD training itself runs on the executors.
+    log.info("%s is a Spark RDD used in a local computation: collecting it to the driver", what)
     return rdd.collect()
 
 
