@@ -3,7 +3,6 @@ package optim
 import (
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/bigdl-go/bigdl-go/core/nn"
@@ -135,12 +134,9 @@ func (t *Trainer) runDistributed() (err error) {
 				r.Cursor = 0
 			}
 		}
-		loss, err := t.step(idx)
+		loss, err := t.checkedStep(idx)
 		if err != nil {
 			return err
-		}
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return fmt.Errorf("the loss is %v: training diverged (try a smaller learning rate)", loss)
 		}
 		t.State.Iteration++
 		t.State.Loss = loss
@@ -155,10 +151,7 @@ func (t *Trainer) runDistributed() (err error) {
 		now := time.Now()
 		stop := d.Stop != nil && d.Stop(&t.State)
 		if logged < 0 || now.Sub(lastLog) >= t.LogInterval || stop || t.End(&t.State) {
-			secs := now.Sub(lastLog).Seconds()
-			t.log("[Epoch %d %d/%d][Iteration %d][Wall Clock %.3fs] Trained %d records in %.4f seconds. Throughput is %.1f records/second. Loss is %s.",
-				epoch, done, d.Total, t.State.Iteration, now.Sub(start).Seconds(), recordsSinceLog, secs,
-				float64(recordsSinceLog)/math.Max(secs, 1e-9), num(loss))
+			t.logProgress(epoch, done, d.Total, recordsSinceLog, loss, start, lastLog, now)
 			lastLog, logged, recordsSinceLog = now, t.State.Iteration, 0
 		}
 		r.State, r.Elapsed = t.State, now.Sub(start).Seconds()

@@ -180,12 +180,9 @@ func (t *Trainer) Run() (err error) {
 		}
 		where.epoch, where.iteration, where.validating = t.State.Epoch, t.State.Iteration+1, false
 		hi := min(pos+t.BatchSize, n)
-		loss, err := t.step(order[pos:hi])
+		loss, err := t.checkedStep(order[pos:hi])
 		if err != nil {
 			return err
-		}
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return fmt.Errorf("the loss is %v: training diverged (try a smaller learning rate)", loss)
 		}
 		t.State.Iteration++
 		t.State.Loss = loss
@@ -200,10 +197,7 @@ func (t *Trainer) Run() (err error) {
 		}
 		now := time.Now()
 		if logged < 0 || now.Sub(lastLog) >= t.LogInterval || t.End(&t.State) {
-			secs := now.Sub(lastLog).Seconds()
-			t.log("[Epoch %d %d/%d][Iteration %d][Wall Clock %.3fs] Trained %d records in %.4f seconds. Throughput is %.1f records/second. Loss is %s.",
-				epoch, done, n, t.State.Iteration, now.Sub(start).Seconds(), recordsSinceLog, secs,
-				float64(recordsSinceLog)/math.Max(secs, 1e-9), num(loss))
+			t.logProgress(epoch, done, n, recordsSinceLog, loss, start, lastLog, now)
 			lastLog, logged, recordsSinceLog = now, t.State.Iteration, 0
 		}
 		if v := t.Validation; v != nil && v.Trigger(&t.State) {
@@ -215,6 +209,24 @@ func (t *Trainer) Run() (err error) {
 		}
 	}
 	return nil
+}
+
+// checkedStep is step, refusing a loss that is no longer a number.
+func (t *Trainer) checkedStep(idx []int) (float64, error) {
+	loss, err := t.step(idx)
+	if err == nil && (math.IsNaN(loss) || math.IsInf(loss, 0)) {
+		err = fmt.Errorf("the loss is %v: training diverged (try a smaller learning rate)", loss)
+	}
+	return loss, err
+}
+
+// logProgress writes BigDL's iteration line for the records trained since
+// the last line (at lastLog).
+func (t *Trainer) logProgress(epoch, done, total, records int, loss float64, start, lastLog, now time.Time) {
+	secs := now.Sub(lastLog).Seconds()
+	t.log("[Epoch %d %d/%d][Iteration %d][Wall Clock %.3fs] Trained %d records in %.4f seconds. Throughput is %.1f records/second. Loss is %s.",
+		epoch, done, total, t.State.Iteration, now.Sub(start).Seconds(), records, secs,
+		float64(records)/math.Max(secs, 1e-9), num(loss))
 }
 
 // prepare checks the configuration and data, flattens the parameters and
