@@ -78,14 +78,7 @@ func CheckGemmArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []f
 	if m < 0 || n < 0 || k < 0 {
 		panic(fmt.Sprintf("kernels: negative GEMM size m=%d n=%d k=%d", m, n, k))
 	}
-	rowsA, colsA := m, k
-	if transA {
-		rowsA, colsA = k, m
-	}
-	rowsB, colsB := k, n
-	if transB {
-		rowsB, colsB = n, k
-	}
+	rowsA, colsA, rowsB, colsB := operandShapes(transA, transB, m, n, k)
 	need := func(name string, buf []float32, rows, cols, ld int) {
 		if rows == 0 || cols == 0 {
 			return
@@ -97,4 +90,17 @@ func CheckGemmArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []f
 	need("A", a, rowsA, colsA, lda)
 	need("B", b, rowsB, colsB, ldb)
 	need("C", c, m, n, ldc)
+}
+
+// operandShapes gives the stored shapes of A and B for an m×n×k product with
+// the given transposes (op(A) is m×k, op(B) is k×n).
+func operandShapes(transA, transB bool, m, n, k int) (rowsA, colsA, rowsB, colsB int) {
+	rowsA, colsA, rowsB, colsB = m, k, k, n
+	if transA {
+		rowsA, colsA = k, m
+	}
+	if transB {
+		rowsB, colsB = n, k
+	}
+	return
 }

@@ -65,14 +65,7 @@ type gemmCase struct {
 // beta == 0, C starts as NaN, which must not leak into the result.
 func newGemmCase(r *rand.Rand, transA, transB bool, m, n, k, pad int, alpha, beta float32) *gemmCase {
 	g := &gemmCase{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta}
-	rowsA, colsA := m, k
-	if transA {
-		rowsA, colsA = k, m
-	}
-	rowsB, colsB := k, n
-	if transB {
-		rowsB, colsB = n, k
-	}
+	rowsA, colsA, rowsB, colsB := operandShapes(transA, transB, m, n, k)
 	g.lda, g.ldb, g.ldc = colsA+pad, colsB+pad, n+pad
 	g.a = randSlice(r, max(rowsA*g.lda, 1))
 	g.b = randSlice(r, max(rowsB*g.ldb, 1))
