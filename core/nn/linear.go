@@ -16,6 +16,7 @@ type Linear struct {
 	In, Out int
 	Weight  *Param
 	Bias    *Param // nil without bias
+	params  []*Param
 	output  *tensor.Tensor
 	gradIn  *tensor.Tensor
 }
@@ -29,8 +30,10 @@ func init() {
 // NewLinear builds a Linear layer with BigDL's default initialisation.
 func NewLinear(in, out int, withBias bool) *Linear {
 	l := &Linear{Base: newBase("Linear"), In: in, Out: out, Weight: newParam("weight", out, in)}
+	l.params = []*Param{l.Weight}
 	if withBias {
 		l.Bias = newParam("bias", out)
+		l.params = append(l.params, l.Bias)
 	}
 	l.Reset()
 	return l
@@ -51,12 +54,7 @@ func (l *Linear) Reset() {
 	})
 }
 
-func (l *Linear) Params() []*Param {
-	if l.Bias == nil {
-		return []*Param{l.Weight}
-	}
-	return []*Param{l.Weight, l.Bias}
-}
+func (l *Linear) Params() []*Param { return l.params }
 
 func (l *Linear) Config() map[string]any {
 	return map[string]any{"input_size": l.In, "output_size": l.Out, "with_bias": l.Bias != nil}
@@ -101,14 +99,18 @@ func (l *Linear) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 	if gy.Len() != n*l.Out {
 		shapeError(l, fmt.Sprintf("a gradient of %d values", n*l.Out), gy.Shape)
 	}
-	l.gradIn = tensor.Ensure(l.gradIn, x.Shape...)
-	kernels.Sgemm(false, false, n, l.In, l.Out, 1, gy.Data, l.Out, l.Weight.Value.Data, l.In, 0, l.gradIn.Data, l.In)
+	var gradIn *tensor.Tensor
+	if !l.inputGradUnused {
+		l.gradIn = tensor.Ensure(l.gradIn, x.Shape...)
+		kernels.Sgemm(false, false, n, l.In, l.Out, 1, gy.Data, l.Out, l.Weight.Value.Data, l.In, 0, l.gradIn.Data, l.In)
+		gradIn = l.gradIn
+	}
 	if l.frozen {
-		return l.gradIn
+		return gradIn
 	}
 	kernels.Sgemm(true, false, l.Out, l.In, n, 1, gy.Data, l.Out, x.Data, l.In, 1, l.Weight.Grad.Data, l.In)
 	if l.Bias != nil {
 		kernels.SumRows(l.Bias.Grad.Data, gy.Data, n, l.Out)
 	}
-	return l.gradIn
+	return gradIn
 }

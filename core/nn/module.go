@@ -23,7 +23,7 @@ type Module interface {
 	Forward(x *tensor.Tensor) *tensor.Tensor
 	// Backward returns the gradient with respect to x given the gradient of
 	// the output, and accumulates parameter gradients. It assumes Forward(x)
-	// was the last call.
+	// was the last call. With SetInputGradUnused it may return nil.
 	Backward(x, gradOutput *tensor.Tensor) *tensor.Tensor
 	// Params lists the module's own learnable parameters (not its children's).
 	Params() []*Param
@@ -59,6 +59,9 @@ type Base struct {
 	name     string
 	training bool
 	frozen   bool
+	// inputGradUnused: whoever calls Backward discards the gradient with
+	// respect to the input (see SetInputGradUnused).
+	inputGradUnused bool
 }
 
 func newBase(class string) Base {
@@ -83,6 +86,33 @@ func (b *Base) Training() bool { return b.training }
 
 // Frozen reports whether the layer's parameters are excluded from updates.
 func (b *Base) Frozen() bool { return b.frozen }
+
+// InputGradUnused reports whether Backward may skip the input gradient.
+func (b *Base) InputGradUnused() bool { return b.inputGradUnused }
+
+// SetInputGradUnused tells m whether its caller discards the gradient with
+// respect to m's input, as the training loop does for the whole model. Then
+// Backward only accumulates parameter gradients and may return nil: the
+// first Linear of a network skips a third of its backward work (PyTorch's
+// autograd skips it the same way, for inputs that do not require grad).
+// Containers pass the flag on to the children that do not need it either.
+func SetInputGradUnused(m Module, on bool) { m.Meta().inputGradUnused = on }
+
+// trainable reports whether m or a module below it has parameters that
+// Backward updates.
+func trainable(m Module) bool {
+	if !m.Meta().frozen && len(m.Params()) > 0 {
+		return true
+	}
+	if c, ok := m.(Container); ok {
+		for _, ch := range c.Children() {
+			if trainable(ch) {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // Walk calls f on m and every module below it, parents first.
 func Walk(m Module, f func(Module)) {

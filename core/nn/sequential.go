@@ -75,8 +75,21 @@ func (s *Sequential) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 	if len(s.inputs) != len(s.children) {
 		panic(fmt.Errorf("%s: backward called before forward", s.String()))
 	}
-	for i := len(s.children) - 1; i >= 0; i-- {
-		gy = s.children[i].Backward(s.inputs[i], gy)
+	// Below the first trainable child nothing needs a gradient when the
+	// caller discards this container's input gradient.
+	first := 0
+	if s.inputGradUnused {
+		for first < len(s.children) && !trainable(s.children[first]) {
+			first++
+		}
+	}
+	for i := len(s.children) - 1; i >= first; i-- {
+		c := s.children[i]
+		c.Meta().inputGradUnused = s.inputGradUnused && i == first
+		gy = c.Backward(s.inputs[i], gy)
+	}
+	if s.inputGradUnused {
+		return nil
 	}
 	return gy
 }

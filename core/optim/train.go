@@ -258,6 +258,9 @@ func (t *Trainer) prepare() error {
 		t.workers[i] = &worker{model: m, crit: c, grads: grads, start: make(chan []int), done: make(chan struct{})}
 		go t.workers[i].loop()
 	}
+	for _, w := range t.workers {
+		nn.SetInputGradUnused(w.model, true)
+	}
 	if count > 1 {
 		// Each worker draws Dropout masks from its own stream, so a seeded
 		// run does not depend on the order the workers happen to run in.
@@ -276,6 +279,7 @@ func (t *Trainer) release() {
 		}
 	}
 	nn.SetRNG(t.Model, nil)
+	nn.SetInputGradUnused(t.Model, false)
 	t.workers = nil
 	if t.restoreThreads != nil {
 		t.restoreThreads()
