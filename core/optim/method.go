@@ -24,6 +24,26 @@ type Method interface {
 	Config() map[string]any
 }
 
+// rangeStepper is a method whose step can be applied a range at a time, so
+// the training loop's workers update disjoint ranges of one vector at once.
+// beginStep fixes the step's constants and sizes the state for n values;
+// stepRange updates x[lo:hi] from g[lo:hi] (x and g are the whole vectors,
+// so per-parameter settings see global indices); endStep counts the step.
+// The ranges of one step must cover the vector once; within a range the
+// arithmetic is Update's, so the result does not depend on the split.
+type rangeStepper interface {
+	beginStep(n int)
+	stepRange(x, g []float32, lo, hi int)
+	endStep()
+}
+
+// wholeStep is Update for a rangeStepper: one range, the whole vector.
+func wholeStep(m rangeStepper, x, g []float32) {
+	m.beginStep(len(x))
+	m.stepRange(x, g, 0, len(x))
+	m.endStep()
+}
+
 // doubleMax is BigDL's "not set" value for SGD's dampening.
 const doubleMax = math.MaxFloat64
 
@@ -81,6 +101,8 @@ type SGD struct {
 	LRs, WeightDecays                             []float32
 	t                                             int
 	buf                                           []float32
+	fresh                                         bool    // buf was made this step
+	clr                                           float32 // this step's rate
 }
 
 func (s *SGD) Class() string { return "SGD" }
@@ -99,39 +121,53 @@ func (s *SGD) dampening() float64 {
 // LearningRate is lr / (1 + t·decay), BigDL's Default schedule.
 func (s *SGD) LearningRate() float64 { return s.LR / (1 + float64(s.t)*s.LRDecay) }
 
-func (s *SGD) Update(x, g []float32) {
-	clr := float32(s.LearningRate())
+func (s *SGD) Update(x, g []float32) { wholeStep(s, x, g) }
+
+func (s *SGD) beginStep(n int) {
+	s.clr = float32(s.LearningRate())
+	if s.Momentum > 0 && s.buf == nil {
+		s.buf, s.fresh = make([]float32, n), true
+	}
+}
+
+func (s *SGD) stepRange(x, g []float32, lo, hi int) {
+	xs, gs := x[lo:hi], g[lo:hi]
 	if s.WeightDecay > 0 || s.WeightDecays != nil {
 		wd := float32(s.WeightDecay)
-		for i := range g {
+		for i := range gs {
 			if s.WeightDecays != nil {
-				wd = s.WeightDecays[i%len(s.WeightDecays)]
+				wd = s.WeightDecays[(lo+i)%len(s.WeightDecays)]
 			}
-			g[i] += wd * x[i]
+			gs[i] += wd * xs[i]
 		}
 	}
 	if s.Momentum > 0 {
 		mom, damp := float32(s.Momentum), float32(1-s.dampening())
-		if s.buf == nil {
-			s.buf = append([]float32(nil), g...)
+		buf := s.buf[lo:hi]
+		if s.fresh { // the first step's buffer is the gradient itself
+			copy(buf, gs)
 		} else {
-			kernels.Scale(mom, s.buf)
-			kernels.Axpy(damp, g, s.buf)
+			kernels.Scale(mom, buf)
+			kernels.Axpy(damp, gs, buf)
 		}
 		if s.Nesterov {
-			kernels.Axpy(mom, s.buf, g)
+			kernels.Axpy(mom, buf, gs)
 		} else {
-			copy(g, s.buf)
+			copy(gs, buf)
 		}
 	}
 	if s.LRs != nil {
-		for i := range x {
-			x[i] -= clr * s.LRs[i%len(s.LRs)] * g[i]
+		for i := range xs {
+			xs[i] -= s.clr * s.LRs[(lo+i)%len(s.LRs)] * gs[i]
 		}
 	} else {
-		kernels.Axpy(-clr, g, x)
+		kernels.Axpy(-s.clr, gs, xs)
 	}
+}
+
+func (s *SGD) endStep() {
 	s.t++
+	s.fresh = false
 }
 
 // Adam keeps running means of the gradient and its square.
@@ -139,6 +175,7 @@ type Adam struct {
 	LR, LRDecay, Beta1, Beta2, Epsilon float64
 	t                                  int
 	m, v                               []float32
+	step                               float32 // this step's bias-corrected rate
 }
 
 func (a *Adam) Class() string { return "Adam" }
@@ -147,27 +184,35 @@ func (a *Adam) Config() map[string]any {
 }
 func (a *Adam) LearningRate() float64 { return a.LR / (1 + float64(a.t)*a.LRDecay) }
 
-func (a *Adam) Update(x, g []float32) {
+func (a *Adam) Update(x, g []float32) { wholeStep(a, x, g) }
+
+func (a *Adam) beginStep(n int) {
 	if a.m == nil {
-		a.m, a.v = make([]float32, len(x)), make([]float32, len(x))
+		a.m, a.v = make([]float32, n), make([]float32, n)
 	}
 	clr := a.LearningRate()
 	a.t++
-	b1, b2 := float32(a.Beta1), float32(a.Beta2)
-	step := float32(clr * math.Sqrt(1-math.Pow(a.Beta2, float64(a.t))) / (1 - math.Pow(a.Beta1, float64(a.t))))
-	eps := float32(a.Epsilon)
-	for i := range x {
-		a.m[i] = b1*a.m[i] + (1-b1)*g[i]
-		a.v[i] = b2*a.v[i] + (1-b2)*g[i]*g[i]
-		x[i] -= step * a.m[i] / (float32(math.Sqrt(float64(a.v[i]))) + eps)
+	a.step = float32(clr * math.Sqrt(1-math.Pow(a.Beta2, float64(a.t))) / (1 - math.Pow(a.Beta1, float64(a.t))))
+}
+
+func (a *Adam) stepRange(x, g []float32, lo, hi int) {
+	b1, b2, eps := float32(a.Beta1), float32(a.Beta2), float32(a.Epsilon)
+	xs, gs, m, v := x[lo:hi], g[lo:hi], a.m[lo:hi], a.v[lo:hi]
+	for i := range xs {
+		m[i] = b1*m[i] + (1-b1)*gs[i]
+		v[i] = b2*v[i] + (1-b2)*gs[i]*gs[i]
+		xs[i] -= a.step * m[i] / (float32(math.Sqrt(float64(v[i]))) + eps)
 	}
 }
+
+func (a *Adam) endStep() {}
 
 // Adagrad scales each step by the root of the summed squared gradients.
 type Adagrad struct {
 	LR, LRDecay, WeightDecay float64
 	t                        int
 	sum                      []float32
+	clr                      float32 // this step's rate
 }
 
 func (a *Adagrad) Class() string { return "Adagrad" }
@@ -176,24 +221,33 @@ func (a *Adagrad) Config() map[string]any {
 }
 func (a *Adagrad) LearningRate() float64 { return a.LR / (1 + float64(a.t)*a.LRDecay) }
 
-func (a *Adagrad) Update(x, g []float32) {
+func (a *Adagrad) Update(x, g []float32) { wholeStep(a, x, g) }
+
+func (a *Adagrad) beginStep(n int) {
 	if a.sum == nil {
-		a.sum = make([]float32, len(x))
+		a.sum = make([]float32, n)
 	}
-	clr, wd := float32(a.LearningRate()), float32(a.WeightDecay)
-	for i := range x {
-		gi := g[i] + wd*x[i]
-		a.sum[i] += gi * gi
-		x[i] -= clr * gi / (float32(math.Sqrt(float64(a.sum[i]))) + 1e-10)
-	}
-	a.t++
+	a.clr = float32(a.LearningRate())
 }
+
+func (a *Adagrad) stepRange(x, g []float32, lo, hi int) {
+	wd := float32(a.WeightDecay)
+	xs, gs, sum := x[lo:hi], g[lo:hi], a.sum[lo:hi]
+	for i := range xs {
+		gi := gs[i] + wd*xs[i]
+		sum[i] += gi * gi
+		xs[i] -= a.clr * gi / (float32(math.Sqrt(float64(sum[i]))) + 1e-10)
+	}
+}
+
+func (a *Adagrad) endStep() { a.t++ }
 
 // RMSprop divides each step by a running root mean square of the gradient.
 type RMSprop struct {
 	LR, LRDecay, DecayRate, Epsilon float64
 	t                               int
 	ms                              []float32
+	clr                             float32 // this step's rate
 }
 
 func (r *RMSprop) Class() string { return "RMSprop" }
@@ -202,14 +256,22 @@ func (r *RMSprop) Config() map[string]any {
 }
 func (r *RMSprop) LearningRate() float64 { return r.LR / (1 + float64(r.t)*r.LRDecay) }
 
-func (r *RMSprop) Update(x, g []float32) {
+func (r *RMSprop) Update(x, g []float32) { wholeStep(r, x, g) }
+
+func (r *RMSprop) beginStep(n int) {
 	if r.ms == nil {
-		r.ms = make([]float32, len(x))
+		r.ms = make([]float32, n)
 	}
-	clr, dr, eps := float32(r.LearningRate()), float32(r.DecayRate), float32(r.Epsilon)
-	for i := range x {
-		r.ms[i] = dr*r.ms[i] + (1-dr)*g[i]*g[i]
-		x[i] -= clr * g[i] / (float32(math.Sqrt(float64(r.ms[i]))) + eps)
-	}
-	r.t++
+	r.clr = float32(r.LearningRate())
 }
+
+func (r *RMSprop) stepRange(x, g []float32, lo, hi int) {
+	dr, eps := float32(r.DecayRate), float32(r.Epsilon)
+	xs, gs, ms := x[lo:hi], g[lo:hi], r.ms[lo:hi]
+	for i := range xs {
+		ms[i] = dr*ms[i] + (1-dr)*gs[i]*gs[i]
+		xs[i] -= r.clr * gs[i] / (float32(math.Sqrt(float64(ms[i]))) + eps)
+	}
+}
+
+func (r *RMSprop) endStep() { r.t++ }

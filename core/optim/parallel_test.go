@@ -154,3 +154,57 @@ func BenchmarkStepMLP784(b *testing.B) {
 		})
 	}
 }
+
+// serialMethod hides a method's range steps, so the trainer sums the
+// workers' gradients and updates on one goroutine.
+type serialMethod struct{ Method }
+
+// Workers sharing the update (each summing and updating a range) must give
+// exactly the weights and optim state of the one-goroutine update.
+func TestSharedUpdateMatchesSerialUpdate(t *testing.T) {
+	methods := []struct {
+		class string
+		args  map[string]any
+	}{
+		{"SGD", map[string]any{"learningrate": 0.05, "momentum": 0.9, "dampening": 0.0, "nesterov": true, "weightdecay": 1e-3}},
+		{"SGD", map[string]any{"learningrate": 0.05, "learningrate_decay": 0.01}},
+		{"Adam", map[string]any{"learningrate": 0.01}},
+		{"Adagrad", map[string]any{"learningrate": 0.05, "weightdecay": 1e-3}},
+		{"RMSprop", map[string]any{"learningrate": 0.01}},
+	}
+	for _, mc := range methods {
+		for _, workers := range []int{2, 3} {
+			run := func(serial bool) ([]float32, MethodState) {
+				tr := mlpTrainer(t, workers, false)
+				m, err := NewMethod(mc.class, mc.args)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tr.Method = m
+				if serial {
+					tr.Method = serialMethod{m}
+				}
+				return weightsAfter(t, tr), StateOf(m)
+			}
+			shared, sharedState := run(false)
+			serial, serialState := run(true)
+			for i := range serial {
+				if shared[i] != serial[i] {
+					t.Fatalf("%s %v, %d workers: weight %d is %v with a shared update, %v with a serial one",
+						mc.class, mc.args, workers, i, shared[i], serial[i])
+				}
+			}
+			if sharedState.T != serialState.T || len(sharedState.Bufs) != len(serialState.Bufs) {
+				t.Fatalf("%s, %d workers: optim state differs: %d steps and %d buffers against %d and %d", mc.class, workers,
+					sharedState.T, len(sharedState.Bufs), serialState.T, len(serialState.Bufs))
+			}
+			for b := range serialState.Bufs {
+				for i := range serialState.Bufs[b] {
+					if sharedState.Bufs[b][i] != serialState.Bufs[b][i] {
+						t.Fatalf("%s, %d workers: state buffer %d differs at %d", mc.class, workers, b, i)
+					}
+				}
+			}
+		}
+	}
+}

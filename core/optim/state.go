@@ -46,7 +46,7 @@ func SetState(m Method, s MethodState) error {
 	}
 	switch m := m.(type) {
 	case *SGD:
-		m.t, m.buf = s.T, buf(0)
+		m.t, m.buf, m.fresh = s.T, buf(0), false
 	case *Adam:
 		m.t, m.m, m.v = s.T, buf(0), buf(1)
 	case *Adagrad:

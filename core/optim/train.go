@@ -1,6 +1,7 @@
 package optim
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -59,6 +60,7 @@ type Trainer struct {
 
 	weights, grads []float32
 	workers        []*worker
+	update         sharedUpdate
 	restoreThreads func()
 }
 
@@ -256,7 +258,7 @@ func (t *Trainer) prepare() error {
 			return err
 		}
 		t.workers[i] = &worker{model: m, crit: c, grads: grads, start: make(chan []int), done: make(chan struct{})}
-		go t.workers[i].loop()
+		go t.workers[i].loop(t, i)
 	}
 	for _, w := range t.workers {
 		nn.SetInputGradUnused(w.model, true)
@@ -358,6 +360,17 @@ func (t *Trainer) step(idx []int) (float64, error) {
 		lo, hi := i*len(idx)/parts, (i+1)*len(idx)/parts
 		ws[i].idx = idx[lo:hi]
 	}
+	// Locally, the workers also share the update: each sums and updates one
+	// range of the vector, so it does not run on one core while the others
+	// wait. A distributed step sums locally, then syncs with its peers.
+	shared, _ := t.Method.(rangeStepper)
+	if parts < 2 || t.Dist != nil {
+		shared = nil
+	}
+	t.update = sharedUpdate{method: shared, parts: parts}
+	if shared != nil {
+		shared.beginStep(len(t.weights))
+	}
 	for i := 1; i < parts; i++ {
 		ws[i].gatherFrom(t.X, t.Y)
 		ws[i].start <- ws[i].idx
@@ -365,13 +378,16 @@ func (t *Trainer) step(idx []int) (float64, error) {
 	if parts > 0 { // a distributed task's share of a batch can be empty
 		ws[0].gatherFrom(t.X, t.Y)
 		ws[0].compute()
+		if shared != nil {
+			t.updateRange(0)
+		}
 	}
 	for i := 1; i < parts; i++ {
 		<-ws[i].done
 	}
 	for i := 0; i < parts; i++ {
-		if ws[i].err != nil {
-			return 0, ws[i].err
+		if err := cmp.Or(ws[i].err, ws[i].updateErr); err != nil {
+			return 0, err
 		}
 	}
 	if t.Dist != nil && t.Dist.Sync.Ranks() > 1 {
@@ -379,32 +395,94 @@ func (t *Trainer) step(idx []int) (float64, error) {
 	}
 	// Weight each part by its share of the batch's normaliser, so the sum
 	// is exactly the whole batch's loss and gradient.
-	var total float64
-	for i := 0; i < parts; i++ {
-		total += ws[i].norm
-	}
+	total := t.batchNorm(parts)
 	loss := 0.0
 	for i := 0; i < parts; i++ {
 		loss += ws[i].share(total) * ws[i].loss
+	}
+	if shared != nil {
+		shared.endStep()
+		return loss, nil
 	}
 	t.sumGrads(parts, total)
 	t.Method.Update(t.weights, t.grads)
 	return loss, nil
 }
 
+// batchNorm is the normaliser of the batch the first parts workers shared.
+func (t *Trainer) batchNorm(parts int) float64 {
+	var total float64
+	for _, w := range t.workers[:parts] {
+		total += w.norm
+	}
+	return total
+}
+
 // sumGrads adds the first parts workers' gradients into t.grads (worker 0's
 // own buffer), each weighted by its share of total, the normaliser of the
 // whole batch.
 func (t *Trainer) sumGrads(parts int, total float64) {
+	t.sumGradRange(parts, total, 0, len(t.grads))
+}
+
+func (t *Trainer) sumGradRange(parts int, total float64, lo, hi int) {
 	for i, w := range t.workers[:parts] {
 		scale := float32(w.share(total))
 		if i == 0 {
 			if scale != 1 {
-				kernels.Scale(scale, t.grads)
+				kernels.Scale(scale, t.grads[lo:hi])
 			}
 		} else {
-			kernels.Axpy(scale, w.grads, t.grads)
+			kernels.Axpy(scale, w.grads[lo:hi], t.grads[lo:hi])
 		}
+	}
+}
+
+// sharedUpdate is one step's update shared by its workers.
+type sharedUpdate struct {
+	method  rangeStepper // nil: the step's caller updates alone
+	parts   int
+	arrived atomic.Int32 // workers whose gradient is complete
+}
+
+// updateChunk is how many values a worker sums and updates at a time, so
+// the summed gradient is still in L1 when the method reads it. A multiple
+// of the SIMD width, so the split does not move elements between vector
+// bodies and scalar tails (which would change their last bits).
+const updateChunk = 2048
+
+// updateRange is worker r's part of a shared update: once every worker's
+// gradient is complete, it sums range r of them and updates it. A worker
+// whose forward or backward failed still arrives, so none waits forever;
+// the update is then skipped and the step returns the error.
+func (t *Trainer) updateRange(r int) {
+	u := &t.update
+	u.arrived.Add(1)
+	for u.arrived.Load() < int32(u.parts) {
+		runtime.Gosched() // the others are moments away: their parts are as large
+	}
+	ws := t.workers[:u.parts]
+	for _, w := range ws {
+		if w.err != nil {
+			return
+		}
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			ws[r].updateErr = panicError(p)
+		}
+	}()
+	n := len(t.weights)
+	lo := r * n / u.parts / updateChunk * updateChunk
+	hi := n
+	if r+1 < u.parts {
+		hi = (r + 1) * n / u.parts / updateChunk * updateChunk
+	}
+	total := t.batchNorm(u.parts)
+	for c := lo; c < hi; c += updateChunk {
+		e := min(c+updateChunk, hi)
+		t.sumGradRange(u.parts, total, c, e)
+		u.method.stepRange(t.weights, t.grads, c, e)
 	}
 }
 
@@ -418,7 +496,8 @@ type worker struct {
 
 	loss, norm float64
 	averaged   bool
-	err        error
+	err        error // from forward or backward
+	updateErr  error // from its range of a shared update
 
 	start chan []int
 	done  chan struct{}
@@ -440,9 +519,12 @@ func (w *worker) gatherFrom(x, y *tensor.Tensor) {
 	w.xb, w.yb = gather(w.xb, x, w.idx), gather(w.yb, y, w.idx)
 }
 
-func (w *worker) loop() {
+func (w *worker) loop(t *Trainer, r int) {
 	for range w.start {
 		w.compute()
+		if t.update.method != nil {
+			t.updateRange(r)
+		}
 		w.done <- struct{}{}
 	}
 }
@@ -450,7 +532,7 @@ func (w *worker) loop() {
 // compute runs forward and backward on the worker's records; a panic becomes
 // w.err, so no panic escapes a worker goroutine.
 func (w *worker) compute() {
-	w.err = nil
+	w.err, w.updateErr = nil, nil
 	defer func() {
 		if r := recover(); r != nil {
 			w.err = panicError(r)
