@@ -33,14 +33,14 @@ type Comm struct {
 	peers       []*peer // indexed by rank; nil for this rank
 
 	recv    []float32 // scratch for one incoming shard
-	scalars []float64 // scratch for AllReduceSmall
+	scalars []float64 // scratch for the small sums riding on ReduceScatter
 }
 
 type peer struct {
 	rank int
 	addr string
 	conn net.Conn
-	jobs chan []float32 // the writer goroutine sends each slice it receives
+	jobs chan [2][]float32 // the writer goroutine sends both slices of each job
 	done chan error
 }
 
@@ -129,16 +129,21 @@ func (c *Comm) newPeer(r int, conn net.Conn) *peer {
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	p := &peer{rank: r, addr: c.addrs[r], conn: conn, jobs: make(chan []float32), done: make(chan error, 1)}
+	p := &peer{rank: r, addr: c.addrs[r], conn: conn, jobs: make(chan [2][]float32), done: make(chan error, 1)}
 	go p.writer(c.timeout)
 	return p
 }
 
-// writer sends each slice it is handed, with a deadline, and reports the outcome.
+// writer sends the slices it is handed, with a deadline, and reports the outcome.
 func (p *peer) writer(timeout time.Duration) {
-	for v := range p.jobs {
+	for job := range p.jobs {
 		p.conn.SetWriteDeadline(time.Now().Add(timeout))
-		_, err := p.conn.Write(bytesOf(v))
+		var err error
+		for _, v := range job {
+			if err == nil && len(v) > 0 {
+				_, err = p.conn.Write(bytesOf(v))
+			}
+		}
 		p.done <- err
 	}
 }
@@ -187,7 +192,7 @@ func (c *Comm) check() error {
 
 // exchange hands send(r) to every peer's writer, calls recv for each peer in
 // rank order, then waits for the writes. The first error wins.
-func (c *Comm) exchange(send func(r int) []float32, recv func(p *peer) error) error {
+func (c *Comm) exchange(send func(r int) [2][]float32, recv func(p *peer) error) error {
 	for _, p := range c.peers {
 		if p != nil {
 			p.jobs <- send(p.rank)
@@ -229,9 +234,12 @@ func (c *Comm) read(p *peer, dst []float32) error {
 }
 
 // ReduceScatter sums vec over all ranks into this rank's shard [lo, hi) of
-// vec (the rest of vec is left as it was). Shards are summed in rank order,
-// so the result does not depend on timing.
-func (c *Comm) ReduceScatter(vec []float32) (lo, hi int, err error) {
+// vec (the rest of vec is left as it was), and sums small, a few numbers
+// (a step's loss and normaliser), over all ranks into every rank's small:
+// they travel with the shards, so a training step needs no round trip of
+// its own for them. Everything is summed in rank order, so the result does
+// not depend on timing.
+func (c *Comm) ReduceScatter(vec []float32, small []float64) (lo, hi int, err error) {
 	lo, hi = Shard(c.rank, c.ranks, len(vec))
 	if c.ranks == 1 {
 		return lo, hi, nil
@@ -244,11 +252,17 @@ func (c *Comm) ReduceScatter(vec []float32) (lo, hi int, err error) {
 		c.recv = make([]float32, (len(vec)+c.ranks-1)/c.ranks+1)
 	}
 	recv := c.recv[:len(own)]
-	// Each owner adds its peers' parts in rank order, so the sum does not
-	// depend on timing (and every rank then receives the owner's result).
-	err = c.exchange(func(r int) []float32 {
+	n := len(small)
+	if cap(c.scalars) < n*(c.ranks+1) {
+		c.scalars = make([]float64, n*(c.ranks+1))
+	}
+	all := c.scalars[:n*c.ranks] // every rank's small, in rank order
+	mine := c.scalars[n*c.ranks : n*(c.ranks+1)]
+	copy(mine, small)
+	copy(all[c.rank*n:], small)
+	err = c.exchange(func(r int) [2][]float32 {
 		l, h := Shard(r, c.ranks, len(vec))
-		return vec[l:h]
+		return [2][]float32{vec[l:h], float32View(mine)}
 	}, func(p *peer) error {
 		if err := c.read(p, recv); err != nil {
 			return err
@@ -256,9 +270,19 @@ func (c *Comm) ReduceScatter(vec []float32) (lo, hi int, err error) {
 		for i, v := range recv {
 			own[i] += v
 		}
-		return nil
+		return c.read(p, float32View(all[p.rank*n:(p.rank+1)*n]))
 	})
-	return lo, hi, err
+	if err != nil {
+		return 0, 0, err
+	}
+	for i := range small {
+		s := all[i]
+		for r := 1; r < c.ranks; r++ {
+			s += all[r*n+i]
+		}
+		small[i] = s
+	}
+	return lo, hi, nil
 }
 
 // AllGather sends this rank's shard of vec to every peer and fills the other
@@ -271,44 +295,10 @@ func (c *Comm) AllGather(vec []float32) error {
 		return err
 	}
 	lo, hi := Shard(c.rank, c.ranks, len(vec))
-	return c.exchange(func(int) []float32 { return vec[lo:hi] }, func(p *peer) error {
+	return c.exchange(func(int) [2][]float32 { return [2][]float32{vec[lo:hi]} }, func(p *peer) error {
 		l, h := Shard(p.rank, c.ranks, len(vec))
 		return c.read(p, vec[l:h])
 	})
-}
-
-// AllReduceSmall sums a short float64 vector over all ranks in place; every
-// rank adds the same numbers in rank order, so all get the same sum. It
-// sends the whole vector to every peer, which is cheapest for a few numbers.
-func (c *Comm) AllReduceSmall(vec []float64) error {
-	if c.ranks == 1 {
-		return nil
-	}
-	if err := c.check(); err != nil {
-		return err
-	}
-	n := len(vec)
-	if cap(c.scalars) < n*(c.ranks+1) {
-		c.scalars = make([]float64, n*(c.ranks+1))
-	}
-	all := c.scalars[:n*c.ranks]
-	mine := c.scalars[n*c.ranks : n*(c.ranks+1)]
-	copy(mine, vec)
-	copy(all[c.rank*n:], vec)
-	err := c.exchange(func(int) []float32 { return float32View(mine) }, func(p *peer) error {
-		return c.read(p, float32View(all[p.rank*n:(p.rank+1)*n]))
-	})
-	if err != nil {
-		return err
-	}
-	for i := range vec {
-		s := all[i]
-		for r := 1; r < c.ranks; r++ {
-			s += all[r*n+i]
-		}
-		vec[i] = s
-	}
-	return nil
 }
 
 // float32View is v's bytes as float32s, for sending.

@@ -42,9 +42,13 @@ func TestCollectives(t *testing.T) {
 			}
 			errs := run(comms, func(c *Comm) error {
 				v := vecs[c.Rank()]
-				lo, hi, err := c.ReduceScatter(v)
+				s := []float64{float64(c.Rank()), 1}
+				lo, hi, err := c.ReduceScatter(v, s)
 				if err != nil {
 					return err
+				}
+				if s[1] != float64(ranks) || s[0] != float64(ranks*(ranks-1)/2) {
+					t.Errorf("ranks %d: the small sums after ReduceScatter are %v", ranks, s)
 				}
 				for i := lo; i < hi; i++ {
 					want := float32(0)
@@ -63,13 +67,6 @@ func TestCollectives(t *testing.T) {
 					if v[i] != -float32(i) {
 						t.Errorf("ranks %d n %d: rank %d after all-gather element %d = %v", ranks, n, c.Rank(), i, v[i])
 					}
-				}
-				s := []float64{float64(c.Rank()), 1}
-				if err := c.AllReduceSmall(s); err != nil {
-					return err
-				}
-				if s[1] != float64(ranks) || s[0] != float64(ranks*(ranks-1)/2) {
-					t.Errorf("AllReduceSmall = %v", s)
 				}
 				return nil
 			})
@@ -91,7 +88,7 @@ func TestSilentPeerFailsWithinTimeout(t *testing.T) {
 	defer closeAll(comms)
 	start := time.Now()
 	errs := run(comms[:2], func(c *Comm) error { // rank 2 never answers
-		_, _, err := c.ReduceScatter(make([]float32, 100))
+		_, _, err := c.ReduceScatter(make([]float32, 100), nil)
 		return err
 	})
 	if d := time.Since(start); d > 2*time.Second {
@@ -153,26 +150,21 @@ func TestSteadyStateDoesNotAllocate(t *testing.T) {
 				return
 			default:
 			}
-			if _, _, err := comms[1].ReduceScatter(v1); err != nil {
+			if _, _, err := comms[1].ReduceScatter(v1, s1); err != nil {
 				return
 			}
 			if comms[1].AllGather(v1) != nil {
-				return
-			}
-			if comms[1].AllReduceSmall(s1) != nil {
 				return
 			}
 		}
 	}()
 	v0 := make([]float32, 1000)
 	s0 := make([]float64, 2)
-	comms[0].ReduceScatter(v0)
+	comms[0].ReduceScatter(v0, s0)
 	comms[0].AllGather(v0)
-	comms[0].AllReduceSmall(s0)
 	allocs := testing.AllocsPerRun(50, func() {
-		comms[0].ReduceScatter(v0)
+		comms[0].ReduceScatter(v0, s0)
 		comms[0].AllGather(v0)
-		comms[0].AllReduceSmall(s0)
 	})
 	close(stop)
 	comms[0].Close() // the partner's next exchange fails and it returns
@@ -191,17 +183,17 @@ func BenchmarkSync270k(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer closeAll(comms)
-	v1 := make([]float32, n)
+	v1, s1 := make([]float32, n), make([]float64, 2)
 	go func() {
 		for i := 0; i < b.N+1; i++ {
-			comms[1].ReduceScatter(v1)
+			comms[1].ReduceScatter(v1, s1)
 			comms[1].AllGather(v1)
 		}
 	}()
-	v0 := make([]float32, n)
+	v0, s0 := make([]float32, n), make([]float64, 2)
 	b.ResetTimer()
 	for i := 0; i < b.N+1; i++ {
-		comms[0].ReduceScatter(v0)
+		comms[0].ReduceScatter(v0, s0)
 		comms[0].AllGather(v0)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/bigdl-go/bigdl-go/core/kernels"
 	"github.com/bigdl-go/bigdl-go/core/nn"
 	"github.com/bigdl-go/bigdl-go/core/rng"
 )
@@ -14,12 +15,11 @@ import (
 type Sync interface {
 	Rank() int
 	Ranks() int
-	// ReduceScatter sums vec over all ranks into this rank's shard [lo, hi).
-	ReduceScatter(vec []float32) (lo, hi int, err error)
+	// ReduceScatter sums vec over all ranks into this rank's shard [lo, hi),
+	// and small, a few numbers, over all ranks in place.
+	ReduceScatter(vec []float32, small []float64) (lo, hi int, err error)
 	// AllGather fills the other ranks' shards of vec with theirs.
 	AllGather(vec []float32) error
-	// AllReduceSmall sums a few numbers over all ranks, in place.
-	AllReduceSmall(vec []float64) error
 }
 
 // Distributed makes a Trainer one task of a synchronous data-parallel run
@@ -186,8 +186,11 @@ func shardMethod(m Method, lo, hi, n int) error {
 
 // syncStep finishes an iteration of a distributed run with more than one
 // task, after this task's workers computed gradients on parts records
-// groups: the gradients are weighted by their share of the global batch's
-// normaliser, summed shard by shard, and each task updates its shard.
+// groups. The global normaliser is not known until the sums arrive, so each
+// task sends its gradients weighted by their own normalisers, the owner of
+// a shard divides the sum by the global one, and the normalisers and loss
+// travel with the gradients: one exchange each way for the gradients, one
+// for the weights.
 func (t *Trainer) syncStep(parts int) (float64, error) {
 	ws, s := t.workers, t.Dist.Sync
 	if parts == 0 {
@@ -203,17 +206,15 @@ func (t *Trainer) syncStep(parts int) (float64, error) {
 			sums[1] += ws[i].loss
 		}
 	}
-	if err := s.AllReduceSmall(sums); err != nil {
+	t.sumGrads(parts, 1) // a total of 1 weights each part by its own normaliser
+	lo, hi, err := s.ReduceScatter(t.grads, sums)
+	if err != nil {
 		return 0, err
 	}
 	total, loss := sums[0], sums[1]
 	if total > 0 {
 		loss /= total
-	}
-	t.sumGrads(parts, total)
-	lo, hi, err := s.ReduceScatter(t.grads)
-	if err != nil {
-		return 0, err
+		kernels.Scale(float32(1/total), t.grads[lo:hi])
 	}
 	t.Method.Update(t.weights[lo:hi], t.grads[lo:hi])
 	if err := s.AllGather(t.weights); err != nil {
