@@ -164,3 +164,50 @@ func TestDistributedStepDoesNotAllocate(t *testing.T) {
 		t.Fatalf("%v allocations per distributed step, want 0", allocs)
 	}
 }
+
+// BenchmarkDistributedStepMLP784 is one iteration of two tasks (one worker
+// each, in one process, over loopback TCP) sharing a global batch of 128:
+// the training loop of a 2-partition RDD without Spark around it.
+func BenchmarkDistributedStepMLP784(b *testing.B) {
+	comms, err := dist.Group(2, 5*time.Second)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		for _, c := range comms {
+			c.Close()
+		}
+	}()
+	trs := make([]*Trainer, 2)
+	for r := range trs {
+		trs[r] = mlp784Trainer(b, 1)
+		trs[r].Dist = &Distributed{Sync: comms[r], Total: 1024}
+		if err := trs[r].prepare(); err != nil {
+			b.Fatal(err)
+		}
+		defer trs[r].release()
+	}
+	idx := firstRecords(64)
+	done := make(chan error)
+	go func() {
+		for i := 0; i < b.N+1; i++ {
+			if _, err := trs[1].step(idx); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	trs[0].step(idx)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := trs[0].step(idx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N*128)/b.Elapsed().Seconds(), "records/s")
+}
