@@ -27,7 +27,7 @@ func benchShapes() []benchShape {
 	// gradIn = gy·W and gradW = gyᵀ·x (see core/nn/linear.go).
 	for _, layer := range [][2]int{{784, 256}, {256, 256}, {256, 10}} {
 		in, out := layer[0], layer[1]
-		for _, batch := range []int{16, 128, 512} {
+		for _, batch := range []int{16, 64, 128, 512} {
 			tag := fmt.Sprintf("%dx%d/batch=%d", in, out, batch)
 			shapes = append(shapes,
 				benchShape{"linear-fwd-NT/" + tag, false, true, batch, out, in},
@@ -39,10 +39,12 @@ func benchShapes() []benchShape {
 }
 
 func BenchmarkSgemm(b *testing.B) {
-	defer setThreadsForBench()()
 	r := rand.New(rand.NewSource(1))
 	for _, s := range benchShapes() {
 		b.Run(s.name, func(b *testing.B) {
+			// Here, not in BenchmarkSgemm: -cpu sets GOMAXPROCS for each
+			// sub-benchmark, after the parent has run.
+			defer setThreadsForBench()()
 			lda, ldb := s.k, s.n
 			if s.transA {
 				lda = s.m

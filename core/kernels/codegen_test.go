@@ -3,6 +3,7 @@ package kernels
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,10 +27,10 @@ import (
 //   - every return from a SIMD function follows a VZEROUPPER.
 
 // microKernelNames are the functions whose inner loop must not spill.
-// The Go-assembly kernels (kernel12x32AVX512asm, kernel8x48AVX512asm in
-// microkernel_avx512_amd64.s) are exempt: they are not in the compiler's
-// listing, their register use is written out by hand (no spills possible),
-// and each of their RETs follows a VZEROUPPER by construction.
+// The Go-assembly functions (the kernels in microkernel_avx512_amd64.s, the
+// packs in pack_avx512_amd64.s) are exempt: they are not in the compiler's
+// listing and their register use is written out by hand (no spills
+// possible). TestAsmUpperState reads their source for the upper-state rule.
 var microKernelNames = []string{"kernel3x48AVX512", "kernel4x16AVX2", "kernelDot2x4AVX512", "kernelDot2x4AVX2"}
 
 type asmInst struct {
@@ -168,4 +169,50 @@ func checkUpperState(t *testing.T, name string, insts []asmInst) {
 			t.Errorf("%s: legacy SSE %s %s while the upper state is dirty (%s)", name, in.op, in.args, in.pos)
 		}
 	}
+}
+
+// TestAsmUpperState applies the upper-state rule of TestSIMDCodegen to the
+// Go-assembly files, read from source: every RET follows a VZEROUPPER, and
+// no legacy SSE instruction runs while the upper halves are dirty.
+func TestAsmUpperState(t *testing.T) {
+	files, err := filepath.Glob("*_amd64.s")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no assembly files found (%v)", err)
+	}
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, insts := range parseAsmSource(file, src) {
+			checkUpperState(t, name, insts)
+		}
+	}
+}
+
+var textDirective = regexp.MustCompile(`^TEXT\s+·(\w+)\(SB\)`)
+
+// parseAsmSource maps each TEXT symbol of a Go-assembly file to its
+// instructions in source order (labels and comments dropped).
+func parseAsmSource(file string, src []byte) map[string][]asmInst {
+	funcs := map[string][]asmInst{}
+	var cur string
+	for i, line := range strings.Split(string(src), "\n") {
+		if m := textDirective.FindStringSubmatch(line); m != nil {
+			cur = m[1]
+			continue
+		}
+		if c := strings.Index(line, "//"); c >= 0 {
+			line = line[:c]
+		}
+		if cur == "" || !strings.HasPrefix(line, "\t") {
+			continue // labels start in column 0
+		}
+		op, args, _ := strings.Cut(strings.TrimSpace(line), " ")
+		if op == "" {
+			continue
+		}
+		funcs[cur] = append(funcs[cur], asmInst{pc: i + 1, op: op, args: strings.TrimSpace(args), pos: fmt.Sprintf("%s:%d", file, i+1)})
+	}
+	return funcs
 }

@@ -40,6 +40,12 @@ type kernelSet struct {
 	// directMaxM is the largest row count for which an untransposed B is
 	// read in place rather than packed (see gemmBlock).
 	directMaxM int
+	// packRows and packCols, if set, pack the slivers of an untransposed
+	// and a transposed A for this set's mr (see packA).
+	packRows, packCols aPacker
+	// packBT, if set, transposes op(B) = Bᵀ into slivers 16 columns at a
+	// time (see packB); nr must then be a multiple of 16.
+	packBT bTransposer
 
 	// alt, if set, is a set with another register block that computes a
 	// product instead of this one when it pads the product's m×n to fewer
@@ -49,6 +55,9 @@ type kernelSet struct {
 	// The NT path (driver_nt.go), used for A·Bᵀ when ntKernel is set.
 	ntKernel   dotKernel
 	ntKC, ntMC int // k per pass (B's four rows and A's two stay in L1), rows of A per block (in L2)
+	// ntCost, if set, hands the packed path the NT products it computes
+	// faster (see packedNTFaster); without it the dot kernel takes them all.
+	ntCost *ntCostModel
 
 	axpy         func(alpha float32, x, y []float32)
 	scale        func(alpha float32, x []float32)

@@ -25,6 +25,9 @@ type gemmArgs struct {
 	beta           float32
 	c              []float32
 	ldc            int
+	// dotNT is set when the NT dot kernel computes the product (see useNT),
+	// decided once per call so that every part takes the same path.
+	dotNT bool
 }
 
 func packedGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
@@ -38,7 +41,9 @@ func packedGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 		scaleMatrix(beta, c, m, n, ldc)
 		return
 	}
-	g := gemmArgs{transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc}
+	g := gemmArgs{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
+		a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
+	g.dotNT = useNT(active, &g)
 	runGemm(active.forShape(&g), &g)
 }
 
@@ -46,16 +51,15 @@ func packedGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, ld
 // m×n product to a strictly smaller area. The choice depends only on the
 // shape, so results stay independent of the thread count.
 func (ks *kernelSet) forShape(g *gemmArgs) *kernelSet {
-	if ks.alt == nil || useNT(ks, g) {
-		return ks
-	}
-	padded := func(s *kernelSet) int {
-		return (g.m + s.mr - 1) / s.mr * s.mr * ((g.n + s.nr - 1) / s.nr * s.nr)
-	}
-	if padded(ks.alt) < padded(ks) {
+	if ks.alt != nil && !g.dotNT && ks.alt.paddedArea(g) < ks.paddedArea(g) {
 		return ks.alt
 	}
 	return ks
+}
+
+// paddedArea is the m×n area of the whole tiles ks computes for g.
+func (ks *kernelSet) paddedArea(g *gemmArgs) int {
+	return (g.m + ks.mr - 1) / ks.mr * ks.mr * ((g.n + ks.nr - 1) / ks.nr * ks.nr)
 }
 
 // scaleMatrix sets C = beta·C; beta == 0 writes zeros without reading C, so
@@ -75,18 +79,35 @@ func scaleMatrix(beta float32, c []float32, m, n, ldc int) {
 	}
 }
 
-// useDotNT selects the NT path (driver_nt.go) for A·Bᵀ where the kernel set
-// has one; benchmarks turn it off to compare with the packed path.
-var useDotNT = true
+// ntPath overrides the choice of useNT, so that tests can run every NT
+// product on both paths and benchmarks can compare them.
+var ntPath = ntByShape
 
+const (
+	ntByShape = iota // ks.packedNTFaster decides
+	ntDot            // the dot kernel computes every NT product
+	ntPacked         // the packed path computes every NT product
+)
+
+// useNT reports whether the NT path (driver_nt.go) computes g, an A·Bᵀ
+// product on a kernel set that has a dot kernel.
 func useNT(ks *kernelSet, g *gemmArgs) bool {
-	return useDotNT && ks.ntKernel != nil && !g.transA && g.transB
+	if ks.ntKernel == nil || g.transA || !g.transB {
+		return false
+	}
+	switch ntPath {
+	case ntDot:
+		return true
+	case ntPacked:
+		return false
+	}
+	return !ks.packedNTFaster(g)
 }
 
 // tileShape is the register block of the path that computes g: parallel
 // parts are cut in whole tiles of it.
 func tileShape(ks *kernelSet, g *gemmArgs) (mr, nr int) {
-	if useNT(ks, g) {
+	if g.dotNT {
 		return dotMR, dotNR
 	}
 	return ks.mr, ks.nr
@@ -94,7 +115,7 @@ func tileShape(ks *kernelSet, g *gemmArgs) (mr, nr int) {
 
 // block computes rows [m0,m1) and columns [n0,n1) of C on this goroutine.
 func (ws *workspace) block(ks *kernelSet, g *gemmArgs, m0, m1, n0, n1 int) {
-	if useNT(ks, g) {
+	if g.dotNT {
 		ws.gemmBlockNT(ks, g, m0, m1, n0, n1)
 		return
 	}
@@ -131,13 +152,13 @@ func (ws *workspace) gemmBlock(ks *kernelSet, g *gemmArgs, m0, m1, n0, n1 int) {
 				beta = 1 // later k blocks accumulate onto the first one's result
 			}
 			if !direct {
-				packB(ws.b, g.b, g.ldb, g.transB, pc, kb, jc, nb, ks.nr)
+				ks.packB(ws.b, g.b, g.ldb, g.transB, pc, kb, jc, nb)
 			} else if full := nb / ks.nr * ks.nr; full < nb {
-				packB(ws.b[full*kb:], g.b, g.ldb, false, pc, kb, jc+full, nb-full, ks.nr)
+				ks.packB(ws.b[full*kb:], g.b, g.ldb, false, pc, kb, jc+full, nb-full)
 			}
 			for ic := m0; ic < m1; ic += mc {
 				mb := min(mc, m1-ic)
-				packA(ws.a, g.a, g.lda, g.transA, ic, mb, pc, kb, ks.mr, g.alpha)
+				ks.packA(ws.a, g.a, g.lda, g.transA, ic, mb, pc, kb, g.alpha)
 				ws.macroKernel(ks, g, ic, mb, jc, nb, pc, kb, beta, direct)
 			}
 		}

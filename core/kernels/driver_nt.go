@@ -9,8 +9,37 @@ import (
 // product a Linear layer's forward pass computes (x·Wᵀ). Every element of
 // C is a dot product of a row of A with a row of B, both contiguous, so a
 // kernel that accumulates dot products along k needs no packing at all,
-// while the packed path would have to transpose B (or interleave A) first —
-// for a small batch, that transposition costs more than the product.
+// while the packed path has to transpose B and interleave A first — for a
+// small batch, that costs more than the faster micro-kernel saves. Kernel
+// sets with a fast transposing pack weigh the two by shape (ntCostModel).
+
+// ntCostModel weighs, per unit of k, the two ways to compute A·Bᵀ. The dot
+// kernel packs nothing and pads n only to a multiple of dotNR; the packed
+// path runs a faster micro-kernel on whole tiles of its register block but
+// first packs A and transposes B, which a small m or n does not repay.
+type ntCostModel struct {
+	dotRate    float64 // multiply-adds per ns of the dot kernel
+	packedRate float64 // multiply-adds per ns of the micro-kernel, padding included
+	packNs     float64 // ns to pack one value of A or of Bᵀ
+}
+
+// packedNTFaster reports whether, by ks.ntCost, the packed path computes the
+// A·Bᵀ product g faster than the dot kernel. It reads only the shape and
+// the kernel set, never the thread count, so that results stay
+// bit-identical for any thread count.
+func (ks *kernelSet) packedNTFaster(g *gemmArgs) bool {
+	c := ks.ntCost
+	if c == nil {
+		return false
+	}
+	area := ks.paddedArea(g)
+	if ks.alt != nil {
+		area = min(area, ks.alt.paddedArea(g)) // the block forShape will pick
+	}
+	dot := float64(g.m*((g.n+dotNR-1)/dotNR*dotNR)) / c.dotRate
+	packed := float64(area)/c.packedRate + float64(g.m+g.n)*c.packNs
+	return packed < dot
+}
 
 // dotKernel computes, for each of t.pairs pairs of rows of A (rows 2i and
 // 2i+1 at a + 2i·lda and a + (2i+1)·lda bytes), the dot products of its

@@ -19,25 +19,37 @@ func randSlice(r *rand.Rand, n int) []float32 {
 // when this CPU (or a build without GOEXPERIMENT=simd) cannot run it.
 var allPaths = []string{"generic", "avx2", "avx512-archsimd", "avx512-asm8x48", "avx512"}
 
-// forEachPath runs f once per kernel set and thread count. With two threads
-// the parallel threshold is dropped to zero so that even tiny products take
-// the parallel path.
+// forEachPath runs f once per kernel set and thread count, and for a set
+// with an NT dot kernel, once with every A·Bᵀ product on each of the two
+// NT paths. With two threads the parallel threshold is dropped to zero so
+// that even tiny products take the parallel path.
 func forEachPath(t *testing.T, f func(t *testing.T)) {
 	t.Helper()
 	for _, path := range allPaths {
-		for _, threads := range []int{1, 2} {
-			t.Run(fmt.Sprintf("%s/threads=%d", path, threads), func(t *testing.T) {
-				restore, err := Force(path)
-				if err != nil {
-					t.Skip(err)
-				}
-				defer restore()
-				defer setThreads(threads)()
-				f(t)
-			})
+		nts := []int{ntByShape}
+		if s, ok := sets[path]; ok && s.ntKernel != nil {
+			nts = []int{ntDot, ntPacked}
+		}
+		for _, nt := range nts {
+			for _, threads := range []int{1, 2} {
+				t.Run(fmt.Sprintf("%s%s/threads=%d", path, ntNames[nt], threads), func(t *testing.T) {
+					restore, err := Force(path)
+					if err != nil {
+						t.Skip(err)
+					}
+					defer restore()
+					defer setThreads(threads)()
+					prevNT := ntPath
+					ntPath = nt
+					defer func() { ntPath = prevNT }()
+					f(t)
+				})
+			}
 		}
 	}
 }
+
+var ntNames = map[int]string{ntByShape: "", ntDot: "/nt=dot", ntPacked: "/nt=packed"}
 
 // setThreads sets MaxThreads and, above one thread, makes every product
 // parallel; it returns the function that undoes both.
@@ -255,10 +267,11 @@ func TestSgemmDeterministic(t *testing.T) {
 				t.Fatalf("run %d differs from the first run", i+2)
 			}
 		}
-		if prev, ok := results[active.name]; ok && !bitsEqual(prev, first) {
-			t.Errorf("%s: one and two threads give different bits", active.name)
+		path := active.name + ntNames[ntPath]
+		if prev, ok := results[path]; ok && !bitsEqual(prev, first) {
+			t.Errorf("%s: one and two threads give different bits", path)
 		}
-		results[active.name] = first
+		results[path] = first
 	})
 }
 

@@ -45,6 +45,7 @@ var avx512Set = &kernelSet{
 	// but lost at 2048 (a 8 KiB row stride maps a sliver's rows onto few
 	// cache sets).
 	directMaxM: 512,
+	packBT:     transpose16AVX512asm,
 
 	ntKernel: kernelDot2x4AVX512,
 	ntKC:     1024, ntMC: 256,

@@ -24,3 +24,25 @@ func TestForShape(t *testing.T) {
 		}
 	}
 }
+
+// TestNTChoice checks where the "avx512" set's cost model sends the MLP's
+// forward products x·Wᵀ (m = batch, n = outputs, k = inputs).
+func TestNTChoice(t *testing.T) {
+	for _, c := range []struct {
+		m, n, k int
+		dot     bool
+	}{
+		{16, 256, 784, true}, // too few rows to repay transposing W
+		{16, 256, 256, true},
+		{64, 256, 784, false},
+		{128, 256, 784, false},
+		{512, 256, 256, false},
+		{128, 10, 256, true}, // 10 columns padded to 32 (or 48) by the packed path, to 12 by the dot kernel
+		{512, 10, 256, true},
+	} {
+		g := &gemmArgs{transB: true, m: c.m, n: c.n, k: c.k}
+		if got := useNT(avx512Asm, g); got != c.dot {
+			t.Errorf("m=%d n=%d k=%d: dot kernel %v, want %v", c.m, c.n, c.k, got, c.dot)
+		}
+	}
+}

@@ -14,44 +14,45 @@ import "unsafe"
 // Packing is a tenth to a quarter of Sgemm's time on the layer shapes, so
 // the loops walk raw pointers (the bounds were checked once, by
 // CheckGemmArgs) and the common register-block sizes get unrolled copies.
+// The two packs that transpose (rows of an untransposed A into MR-tall
+// slivers, rows of B into the slivers of op(B) = Bᵀ) cost the most in Go,
+// a store per value into scattered cache lines; the AVX-512 sets do them,
+// and the copy of a transposed A, in assembly (pack_avx512_amd64.s)
+// through the kernelSet's packRows, packBT and packCols.
 
 // f32 returns a pointer to s[i] without a bounds check.
 func f32(s []float32, i int) unsafe.Pointer {
 	return unsafe.Add(unsafe.Pointer(unsafe.SliceData(s)), i*4)
 }
 
-// packA packs op(A)[i0:i0+mb][p0:p0+kb] scaled by alpha into dst.
-func packA(dst, a []float32, lda int, transA bool, i0, mb, p0, kb, mr int, alpha float32) {
+// aPacker packs one sliver of op(A) times alpha: for p < kb and i < MR,
+// op(A)[i][p] goes to dst[p·MR+i] if i < rows, and zero if not; src points
+// at op(A)[0][0] and lda is in bytes; kb ≥ 1, 1 ≤ rows ≤ MR. A kernel
+// set's packRows takes an untransposed A (op(A)[i][p] at src + i·lda + 4p),
+// its packCols a transposed one (at src + p·lda + 4i).
+type aPacker func(kb int, src *float32, lda uintptr, dst *float32, alpha float32, rows int)
+
+// packA packs op(A)[i0:i0+mb][p0:p0+kb] scaled by alpha into dst, in
+// slivers of ks.mr.
+func (ks *kernelSet) packA(dst, a []float32, lda int, transA bool, i0, mb, p0, kb int, alpha float32) {
+	mr := ks.mr
 	_ = dst[(mb+mr-1)/mr*mr*kb-1]
 	for ir := 0; ir < mb; ir += mr {
 		rows := min(mr, mb-ir)
 		d := f32(dst, ir*kb)
+		if pack := ks.packRows; !transA && pack != nil {
+			pack(kb, (*float32)(f32(a, (i0+ir)*lda+p0)), uintptr(lda*4), (*float32)(d), alpha, rows)
+			continue
+		}
+		if pack := ks.packCols; transA && pack != nil {
+			pack(kb, (*float32)(f32(a, p0*lda+i0+ir)), uintptr(lda*4), (*float32)(d), alpha, rows)
+			continue
+		}
 		switch {
 		case !transA && rows == 3 && mr == 3:
 			packRows3(d, f32(a, (i0+ir)*lda+p0), lda, kb, alpha)
 		case !transA && rows == 4 && mr == 4:
 			packRows4(d, f32(a, (i0+ir)*lda+p0), lda, kb, alpha)
-		case !transA && rows == 8 && mr == 8:
-			packRows8(d, f32(a, (i0+ir)*lda+p0), lda, kb, alpha)
-		case !transA && rows == 12 && mr == 12:
-			packRows12(d, f32(a, (i0+ir)*lda+p0), lda, kb, alpha)
-		case transA && rows == 8 && mr == 8:
-			src := f32(a, p0*lda+i0+ir)
-			for p := 0; p < kb; p++ {
-				o := (*[8]float32)(unsafe.Add(d, p*32))
-				v := (*[8]float32)(unsafe.Add(src, p*lda*4))
-				o[0], o[1], o[2], o[3] = alpha*v[0], alpha*v[1], alpha*v[2], alpha*v[3]
-				o[4], o[5], o[6], o[7] = alpha*v[4], alpha*v[5], alpha*v[6], alpha*v[7]
-			}
-		case transA && rows == 12 && mr == 12:
-			src := f32(a, p0*lda+i0+ir)
-			for p := 0; p < kb; p++ {
-				o := (*[12]float32)(unsafe.Add(d, p*48))
-				v := (*[12]float32)(unsafe.Add(src, p*lda*4))
-				o[0], o[1], o[2], o[3] = alpha*v[0], alpha*v[1], alpha*v[2], alpha*v[3]
-				o[4], o[5], o[6], o[7] = alpha*v[4], alpha*v[5], alpha*v[6], alpha*v[7]
-				o[8], o[9], o[10], o[11] = alpha*v[8], alpha*v[9], alpha*v[10], alpha*v[11]
-			}
 		case transA && rows == 3 && mr == 3:
 			src := f32(a, p0*lda+i0+ir)
 			for p := 0; p < kb; p++ {
@@ -115,43 +116,15 @@ func packRows4(d, src unsafe.Pointer, lda, kb int, alpha float32) {
 	}
 }
 
-func packRows8(d, src unsafe.Pointer, lda, kb int, alpha float32) {
-	r0, r1 := src, unsafe.Add(src, lda*4)
-	r2, r3 := unsafe.Add(src, 2*lda*4), unsafe.Add(src, 3*lda*4)
-	r4, r5 := unsafe.Add(src, 4*lda*4), unsafe.Add(src, 5*lda*4)
-	r6, r7 := unsafe.Add(src, 6*lda*4), unsafe.Add(src, 7*lda*4)
-	for p := 0; p < kb; p++ {
-		o := (*[8]float32)(unsafe.Add(d, p*32))
-		o[0] = alpha * *(*float32)(unsafe.Add(r0, p*4))
-		o[1] = alpha * *(*float32)(unsafe.Add(r1, p*4))
-		o[2] = alpha * *(*float32)(unsafe.Add(r2, p*4))
-		o[3] = alpha * *(*float32)(unsafe.Add(r3, p*4))
-		o[4] = alpha * *(*float32)(unsafe.Add(r4, p*4))
-		o[5] = alpha * *(*float32)(unsafe.Add(r5, p*4))
-		o[6] = alpha * *(*float32)(unsafe.Add(r6, p*4))
-		o[7] = alpha * *(*float32)(unsafe.Add(r7, p*4))
-	}
-}
+// bTransposer packs 16·groups columns of op(B) = Bᵀ into a sliver: for each
+// group g, p < kb and j < 16, the value B[g·16+j][p] at src goes to column
+// g·16+j of sliver row p at dst. ldb and dstStride (the sliver's row
+// length, NR·4) are in bytes; kb, groups ≥ 1.
+type bTransposer func(kb int, src *float32, ldb uintptr, dst *float32, dstStride uintptr, groups int)
 
-// packRows12 packs twelve rows as three interleaved groups of four.
-func packRows12(d, src unsafe.Pointer, lda, kb int, alpha float32) {
-	for g := 0; g < 3; g++ {
-		s := unsafe.Add(src, 4*g*lda*4)
-		r0, r1 := s, unsafe.Add(s, lda*4)
-		r2, r3 := unsafe.Add(s, 2*lda*4), unsafe.Add(s, 3*lda*4)
-		dg := unsafe.Add(d, 16*g)
-		for p := 0; p < kb; p++ {
-			o := (*[4]float32)(unsafe.Add(dg, p*48))
-			o[0] = alpha * *(*float32)(unsafe.Add(r0, p*4))
-			o[1] = alpha * *(*float32)(unsafe.Add(r1, p*4))
-			o[2] = alpha * *(*float32)(unsafe.Add(r2, p*4))
-			o[3] = alpha * *(*float32)(unsafe.Add(r3, p*4))
-		}
-	}
-}
-
-// packB packs op(B)[p0:p0+kb][j0:j0+nb] into dst.
-func packB(dst, b []float32, ldb int, transB bool, p0, kb, j0, nb, nr int) {
+// packB packs op(B)[p0:p0+kb][j0:j0+nb] into dst, in slivers of ks.nr.
+func (ks *kernelSet) packB(dst, b []float32, ldb int, transB bool, p0, kb, j0, nb int) {
+	nr := ks.nr
 	_ = dst[(nb+nr-1)/nr*nr*kb-1]
 	for jr := 0; jr < nb; jr += nr {
 		cols := min(nr, nb-jr)
@@ -178,8 +151,15 @@ func packB(dst, b []float32, ldb int, transB bool, p0, kb, j0, nb, nr int) {
 				}
 			}
 		default:
-			// op(B)[p][j] = B[j][p]: read each row of B once, scatter by NR.
-			for j := 0; j < cols; j++ {
+			// op(B)[p][j] = B[j][p]: whole groups of 16 rows of B go through
+			// the set's transposer, if any; the rest are read one row at a
+			// time and scattered by NR.
+			done := 0
+			if ks.packBT != nil && cols >= 16 {
+				done = cols &^ 15
+				ks.packBT(kb, (*float32)(f32(b, (j0+jr)*ldb+p0)), uintptr(ldb*4), (*float32)(d), uintptr(nr*4), done/16)
+			}
+			for j := done; j < cols; j++ {
 				src := f32(b, (j0+jr+j)*ldb+p0)
 				dj := unsafe.Add(d, j*4)
 				for p := 0; p < kb; p++ {

@@ -1,0 +1,112 @@
+package kernels
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+)
+
+// TestPackBTransposer checks each set's transposing pack of Bᵀ against the
+// scalar pack on sizes around the 16-wide blocks and the slivers (partial
+// blocks along k, partial row groups and partial slivers along n), with
+// offsets into a B whose rows are longer than the packed part. Every value
+// of the destination, zero padding included, must match bit for bit, and
+// nothing past it may be written.
+func TestPackBTransposer(t *testing.T) {
+	sizes := []int{1, 2, 7, 15, 16, 17, 31, 33, 47, 49, 63, 255, 257}
+	r := rand.New(rand.NewSource(8))
+	tested := 0
+	for _, name := range Available() {
+		ks := sets[name]
+		if ks.packBT == nil {
+			continue
+		}
+		tested++
+		scalar := *ks
+		scalar.packBT = nil
+		// The transposer serves any sliver width that is a multiple of 16.
+		for _, nr := range []int{16, ks.nr} {
+			withNR, scalarNR := *ks, scalar
+			withNR.nr, scalarNR.nr = nr, nr
+			for _, kb := range sizes {
+				for _, nb := range sizes {
+					p0, j0 := 3, 5
+					ldb := p0 + kb + 9
+					b := randSlice(r, (j0+nb)*ldb)
+					size := (nb + nr - 1) / nr * nr * kb
+					want, got := poisoned(size+64), poisoned(size+64)
+					scalarNR.packB(want, b, ldb, true, p0, kb, j0, nb)
+					withNR.packB(got, b, ldb, true, p0, kb, j0, nb)
+					for i := range got {
+						if !sameBits(got[i], want[i]) {
+							t.Fatalf("%s nr=%d kb=%d nb=%d: packed[%d] = %v, scalar pack gives %v (sliver %d, row %d, column %d)",
+								name, nr, kb, nb, i, got[i], want[i], i/(nr*kb), i%(nr*kb)/nr, i%nr)
+						}
+					}
+				}
+			}
+		}
+	}
+	if tested == 0 {
+		t.Skip("no kernel set with a transposing pack runs here")
+	}
+}
+
+// TestPackA checks each set's assembly packs of A, untransposed and
+// transposed, against the scalar pack in the same way, with a negative
+// alpha (the zero padding must stay +0) and partial slivers of several
+// heights.
+func TestPackA(t *testing.T) {
+	sizes := []int{1, 2, 7, 15, 16, 17, 31, 33, 47, 49, 63, 255, 257}
+	r := rand.New(rand.NewSource(9))
+	tested := 0
+	for _, name := range Available() {
+		ks := sets[name]
+		if ks.packRows == nil && ks.packCols == nil {
+			continue
+		}
+		tested++
+		scalar := *ks
+		scalar.packRows, scalar.packCols = nil, nil
+		mr := ks.mr
+		for _, transA := range []bool{false, true} {
+			for _, kb := range sizes {
+				for _, mb := range []int{mr, 2*mr + 5, 2*mr - 1, 1} {
+					for _, alpha := range []float32{1, -0.75} {
+						i0, p0 := 3, 5
+						// Stored A: mb rows of kb values, or kb rows of mb values.
+						rowsA, colsA := i0+mb, p0+kb
+						if transA {
+							rowsA, colsA = p0+kb, i0+mb
+						}
+						lda := colsA + 9
+						a := randSlice(r, rowsA*lda)
+						size := (mb + mr - 1) / mr * mr * kb
+						want, got := poisoned(size+64), poisoned(size+64)
+						scalar.packA(want, a, lda, transA, i0, mb, p0, kb, alpha)
+						ks.packA(got, a, lda, transA, i0, mb, p0, kb, alpha)
+						for i := range got {
+							if !sameBits(got[i], want[i]) {
+								t.Fatalf("%s transA=%v kb=%d mb=%d alpha=%v: packed[%d] = %v, scalar pack gives %v (sliver %d, column %d, row %d)",
+									name, transA, kb, mb, alpha, i, got[i], want[i], i/(mr*kb), i%(mr*kb)/mr, i%mr)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if tested == 0 {
+		t.Skip("no kernel set with an assembly pack of A runs here")
+	}
+}
+
+// poisoned returns n NaNs with a recognisable payload, so that a value the
+// pack should have written but did not cannot pass for a zero.
+func poisoned(n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = math.Float32frombits(0x7fc0dead)
+	}
+	return s
+}
