@@ -104,15 +104,6 @@ func useNT(ks *kernelSet, g *gemmArgs) bool {
 	return !ks.packedNTFaster(g)
 }
 
-// tileShape is the register block of the path that computes g: parallel
-// parts are cut in whole tiles of it.
-func tileShape(ks *kernelSet, g *gemmArgs) (mr, nr int) {
-	if g.dotNT {
-		return dotMR, dotNR
-	}
-	return ks.mr, ks.nr
-}
-
 // block computes rows [m0,m1) and columns [n0,n1) of C on this goroutine.
 func (ws *workspace) block(ks *kernelSet, g *gemmArgs, m0, m1, n0, n1 int) {
 	if g.dotNT {
@@ -159,16 +150,16 @@ func (ws *workspace) gemmBlock(ks *kernelSet, g *gemmArgs, m0, m1, n0, n1 int) {
 			for ic := m0; ic < m1; ic += mc {
 				mb := min(mc, m1-ic)
 				ks.packA(ws.a, g.a, g.lda, g.transA, ic, mb, pc, kb, g.alpha)
-				ws.macroKernel(ks, g, ic, mb, jc, nb, pc, kb, beta, direct)
+				ws.macroKernel(ks, g, ws.b, ic, mb, jc, nb, pc, kb, beta, direct)
 			}
 		}
 	}
 }
 
 // macroKernel sweeps the packed mb×kb block of A against the kb×nb block of
-// B (packed, or in place if direct). The B sliver is the outer loop so it
-// stays in L1 while the A slivers stream from L2.
-func (ws *workspace) macroKernel(ks *kernelSet, g *gemmArgs, ic, mb, jc, nb, pc, kb int, beta float32, direct bool) {
+// B (packed into b, or in place if direct). The B sliver is the outer loop
+// so it stays in L1 while the A slivers stream from L2.
+func (ws *workspace) macroKernel(ks *kernelSet, g *gemmArgs, b []float32, ic, mb, jc, nb, pc, kb int, beta float32, direct bool) {
 	mr, nr := ks.mr, ks.nr
 	betaBits := math.Float32bits(beta)
 	if beta == 0 {
@@ -176,7 +167,7 @@ func (ws *workspace) macroKernel(ks *kernelSet, g *gemmArgs, ic, mb, jc, nb, pc,
 	}
 	for jr := 0; jr < nb; jr += nr {
 		cols := min(nr, nb-jr)
-		pb, stride := &ws.b[jr*kb], uintptr(nr*4)
+		pb, stride := &b[jr*kb], uintptr(nr*4)
 		if direct && cols == nr {
 			pb, stride = &g.b[pc*g.ldb+jc+jr], uintptr(g.ldb*4)
 		}

@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"runtime"
+	"sync"
 	"testing"
+	"time"
 )
 
 func randSlice(r *rand.Rand, n int) []float32 {
@@ -52,14 +55,19 @@ func forEachPath(t *testing.T, f func(t *testing.T)) {
 var ntNames = map[int]string{ntByShape: "", ntDot: "/nt=dot", ntPacked: "/nt=packed"}
 
 // setThreads sets MaxThreads and, above one thread, makes every product
-// parallel; it returns the function that undoes both.
+// parallel, with at least n processors (Sgemm uses no more threads than
+// GOMAXPROCS); it returns the function that undoes all three.
 func setThreads(n int) (restore func()) {
-	prevThreads, prevMin := MaxThreads, parallelMinWork
+	prevThreads, prevMin, prevWake := MaxThreads, parallelMinWork, wakeMinWork
+	prevProcs := runtime.GOMAXPROCS(max(n, runtime.GOMAXPROCS(0)))
 	SetMaxThreads(n)
 	if n > 1 {
-		parallelMinWork = 0
+		parallelMinWork, wakeMinWork = 0, 0
 	}
-	return func() { MaxThreads, parallelMinWork = prevThreads, prevMin }
+	return func() {
+		MaxThreads, parallelMinWork, wakeMinWork = prevThreads, prevMin, prevWake
+		runtime.GOMAXPROCS(prevProcs)
+	}
 }
 
 // gemmCase is one product with its inputs laid out in padded buffers.
@@ -254,24 +262,33 @@ func TestSgemmSmallBlocks(t *testing.T) {
 }
 
 // TestSgemmDeterministic checks that a path gives bit-identical results run
-// after run, and for one or two threads (parts are whole tiles and the k
-// blocking does not depend on the split).
+// after run, and for one or two threads (tasks are whole tiles and the k
+// blocking does not depend on the split). The shapes span two k blocks,
+// and the last one has more rows than a block of A, so that its B is
+// packed rather than read in place.
 func TestSgemmDeterministic(t *testing.T) {
 	r := rand.New(rand.NewSource(5))
-	g := newGemmCase(r, false, true, 131, 200, 300, 0, 1, 0.5)
+	cases := []*gemmCase{
+		newGemmCase(r, false, true, 131, 200, 300, 0, 1, 0.5),
+		newGemmCase(r, false, false, 131, 200, 300, 0, 1, 0.5),
+		newGemmCase(r, true, true, 131, 200, 300, 0, 1, 0.5),
+		newGemmCase(r, false, false, 530, 100, 300, 0, 1, 0),
+	}
 	results := map[string][]float32{}
 	forEachPath(t, func(t *testing.T) {
-		first := g.run()
-		for i := 0; i < 3; i++ {
-			if got := g.run(); !bitsEqual(got, first) {
-				t.Fatalf("run %d differs from the first run", i+2)
+		for ci, g := range cases {
+			first := g.run()
+			for i := 0; i < 3; i++ {
+				if got := g.run(); !bitsEqual(got, first) {
+					t.Fatalf("%v: run %d differs from the first run", g, i+2)
+				}
 			}
+			key := fmt.Sprint(active.name, ntNames[ntPath], ci)
+			if prev, ok := results[key]; ok && !bitsEqual(prev, first) {
+				t.Errorf("%v: one and two threads give different bits", g)
+			}
+			results[key] = first
 		}
-		path := active.name + ntNames[ntPath]
-		if prev, ok := results[path]; ok && !bitsEqual(prev, first) {
-			t.Errorf("%s: one and two threads give different bits", path)
-		}
-		results[path] = first
 	})
 }
 
@@ -302,33 +319,87 @@ func TestSgemmNoAllocs(t *testing.T) {
 	})
 }
 
-// TestSgemmWorkerPanic checks that a panic in a part running on a worker
-// goroutine reaches the caller's recover instead of killing the process.
+// TestSgemmWorkerPanic checks that a panic in a task, on a worker goroutine
+// or on the caller's, reaches the caller's recover instead of killing the
+// process. Which goroutine runs which task is up to the scheduler (a woken
+// worker may take a while to start), so each case is tried until it has
+// happened often enough.
 func TestSgemmWorkerPanic(t *testing.T) {
 	defer setThreads(2)()
 	r := rand.New(rand.NewSource(7))
 	a, b, c := randSlice(r, 64*64), randSlice(r, 64*64), make([]float32, 64*64)
-	Sgemm(false, false, 64, 64, 64, 1, a, 64, b, 64, 0, c, 64) // start the workers
-	for i := 0; i < 20; i++ {
-		func() {
-			testHookPart = func(part int) {
-				if part == 1 {
-					panic("boom in part 1")
-				}
+	defer func() { testHookTask = nil }()
+	for _, onWorker := range []bool{true, false} {
+		want := fmt.Sprintf("boom, on a worker: %v", onWorker)
+		testHookTask = func(task int, worker bool) {
+			if worker == onWorker {
+				panic(want)
 			}
-			defer func() {
-				testHookPart = nil
-				if r := recover(); r != "boom in part 1" {
-					t.Fatalf("recovered %v, want the worker's panic value", r)
-				}
+			if onWorker {
+				// Give a worker time to claim a task, even on a single core.
+				time.Sleep(100 * time.Microsecond)
+			}
+		}
+		panics, calls := 0, 0
+		for start := time.Now(); panics < 20 && time.Since(start) < 10*time.Second; calls++ {
+			func() {
+				defer func() {
+					if r := recover(); r == want {
+						panics++
+					} else if r != nil {
+						t.Fatalf("recovered %v, want %q", r, want)
+					}
+				}()
+				Sgemm(false, false, 64, 64, 64, 1, a, 64, b, 64, 0, c, 64)
 			}()
-			Sgemm(false, false, 64, 64, 64, 1, a, 64, b, 64, 0, c, 64)
-			t.Fatal("Sgemm returned normally")
-		}()
+		}
+		if panics < 20 {
+			t.Fatalf("on a worker: %v: only %d panics in %d calls", onWorker, panics, calls)
+		}
 	}
+	testHookTask = nil
 	// The workers survive and the next call is correct.
 	g := newGemmCase(r, false, false, 64, 64, 64, 0, 1, 0)
 	g.check(t, g.run())
+}
+
+// TestSgemmConcurrentCallers runs parallel products from several goroutines
+// at once: they compete for the workers, and each must still get exactly
+// the single-threaded result.
+func TestSgemmConcurrentCallers(t *testing.T) {
+	r := rand.New(rand.NewSource(8))
+	cases := []*gemmCase{
+		newGemmCase(r, false, false, 97, 130, 300, 1, 1, 0),
+		newGemmCase(r, true, false, 64, 200, 90, 0, 0.5, 1),
+		newGemmCase(r, false, true, 131, 75, 260, 2, 1, 0.5),
+	}
+	want := make([][]float32, len(cases))
+	restore := setThreads(1)
+	for i, g := range cases {
+		want[i] = g.run()
+	}
+	restore()
+	defer setThreads(2)()
+	var wg sync.WaitGroup
+	errs := make(chan string, 4*len(cases))
+	for caller := 0; caller < 4; caller++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for rep := 0; rep < 20; rep++ {
+				i := (caller + rep) % len(cases)
+				if got := cases[i].run(); !bitsEqual(got, want[i]) {
+					errs <- fmt.Sprintf("%v: differs from one thread's result", cases[i])
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
 }
 
 func TestSgemmBadArgsPanic(t *testing.T) {
