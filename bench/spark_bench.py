@@ -196,8 +196,9 @@ def go_sync_bench():
 def sync_bytes(ranks=2, n=PARAMS):
     """What core/dist sends per task per iteration (Trainer.syncStep): raw
     float32 bytes, no headers or framing. ReduceScatter sends each peer that
-    peer's shard; AllGather sends this rank's shard to each peer;
-    AllReduceSmall sends 2 float64 (loss and normaliser) to each peer."""
+    peer's shard followed by 2 float64 (this task's loss and normaliser,
+    which ride on the reduce-scatter); AllGather sends this rank's shard to
+    each peer."""
     shards = [(r + 1) * n // ranks - r * n // ranks for r in range(ranks)]
     rank = 0
     rs = sum(4 * shards[r] for r in range(ranks) if r != rank)
@@ -296,7 +297,7 @@ def main():
     print("| ReduceScatter + AllGather time (Go BenchmarkSync270k, 2 ranks over loopback TCP) | %s ms |" % fmt(sync_ms, "%.3f"))
     print("| bytes sent per task per iteration: ReduceScatter (peer's shard, float32) | %d |" % rs)
     print("| bytes sent per task per iteration: AllGather (own shard, float32) | %d |" % ag)
-    print("| bytes sent per task per iteration: AllReduceSmall (loss, normaliser as float64) | %d |" % small)
+    print("| bytes sent per task per iteration: loss and normaliser (float64, with the ReduceScatter) | %d |" % small)
     print("| total bytes sent per task per iteration | %d (%.2f MB) |" % (rs + ag + small, (rs + ag + small) / 1e6))
     print()
     print("Formula: each collective sends (ranks-1)/ranks x params x 4 bytes per task = 1/2 x %d x 4 = %d; "

@@ -15,7 +15,7 @@ MODELS = {
     # name: (layer sizes, batch size, records, epochs)
     "lecture": ([5, 2], 16, 20000, 10),
     "feedforward": ([8, 10, 50, 100, 3], 16, 20000, 5),
-    "mlp": ([784, 256, 256, 10], 128, 8192, 3),
+    "mlp": ([784, 256, 256, 10], 128, 8192, 10),
 }
 
 

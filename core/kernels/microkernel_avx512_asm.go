@@ -28,9 +28,10 @@ func asmSet(name, desc string, mr, nr, kc, mc int, micro microKernel, packRows, 
 
 // asmNTCost was fitted on one core to both paths' times for A·Bᵀ with m
 // from 16 to 512, n from 10 to 256 and k of 256 and 784: within 5% of the
-// faster path on all but one of 45 shapes. The MLP's layers come out as:
-// batch 16 on the dot kernel, batch 24 and up on the packed path for 256
-// outputs, and the 10-output layer on the dot kernel at any batch.
+// faster path on 41 of 42 shapes. The MLP's layers come out as: batch 16
+// and 25–32 on the dot kernel, 24 and from 33 on the packed path for 256
+// outputs (the padding of 12-row tiles decides between), and the 10-output
+// layer on the dot kernel at any batch.
 var asmNTCost = &ntCostModel{dotRate: 50, packedRate: 70, packNs: 0.12}
 
 // Both blocks use 24 accumulators out of the 32 zmm registers and run at
