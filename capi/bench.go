@@ -41,7 +41,7 @@ func benchGemm(req *request) (response, error) {
 	if transB {
 		ldb = k
 	}
-	prev := kernels.MaxThreads
+	prev := kernels.MaxThreads()
 	kernels.SetMaxThreads(threads)
 	defer kernels.SetMaxThreads(prev)
 	run := func() { kernels.Sgemm(false, transB, m, n, k, 1, a, k, b, ldb, 0, c, n) }

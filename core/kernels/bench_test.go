@@ -63,9 +63,9 @@ func BenchmarkSgemm(b *testing.B) {
 }
 
 func setThreadsForBench() (restore func()) {
-	prev := MaxThreads
+	prev := MaxThreads()
 	SetMaxThreads(runtime.GOMAXPROCS(0))
-	return func() { MaxThreads = prev }
+	return func() { SetMaxThreads(prev) }
 }
 
 // BenchmarkMicroKernel measures the active micro-kernel alone on panels

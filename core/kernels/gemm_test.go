@@ -58,14 +58,15 @@ var ntNames = map[int]string{ntByShape: "", ntDot: "/nt=dot", ntPacked: "/nt=pac
 // parallel, with at least n processors (Sgemm uses no more threads than
 // GOMAXPROCS); it returns the function that undoes all three.
 func setThreads(n int) (restore func()) {
-	prevThreads, prevMin, prevWake := MaxThreads, parallelMinWork, wakeMinWork
+	prevThreads, prevMin, prevWake := MaxThreads(), parallelMinWork, wakeMinWork
 	prevProcs := runtime.GOMAXPROCS(max(n, runtime.GOMAXPROCS(0)))
 	SetMaxThreads(n)
 	if n > 1 {
 		parallelMinWork, wakeMinWork = 0, 0
 	}
 	return func() {
-		MaxThreads, parallelMinWork, wakeMinWork = prevThreads, prevMin, prevWake
+		SetMaxThreads(prevThreads)
+		parallelMinWork, wakeMinWork = prevMin, prevWake
 		runtime.GOMAXPROCS(prevProcs)
 	}
 }

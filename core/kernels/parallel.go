@@ -7,13 +7,20 @@ import (
 	"time"
 )
 
-// MaxThreads caps the goroutines one Sgemm call uses (the caller's included).
-// Change it with SetMaxThreads, between calls.
-var MaxThreads = runtime.GOMAXPROCS(0)
+// maxThreads caps the goroutines one Sgemm call uses (the caller's
+// included). It is atomic because trainers running side by side in one
+// process (tasks in tests, or two optimize() calls) each set it.
+var maxThreads atomic.Int64
 
-// SetMaxThreads sets MaxThreads; n < 1 means 1 (everything on the caller).
+func init() { maxThreads.Store(int64(runtime.GOMAXPROCS(0))) }
+
+// MaxThreads is the cap SetMaxThreads set (GOMAXPROCS at start-up).
+func MaxThreads() int { return int(maxThreads.Load()) }
+
+// SetMaxThreads caps the goroutines one Sgemm call uses; n < 1 means 1
+// (everything on the caller).
 func SetMaxThreads(n int) {
-	MaxThreads = max(n, 1)
+	maxThreads.Store(int64(max(n, 1)))
 }
 
 // parallelMinWork is the product size (m·n·k multiply-adds) from which a
@@ -45,7 +52,7 @@ const partsPerThread = 2
 func runGemm(ks *kernelSet, g *gemmArgs) {
 	// More threads than processors would only take turns, and would spin
 	// waiting for each other while they do.
-	threads := min(MaxThreads, runtime.GOMAXPROCS(0))
+	threads := min(MaxThreads(), runtime.GOMAXPROCS(0))
 	if work := g.m * g.n * g.k; threads > 1 && work >= parallelMinWork {
 		c := getCall()
 		c.ks, c.args = ks, *g

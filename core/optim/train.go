@@ -61,6 +61,7 @@ type Trainer struct {
 	weights, grads []float32
 	workers        []*worker
 	update         sharedUpdate
+	spin           bool // workers poll between steps (see spinWait)
 	restoreThreads func()
 }
 
@@ -247,6 +248,7 @@ func (t *Trainer) prepare() error {
 	count := t.workerCount()
 	t.limitKernelThreads(count)
 	t.workers = make([]*worker, count)
+	t.spin = count <= runtime.GOMAXPROCS(0)
 	t.workers[0] = &worker{model: t.Model, crit: t.Criterion, grads: t.grads}
 	for i := 1; i < count; i++ {
 		m, grads, err := nn.Clone(t.Model)
@@ -257,8 +259,9 @@ func (t *Trainer) prepare() error {
 		if err != nil {
 			return err
 		}
-		t.workers[i] = &worker{model: m, crit: c, grads: grads, start: make(chan []int), done: make(chan struct{})}
-		go t.workers[i].loop(t, i)
+		// Buffered, so that neither side blocks handing over while the other polls.
+		t.workers[i] = &worker{model: m, crit: c, grads: grads, start: make(chan []int, 1), done: make(chan struct{}, 1)}
+		go t.workers[i].loop(t, i, t.spin)
 	}
 	for _, w := range t.workers {
 		nn.SetInputGradUnused(w.model, true)
@@ -297,7 +300,7 @@ func (t *Trainer) limitKernelThreads(workers int) {
 	if cores <= 0 {
 		cores = runtime.GOMAXPROCS(0)
 	}
-	prev := kernels.MaxThreads
+	prev := kernels.MaxThreads()
 	kernels.SetMaxThreads(max(1, cores/workers))
 	t.restoreThreads = func() { kernels.SetMaxThreads(prev) }
 }
@@ -383,7 +386,7 @@ func (t *Trainer) step(idx []int) (float64, error) {
 		}
 	}
 	for i := 1; i < parts; i++ {
-		<-ws[i].done
+		receive(ws[i].done, t.spin)
 	}
 	for i := 0; i < parts; i++ {
 		if err := cmp.Or(ws[i].err, ws[i].updateErr); err != nil {
@@ -438,6 +441,39 @@ func (t *Trainer) sumGradRange(parts int, total float64, lo, hi int) {
 	}
 }
 
+// spinWait is how long a worker waiting for its next step, or the trainer
+// waiting for a worker, polls before it blocks. A blocked goroutine's core
+// goes idle, and on a VM the hypervisor halts an idle vCPU: waking it took
+// 0.1 ms to several ms here, more than the gap between two steps.
+const spinWait = time.Millisecond
+
+// pollsPerYield is how often a polling goroutine yields, so that it does not
+// hold a core a goroutine it waits for needs (more workers than cores).
+const pollsPerYield = 128
+
+// receive takes the next value from c; with spin, it polls c for up to
+// spinWait first. ok is false once c is closed.
+func receive[T any](c chan T, spin bool) (v T, ok bool) {
+	if spin {
+		deadline := time.Now().Add(spinWait)
+		for i := 1; ; i++ {
+			select {
+			case v, ok = <-c:
+				return v, ok
+			default:
+			}
+			if i%pollsPerYield == 0 {
+				if time.Now().After(deadline) {
+					break
+				}
+				runtime.Gosched()
+			}
+		}
+	}
+	v, ok = <-c
+	return v, ok
+}
+
 // sharedUpdate is one step's update shared by its workers.
 type sharedUpdate struct {
 	method  rangeStepper // nil: the step's caller updates alone
@@ -458,8 +494,10 @@ const updateChunk = 2048
 func (t *Trainer) updateRange(r int) {
 	u := &t.update
 	u.arrived.Add(1)
-	for u.arrived.Load() < int32(u.parts) {
-		runtime.Gosched() // the others are moments away: their parts are as large
+	for i := 1; u.arrived.Load() < int32(u.parts); i++ {
+		if i%pollsPerYield == 0 { // the others are moments away: their parts are as large
+			runtime.Gosched()
+		}
 	}
 	ws := t.workers[:u.parts]
 	for _, w := range ws {
@@ -519,8 +557,11 @@ func (w *worker) gatherFrom(x, y *tensor.Tensor) {
 	w.xb, w.yb = gather(w.xb, x, w.idx), gather(w.yb, y, w.idx)
 }
 
-func (w *worker) loop(t *Trainer, r int) {
-	for range w.start {
+func (w *worker) loop(t *Trainer, r int, spin bool) {
+	for {
+		if _, ok := receive(w.start, spin); !ok {
+			return
+		}
 		w.compute()
 		if t.update.method != nil {
 			t.updateRange(r)
