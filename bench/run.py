@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import subprocess
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -71,12 +72,17 @@ def gemm_section():
     for label, m, k, n, tb in shapes:
         row = [label]
         for threads in (1, 2):
-            with threadpool_limits(limits=threads, user_api="blas"):
-                npg = numpy_gflops(m, k, n, tb)
-            # OpenBLAS's threads busy-wait for a while after a call; let them
-            # go to sleep so they do not take a core from our measurement.
-            time.sleep(0.3)
-            og = ours_gflops(m, k, n, tb, threads)
+            # Medians of three interleaved rounds: on a shared VM one
+            # measurement of either side can be off by 10% or more.
+            nps, ours = [], []
+            for _ in range(3):
+                with threadpool_limits(limits=threads, user_api="blas"):
+                    nps.append(numpy_gflops(m, k, n, tb))
+                # OpenBLAS's threads busy-wait for a while after a call; let
+                # them go to sleep so they do not take a core from ours.
+                time.sleep(0.3)
+                ours.append(ours_gflops(m, k, n, tb, threads))
+            npg, og = statistics.median(nps), statistics.median(ours)
             row += ["%.1f" % og, "%.1f" % npg, "%.2f" % (og / npg)]
         print("| " + " | ".join(row) + " |")
         sys.stdout.flush()

@@ -21,6 +21,9 @@ func asmSet(name, desc string, mr, nr, kc, mc int, micro microKernel, packRows, 
 	s := *avx512Set
 	s.name, s.desc = name, desc
 	s.mr, s.nr, s.kc, s.mc = mr, nr, kc, mc
+	// A kc×1024 panel of B (1 MB at kc = 256) leaves half of L2 to the A
+	// block; 3072 columns (3 MB) made 2048³ on one thread 4% slower.
+	s.nc = 1024
 	s.micro, s.packRows, s.packCols = micro, packRows, packCols
 	s.ntCost = asmNTCost
 	return &s
