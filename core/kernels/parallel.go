@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/bigdl-go/bigdl-go/core/spin"
 )
 
 // maxThreads caps the goroutines one Sgemm call uses (the caller's
@@ -283,10 +285,6 @@ func (c *gemmCall) compute(ws *workspace, step, block int) {
 	c.computed[buf].Add(1)
 }
 
-// spinCheck is how many polls of a counter go between looks at the clock
-// (one poll is a few nanoseconds).
-const spinCheck = 64
-
 // A wait in await lasts at most one task (up to a few milliseconds on the
 // largest products), as the tasks waited for were claimed earlier and are
 // running, and is usually a fraction of one; so await spins. Sleeping on a
@@ -295,12 +293,11 @@ const spinCheck = 64
 // run it (see worker); time.Sleep wakes it on its own processor, but no
 // sooner than about a millisecond. A wait can be long when the goroutine
 // running the task is descheduled by the OS for another process: from
-// yieldAfter on, the spinning thread offers its core to other threads
+// spin.YieldAfter on, the spinning thread offers its core to other threads
 // between polls (two threads sharing one core with a busy process kept
 // 143 GFLOP/s on 128×784×256 instead of falling to 71), and from awaitSpin
 // on it sleeps.
 const (
-	yieldAfter = 100 * time.Microsecond
 	awaitSpin  = time.Millisecond
 	awaitSleep = 100 * time.Microsecond
 )
@@ -308,20 +305,17 @@ const (
 // await returns once v reaches target. If giveUp, it returns false instead
 // once a task has panicked: v may then never reach target.
 func (c *gemmCall) await(v *atomic.Int64, target int64, giveUp bool) bool {
-	var start time.Time
-	for i := 1; v.Load() < target; i++ {
-		if i%spinCheck != 0 {
+	var p spin.Poller
+	for v.Load() < target {
+		d, checked := p.Waited()
+		if !checked {
 			continue
 		}
 		if giveUp && c.failed.Load() {
 			return false
 		}
-		if start.IsZero() {
-			start = time.Now()
-		} else if d := time.Since(start); d > awaitSpin {
+		if d > awaitSpin {
 			time.Sleep(awaitSleep)
-		} else if d > yieldAfter {
-			osYield()
 		}
 	}
 	return true
@@ -511,18 +505,13 @@ func (w *worker) loop() {
 // caller that claims the worker (state busy) just before it would sleep
 // stores the call right after, so the worker keeps polling for it.
 func (w *worker) next() *gemmCall {
-	start := time.Now()
-	for i := 1; ; i++ {
+	var p spin.Poller
+	for {
 		if w.call.Load() != nil {
 			return w.call.Swap(nil)
 		}
-		if i%spinCheck != 0 {
-			continue
-		}
-		if d := time.Since(start); d > workerSpin && w.state.CompareAndSwap(workerSpinning, workerSleeping) {
+		if d, checked := p.Waited(); checked && d > workerSpin && w.state.CompareAndSwap(workerSpinning, workerSleeping) {
 			return <-w.wake
-		} else if d > yieldAfter {
-			osYield()
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/bigdl-go/bigdl-go/core/kernels"
 	"github.com/bigdl-go/bigdl-go/core/nn"
 	"github.com/bigdl-go/bigdl-go/core/rng"
+	"github.com/bigdl-go/bigdl-go/core/spin"
 	"github.com/bigdl-go/bigdl-go/core/tensor"
 )
 
@@ -447,26 +448,19 @@ func (t *Trainer) sumGradRange(parts int, total float64, lo, hi int) {
 // 0.1 ms to several ms here, more than the gap between two steps.
 const spinWait = time.Millisecond
 
-// pollsPerYield is how often a polling goroutine yields, so that it does not
-// hold a core a goroutine it waits for needs (more workers than cores).
-const pollsPerYield = 128
-
-// receive takes the next value from c; with spin, it polls c for up to
+// receive takes the next value from c; with poll, it polls c for up to
 // spinWait first. ok is false once c is closed.
-func receive[T any](c chan T, spin bool) (v T, ok bool) {
-	if spin {
-		deadline := time.Now().Add(spinWait)
-		for i := 1; ; i++ {
+func receive[T any](c chan T, poll bool) (v T, ok bool) {
+	if poll {
+		p := spin.Poller{Goroutines: true}
+		for {
 			select {
 			case v, ok = <-c:
 				return v, ok
 			default:
 			}
-			if i%pollsPerYield == 0 {
-				if time.Now().After(deadline) {
-					break
-				}
-				runtime.Gosched()
+			if d, checked := p.Waited(); checked && d > spinWait {
+				break
 			}
 		}
 	}
@@ -494,10 +488,10 @@ const updateChunk = 2048
 func (t *Trainer) updateRange(r int) {
 	u := &t.update
 	u.arrived.Add(1)
-	for i := 1; u.arrived.Load() < int32(u.parts); i++ {
-		if i%pollsPerYield == 0 { // the others are moments away: their parts are as large
-			runtime.Gosched()
-		}
+	// The others are moments away: their parts are as large.
+	p := spin.Poller{Goroutines: true}
+	for u.arrived.Load() < int32(u.parts) {
+		p.Waited()
 	}
 	ws := t.workers[:u.parts]
 	for _, w := range ws {

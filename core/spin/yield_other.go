@@ -1,6 +1,6 @@
 //go:build !linux
 
-package kernels
+package spin
 
 // osYield is sched_yield on Linux; elsewhere spinning threads just spin.
 func osYield() {}
