@@ -17,8 +17,9 @@ import (
 //
 //   bigdl_new("Comm", {"host": h})  listens on h (port chosen by the system);
 //       "address" -> "h:port"; "connect" {"rank", "peers": [addresses in rank order],
-//       "timeout": seconds} completes the mesh and closes the listener; freeing the
-//       handle closes every socket.
+//       "timeout": seconds, "transport": "auto" (default) or "tcp"} completes the mesh
+//       and closes the listener; "transport" -> "shm", "tcp", or "" before the first
+//       exchange; freeing the handle closes every socket and the shared memory.
 //   Optimizer config "dist": {"comm": handle, "total": records in all partitions,
 //       "seed": shuffling seed, "stop": trigger or null, "resume": {...},
 //       "fail_at"/"hang_at": test hooks}; "dist_state" returns {"resume", "stopped"}.
@@ -60,7 +61,13 @@ func (c *comm) call(method string, req *request) (response, error) {
 			peers[i] = s
 		}
 		secs, _ := req.args["timeout"].(float64)
+		transport, _ := req.args["transport"].(string)
+		if err := c.SetTransport(transport); err != nil {
+			return response{}, err
+		}
 		return response{}, c.Connect(rank, peers, time.Duration(secs*float64(time.Second)))
+	case "transport":
+		return response{result: c.Transport()}, nil
 	case "close":
 		return response{}, c.Close()
 	}

@@ -159,6 +159,24 @@ def test_silent_peer_fails_within_timeout_then_stage_reruns(sc, monkeypatch):
         np.testing.assert_array_equal(a, b)
 
 
+def test_shared_memory_and_tcp_give_the_same_weights(sc, monkeypatch, caplog):
+    # Tasks on one host exchange shards through shared memory unless told to use
+    # TCP; the sums are taken in the same order either way, so the runs are equal.
+    X, y = data(400, 9)
+    weights = {}
+    for transport, said in (("auto", "through shared memory"), ("tcp", "over TCP")):
+        monkeypatch.setenv("BIGDL_SYNC_TRANSPORT", transport)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="bigdl"):
+            weights[transport] = train(sc.parallelize(samples(X, y), 2), epochs=2, seed=9).get_weights()
+        assert any("exchanged parameters " + said in r.getMessage() for r in caplog.records), transport
+    for a, b in zip(weights["auto"], weights["tcp"]):
+        np.testing.assert_array_equal(a, b)
+    monkeypatch.setenv("BIGDL_SYNC_TRANSPORT", "udp")
+    with pytest.raises(ValueError, match="BIGDL_SYNC_TRANSPORT"):
+        train(sc.parallelize(samples(X, y), 2), epochs=1)
+
+
 def test_more_partitions_than_slots_is_repartitioned(sc, caplog):
     X, y = data(500, 5)
     Xt, yt = data(300, 6)

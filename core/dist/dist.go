@@ -1,5 +1,6 @@
 // Package dist synchronises parameters between the tasks of a data-parallel
-// training run, peer to peer over TCP: every rank owns one shard of the
+// training run, peer to peer over TCP (through shared memory between ranks
+// on one host, see shm.go): every rank owns one shard of the
 // parameter vector, gradients are summed shard by shard (reduce-scatter) and
 // the updated shards are exchanged (all-gather). There is no parameter
 // server. Every wait on a peer has a deadline, and every error names the
@@ -15,8 +16,11 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/bigdl-go/bigdl-go/core/kernels"
 )
 
 // DefaultTimeout bounds every wait on a peer unless configured otherwise.
@@ -34,6 +38,14 @@ type Comm struct {
 
 	recv    []float32 // scratch for one incoming shard
 	scalars []float64 // scratch for the small sums riding on ReduceScatter
+
+	// Shared memory between ranks on one host (see shm.go).
+	tcpOnly    bool        // SetTransport("tcp"): never offer or accept a region
+	negotiated bool        // a region was offered (or not) at least once
+	region     *region     // nil: shards travel over TCP
+	calls      uint64      // collectives through region so far
+	closing    atomic.Bool // Close was called: a waiting rank gives up
+	busy       sync.Mutex  // held by a collective, so Close cannot unmap under it
 }
 
 type peer struct {
@@ -42,6 +54,8 @@ type peer struct {
 	conn net.Conn
 	jobs chan [2][]float32 // the writer goroutine sends both slices of each job
 	done chan error
+	// alive reports, without waiting, whether the connection is still open.
+	alive func() bool
 }
 
 // Listen opens this rank's listener on host (":0" picks a free port; use
@@ -129,7 +143,7 @@ func (c *Comm) newPeer(r int, conn net.Conn) *peer {
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	p := &peer{rank: r, addr: c.addrs[r], conn: conn, jobs: make(chan [2][]float32), done: make(chan error, 1)}
+	p := &peer{rank: r, addr: c.addrs[r], conn: conn, jobs: make(chan [2][]float32), done: make(chan error, 1), alive: newProbe(conn)}
 	go p.writer(c.timeout)
 	return p
 }
@@ -148,18 +162,28 @@ func (p *peer) writer(timeout time.Duration) {
 	}
 }
 
-// Close releases every socket and stops the writer goroutines.
+// Close releases every socket and the shared memory, and stops the writer
+// goroutines. A collective in progress fails.
 func (c *Comm) Close() error {
+	c.closing.Store(true)
 	if c.ln != nil {
 		c.ln.Close()
 	}
-	for _, p := range c.peers {
+	for _, p := range c.peers { // wakes a collective blocked on a socket
 		if p != nil {
 			p.conn.Close()
+		}
+	}
+	c.busy.Lock()
+	defer c.busy.Unlock()
+	for _, p := range c.peers {
+		if p != nil {
 			close(p.jobs)
 		}
 	}
 	c.peers = nil
+	c.region.unmap()
+	c.region = nil
 	return nil
 }
 
@@ -183,11 +207,19 @@ func (c *Comm) peerErr(r int, doing string, err error) error {
 	return fmt.Errorf("dist: rank %d: %s rank %d (%s): %w", c.rank, doing, r, c.addrs[r], err)
 }
 
-func (c *Comm) check() error {
-	if c.peers == nil && c.ranks != 1 {
-		return errors.New("dist: the communicator is closed or not connected")
+// begin starts a collective over n floats and reports whether the region
+// carries it. Unless it fails, it holds busy: the caller unlocks it.
+func (c *Comm) begin(n int) (shared bool, err error) {
+	c.busy.Lock()
+	if c.peers == nil || c.closing.Load() {
+		c.busy.Unlock()
+		return false, errors.New("dist: the communicator is closed or not connected")
 	}
-	return nil
+	if shared, err = c.useRegion(n); err != nil {
+		c.busy.Unlock()
+		return false, err
+	}
+	return shared, nil
 }
 
 // exchange hands send(r) to every peer's writer, calls recv for each peer in
@@ -241,37 +273,27 @@ func (c *Comm) read(p *peer, dst []float32) error {
 // not depend on timing.
 func (c *Comm) ReduceScatter(vec []float32, small []float64) (lo, hi int, err error) {
 	lo, hi = Shard(c.rank, c.ranks, len(vec))
+	if len(small) > maxSmall {
+		return 0, 0, fmt.Errorf("dist: ReduceScatter carries at most %d small numbers, got %d", maxSmall, len(small))
+	}
 	if c.ranks == 1 {
 		return lo, hi, nil
 	}
-	if err := c.check(); err != nil {
+	shared, err := c.begin(len(vec))
+	if err != nil {
 		return 0, 0, err
 	}
-	own := vec[lo:hi]
-	if cap(c.recv) < len(own)+1 {
-		c.recv = make([]float32, (len(vec)+c.ranks-1)/c.ranks+1)
-	}
-	recv := c.recv[:len(own)]
+	defer c.busy.Unlock()
 	n := len(small)
-	if cap(c.scalars) < n*(c.ranks+1) {
-		c.scalars = make([]float64, n*(c.ranks+1))
+	if cap(c.scalars) < maxSmall*(c.ranks+1) {
+		c.scalars = make([]float64, maxSmall*(c.ranks+1))
 	}
 	all := c.scalars[:n*c.ranks] // every rank's small, in rank order
-	mine := c.scalars[n*c.ranks : n*(c.ranks+1)]
-	copy(mine, small)
-	copy(all[c.rank*n:], small)
-	err = c.exchange(func(r int) [2][]float32 {
-		l, h := Shard(r, c.ranks, len(vec))
-		return [2][]float32{vec[l:h], float32View(mine)}
-	}, func(p *peer) error {
-		if err := c.read(p, recv); err != nil {
-			return err
-		}
-		for i, v := range recv {
-			own[i] += v
-		}
-		return c.read(p, float32View(all[p.rank*n:(p.rank+1)*n]))
-	})
+	if shared {
+		err = c.regionReduceScatter(vec, small, lo, hi)
+	} else {
+		err = c.tcpReduceScatter(vec, small, lo, hi)
+	}
 	if err != nil {
 		return 0, 0, err
 	}
@@ -285,14 +307,44 @@ func (c *Comm) ReduceScatter(vec []float32, small []float64) (lo, hi int, err er
 	return lo, hi, nil
 }
 
+// tcpReduceScatter is ReduceScatter over the connections: each peer's part
+// of this rank's shard, then its small numbers, are added in rank order.
+func (c *Comm) tcpReduceScatter(vec []float32, small []float64, lo, hi int) error {
+	own := vec[lo:hi]
+	if cap(c.recv) < len(own)+1 {
+		c.recv = make([]float32, (len(vec)+c.ranks-1)/c.ranks+1)
+	}
+	recv := c.recv[:len(own)]
+	n := len(small)
+	all := c.scalars[:n*c.ranks]
+	mine := c.scalars[maxSmall*c.ranks : maxSmall*c.ranks+n]
+	copy(mine, small)
+	copy(all[c.rank*n:], small)
+	return c.exchange(func(r int) [2][]float32 {
+		l, h := Shard(r, c.ranks, len(vec))
+		return [2][]float32{vec[l:h], float32View(mine)}
+	}, func(p *peer) error {
+		if err := c.read(p, recv); err != nil {
+			return err
+		}
+		kernels.Add(own, recv)
+		return c.read(p, float32View(all[p.rank*n:(p.rank+1)*n]))
+	})
+}
+
 // AllGather sends this rank's shard of vec to every peer and fills the other
 // shards with theirs.
 func (c *Comm) AllGather(vec []float32) error {
 	if c.ranks == 1 {
 		return nil
 	}
-	if err := c.check(); err != nil {
+	shared, err := c.begin(len(vec))
+	if err != nil {
 		return err
+	}
+	defer c.busy.Unlock()
+	if shared {
+		return c.regionAllGather(vec)
 	}
 	lo, hi := Shard(c.rank, c.ranks, len(vec))
 	return c.exchange(func(int) [2][]float32 { return [2][]float32{vec[lo:hi]} }, func(p *peer) error {

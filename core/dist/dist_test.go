@@ -2,6 +2,8 @@ package dist
 
 import (
 	"net"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -26,13 +28,53 @@ func closeAll(comms []*Comm) {
 	}
 }
 
+var transports = []string{TransportAuto, TransportTCP}
+
+// group connects ranks in this process, all set to transport.
+func group(t testing.TB, ranks int, timeout time.Duration, transport string) []*Comm {
+	t.Helper()
+	comms, err := Group(ranks, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range comms {
+		if err := c.SetTransport(transport); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return comms
+}
+
+// wantTransport checks what the collectives so far went through: shared
+// memory when every rank allowed it (this is Linux: /dev/shm is there).
+func wantTransport(t *testing.T, comms []*Comm, transport string) {
+	t.Helper()
+	want := "tcp"
+	if transport == TransportAuto && runtime.GOOS == "linux" {
+		want = "shm"
+	}
+	for _, c := range comms {
+		if got := c.Transport(); got != want {
+			t.Errorf("rank %d of %d used %q, want %q", c.Rank(), len(comms), got, want)
+		}
+	}
+}
+
 func TestCollectives(t *testing.T) {
-	for _, ranks := range []int{1, 2, 3} {
-		for _, n := range []int{1, 2, 7, 1000} {
-			comms, err := Group(ranks, 5*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
+	for _, transport := range transports {
+		for _, ranks := range []int{1, 2, 3} {
+			testCollectives(t, transport, ranks)
+		}
+	}
+}
+
+// testCollectives runs ReduceScatter and AllGather on growing vectors
+// (a region is renegotiated when a vector outgrows it), twice each.
+func testCollectives(t *testing.T, transport string, ranks int) {
+	comms := group(t, ranks, 5*time.Second, transport)
+	defer closeAll(comms)
+	for _, n := range []int{1, 2, 7, 1000, 1000, 5000} {
+		{
 			vecs := make([][]float32, ranks)
 			for r := range vecs {
 				vecs[r] = make([]float32, n)
@@ -72,7 +114,70 @@ func TestCollectives(t *testing.T) {
 			})
 			for _, err := range errs {
 				if err != nil {
-					t.Fatal(err)
+					t.Fatalf("%s, %d ranks, n %d: %v", transport, ranks, n, err)
+				}
+			}
+		}
+	}
+	if ranks > 1 {
+		wantTransport(t, comms, transport)
+	}
+}
+
+// TestRankSetToTCPKeepsAllOnTCP: ranks set differently agree on TCP.
+func TestRankSetToTCPKeepsAllOnTCP(t *testing.T) {
+	for tcpRank := range 3 {
+		comms := group(t, 3, 5*time.Second, TransportAuto)
+		comms[tcpRank].SetTransport(TransportTCP)
+		errs := run(comms, func(c *Comm) error { return c.AllGather(make([]float32, 10)) })
+		for _, err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		wantTransport(t, comms, TransportTCP)
+		closeAll(comms)
+	}
+}
+
+// TestRegionFileIsRemoved: once the ranks have mapped the region, its file
+// is gone, so nothing is left in /dev/shm whatever becomes of them.
+func TestRegionFileIsRemoved(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("shared memory is Linux only")
+	}
+	before, _ := filepath.Glob("/dev/shm/bigdl-dist-*")
+	comms := group(t, 2, 5*time.Second, TransportAuto)
+	defer closeAll(comms)
+	run(comms, func(c *Comm) error { return c.AllGather(make([]float32, 10)) })
+	wantTransport(t, comms, TransportAuto)
+	after, _ := filepath.Glob("/dev/shm/bigdl-dist-*")
+	if len(after) > len(before) {
+		t.Errorf("region files left behind: %v (before: %v)", after, before)
+	}
+}
+
+// TestSilentPeerFailsWithinTimeout: a rank that stops taking part, before
+// the first collective or after some, fails the others within the timeout,
+// and each error names it.
+func TestSilentPeerFailsWithinTimeout(t *testing.T) {
+	for _, transport := range transports {
+		for _, warm := range []bool{false, true} {
+			comms := group(t, 3, 300*time.Millisecond, transport)
+			if warm {
+				run(comms, func(c *Comm) error { return c.AllGather(make([]float32, 100)) })
+			}
+			start := time.Now()
+			errs := run(comms[:2], func(c *Comm) error { // rank 2 does not take part
+				_, _, err := c.ReduceScatter(make([]float32, 100), nil)
+				return err
+			})
+			if d := time.Since(start); d > 2*time.Second {
+				t.Fatalf("%s: took %v, want about the 300ms timeout", transport, d)
+			}
+			for r, err := range errs {
+				if err == nil || !strings.Contains(err.Error(), "rank 2 (127.0.0.1:") {
+					t.Errorf("%s, warm %v: rank %d: error %v should name rank 2 and its address", transport, warm, r, err)
 				}
 			}
 			closeAll(comms)
@@ -80,38 +185,45 @@ func TestCollectives(t *testing.T) {
 	}
 }
 
-func TestSilentPeerFailsWithinTimeout(t *testing.T) {
-	comms, err := Group(3, 300*time.Millisecond)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeAll(comms)
-	start := time.Now()
-	errs := run(comms[:2], func(c *Comm) error { // rank 2 never answers
-		_, _, err := c.ReduceScatter(make([]float32, 100), nil)
-		return err
-	})
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("took %v, want about the 300ms timeout", d)
-	}
-	for r, err := range errs {
-		if err == nil || !strings.Contains(err.Error(), "rank 2 (127.0.0.1:") {
-			t.Errorf("rank %d: error %v should name rank 2 and its address", r, err)
+// TestDeadPeerFailsFast: a rank whose connections close (its process ended)
+// fails the others at once, not at the timeout.
+func TestDeadPeerFailsFast(t *testing.T) {
+	for _, transport := range transports {
+		for _, warm := range []bool{false, true} {
+			comms := group(t, 2, 10*time.Second, transport)
+			if warm {
+				run(comms, func(c *Comm) error { return c.AllGather(make([]float32, 10)) })
+			}
+			comms[1].Close()
+			start := time.Now()
+			err := comms[0].AllGather(make([]float32, 10))
+			if err == nil || !strings.Contains(err.Error(), "rank 1") || time.Since(start) > time.Second {
+				t.Errorf("%s, warm %v: got %v after %v, want a quick error naming rank 1", transport, warm, err, time.Since(start))
+			}
+			comms[0].Close()
 		}
 	}
 }
 
-func TestDeadPeerFailsFast(t *testing.T) {
-	comms, err := Group(2, 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeAll(comms)
-	comms[1].Close()
-	start := time.Now()
-	err = comms[0].AllGather(make([]float32, 10))
-	if err == nil || !strings.Contains(err.Error(), "rank 1") || time.Since(start) > time.Second {
-		t.Fatalf("got %v after %v, want a quick error naming rank 1", err, time.Since(start))
+// TestCloseDuringWait: closing a Comm while a collective waits on a peer
+// ends the wait with an error (and does not unmap memory under it).
+func TestCloseDuringWait(t *testing.T) {
+	for _, transport := range transports {
+		comms := group(t, 2, 10*time.Second, transport)
+		run(comms, func(c *Comm) error { return c.AllGather(make([]float32, 10)) })
+		done := make(chan error)
+		go func() { done <- comms[0].AllGather(make([]float32, 10)) }()
+		time.Sleep(20 * time.Millisecond)
+		comms[0].Close()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Errorf("%s: the collective succeeded without its peer", transport)
+			}
+		case <-time.After(2 * time.Second):
+			t.Fatalf("%s: the collective still waits after Close", transport)
+		}
+		comms[1].Close()
 	}
 }
 
@@ -133,10 +245,13 @@ func TestConnectTimesOutWhenAPeerNeverComes(t *testing.T) {
 }
 
 func TestSteadyStateDoesNotAllocate(t *testing.T) {
-	comms, err := Group(2, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
+	for _, transport := range transports {
+		testSteadyStateDoesNotAllocate(t, transport)
 	}
+}
+
+func testSteadyStateDoesNotAllocate(t *testing.T, transport string) {
+	comms := group(t, 2, 5*time.Second, transport)
 	defer closeAll(comms)
 	v1 := make([]float32, 1000)
 	s1 := make([]float64, 2)
@@ -170,18 +285,21 @@ func TestSteadyStateDoesNotAllocate(t *testing.T) {
 	comms[0].Close() // the partner's next exchange fails and it returns
 	<-done
 	if allocs > 0 {
-		t.Errorf("%v allocations per iteration, want 0", allocs)
+		t.Errorf("%s: %v allocations per iteration, want 0", transport, allocs)
 	}
 }
 
 // BenchmarkSync270k is one iteration's sync for a 784-256-256-10 MLP
-// (269,322 parameters) between 2 ranks on loopback.
+// (269,322 parameters) between 2 ranks: through shared memory, and over
+// loopback TCP.
 func BenchmarkSync270k(b *testing.B) {
-	const n = 269322
-	comms, err := Group(2, 5*time.Second)
-	if err != nil {
-		b.Fatal(err)
+	for _, transport := range transports {
+		b.Run(transport, func(b *testing.B) { benchmarkSync(b, 269322, transport) })
 	}
+}
+
+func benchmarkSync(b *testing.B, n int, transport string) {
+	comms := group(b, 2, 5*time.Second, transport)
 	defer closeAll(comms)
 	v1, s1 := make([]float32, n), make([]float64, 2)
 	go func() {

@@ -166,9 +166,16 @@ func TestDistributedStepDoesNotAllocate(t *testing.T) {
 }
 
 // BenchmarkDistributedStepMLP784 is one iteration of two tasks (one worker
-// each, in one process, over loopback TCP) sharing a global batch of 128:
-// the training loop of a 2-partition RDD without Spark around it.
+// each, in one process, through shared memory and over loopback TCP)
+// sharing a global batch of 128: the training loop of a 2-partition RDD
+// without Spark around it.
 func BenchmarkDistributedStepMLP784(b *testing.B) {
+	for _, transport := range []string{dist.TransportAuto, dist.TransportTCP} {
+		b.Run(transport, func(b *testing.B) { benchmarkDistributedStep(b, transport) })
+	}
+}
+
+func benchmarkDistributedStep(b *testing.B, transport string) {
 	comms, err := dist.Group(2, 5*time.Second)
 	if err != nil {
 		b.Fatal(err)
@@ -178,6 +185,9 @@ func BenchmarkDistributedStepMLP784(b *testing.B) {
 			c.Close()
 		}
 	}()
+	for _, c := range comms {
+		c.SetTransport(transport)
+	}
 	trs := make([]*Trainer, 2)
 	for r := range trs {
 		trs[r] = mlp784Trainer(b, 1)

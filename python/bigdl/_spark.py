@@ -48,6 +48,15 @@ def sync_timeout():
     raise ValueError("BIGDL_SYNC_TIMEOUT must be a positive number of seconds, got %r" % v)
 
 
+def sync_transport():
+    """How tasks on one host exchange shards (BIGDL_SYNC_TRANSPORT): "auto" (the
+    default: shared memory when every task can map it, else TCP) or "tcp"."""
+    v = os.environ.get("BIGDL_SYNC_TRANSPORT") or "auto"
+    if v not in ("auto", "tcp"):
+        raise ValueError('BIGDL_SYNC_TRANSPORT must be "auto" or "tcp", got %r' % v)
+    return v
+
+
 def _shard(rank, ranks, n):
     return rank * n // ranks, (rank + 1) * n // ranks
 
@@ -204,7 +213,8 @@ def _train_partition(payload, iterator):
         for msg in ctx.allGather(json.dumps([rank, addr])):
             r, a = json.loads(msg)
             peers[r] = a
-        _native.call(comm, "connect", {"rank": rank, "peers": peers, "timeout": p["timeout"]})
+        _native.call(comm, "connect", {"rank": rank, "peers": peers, "timeout": p["timeout"],
+                                       "transport": p["transport"]})
         model = _load_model(p["model"])
         handles.append(model)
         crit = _native.new(p["criterion"]["class"], p["criterion"]["args"])
@@ -237,6 +247,7 @@ def _train_partition(payload, iterator):
         if "error" in status:
             raise _native.error_for(status["status"], "task %d of %d: %s" % (rank, ranks, status["error"]))
         state, _ = _native.call(opt, "dist_state")
+        state["transport"], _ = _native.call(comm, "transport")
         weights = _native.call(model, "get_flat_weights")[1][0][lo:hi]
         mstate, bufs = _native.call(method, "get_state")
         yield rank, state, weights, mstate["t"], bufs
@@ -308,6 +319,8 @@ def optimize(opt):
     host = sc.getConf().get("spark.driver.host", "127.0.0.1")
     if (sc.master or "").startswith("local") or host == "localhost":
         host = "127.0.0.1"
+    timeout, transport = sync_timeout(), sync_transport()
+    segments = 0
     listener = _Listener(host, log)
     start = time.time()
     try:
@@ -319,8 +332,8 @@ def optimize(opt):
                 "criterion": opt.criterion._spec, "method": {"class": mstate_class(method), "args": method._config},
                 "method_t": mstate["t"], "method_bufs": bufs, "batch_size": opt._batch_size,
                 "end_trigger": opt._end_trigger, "stop": v["trigger"] if v is not None else None,
-                "cores": cpus, "total": total, "seed": seed, "resume": resume, "timeout": sync_timeout(),
-                "listener": listener.address})
+                "cores": cpus, "total": total, "seed": seed, "resume": resume, "timeout": timeout,
+                "transport": transport, "listener": listener.address})
             try:
                 # The shuffle after the barrier stage makes it a shuffle-map stage,
                 # which Spark re-runs as a whole when a task fails (a failed barrier
@@ -337,6 +350,10 @@ def optimize(opt):
             nbufs = len(results[0][4])
             method._call("set_state", {"t": results[0][3]},
                          [np.concatenate([r[4][i] for r in results]) for i in range(nbufs)])
+            if not segments:
+                log.info("tasks exchanged parameters %s", {"shm": "through shared memory (one host)",
+                         "tcp": "over TCP"}.get(results[0][1]["transport"], "not at all"))
+            segments += 1
             resume = [r[1]["resume"] for r in results]
             state = dict(resume[0]["state"])
             if not results[0][1]["stopped"]:
@@ -355,7 +372,8 @@ def optimize(opt):
                 r["state"] = state
     finally:
         listener.close()
-    log.info("training on Spark finished: %d iterations in %.1fs", state["Iteration"], time.time() - start)
+    log.info("training on Spark finished: %d iterations in %.1fs, %.3fs of them in the tasks' training loops",
+             state["Iteration"], time.time() - start, resume[0]["elapsed"])
     return model
 
 
