@@ -37,6 +37,10 @@ type region struct {
 	areaBytes int
 }
 
+// maxRegionBytes caps a region (four times the model for two ranks): past
+// it, memory matters more than the copies TCP costs, and ranks use TCP.
+const maxRegionBytes = 1 << 30
+
 const (
 	headerBytes = 64
 	flagBytes   = 64 // a cache line each, so flags do not share lines
@@ -79,6 +83,9 @@ func (g *region) unmap() {
 // otherwise kill the process with SIGBUS on first touch.
 func createRegion(ranks, n int) (g *region, path string, nonce []byte, err error) {
 	g = newRegionLayout(ranks, n)
+	if g.size() > maxRegionBytes {
+		return nil, "", nil, fmt.Errorf("a region for %d ranks of %d values would take %d bytes", ranks, n, g.size())
+	}
 	f, err := os.CreateTemp(shmDir, "bigdl-dist-*")
 	if err != nil {
 		return nil, "", nil, err
