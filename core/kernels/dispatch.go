@@ -46,6 +46,8 @@ type kernelSet struct {
 	// packBT, if set, transposes op(B) = Bᵀ into slivers 16 columns at a
 	// time (see packB); nr must then be a multiple of 16.
 	packBT bTransposer
+	// packCopy, if set, packs full slivers of an untransposed B (see packB).
+	packCopy bCopier
 
 	// alt, if set, is a set with another register block that computes a
 	// product instead of this one when it pads the product's m×n to fewer

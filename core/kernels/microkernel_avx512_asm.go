@@ -17,14 +17,14 @@ func kernel12x32AVX512asm(k int, a, b *float32, bStride uintptr, c *float32, ldc
 
 // asmSet derives a kernel set from the archsimd AVX-512 set (same vector
 // helpers and NT kernel) with an assembly micro-kernel.
-func asmSet(name, desc string, mr, nr, kc, mc int, micro microKernel, packRows, packCols aPacker) *kernelSet {
+func asmSet(name, desc string, mr, nr, kc, mc int, micro microKernel, packRows, packCols aPacker, packCopy bCopier) *kernelSet {
 	s := *avx512Set
 	s.name, s.desc = name, desc
 	s.mr, s.nr, s.kc, s.mc = mr, nr, kc, mc
 	// A kc×1024 panel of B (1 MB at kc = 256) leaves half of L2 to the A
 	// block; 3072 columns (3 MB) made 2048³ on one thread 4% slower.
 	s.nc = 1024
-	s.micro, s.packRows, s.packCols = micro, packRows, packCols
+	s.micro, s.packRows, s.packCols, s.packCopy = micro, packRows, packCols, packCopy
 	s.ntCost = asmNTCost
 	return &s
 }
@@ -47,9 +47,9 @@ var asmNTCost = &ntCostModel{dotRate: 50, packedRate: 70, packNs: 0.12}
 // 24 rows computed for 16); see kernelSet.forShape. A 6×64 block measured
 // ~120–140 in the micro-benchmark alone and was dropped.
 var (
-	avx512Asm8x48 = asmSet("avx512-asm8x48", "avx512-asm8x48 (Go assembly, 8×48 zmm, embedded broadcasts)", 8, 48, 128, 480, kernel8x48AVX512asm, packRows8AVX512asm, packCols8AVX512asm)
+	avx512Asm8x48 = asmSet("avx512-asm8x48", "avx512-asm8x48 (Go assembly, 8×48 zmm, embedded broadcasts)", 8, 48, 128, 480, kernel8x48AVX512asm, packRows8AVX512asm, packCols8AVX512asm, copy48AVX512asm)
 	avx512Asm     = func() *kernelSet {
-		s := asmSet("avx512", "avx512 (Go assembly, 12×32 zmm or 8×48 by shape, embedded broadcasts)", 12, 32, 256, 480, kernel12x32AVX512asm, packRows12AVX512asm, packCols12AVX512asm)
+		s := asmSet("avx512", "avx512 (Go assembly, 12×32 zmm or 8×48 by shape, embedded broadcasts)", 12, 32, 256, 480, kernel12x32AVX512asm, packRows12AVX512asm, packCols12AVX512asm, copy32AVX512asm)
 		s.alt = avx512Asm8x48
 		return s
 	}()

@@ -17,8 +17,9 @@ import "unsafe"
 // The two packs that transpose (rows of an untransposed A into MR-tall
 // slivers, rows of B into the slivers of op(B) = Bᵀ) cost the most in Go,
 // a store per value into scattered cache lines; the AVX-512 sets do them,
-// and the copy of a transposed A, in assembly (pack_avx512_amd64.s)
-// through the kernelSet's packRows, packBT and packCols.
+// the copy of a transposed A and that of an untransposed B in assembly
+// (pack_avx512_amd64.s) through the kernelSet's packRows, packBT, packCols
+// and packCopy.
 
 // f32 returns a pointer to s[i] without a bounds check.
 func f32(s []float32, i int) unsafe.Pointer {
@@ -122,6 +123,11 @@ func packRows4(d, src unsafe.Pointer, lda, kb int, alpha float32) {
 // length, NR·4) are in bytes; kb, groups ≥ 1.
 type bTransposer func(kb int, src *float32, ldb uintptr, dst *float32, dstStride uintptr, groups int)
 
+// bCopier packs one full sliver of an untransposed B: for p < kb, the NR
+// values at src + p·ldb (ldb in bytes) go to row p of the sliver at dst;
+// kb ≥ 1.
+type bCopier func(kb int, src *float32, ldb uintptr, dst *float32)
+
 // packB packs op(B)[p0:p0+kb][j0:j0+nb] into dst, in slivers of ks.nr.
 func (ks *kernelSet) packB(dst, b []float32, ldb int, transB bool, p0, kb, j0, nb int) {
 	nr := ks.nr
@@ -130,6 +136,8 @@ func (ks *kernelSet) packB(dst, b []float32, ldb int, transB bool, p0, kb, j0, n
 		cols := min(nr, nb-jr)
 		d := f32(dst, jr*kb)
 		switch {
+		case !transB && cols == nr && ks.packCopy != nil:
+			ks.packCopy(kb, (*float32)(f32(b, p0*ldb+j0+jr)), uintptr(ldb*4), (*float32)(d))
 		case !transB && cols == nr && nr == 48:
 			src := f32(b, p0*ldb+j0+jr)
 			for p := 0; p < kb; p++ {

@@ -23,3 +23,11 @@ func packCols12AVX512asm(kb int, src *float32, lda uintptr, dst *float32, alpha 
 
 //go:noescape
 func packCols8AVX512asm(kb int, src *float32, lda uintptr, dst *float32, alpha float32, rows int)
+
+// The packCopy bCopiers (pack.go) of the 12×32 and 8×48 assembly kernels.
+
+//go:noescape
+func copy32AVX512asm(kb int, src *float32, ldb uintptr, dst *float32)
+
+//go:noescape
+func copy48AVX512asm(kb int, src *float32, ldb uintptr, dst *float32)
