@@ -28,23 +28,7 @@ func TestPackBTransposer(t *testing.T) {
 		for _, nr := range []int{16, ks.nr} {
 			withNR, scalarNR := *ks, scalar
 			withNR.nr, scalarNR.nr = nr, nr
-			for _, kb := range sizes {
-				for _, nb := range sizes {
-					p0, j0 := 3, 5
-					ldb := p0 + kb + 9
-					b := randSlice(r, (j0+nb)*ldb)
-					size := (nb + nr - 1) / nr * nr * kb
-					want, got := poisoned(size+64), poisoned(size+64)
-					scalarNR.packB(want, b, ldb, true, p0, kb, j0, nb)
-					withNR.packB(got, b, ldb, true, p0, kb, j0, nb)
-					for i := range got {
-						if !sameBits(got[i], want[i]) {
-							t.Fatalf("%s nr=%d kb=%d nb=%d: packed[%d] = %v, scalar pack gives %v (sliver %d, row %d, column %d)",
-								name, nr, kb, nb, i, got[i], want[i], i/(nr*kb), i%(nr*kb)/nr, i%nr)
-						}
-					}
-				}
-			}
+			checkPackB(t, name, &withNR, &scalarNR, true, sizes, r)
 		}
 	}
 	if tested == 0 {
@@ -67,27 +51,39 @@ func TestPackBCopy(t *testing.T) {
 		tested++
 		scalar := *ks
 		scalar.packCopy = nil
-		nr := ks.nr
-		for _, kb := range sizes {
-			for _, nb := range sizes {
-				p0, j0 := 3, 5
-				ldb := j0 + nb + 9
-				b := randSlice(r, (p0+kb)*ldb)
-				size := (nb + nr - 1) / nr * nr * kb
-				want, got := poisoned(size+64), poisoned(size+64)
-				scalar.packB(want, b, ldb, false, p0, kb, j0, nb)
-				ks.packB(got, b, ldb, false, p0, kb, j0, nb)
-				for i := range got {
-					if !sameBits(got[i], want[i]) {
-						t.Fatalf("%s kb=%d nb=%d: packed[%d] = %v, scalar pack gives %v (sliver %d, row %d, column %d)",
-							name, kb, nb, i, got[i], want[i], i/(nr*kb), i%(nr*kb)/nr, i%nr)
-					}
-				}
-			}
-		}
+		checkPackB(t, name, ks, &scalar, false, sizes, r)
 	}
 	if tested == 0 {
 		t.Skip("no kernel set with a copying pack of B runs here")
+	}
+}
+
+// checkPackB packs op(B)[p0:p0+kb][j0:j0+nb] with ks and with scalar for
+// every kb and nb of sizes, from a B whose rows are longer than the packed
+// part, and fails at the first value (padding included, and the poisoned
+// values past the end) whose bits differ.
+func checkPackB(t *testing.T, name string, ks, scalar *kernelSet, transB bool, sizes []int, r *rand.Rand) {
+	t.Helper()
+	nr := ks.nr
+	for _, kb := range sizes {
+		for _, nb := range sizes {
+			p0, j0 := 3, 5
+			ldb, rows := j0+nb+9, p0+kb // B's row length and row count as stored
+			if transB {
+				ldb, rows = p0+kb+9, j0+nb
+			}
+			b := randSlice(r, rows*ldb)
+			size := (nb + nr - 1) / nr * nr * kb
+			want, got := poisoned(size+64), poisoned(size+64)
+			scalar.packB(want, b, ldb, transB, p0, kb, j0, nb)
+			ks.packB(got, b, ldb, transB, p0, kb, j0, nb)
+			for i := range got {
+				if !sameBits(got[i], want[i]) {
+					t.Fatalf("%s nr=%d kb=%d nb=%d: packed[%d] = %v, scalar pack gives %v (sliver %d, row %d, column %d)",
+						name, nr, kb, nb, i, got[i], want[i], i/(nr*kb), i%(nr*kb)/nr, i%nr)
+				}
+			}
+		}
 	}
 }
 
