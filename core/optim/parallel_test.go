@@ -157,6 +157,7 @@ func BenchmarkStepMLP784(b *testing.B) {
 			}
 			defer tr.release()
 			idx := firstRecords(128)
+			tr.step(idx) // the first step allocates the layers' buffers
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
