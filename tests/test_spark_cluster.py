@@ -83,10 +83,16 @@ def cluster(tmp_path_factory):
                 p.wait()
 
 
-@pytest.mark.parametrize("script", ["lecture_logistic.py", "lecture_feedforward.py"])
-def test_lecture_on_a_standalone_cluster(cluster, script):
-    env = child_env(LECTURE_SPARK="1", LECTURE_SPARK_MASTER=cluster)
+# The executors share this host, so their tasks use shared memory unless told not to;
+# one script runs each way (across hosts, TCP is what they would use).
+@pytest.mark.parametrize("script,transport,said", [
+    ("lecture_logistic.py", "auto", "through shared memory"),
+    ("lecture_feedforward.py", "tcp", "over TCP"),
+])
+def test_lecture_on_a_standalone_cluster(cluster, script, transport, said):
+    env = child_env(LECTURE_SPARK="1", LECTURE_SPARK_MASTER=cluster, BIGDL_SYNC_TRANSPORT=transport)
     p = _run_python(script=LECTURE_DIR / script, cwd=LECTURE_DIR, env=env, timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
     # Both workers' executors took part: two training tasks, no repartitioning down to one.
     assert "training on Spark: 2 tasks" in p.stderr, p.stderr[-3000:]
+    assert "tasks exchanged parameters " + said in p.stderr, p.stderr[-3000:]
