@@ -21,6 +21,7 @@ import (
 	"unsafe"
 
 	"github.com/bigdl-go/bigdl-go/core/kernels"
+	"github.com/bigdl-go/bigdl-go/core/spin"
 )
 
 // DefaultTimeout bounds every wait on a peer unless configured otherwise.
@@ -52,10 +53,12 @@ type peer struct {
 	rank int
 	addr string
 	conn net.Conn
-	jobs chan [2][]float32 // the writer goroutine sends both slices of each job
-	done chan error
 	// alive reports, without waiting, whether the connection is still open.
 	alive func() bool
+	sock  *socket // non-blocking reads and writes for the collectives
+
+	out [2][]byte // what this collective still has to send the peer
+	in  [2][]byte // what it still has to receive from the peer
 }
 
 // Listen opens this rank's listener on host (":0" picks a free port; use
@@ -136,34 +139,30 @@ func (c *Comm) Connect(rank int, addrs []string, timeout time.Duration) (err err
 		}
 		c.peers[r] = c.newPeer(r, conn)
 	}
+	c.clearDeadlines()
 	return nil
+}
+
+// clearDeadlines lifts the deadlines set for connecting or negotiating:
+// the collectives keep their own clock, and a deadline left on a socket
+// would fail them once it passed.
+func (c *Comm) clearDeadlines() {
+	for _, p := range c.peers {
+		if p != nil {
+			p.conn.SetDeadline(time.Time{})
+		}
+	}
 }
 
 func (c *Comm) newPeer(r int, conn net.Conn) *peer {
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	p := &peer{rank: r, addr: c.addrs[r], conn: conn, jobs: make(chan [2][]float32), done: make(chan error, 1), alive: newProbe(conn)}
-	go p.writer(c.timeout)
-	return p
+	return &peer{rank: r, addr: c.addrs[r], conn: conn, alive: newProbe(conn), sock: newSocket(conn)}
 }
 
-// writer sends the slices it is handed, with a deadline, and reports the outcome.
-func (p *peer) writer(timeout time.Duration) {
-	for job := range p.jobs {
-		p.conn.SetWriteDeadline(time.Now().Add(timeout))
-		var err error
-		for _, v := range job {
-			if err == nil && len(v) > 0 {
-				_, err = p.conn.Write(bytesOf(v))
-			}
-		}
-		p.done <- err
-	}
-}
-
-// Close releases every socket and the shared memory, and stops the writer
-// goroutines. A collective in progress fails.
+// Close releases every socket and the shared memory. A collective in
+// progress fails.
 func (c *Comm) Close() error {
 	c.closing.Store(true)
 	if c.ln != nil {
@@ -176,11 +175,6 @@ func (c *Comm) Close() error {
 	}
 	c.busy.Lock()
 	defer c.busy.Unlock()
-	for _, p := range c.peers {
-		if p != nil {
-			close(p.jobs)
-		}
-	}
 	c.peers = nil
 	c.region.unmap()
 	c.region = nil
@@ -222,47 +216,110 @@ func (c *Comm) begin(n int) (shared bool, err error) {
 	return shared, nil
 }
 
-// exchange hands send(r) to every peer's writer, calls recv for each peer in
-// rank order, then waits for the writes. The first error wins.
-func (c *Comm) exchange(send func(r int) [2][]float32, recv func(p *peer) error) error {
-	for _, p := range c.peers {
-		if p != nil {
-			p.jobs <- send(p.rank)
-		}
-	}
-	var first error
-	for _, p := range c.peers {
-		if p != nil && first == nil {
-			if err := recv(p); err != nil {
-				first = err
-				// Unblock our writers and wake the peers: the run is over.
-				for _, q := range c.peers {
-					if q != nil {
-						q.conn.Close()
-					}
+// exchange sends every peer its out slices and fills its in slices,
+// calling got(r) once peer r's have arrived, in rank order. One goroutine
+// moves every byte with non-blocking calls and polls while nothing moves
+// (see package spin): a peer is usually microseconds away, and parking a
+// thread or waking a goroutine costs more than that on a VM. Sending to
+// every peer while receiving cannot deadlock, whatever the sockets' buffer
+// sizes. Receives are taken in rank order, so sums do not depend on timing.
+func (c *Comm) exchange(got func(r int)) error {
+	// Goroutines: a peer in this process (tests) may need this processor.
+	poll := spin.Poller{Goroutines: true}
+	var deadline time.Time
+	next := 0 // the peer whose data is taken next
+	for {
+		moved, sending := false, false
+		for _, p := range c.peers {
+			if p == nil {
+				continue
+			}
+			for pending(&p.out) != nil {
+				b := pending(&p.out)
+				n, err := p.sock.write(*b)
+				if err != nil {
+					return c.failPeers(c.peerErr(p.rank, "sending to", err))
 				}
+				if n == 0 {
+					sending = true
+					break
+				}
+				*b, moved = (*b)[n:], true
 			}
 		}
-	}
-	for _, p := range c.peers {
-		if p != nil {
-			if err := <-p.done; err != nil && first == nil {
-				first = c.peerErr(p.rank, "sending to", err)
+		for ; next < len(c.peers); next++ {
+			p := c.peers[next]
+			if p == nil {
+				continue
 			}
+			b := pending(&p.in)
+			for b != nil {
+				n, err := p.sock.read(*b)
+				if err != nil {
+					if errors.Is(err, io.EOF) {
+						err = fmt.Errorf("connection closed (the peer's task ended or failed): %w", err)
+					}
+					return c.failPeers(c.peerErr(p.rank, "receiving from", err))
+				}
+				if n == 0 {
+					break
+				}
+				*b, moved = (*b)[n:], true
+				b = pending(&p.in)
+			}
+			if b != nil {
+				break
+			}
+			got(p.rank)
+		}
+		if next == len(c.peers) && !sending {
+			return nil
+		}
+		if moved {
+			poll, deadline = spin.Poller{Goroutines: true}, time.Time{}
+			continue
+		}
+		d, checked := poll.Waited()
+		if !checked {
+			continue
+		}
+		if c.closing.Load() {
+			return errors.New("dist: the communicator was closed")
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(c.timeout)
+		} else if time.Now().After(deadline) {
+			return c.failPeers(c.peerErr(c.stalled(next), "waiting for", os.ErrDeadlineExceeded))
+		}
+		if d > sleepAfter {
+			time.Sleep(sleepFor)
 		}
 	}
-	return first
 }
 
-func (c *Comm) read(p *peer, dst []float32) error {
-	p.conn.SetReadDeadline(time.Now().Add(c.timeout))
-	if _, err := io.ReadFull(p.conn, bytesOf(dst)); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			err = fmt.Errorf("connection closed (the peer's task ended or failed): %w", err)
-		}
-		return c.peerErr(p.rank, "receiving from", err)
+// pending is the first of two slices with bytes left, or nil.
+func pending(b *[2][]byte) *[]byte {
+	if len(b[0]) > 0 {
+		return &b[0]
+	}
+	if len(b[1]) > 0 {
+		return &b[1]
 	}
 	return nil
+}
+
+// stalled names the peer an exchange is stuck on: the one it waits to hear
+// from (next), or else one that does not take what it is sent.
+func (c *Comm) stalled(next int) int {
+	if next < len(c.peers) {
+		return next
+	}
+	for _, p := range c.peers {
+		if p != nil && pending(&p.out) != nil {
+			return p.rank
+		}
+	}
+	return 0
 }
 
 // ReduceScatter sums vec over all ranks into this rank's shard [lo, hi) of
@@ -311,25 +368,31 @@ func (c *Comm) ReduceScatter(vec []float32, small []float64) (lo, hi int, err er
 // of this rank's shard, then its small numbers, are added in rank order.
 func (c *Comm) tcpReduceScatter(vec []float32, small []float64, lo, hi int) error {
 	own := vec[lo:hi]
-	if cap(c.recv) < len(own)+1 {
-		c.recv = make([]float32, (len(vec)+c.ranks-1)/c.ranks+1)
+	if len(c.recv) < (c.ranks-1)*len(own) {
+		c.recv = make([]float32, (c.ranks-1)*((len(vec)+c.ranks-1)/c.ranks))
 	}
-	recv := c.recv[:len(own)]
 	n := len(small)
 	all := c.scalars[:n*c.ranks]
 	mine := c.scalars[maxSmall*c.ranks : maxSmall*c.ranks+n]
 	copy(mine, small)
 	copy(all[c.rank*n:], small)
-	return c.exchange(func(r int) [2][]float32 {
-		l, h := Shard(r, c.ranks, len(vec))
-		return [2][]float32{vec[l:h], float32View(mine)}
-	}, func(p *peer) error {
-		if err := c.read(p, recv); err != nil {
-			return err
+	for _, p := range c.peers {
+		if p != nil {
+			l, h := Shard(p.rank, c.ranks, len(vec))
+			p.out = [2][]byte{bytesOf(vec[l:h]), bytesOf(float32View(mine))}
+			p.in = [2][]byte{bytesOf(c.peerRecv(p.rank, len(own))), bytesOf(float32View(all[p.rank*n : (p.rank+1)*n]))}
 		}
-		kernels.Add(own, recv)
-		return c.read(p, float32View(all[p.rank*n:(p.rank+1)*n]))
-	})
+	}
+	return c.exchange(func(r int) { kernels.Add(own, c.peerRecv(r, len(own))) })
+}
+
+// peerRecv is where rank r's part of this rank's shard of m values arrives.
+func (c *Comm) peerRecv(r, m int) []float32 {
+	i := r
+	if r > c.rank {
+		i--
+	}
+	return c.recv[i*m : (i+1)*m]
 }
 
 // AllGather sends this rank's shard of vec to every peer and fills the other
@@ -347,10 +410,14 @@ func (c *Comm) AllGather(vec []float32) error {
 		return c.regionAllGather(vec)
 	}
 	lo, hi := Shard(c.rank, c.ranks, len(vec))
-	return c.exchange(func(int) [2][]float32 { return [2][]float32{vec[lo:hi]} }, func(p *peer) error {
-		l, h := Shard(p.rank, c.ranks, len(vec))
-		return c.read(p, vec[l:h])
-	})
+	for _, p := range c.peers {
+		if p != nil {
+			l, h := Shard(p.rank, c.ranks, len(vec))
+			p.out = [2][]byte{bytesOf(vec[lo:hi])}
+			p.in = [2][]byte{bytesOf(vec[l:h])}
+		}
+	}
+	return c.exchange(func(int) {})
 }
 
 // float32View is v's bytes as float32s, for sending.

@@ -185,6 +185,30 @@ func TestSilentPeerFailsWithinTimeout(t *testing.T) {
 	}
 }
 
+// TestCollectivesOutliveTheTimeout: the timeout bounds each wait, not the
+// run; deadlines set while connecting and negotiating must not linger.
+func TestCollectivesOutliveTheTimeout(t *testing.T) {
+	for _, transport := range transports {
+		comms := group(t, 2, 200*time.Millisecond, transport)
+		for range 3 {
+			errs := run(comms, func(c *Comm) error {
+				_, _, err := c.ReduceScatter(make([]float32, 100), nil)
+				if err == nil {
+					err = c.AllGather(make([]float32, 100))
+				}
+				return err
+			})
+			for _, err := range errs {
+				if err != nil {
+					t.Fatalf("%s: %v", transport, err)
+				}
+			}
+			time.Sleep(150 * time.Millisecond)
+		}
+		closeAll(comms)
+	}
+}
+
 // TestDeadPeerFailsFast: a rank whose connections close (its process ended)
 // fails the others at once, not at the timeout.
 func TestDeadPeerFailsFast(t *testing.T) {

@@ -40,12 +40,13 @@ const maxSmall = 16
 // the region rank 0 made.
 const nonceBytes = 16
 
-// After shmSleepAfter of waiting on a peer, a rank sleeps between polls: the
-// peer is not moments away (it is validating, or stalled). Every
-// shmProbeEvery of waiting it checks that the peer's connection is open.
+// After sleepAfter of waiting on a peer, a rank sleeps between polls, over
+// TCP as through shared memory: the peer is not moments away (it is
+// validating, or stalled). Every shmProbeEvery of waiting on the region it
+// checks that the peer's connection is open.
 const (
-	shmSleepAfter = 2 * time.Millisecond
-	shmSleep      = 100 * time.Microsecond
+	sleepAfter    = 2 * time.Millisecond
+	sleepFor      = 100 * time.Microsecond
 	shmProbeEvery = time.Millisecond
 )
 
@@ -104,6 +105,7 @@ func (c *Comm) negotiateRegion(n int) error {
 			p.conn.SetDeadline(deadline)
 		}
 	}
+	defer c.clearDeadlines()
 	g, agreed, err := c.agreeOnRegion(n)
 	if err != nil {
 		g.unmap()
@@ -245,7 +247,7 @@ func (c *Comm) regionAllGather(vec []float32) error {
 // or after the timeout.
 func (c *Comm) awaitPeer(r int) error {
 	flag := c.region.flag(r)
-	var p spin.Poller
+	p := spin.Poller{Goroutines: true} // a peer in this process (tests) may need this processor
 	lastProbe := time.Duration(0)
 	for flag.Load() < c.calls {
 		d, checked := p.Waited()
@@ -255,10 +257,10 @@ func (c *Comm) awaitPeer(r int) error {
 		if c.closing.Load() {
 			return errors.New("dist: the communicator was closed")
 		}
-		if d < shmSleepAfter {
+		if d < sleepAfter {
 			continue
 		}
-		time.Sleep(shmSleep)
+		time.Sleep(sleepFor)
 		if d-lastProbe >= shmProbeEvery {
 			lastProbe = d
 			if !c.peers[r].alive() {

@@ -1,7 +1,13 @@
 package optim
 
 import (
+	"bufio"
+	"fmt"
 	"math"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -188,15 +194,7 @@ func benchmarkDistributedStep(b *testing.B, transport string) {
 	for _, c := range comms {
 		c.SetTransport(transport)
 	}
-	trs := make([]*Trainer, 2)
-	for r := range trs {
-		trs[r] = mlp784Trainer(b, 1)
-		trs[r].Dist = &Distributed{Sync: comms[r], Total: 1024}
-		if err := trs[r].prepare(); err != nil {
-			b.Fatal(err)
-		}
-		defer trs[r].release()
-	}
+	trs := []*Trainer{mlp784Task(b, comms[0]), mlp784Task(b, comms[1])}
 	idx := firstRecords(64)
 	done := make(chan error)
 	go func() {
@@ -220,4 +218,94 @@ func benchmarkDistributedStep(b *testing.B, transport string) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N*128)/b.Elapsed().Seconds(), "records/s")
+}
+
+// BenchmarkDistributedStepMLP784Processes is BenchmarkDistributedStepMLP784
+// with rank 1 in a child process, as Spark's tasks are: each process's
+// waits on the other are then waits on another process, as in a real run.
+func BenchmarkDistributedStepMLP784Processes(b *testing.B) {
+	for _, transport := range []string{dist.TransportAuto, dist.TransportTCP} {
+		b.Run(transport, func(b *testing.B) { benchmarkDistributedStepProcesses(b, transport) })
+	}
+}
+
+func benchmarkDistributedStepProcesses(b *testing.B, transport string) {
+	c, err := dist.Listen("127.0.0.1")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	child := exec.Command(os.Args[0], "-test.run=^TestPeerProcess$", "-test.count=1")
+	child.Env = append(os.Environ(), "BIGDL_TEST_PEER="+c.Addr(), "BIGDL_TEST_PEER_STEPS="+strconv.Itoa(b.N+1),
+		"BIGDL_TEST_PEER_TRANSPORT="+transport)
+	out, err := child.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	child.Stderr = os.Stderr
+	if err := child.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer child.Wait()
+	peer, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		b.Fatalf("reading the child's address: %v", err)
+	}
+	c.SetTransport(transport)
+	if err := c.Connect(0, []string{c.Addr(), strings.TrimSpace(peer)}, 10*time.Second); err != nil {
+		b.Fatal(err)
+	}
+	tr, idx := mlp784Task(b, c), firstRecords(64)
+	if _, err := tr.step(idx); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := tr.step(idx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.N*128)/b.Elapsed().Seconds(), "records/s")
+	if c.Transport() != map[string]string{dist.TransportAuto: "shm", dist.TransportTCP: "tcp"}[transport] {
+		b.Fatalf("the ranks used %q", c.Transport())
+	}
+}
+
+// TestPeerProcess is rank 1 of BenchmarkDistributedStepMLP784Processes,
+// run in a child process; on its own it does nothing.
+func TestPeerProcess(t *testing.T) {
+	addr0 := os.Getenv("BIGDL_TEST_PEER")
+	if addr0 == "" {
+		t.Skip("the benchmark's child process")
+	}
+	steps, _ := strconv.Atoi(os.Getenv("BIGDL_TEST_PEER_STEPS"))
+	c, err := dist.Listen("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Println(c.Addr())
+	c.SetTransport(os.Getenv("BIGDL_TEST_PEER_TRANSPORT"))
+	if err := c.Connect(1, []string{addr0, c.Addr()}, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	tr, idx := mlp784Task(t, c), firstRecords(64)
+	for range steps {
+		if _, err := tr.step(idx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// mlp784Task is one task, one worker, of a 2-task run of the 784 MLP over
+// c, prepared to step; each step takes 64 records, half the global batch.
+func mlp784Task(tb testing.TB, c *dist.Comm) *Trainer {
+	tr := mlp784Trainer(tb, 1)
+	tr.Dist = &Distributed{Sync: c, Total: 1024}
+	if err := tr.prepare(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(tr.release)
+	return tr
 }

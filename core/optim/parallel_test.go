@@ -121,7 +121,7 @@ func TestStepDoesNotAllocate(t *testing.T) {
 
 // mlp784Trainer is the benchmarks' model: the 784-256-256-10 MLP with SGD
 // and class NLL, on 512 records of zeros (the data does not change the work).
-func mlp784Trainer(b *testing.B, workers int) *Trainer {
+func mlp784Trainer(b testing.TB, workers int) *Trainer {
 	rng.Global.Seed(1)
 	x, y := tensor.New(512, 784), tensor.New(512)
 	for i := range y.Data {
