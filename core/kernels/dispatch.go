@@ -113,7 +113,7 @@ func choose(request string) {
 }
 
 func install(s *kernelSet) {
-	active, gemm, Active = s, packedGemm, s.desc
+	active, Active = s, s.desc
 }
 
 // Available lists the kernel sets this build can run on this CPU, best first.
@@ -157,7 +157,7 @@ func Force(path string) (restore func(), err error) {
 	if !s.supported() {
 		return nil, fmt.Errorf("kernels: this CPU cannot run the %q kernels", path)
 	}
-	prevSet, prevGemm, prevName := active, gemm, Active
+	prevSet, prevName := active, Active
 	install(s)
-	return func() { active, gemm, Active = prevSet, prevGemm, prevName }, nil
+	return func() { active, Active = prevSet, prevName }, nil
 }

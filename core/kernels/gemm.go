@@ -9,17 +9,8 @@ import (
 	"fmt"
 )
 
-// GemmFunc computes C = alpha·op(A)·op(B) + beta·C for row-major matrices,
-// op(X) being X or Xᵀ; op(A) is m×k, op(B) is k×n, C is m×n.
-type GemmFunc func(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
-	b []float32, ldb int, beta float32, c []float32, ldc int)
-
 // Active names the kernel set in use, for logs and benchmarks.
 var Active = "generic (portable Go)"
-
-// gemm is what Sgemm calls; Use replaces it, Force and start-up dispatch set
-// it to the packed driver with a chosen micro-kernel.
-var gemm GemmFunc = packedGemm
 
 // Sgemm is the single-precision matrix product every layer uses:
 // C = alpha·op(A)·op(B) + beta·C, row-major, op(A) m×k, op(B) k×n, C m×n.
@@ -30,15 +21,7 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if m == 0 || n == 0 {
 		return
 	}
-	gemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-}
-
-// Use installs another implementation (for tests and comparisons). The
-// elementwise helpers keep the current kernel set.
-func Use(name string, f GemmFunc) (restore func()) {
-	prevName, prev := Active, gemm
-	Active, gemm = name, f
-	return func() { Active, gemm = prevName, prev }
+	packedGemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // NaiveGemm is the triple loop, the reference kernels are tested against.

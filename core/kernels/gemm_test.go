@@ -443,8 +443,8 @@ func TestForce(t *testing.T) {
 }
 
 func TestChooseFromEnv(t *testing.T) {
-	prev, prevGemm, prevName := active, gemm, Active
-	defer func() { active, gemm, Active = prev, prevGemm, prevName }()
+	prev, prevName := active, Active
+	defer func() { active, Active = prev, prevName }()
 	choose("generic")
 	if active.name != "generic" {
 		t.Errorf("BIGDL_KERNELS=generic chose %s", active.name)
