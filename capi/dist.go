@@ -21,12 +21,15 @@ import (
 //       and closes the listener; "transport" -> "shm", "tcp", or "" before the first
 //       exchange; freeing the handle closes every socket and the shared memory.
 //   Optimizer config "dist": {"comm": handle, "total": records in all partitions,
-//       "seed": shuffling seed, "stop": trigger or null, "resume": {...},
+//       "seed": shuffling seed, "rng": the driver's generator state or null,
+//       "stop": trigger or null, "resume": {...},
 //       "fail_at"/"hang_at": test hooks}; "dist_state" returns {"resume", "stopped"}.
 //   Layers: "get_flat_weights" -> one flat tensor; "set_flat_weights" [flat].
 //   Optim methods: "get_state" -> {"t"} + buffers; "set_state" {"t"} + buffers.
 //   Library: "draw_seed" -> the next number of the global generator (what a local
-//       run draws for its shuffling); "trigger_fires" {"trigger", "state"} -> bool.
+//       run draws for its shuffling); "rng_state" -> the global generator's state
+//       (where a local run's Dropout masks would come from next);
+//       "trigger_fires" {"trigger", "state"} -> bool.
 
 type comm struct{ *dist.Comm }
 
@@ -92,6 +95,12 @@ func newDistributed(spec map[string]any) (*optim.Distributed, error) {
 	if s, ok := spec["stop"].(map[string]any); ok {
 		if d.Stop, err = optim.NewTrigger(s); err != nil {
 			return nil, fmt.Errorf("Optimizer: dist: stop: %w", err)
+		}
+	}
+	if s, ok := spec["rng"].(map[string]any); ok {
+		d.RNG = new(rng.State)
+		if err := fromJSON(s, d.RNG); err != nil {
+			return nil, fmt.Errorf("Optimizer: dist: rng: %w", err)
 		}
 	}
 	if r, ok := spec["resume"].(map[string]any); ok {
@@ -169,6 +178,8 @@ func callDistLibrary(method string, req *request) (resp response, ok bool, err e
 	switch method {
 	case "draw_seed":
 		return response{result: rng.Global.Uint32()}, true, nil
+	case "rng_state":
+		return response{result: rng.Global.State()}, true, nil
 	case "trigger_fires":
 		spec, _ := req.args["trigger"].(map[string]any)
 		t, err := optim.NewTrigger(spec)

@@ -20,7 +20,7 @@ if shutil.which("java") is None:
     pytest.skip("Java is not installed: PySpark needs a JVM", allow_module_level=True)
 
 from bigdl.nn.criterion import ClassNLLCriterion  # noqa: E402
-from bigdl.nn.layer import Linear, LogSoftMax, ReLU, Sequential  # noqa: E402
+from bigdl.nn.layer import Dropout, Linear, LogSoftMax, ReLU, Sequential  # noqa: E402
 from bigdl.optim.optimizer import (SGD, EveryEpoch, Loss, MaxEpoch, Optimizer,  # noqa: E402
                                    Top1Accuracy)
 from bigdl.util.common import RNG, Sample  # noqa: E402
@@ -45,9 +45,12 @@ def samples(X, y):
     return [Sample.from_ndarray(x, label) for x, label in zip(X, y)]
 
 
-def mlp(seed):
+def mlp(seed, dropout=False):
     RNG().set_seed(seed)
-    return Sequential().add(Linear(10, 32)).add(ReLU()).add(Linear(32, 3)).add(LogSoftMax())
+    m = Sequential().add(Linear(10, 32)).add(ReLU())
+    if dropout:
+        m.add(Dropout(0.3))
+    return m.add(Linear(32, 3)).add(LogSoftMax())
 
 
 def data(n, seed):
@@ -76,8 +79,8 @@ def all_stage_ids(sc):
     return {sid for job in st.getJobIdsForGroup() for sid in (st.getJobInfo(job).stageIds if st.getJobInfo(job) else ())}
 
 
-def train(training, epochs=5, batch=32, val=None, seed=5):
-    model = mlp(seed)
+def train(training, epochs=5, batch=32, val=None, seed=5, dropout=False):
+    model = mlp(seed, dropout)
     opt = Optimizer(model=model, training_rdd=training, criterion=ClassNLLCriterion(),
                     end_trigger=MaxEpoch(epochs), optim_method=SGD(learningrate=0.1, momentum=0.5), batch_size=batch)
     if val is not None:
@@ -126,12 +129,13 @@ def test_evaluate_predict_on_rdd_match_lists(sc):
 
 
 def test_fault_in_one_task_reruns_the_stage(sc, monkeypatch):
+    # With Dropout: the re-run segment draws the same masks again.
     X, y = data(400, 3)
-    ref = train(sc.parallelize(samples(X, y), 2), epochs=3, seed=7)
+    ref = train(sc.parallelize(samples(X, y), 2), epochs=3, seed=7, dropout=True)
     sc.environment["BIGDL_TEST_FAIL_TASK"] = "1:20:%d" % time.time_ns()  # task 1 fails before iteration 20, first attempt only
     try:
         before = all_stage_ids(sc)
-        got = train(sc.parallelize(samples(X, y), 2), epochs=3, seed=7)
+        got = train(sc.parallelize(samples(X, y), 2), epochs=3, seed=7, dropout=True)
     finally:
         del sc.environment["BIGDL_TEST_FAIL_TASK"]
     stages = barrier_stages_since(sc, before)
@@ -196,9 +200,9 @@ ONE_PARTITION = textwrap.dedent("""
     import numpy as np
     from pyspark import SparkContext
     from bigdl.util.common import create_spark_conf, init_engine, get_node_and_core_number, RNG, Sample
-    from bigdl.nn.layer import Sequential, Linear, ReLU, LogSoftMax
+    from bigdl.nn.layer import Sequential, Linear, ReLU, Dropout, LogSoftMax
     from bigdl.nn.criterion import ClassNLLCriterion
-    from bigdl.optim.optimizer import Optimizer, MaxEpoch, SGD
+    from bigdl.optim.optimizer import Optimizer, MaxEpoch, SGD, EveryEpoch, Loss
     # local[2] with 2 cores per task: one task slot using the same 2 cores as local training.
     sc = SparkContext.getOrCreate(create_spark_conf().setMaster("local[2]").set("spark.task.cpus", "2"))
     sc.setLogLevel("ERROR")
@@ -208,11 +212,15 @@ ONE_PARTITION = textwrap.dedent("""
     X = rs.randn(700, 64).astype(np.float32)
     y = (rs.randint(0, 4, 700) + 1).astype(np.float32)
     data = [Sample.from_ndarray(a, b) for a, b in zip(X, y)]
+    # With Dropout, and validation every epoch: three segments, each resuming the
+    # workers' Dropout streams where the last one left them.
     def run(training):
         RNG().set_seed(3)
-        m = Sequential().add(Linear(64, 128)).add(ReLU()).add(Linear(128, 4)).add(LogSoftMax())
-        Optimizer(model=m, training_rdd=training, criterion=ClassNLLCriterion(), end_trigger=MaxEpoch(3),
-                  optim_method=SGD(learningrate=0.05, momentum=0.9), batch_size=50).optimize()
+        m = Sequential().add(Linear(64, 128)).add(ReLU()).add(Dropout(0.3)).add(Linear(128, 4)).add(LogSoftMax())
+        opt = Optimizer(model=m, training_rdd=training, criterion=ClassNLLCriterion(), end_trigger=MaxEpoch(3),
+                        optim_method=SGD(learningrate=0.05, momentum=0.9), batch_size=50)
+        opt.set_validation(batch_size=50, val_rdd=data[:100], trigger=EveryEpoch(), val_method=[Loss()])
+        opt.optimize()
         return m.get_weights()
     a = run(data)
     b = run(sc.parallelize(data, 1))

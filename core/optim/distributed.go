@@ -33,6 +33,10 @@ type Distributed struct {
 	Sync  Sync
 	Total int    // records in all partitions: one epoch
 	Seed  uint32 // this task's shuffling seed
+	// RNG is the driver's global generator after it drew the shuffling
+	// seed: where a local run's Dropout masks would come from (see
+	// startStreams). Nil: this process's global generator as it is.
+	RNG *rng.State
 	// Stop ends the segment after the iteration where it fires (the
 	// validation trigger); Stopped reports that it did.
 	Stop    Trigger
@@ -51,6 +55,10 @@ type Resume struct {
 	Cursor       int     `json:"cursor"`        // position in this task's shuffled order
 	Shuffles     int     `json:"shuffles"`      // shuffles of this task's order so far
 	Elapsed      float64 `json:"elapsed"`       // seconds of training before this segment
+	// Where this task's Dropout streams were: the global generator (one
+	// worker draws from it) and each worker's own (several workers).
+	Global  *rng.State  `json:"global,omitempty"`
+	Workers []rng.State `json:"workers,omitempty"`
 }
 
 // Share is rank's part of a global mini-batch of n records: as even as
@@ -75,7 +83,13 @@ func (t *Trainer) runDistributed() (err error) {
 		return fmt.Errorf("distributed training: %d records cannot fill %d tasks", d.Total, ranks)
 	}
 	defer t.release() // also after a failed prepare: it may have started workers
+	if err := d.startGlobal(rank); err != nil {
+		return err
+	}
 	if err := t.prepare(); err != nil {
+		return err
+	}
+	if err := t.resumeWorkerStreams(); err != nil {
 		return err
 	}
 	lo, hi := Share(rank, ranks, len(t.weights))
@@ -161,7 +175,63 @@ func (t *Trainer) runDistributed() (err error) {
 			break
 		}
 	}
+	t.saveStreams(&d.Resume)
 	return nil
+}
+
+// Dropout streams. A task is a process of Spark's choosing, a new one for
+// each segment or re-run, so the streams its masks come from travel with
+// the run: the first segment starts where a local run would (rank 0 from
+// the driver's global generator, each other rank from a stream of its
+// own), and each segment ends by saving where they are in Resume. With one
+// partition and the same cores the masks are those of local training, and
+// a segment that Spark re-runs draws the same masks again.
+
+// startGlobal points this process's global generator, which one worker
+// draws masks from and prepare draws worker streams from, at the run's.
+func (d *Distributed) startGlobal(rank int) error {
+	s := d.Resume.Global
+	if s == nil {
+		s = d.RNG
+	}
+	if s == nil {
+		return nil
+	}
+	if err := rng.Global.SetState(*s); err != nil {
+		return fmt.Errorf("distributed training: dropout stream: %w", err)
+	}
+	if d.Resume.Global == nil && rank > 0 {
+		rng.Global.Seed(rng.Global.Uint32() + uint32(rank)*0x9E3779B9)
+	}
+	return nil
+}
+
+// resumeWorkerStreams puts the workers' streams where the last segment left
+// them (prepare drew new ones).
+func (t *Trainer) resumeWorkerStreams() error {
+	saved := t.Dist.Resume.Workers
+	if len(saved) == 0 || t.workers[0].rng == nil {
+		return nil
+	}
+	if len(saved) != len(t.workers) {
+		return fmt.Errorf("distributed training: %d workers resume the Dropout streams of %d", len(t.workers), len(saved))
+	}
+	for i, w := range t.workers {
+		if err := w.rng.SetState(saved[i]); err != nil {
+			return fmt.Errorf("distributed training: dropout stream of worker %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+func (t *Trainer) saveStreams(r *Resume) {
+	g := rng.Global.State()
+	r.Global, r.Workers = &g, r.Workers[:0]
+	for _, w := range t.workers {
+		if w.rng != nil {
+			r.Workers = append(r.Workers, w.rng.State())
+		}
+	}
 }
 
 // shardMethod points per-parameter settings (SGD's learningrates and

@@ -271,7 +271,8 @@ func (t *Trainer) prepare() error {
 		// Each worker draws Dropout masks from its own stream, so a seeded
 		// run does not depend on the order the workers happen to run in.
 		for _, w := range t.workers {
-			nn.SetRNG(w.model, rng.New(rng.Global.Uint32()))
+			w.rng = rng.New(rng.Global.Uint32())
+			nn.SetRNG(w.model, w.rng)
 		}
 	}
 	return nil
@@ -525,6 +526,7 @@ type worker struct {
 	grads  []float32
 	xb, yb *tensor.Tensor
 	idx    []int
+	rng    *rng.MT // its Dropout stream; nil: the global generator (one worker)
 
 	loss, norm float64
 	averaged   bool

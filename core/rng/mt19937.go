@@ -4,6 +4,7 @@
 package rng
 
 import (
+	"fmt"
 	"math"
 	"sync"
 	"time"
@@ -102,6 +103,39 @@ func (g *MT) Shuffle(idx []int) {
 	}
 }
 
+// State is a generator's position in its stream, for carrying a stream
+// from one process to another: a distributed run's segments run in tasks
+// that may each start in another process.
+type State struct {
+	Words  []uint32  `json:"words"`
+	Index  int       `json:"index"`
+	Normal []float64 `json:"normal,omitempty"` // Normal's cached pair (x, rho), if it holds one
+}
+
+// State reports g's position.
+func (g *MT) State() State {
+	s := State{Words: append([]uint32(nil), g.state[:]...), Index: g.index}
+	if g.normalValid {
+		s.Normal = []float64{g.normalX, g.normalRho}
+	}
+	return s
+}
+
+// SetState moves g to a position State reported.
+func (g *MT) SetState(s State) error {
+	if len(s.Words) != n || s.Index < 0 || s.Index > n || (len(s.Normal) != 0 && len(s.Normal) != 2) {
+		return fmt.Errorf("rng: a state needs %d words, an index in [0, %d] and 0 or 2 cached normals; got %d, %d, %d",
+			n, n, len(s.Words), s.Index, len(s.Normal))
+	}
+	copy(g.state[:], s.Words)
+	g.index = s.Index
+	g.normalValid = len(s.Normal) == 2
+	if g.normalValid {
+		g.normalX, g.normalRho = s.Normal[0], s.Normal[1]
+	}
+	return nil
+}
+
 // Global is the engine-wide generator behind RNG().set_seed, Layer.set_seed,
 // weight initialisation and Dropout. Unseeded, it starts from the clock, as
 // Torch7 does.
@@ -133,4 +167,18 @@ func (l *Locked) Uint32() uint32 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.g.Uint32()
+}
+
+// State reports the generator's position.
+func (l *Locked) State() State {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.g.State()
+}
+
+// SetState moves the generator to a position State reported.
+func (l *Locked) SetState(s State) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.g.SetState(s)
 }

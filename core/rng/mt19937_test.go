@@ -51,3 +51,28 @@ func TestShuffleIsPermutation(t *testing.T) {
 		t.Fatalf("not a permutation: %v", idx)
 	}
 }
+
+// A stream carried through State and SetState goes on exactly where it was,
+// including Normal's cached second value.
+func TestStateCarriesTheStream(t *testing.T) {
+	g := New(5)
+	for range 700 { // past a twist
+		g.Uint32()
+	}
+	g.Normal(0, 1) // leaves the pair's second value cached
+	h := New(99)
+	if err := h.SetState(g.State()); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := g.Normal(0, 1), h.Normal(0, 1); a != b {
+		t.Fatalf("cached normal: %v, carried %v", a, b)
+	}
+	for i := range 1000 {
+		if a, b := g.Uint32(), h.Uint32(); a != b {
+			t.Fatalf("draw %d: %d, carried %d", i, a, b)
+		}
+	}
+	if err := h.SetState(State{Words: make([]uint32, 3)}); err == nil {
+		t.Fatal("a state of 3 words was accepted")
+	}
+}

@@ -226,6 +226,7 @@ def _train_partition(payload, iterator):
         config = {"model": model, "criterion": crit, "optim_method": method, "batch_size": p["batch_size"],
                   "end_trigger": p["end_trigger"], "cores": p["cores"],
                   "dist": {"comm": comm, "total": p["total"], "seed": (p["seed"] + rank * 0x9E3779B9) % 2 ** 32,
+                           "rng": p["rng"],
                            "stop": p["stop"], "resume": p["resume"][rank],
                            "fail_at": _test_hook("BIGDL_TEST_FAIL_TASK", rank, ctx),
                            "hang_at": _test_hook("BIGDL_TEST_HANG_TASK", rank, ctx)}}
@@ -314,6 +315,7 @@ def optimize(opt):
     model, method = opt.model, opt.optim_method
     v = opt._validation
     seed, _ = _native.call(0, "draw_seed")
+    rng_state, _ = _native.call(0, "rng_state")  # where local training's Dropout masks would come from
     resume = [{} for _ in range(ranks)]
     state = {"Epoch": 1, "Iteration": 0, "Score": 0.0, "HasScore": False, "Loss": 0.0, "EpochEnded": False}
     host = sc.getConf().get("spark.driver.host", "127.0.0.1")
@@ -332,7 +334,7 @@ def optimize(opt):
                 "criterion": opt.criterion._spec, "method": {"class": mstate_class(method), "args": method._config},
                 "method_t": mstate["t"], "method_bufs": bufs, "batch_size": opt._batch_size,
                 "end_trigger": opt._end_trigger, "stop": v["trigger"] if v is not None else None,
-                "cores": cpus, "total": total, "seed": seed, "resume": resume, "timeout": timeout,
+                "cores": cpus, "total": total, "seed": seed, "rng": rng_state, "resume": resume, "timeout": timeout,
                 "transport": transport, "listener": listener.address})
             try:
                 # The shuffle after the barrier stage makes it a shuffle-map stage,
