@@ -63,3 +63,48 @@ func TestInputGradUnusedKeepsParamGrads(t *testing.T) {
 		}
 	}
 }
+
+// With gradients overwritten, one backward over gradients holding garbage
+// gives exactly what a backward from zeroed gradients gives; without, it
+// accumulates again. A frozen layer with parameters refuses the switch.
+func TestGradsOverwrittenMatchClearedGrads(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	inner := NewSequential()
+	inner.Add(NewLinear(12, 7, true))
+	inner.Add(NewTanh())
+	m := NewSequential()
+	m.Add(inner)
+	m.Add(NewLinear(7, 3, false))
+	x, gy := randTensor(r, 5, 12), randTensor(r, 5, 3)
+	_, want := paramGrads(m, x, gy)
+
+	if !SetGradsOverwritten(m, true) {
+		t.Fatal("a model of Linear layers refused to overwrite its gradients")
+	}
+	for _, p := range AllParams(m) {
+		for i := range p.Grad.Data {
+			p.Grad.Data[i] = float32(i) + 0.5 // garbage the backward must not add to
+		}
+	}
+	m.Forward(x)
+	m.Backward(x, gy)
+	for i, p := range AllParams(m) {
+		if !slices.Equal(p.Grad.Data, want[i]) {
+			t.Fatalf("parameter %d: an overwriting backward differs from one from zeroed gradients", i)
+		}
+	}
+	SetGradsOverwritten(m, false)
+	m.Forward(x)
+	m.Backward(x, gy)
+	if p := AllParams(m)[0]; p.Grad.Data[0] != 2*want[0][0] {
+		t.Fatalf("after SetGradsOverwritten(false) the gradient is %v, want %v accumulated twice", p.Grad.Data[0], want[0][0])
+	}
+
+	SetFrozen(inner, true)
+	if SetGradsOverwritten(m, true) {
+		t.Fatal("a model with a frozen Linear accepted to overwrite its gradients")
+	}
+	if m.Meta().gradsOverwritten || inner.Children()[0].Meta().gradsOverwritten {
+		t.Fatal("a refused SetGradsOverwritten changed a module")
+	}
+}

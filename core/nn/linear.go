@@ -108,9 +108,18 @@ func (l *Linear) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 	if l.frozen {
 		return gradIn
 	}
-	kernels.Sgemm(true, false, l.Out, l.In, n, 1, gy.Data, l.Out, x.Data, l.In, 1, l.Weight.Grad.Data, l.In)
+	beta := float32(1) // BigDL's Backward accumulates
+	if l.gradsOverwritten {
+		beta = 0
+	}
+	kernels.Sgemm(true, false, l.Out, l.In, n, 1, gy.Data, l.Out, x.Data, l.In, beta, l.Weight.Grad.Data, l.In)
 	if l.Bias != nil {
+		if l.gradsOverwritten {
+			clear(l.Bias.Grad.Data)
+		}
 		kernels.SumRows(l.Bias.Grad.Data, gy.Data, n, l.Out)
 	}
 	return gradIn
 }
+
+func (l *Linear) overwritesGrads() {}

@@ -266,6 +266,7 @@ func (t *Trainer) prepare() error {
 	}
 	for _, w := range t.workers {
 		nn.SetInputGradUnused(w.model, true)
+		w.gradsOverwritten = nn.SetGradsOverwritten(w.model, true)
 	}
 	if count > 1 {
 		// Each worker draws Dropout masks from its own stream, so a seeded
@@ -287,6 +288,7 @@ func (t *Trainer) release() {
 	}
 	nn.SetRNG(t.Model, nil)
 	nn.SetInputGradUnused(t.Model, false)
+	nn.SetGradsOverwritten(t.Model, false)
 	t.workers = nil
 	if t.restoreThreads != nil {
 		t.restoreThreads()
@@ -528,6 +530,8 @@ type worker struct {
 	idx    []int
 	rng    *rng.MT // its Dropout stream; nil: the global generator (one worker)
 
+	gradsOverwritten bool // Backward writes grads, so compute need not clear them
+
 	loss, norm float64
 	averaged   bool
 	err        error // from forward or backward
@@ -578,7 +582,9 @@ func (w *worker) compute() {
 	out := w.model.Forward(w.xb)
 	w.loss = w.crit.Forward(out, w.yb)
 	w.norm, w.averaged = w.crit.Norm(out, w.yb)
-	clear(w.grads)
+	if !w.gradsOverwritten {
+		clear(w.grads)
+	}
 	w.model.Backward(w.xb, w.crit.Backward(out, w.yb))
 }
 
