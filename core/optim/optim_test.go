@@ -203,3 +203,29 @@ func TestLossIsExactMeanOverRecords(t *testing.T) {
 		t.Fatalf("loss depends on batch size: %v vs %v", a, b)
 	}
 }
+
+func TestFirstNonFinite(t *testing.T) {
+	d := make([]float32, 3000)
+	for i := range d {
+		d[i] = float32(i) - 1500
+	}
+	d[7] = math.MaxFloat32
+	d[8] = -math.MaxFloat32
+	d[9] = math.SmallestNonzeroFloat32
+	if i := firstNonFinite(d); i != -1 {
+		t.Fatalf("finite values: got index %d", i)
+	}
+	bad := []float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}
+	for _, at := range []int{0, 1023, 1024, 2047, 2999} {
+		for _, v := range bad {
+			e := append([]float32(nil), d...)
+			e[at] = v
+			if at+5 < len(e) {
+				e[at+5] = float32(math.NaN()) // a later one is not the answer
+			}
+			if i := firstNonFinite(e); i != at {
+				t.Fatalf("%v at %d: got index %d", v, at, i)
+			}
+		}
+	}
+}

@@ -100,10 +100,27 @@ func firstDim(t *tensor.Tensor) int {
 	return t.Shape[0]
 }
 
+// firstNonFinite is the index of the first NaN or infinity in d, or -1. It
+// checks a block at a time for an all-ones exponent, with no branch per
+// value: a data set of 6.4M values took 10 ms with math.IsNaN and IsInf
+// per value, checked twice at each optimize() start.
 func firstNonFinite(d []float32) int {
-	for i, v := range d {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return i
+	const exponent = 0x7f800000
+	const block = 1024
+	for lo := 0; lo < len(d); lo += block {
+		part := d[lo:min(lo+block, len(d))]
+		var any uint32
+		for _, v := range part {
+			// (bits & exponent) + 0x00800000 carries into bit 31 only
+			// when the exponent is all ones.
+			any |= math.Float32bits(v)&exponent + 0x00800000
+		}
+		if any&0x80000000 != 0 {
+			for i, v := range part {
+				if math.Float32bits(v)&exponent == exponent {
+					return lo + i
+				}
+			}
 		}
 	}
 	return -1
