@@ -1,11 +1,11 @@
 // Package dist synchronises parameters between the tasks of a data-parallel
-// training run, peer to peer over TCP (through shared memory between ranks
-// on one host, see shm.go): every rank owns one shard of the
-// parameter vector, gradients are summed shard by shard (reduce-scatter) and
-// the updated shards are exchanged (all-gather). There is no parameter
-// server. Every wait on a peer has a deadline, and every error names the
-// peer's rank and address, so a dead or silent peer fails the run in bounded
-// time instead of hanging it.
+// training run, peer to peer over TCP, or through shared memory between
+// ranks on one host (shm.go): every rank owns one shard of the parameter
+// vector, gradients are summed shard by shard (reduce-scatter) and the
+// updated shards are exchanged (all-gather). There is no parameter server.
+// Every wait on a peer has a deadline, and every error names the peer's
+// rank and address, so a dead or silent peer fails the run in bounded time
+// instead of hanging it.
 package dist
 
 import (
@@ -37,7 +37,7 @@ type Comm struct {
 	ln          net.Listener
 	peers       []*peer // indexed by rank; nil for this rank
 
-	recv    []float32 // scratch for one incoming shard
+	recv    []float32 // scratch for the peers' parts of this rank's shard
 	scalars []float64 // scratch for the small sums riding on ReduceScatter
 
 	// Shared memory between ranks on one host (see shm.go).
@@ -53,9 +53,7 @@ type peer struct {
 	rank int
 	addr string
 	conn net.Conn
-	// alive reports, without waiting, whether the connection is still open.
-	alive func() bool
-	sock  *socket // non-blocking reads and writes for the collectives
+	sock *socket // non-blocking reads, writes and checks for the collectives
 
 	out [2][]byte // what this collective still has to send the peer
 	in  [2][]byte // what it still has to receive from the peer
@@ -158,7 +156,7 @@ func (c *Comm) newPeer(r int, conn net.Conn) *peer {
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	return &peer{rank: r, addr: c.addrs[r], conn: conn, alive: newProbe(conn), sock: newSocket(conn)}
+	return &peer{rank: r, addr: c.addrs[r], conn: conn, sock: newSocket(conn)}
 }
 
 // Close releases every socket and the shared memory. A collective in

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"sync/atomic"
 	"syscall"
@@ -127,31 +126,4 @@ func openRegion(ranks, n int, path string, nonce []byte) (*region, error) {
 		return nil, errors.New("the region file is not the one offered")
 	}
 	return g, nil
-}
-
-// newProbe returns a function that reports whether conn is still open,
-// without reading from it or waiting: a peer whose process ended has closed
-// it. Built once per connection, so a probe does not allocate.
-func newProbe(conn net.Conn) func() bool {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return func() bool { return true }
-	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return func() bool { return false }
-	}
-	var buf [1]byte
-	alive := true
-	peek := func(fd uintptr) bool {
-		n, _, err := syscall.Recvfrom(int(fd), buf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		alive = n > 0 || errors.Is(err, syscall.EAGAIN)
-		return true // done: never wait for data
-	}
-	return func() bool {
-		if rc.Read(peek) != nil {
-			return false // closed on this side
-		}
-		return alive
-	}
 }

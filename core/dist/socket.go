@@ -12,11 +12,11 @@ import (
 // instead of parking the goroutine in the network poller. The closures are
 // built once, so a call does not allocate.
 type socket struct {
-	rc            syscall.RawConn
-	buf           []byte
-	n             int
-	err           error
-	readFn, wrtFn func(fd uintptr) bool
+	rc                    syscall.RawConn
+	buf                   []byte
+	n                     int
+	err                   error
+	readFn, wrtFn, peekFn func(fd uintptr) bool
 }
 
 func newSocket(conn net.Conn) *socket {
@@ -33,7 +33,24 @@ func newSocket(conn net.Conn) *socket {
 		s.n, s.err = retry(syscall.Write, fd, s.buf)
 		return true
 	}
+	var one [1]byte
+	s.peekFn = func(fd uintptr) bool {
+		s.n, _, s.err = syscall.Recvfrom(int(fd), one[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		return true
+	}
 	return s
+}
+
+// open reports, without reading or waiting, whether the connection is
+// still open: a peer whose process ended has closed it.
+func (s *socket) open() bool {
+	if s.rc == nil {
+		return true // nothing to ask; the timeout still bounds the wait
+	}
+	if s.rc.Read(s.peekFn) != nil {
+		return false // closed on this side
+	}
+	return s.n > 0 || errors.Is(s.err, syscall.EAGAIN)
 }
 
 // retry calls op until it is not interrupted by a signal.
