@@ -1,6 +1,7 @@
 package dist
 
 import (
+	"fmt"
 	"net"
 	"path/filepath"
 	"runtime"
@@ -20,6 +21,16 @@ func run(comms []*Comm, f func(c *Comm) error) []error {
 	}
 	wg.Wait()
 	return errs
+}
+
+// mustRun is run for collectives that must succeed on every rank.
+func mustRun(t *testing.T, what string, comms []*Comm, f func(c *Comm) error) {
+	t.Helper()
+	for r, err := range run(comms, f) {
+		if err != nil {
+			t.Fatalf("%s: rank %d: %v", what, r, err)
+		}
+	}
 }
 
 func closeAll(comms []*Comm) {
@@ -82,7 +93,7 @@ func testCollectives(t *testing.T, transport string, ranks int) {
 					vecs[r][i] = float32(r*1000 + i)
 				}
 			}
-			errs := run(comms, func(c *Comm) error {
+			mustRun(t, fmt.Sprintf("%s, %d ranks, n %d", transport, ranks, n), comms, func(c *Comm) error {
 				v := vecs[c.Rank()]
 				s := []float64{float64(c.Rank()), 1}
 				lo, hi, err := c.ReduceScatter(v, s)
@@ -112,11 +123,6 @@ func testCollectives(t *testing.T, transport string, ranks int) {
 				}
 				return nil
 			})
-			for _, err := range errs {
-				if err != nil {
-					t.Fatalf("%s, %d ranks, n %d: %v", transport, ranks, n, err)
-				}
-			}
 		}
 	}
 	if ranks > 1 {
@@ -129,12 +135,7 @@ func TestRankSetToTCPKeepsAllOnTCP(t *testing.T) {
 	for tcpRank := range 3 {
 		comms := group(t, 3, 5*time.Second, TransportAuto)
 		comms[tcpRank].SetTransport(TransportTCP)
-		errs := run(comms, func(c *Comm) error { return c.AllGather(make([]float32, 10)) })
-		for _, err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		mustRun(t, fmt.Sprintf("rank %d on TCP", tcpRank), comms, func(c *Comm) error { return c.AllGather(make([]float32, 10)) })
 		wantTransport(t, comms, TransportTCP)
 		closeAll(comms)
 	}
@@ -149,7 +150,7 @@ func TestRegionFileIsRemoved(t *testing.T) {
 	before, _ := filepath.Glob("/dev/shm/bigdl-dist-*")
 	comms := group(t, 2, 5*time.Second, TransportAuto)
 	defer closeAll(comms)
-	run(comms, func(c *Comm) error { return c.AllGather(make([]float32, 10)) })
+	mustRun(t, "AllGather", comms, func(c *Comm) error { return c.AllGather(make([]float32, 10)) })
 	wantTransport(t, comms, TransportAuto)
 	after, _ := filepath.Glob("/dev/shm/bigdl-dist-*")
 	if len(after) > len(before) {
@@ -165,7 +166,7 @@ func TestSilentPeerFailsWithinTimeout(t *testing.T) {
 		for _, warm := range []bool{false, true} {
 			comms := group(t, 3, 300*time.Millisecond, transport)
 			if warm {
-				run(comms, func(c *Comm) error { return c.AllGather(make([]float32, 100)) })
+				mustRun(t, transport+", warming up", comms, func(c *Comm) error { return c.AllGather(make([]float32, 100)) })
 			}
 			start := time.Now()
 			errs := run(comms[:2], func(c *Comm) error { // rank 2 does not take part
@@ -191,18 +192,13 @@ func TestCollectivesOutliveTheTimeout(t *testing.T) {
 	for _, transport := range transports {
 		comms := group(t, 2, 200*time.Millisecond, transport)
 		for range 3 {
-			errs := run(comms, func(c *Comm) error {
+			mustRun(t, transport, comms, func(c *Comm) error {
 				_, _, err := c.ReduceScatter(make([]float32, 100), nil)
 				if err == nil {
 					err = c.AllGather(make([]float32, 100))
 				}
 				return err
 			})
-			for _, err := range errs {
-				if err != nil {
-					t.Fatalf("%s: %v", transport, err)
-				}
-			}
 			time.Sleep(150 * time.Millisecond)
 		}
 		closeAll(comms)
@@ -216,7 +212,7 @@ func TestDeadPeerFailsFast(t *testing.T) {
 		for _, warm := range []bool{false, true} {
 			comms := group(t, 2, 10*time.Second, transport)
 			if warm {
-				run(comms, func(c *Comm) error { return c.AllGather(make([]float32, 10)) })
+				mustRun(t, transport+", warming up", comms, func(c *Comm) error { return c.AllGather(make([]float32, 10)) })
 			}
 			comms[1].Close()
 			start := time.Now()
@@ -234,7 +230,7 @@ func TestDeadPeerFailsFast(t *testing.T) {
 func TestCloseDuringWait(t *testing.T) {
 	for _, transport := range transports {
 		comms := group(t, 2, 10*time.Second, transport)
-		run(comms, func(c *Comm) error { return c.AllGather(make([]float32, 10)) })
+		mustRun(t, transport+", warming up", comms, func(c *Comm) error { return c.AllGather(make([]float32, 10)) })
 		done := make(chan error)
 		go func() { done <- comms[0].AllGather(make([]float32, 10)) }()
 		time.Sleep(20 * time.Millisecond)
