@@ -15,25 +15,17 @@ import (
 func TestPackBTransposer(t *testing.T) {
 	sizes := []int{1, 2, 7, 15, 16, 17, 31, 33, 47, 49, 63, 255, 257}
 	r := rand.New(rand.NewSource(8))
-	tested := 0
-	for _, name := range Available() {
-		ks := sets[name]
-		if ks.packBT == nil {
-			continue
-		}
-		tested++
-		scalar := *ks
-		scalar.packBT = nil
-		// The transposer serves any sliver width that is a multiple of 16.
-		for _, nr := range []int{16, ks.nr} {
-			withNR, scalarNR := *ks, scalar
-			withNR.nr, scalarNR.nr = nr, nr
-			checkPackB(t, name, &withNR, &scalarNR, true, sizes, r)
-		}
-	}
-	if tested == 0 {
-		t.Skip("no kernel set with a transposing pack runs here")
-	}
+	forEachAsmPack(t, "a transposing pack of B",
+		func(ks *kernelSet) bool { return ks.packBT != nil },
+		func(ks *kernelSet) { ks.packBT = nil },
+		func(name string, ks, scalar *kernelSet) {
+			// The transposer serves any sliver width that is a multiple of 16.
+			for _, nr := range []int{16, ks.nr} {
+				withNR, scalarNR := *ks, *scalar
+				withNR.nr, scalarNR.nr = nr, nr
+				checkPackB(t, name, &withNR, &scalarNR, true, sizes, r)
+			}
+		})
 }
 
 // TestPackBCopy checks each set's copying pack of an untransposed B
@@ -42,19 +34,31 @@ func TestPackBTransposer(t *testing.T) {
 func TestPackBCopy(t *testing.T) {
 	sizes := []int{1, 2, 7, 17, 31, 33, 47, 49, 97, 255, 257}
 	r := rand.New(rand.NewSource(10))
+	forEachAsmPack(t, "a copying pack of B",
+		func(ks *kernelSet) bool { return ks.packCopy != nil },
+		func(ks *kernelSet) { ks.packCopy = nil },
+		func(name string, ks, scalar *kernelSet) { checkPackB(t, name, ks, scalar, false, sizes, r) })
+}
+
+// forEachAsmPack calls f for every kernel set on this CPU that has the
+// pack under test (has), with scalar: the same set without it (drop), whose
+// Go pack is the reference. It skips the test when no set has one.
+func forEachAsmPack(t *testing.T, what string, has func(*kernelSet) bool, drop func(*kernelSet),
+	f func(name string, ks, scalar *kernelSet)) {
+	t.Helper()
 	tested := 0
 	for _, name := range Available() {
 		ks := sets[name]
-		if ks.packCopy == nil {
+		if !has(ks) {
 			continue
 		}
 		tested++
 		scalar := *ks
-		scalar.packCopy = nil
-		checkPackB(t, name, ks, &scalar, false, sizes, r)
+		drop(&scalar)
+		f(name, ks, &scalar)
 	}
 	if tested == 0 {
-		t.Skip("no kernel set with a copying pack of B runs here")
+		t.Skip("no kernel set with " + what + " runs here")
 	}
 }
 
@@ -94,46 +98,38 @@ func checkPackB(t *testing.T, name string, ks, scalar *kernelSet, transB bool, s
 func TestPackA(t *testing.T) {
 	sizes := []int{1, 2, 7, 15, 16, 17, 31, 33, 47, 49, 63, 255, 257}
 	r := rand.New(rand.NewSource(9))
-	tested := 0
-	for _, name := range Available() {
-		ks := sets[name]
-		if ks.packRows == nil && ks.packCols == nil {
-			continue
-		}
-		tested++
-		scalar := *ks
-		scalar.packRows, scalar.packCols = nil, nil
-		mr := ks.mr
-		for _, transA := range []bool{false, true} {
-			for _, kb := range sizes {
-				for _, mb := range []int{mr, 2*mr + 5, 2*mr - 1, 1} {
-					for _, alpha := range []float32{1, -0.75} {
-						i0, p0 := 3, 5
-						// Stored A: mb rows of kb values, or kb rows of mb values.
-						rowsA, colsA := i0+mb, p0+kb
-						if transA {
-							rowsA, colsA = p0+kb, i0+mb
-						}
-						lda := colsA + 9
-						a := randSlice(r, rowsA*lda)
-						size := (mb + mr - 1) / mr * mr * kb
-						want, got := poisoned(size+64), poisoned(size+64)
-						scalar.packA(want, a, lda, transA, i0, mb, p0, kb, alpha)
-						ks.packA(got, a, lda, transA, i0, mb, p0, kb, alpha)
-						for i := range got {
-							if !sameBits(got[i], want[i]) {
-								t.Fatalf("%s transA=%v kb=%d mb=%d alpha=%v: packed[%d] = %v, scalar pack gives %v (sliver %d, column %d, row %d)",
-									name, transA, kb, mb, alpha, i, got[i], want[i], i/(mr*kb), i%(mr*kb)/mr, i%mr)
+	forEachAsmPack(t, "an assembly pack of A",
+		func(ks *kernelSet) bool { return ks.packRows != nil || ks.packCols != nil },
+		func(ks *kernelSet) { ks.packRows, ks.packCols = nil, nil },
+		func(name string, ks, scalar *kernelSet) {
+			mr := ks.mr
+			for _, transA := range []bool{false, true} {
+				for _, kb := range sizes {
+					for _, mb := range []int{mr, 2*mr + 5, 2*mr - 1, 1} {
+						for _, alpha := range []float32{1, -0.75} {
+							i0, p0 := 3, 5
+							// Stored A: mb rows of kb values, or kb rows of mb values.
+							rowsA, colsA := i0+mb, p0+kb
+							if transA {
+								rowsA, colsA = p0+kb, i0+mb
+							}
+							lda := colsA + 9
+							a := randSlice(r, rowsA*lda)
+							size := (mb + mr - 1) / mr * mr * kb
+							want, got := poisoned(size+64), poisoned(size+64)
+							scalar.packA(want, a, lda, transA, i0, mb, p0, kb, alpha)
+							ks.packA(got, a, lda, transA, i0, mb, p0, kb, alpha)
+							for i := range got {
+								if !sameBits(got[i], want[i]) {
+									t.Fatalf("%s transA=%v kb=%d mb=%d alpha=%v: packed[%d] = %v, scalar pack gives %v (sliver %d, column %d, row %d)",
+										name, transA, kb, mb, alpha, i, got[i], want[i], i/(mr*kb), i%(mr*kb)/mr, i%mr)
+								}
 							}
 						}
 					}
 				}
 			}
-		}
-	}
-	if tested == 0 {
-		t.Skip("no kernel set with an assembly pack of A runs here")
-	}
+		})
 }
 
 // poisoned returns n NaNs with a recognisable payload, so that a value the
