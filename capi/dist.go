@@ -21,7 +21,8 @@ import (
 //       and closes the listener; "transport" -> "shm", "tcp", or "" before the first
 //       exchange; freeing the handle closes every socket and the shared memory.
 //   Optimizer config "dist": {"comm": handle, "total": records in all partitions,
-//       "seed": shuffling seed, "rng": the driver's generator state or null,
+//       "seed": the run's shuffling seed (each rank derives its own), "rng": the driver's
+//       generator state or null,
 //       "stop": trigger or null, "resume": {...},
 //       "fail_at"/"hang_at": test hooks}; "dist_state" returns {"resume", "stopped"}.
 //   Layers: "get_flat_weights" -> one flat tensor; "set_flat_weights" [flat].

@@ -32,10 +32,10 @@ type Sync interface {
 type Distributed struct {
 	Sync  Sync
 	Total int    // records in all partitions: one epoch
-	Seed  uint32 // this task's shuffling seed
+	Seed  uint32 // the run's shuffling seed; each rank shuffles with rankSeed(Seed, rank)
 	// RNG is the driver's global generator after it drew the shuffling
 	// seed: where a local run's Dropout masks would come from (see
-	// startStreams). Nil: this process's global generator as it is.
+	// startGlobal). Nil: this process's global generator as it is.
 	RNG *rng.State
 	// Stop ends the segment after the iteration where it fires (the
 	// validation trigger); Stopped reports that it did.
@@ -102,7 +102,7 @@ func (t *Trainer) runDistributed() (err error) {
 		order[i] = i
 	}
 	// Replaying the shuffles puts the order where the last segment left it.
-	shuffler := rng.New(d.Seed)
+	shuffler := rng.New(rankSeed(d.Seed, rank))
 	r := d.Resume
 	if r.Shuffles == 0 {
 		r.Shuffles = 1
@@ -201,10 +201,15 @@ func (d *Distributed) startGlobal(rank int) error {
 		return fmt.Errorf("distributed training: dropout stream: %w", err)
 	}
 	if d.Resume.Global == nil && rank > 0 {
-		rng.Global.Seed(rng.Global.Uint32() + uint32(rank)*0x9E3779B9)
+		rng.Global.Seed(rankSeed(rng.Global.Uint32(), rank))
 	}
 	return nil
 }
+
+// rankSeed derives rank's seed from a seed the ranks share: rank 0 keeps
+// it, so one task trains as a local run does; the others are spread by the
+// golden ratio, so no two ranks share a stream.
+func rankSeed(seed uint32, rank int) uint32 { return seed + uint32(rank)*0x9E3779B9 }
 
 // resumeWorkerStreams puts the workers' streams where the last segment left
 // them (prepare drew new ones).

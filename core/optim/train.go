@@ -62,7 +62,7 @@ type Trainer struct {
 	weights, grads []float32
 	workers        []*worker
 	update         sharedUpdate
-	spin           bool // workers poll between steps (see spinWait)
+	poll           bool // workers poll between steps (see spinWait)
 	restoreThreads func()
 }
 
@@ -109,13 +109,13 @@ func firstNonFinite(d []float32) int {
 	const block = 1024
 	for lo := 0; lo < len(d); lo += block {
 		part := d[lo:min(lo+block, len(d))]
-		var any uint32
+		var carries uint32
 		for _, v := range part {
 			// (bits & exponent) + 0x00800000 carries into bit 31 only
 			// when the exponent is all ones.
-			any |= math.Float32bits(v)&exponent + 0x00800000
+			carries |= math.Float32bits(v)&exponent + 0x00800000
 		}
-		if any&0x80000000 != 0 {
+		if carries&0x80000000 != 0 {
 			for i, v := range part {
 				if math.Float32bits(v)&exponent == exponent {
 					return lo + i
@@ -266,7 +266,7 @@ func (t *Trainer) prepare() error {
 	count := t.workerCount()
 	t.limitKernelThreads(count)
 	t.workers = make([]*worker, count)
-	t.spin = count <= runtime.GOMAXPROCS(0)
+	t.poll = count <= runtime.GOMAXPROCS(0)
 	t.workers[0] = &worker{model: t.Model, crit: t.Criterion, grads: t.grads}
 	for i := 1; i < count; i++ {
 		m, grads, err := nn.Clone(t.Model)
@@ -279,7 +279,7 @@ func (t *Trainer) prepare() error {
 		}
 		// Buffered, so that neither side blocks handing over while the other polls.
 		t.workers[i] = &worker{model: m, crit: c, grads: grads, start: make(chan []int, 1), done: make(chan struct{}, 1)}
-		go t.workers[i].loop(t, i, t.spin)
+		go t.workers[i].loop(t, i)
 	}
 	for _, w := range t.workers {
 		nn.SetInputGradUnused(w.model, true)
@@ -407,7 +407,7 @@ func (t *Trainer) step(idx []int) (float64, error) {
 		}
 	}
 	for i := 1; i < parts; i++ {
-		receive(ws[i].done, t.spin)
+		receive(ws[i].done, t.poll)
 	}
 	for i := 0; i < parts; i++ {
 		if err := cmp.Or(ws[i].err, ws[i].updateErr); err != nil {
@@ -574,9 +574,9 @@ func (w *worker) gatherFrom(x, y *tensor.Tensor) {
 	w.xb, w.yb = gather(w.xb, x, w.idx), gather(w.yb, y, w.idx)
 }
 
-func (w *worker) loop(t *Trainer, r int, spin bool) {
+func (w *worker) loop(t *Trainer, r int) {
 	for {
-		if _, ok := receive(w.start, spin); !ok {
+		if _, ok := receive(w.start, t.poll); !ok {
 			return
 		}
 		w.compute()

@@ -225,7 +225,7 @@ def _train_partition(payload, iterator):
         _native.call(method, "set_state", {"t": p["method_t"]}, [b[lo:hi] for b in p["method_bufs"]])
         config = {"model": model, "criterion": crit, "optim_method": method, "batch_size": p["batch_size"],
                   "end_trigger": p["end_trigger"], "cores": p["cores"],
-                  "dist": {"comm": comm, "total": p["total"], "seed": (p["seed"] + rank * 0x9E3779B9) % 2 ** 32,
+                  "dist": {"comm": comm, "total": p["total"], "seed": p["seed"],
                            "rng": p["rng"],
                            "stop": p["stop"], "resume": p["resume"][rank],
                            "fail_at": _test_hook("BIGDL_TEST_FAIL_TASK", rank, ctx),
