@@ -381,7 +381,7 @@ func (c *Comm) tcpReduceScatter(vec []float32, small []float64, lo, hi int) erro
 			p.in = [2][]byte{bytesOf(c.peerRecv(p.rank, len(own))), bytesOf(float32View(all[p.rank*n : (p.rank+1)*n]))}
 		}
 	}
-	return c.exchange(func(r int) { kernels.Add(own, c.peerRecv(r, len(own))) })
+	return c.exchange(func(r int) { kernels.Axpy(1, c.peerRecv(r, len(own)), own) })
 }
 
 // peerRecv is where rank r's part of this rank's shard of m values arrives.

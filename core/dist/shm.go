@@ -214,7 +214,7 @@ func (c *Comm) regionReduceScatter(vec []float32, small []float64, lo, hi int) e
 		if err := c.awaitPeer(r); err != nil {
 			return err
 		}
-		kernels.Add(own, g.vec(r, par)[lo:hi])
+		kernels.Axpy(1, g.vec(r, par)[lo:hi], own)
 		copy(all[r*n:(r+1)*n], g.small(r, par))
 	}
 	return nil

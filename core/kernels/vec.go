@@ -23,12 +23,6 @@ func Scale(alpha float32, x []float32) {
 	active.scale(alpha, x)
 }
 
-// Add adds x to dst elementwise.
-func Add(dst, x []float32) {
-	sameLen("Add", len(dst), len(x))
-	active.add(dst, x)
-}
-
 // AddRowVector adds v (cols values) to each of the rows rows of the
 // row-major rows×cols matrix c: a bias added to every sample of a batch.
 func AddRowVector(c []float32, rows, cols int, v []float32) {
