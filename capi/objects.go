@@ -338,7 +338,15 @@ func callLibrary(method string, req *request) (response, error) {
 	}
 	switch method {
 	case "info":
+		// kernel_sets maps each set in this build to the CPU features it
+		// lacks here (empty: the CPU runs it); kernels_refused says why
+		// BIGDL_KERNELS was not followed (Python logs it as a warning).
+		sets := map[string][]string{}
+		for _, name := range kernels.All() {
+			sets[name] = append([]string{}, kernels.Missing(name)...)
+		}
 		return response{result: map[string]any{"version": Version, "kernels": kernels.Active,
+			"kernel_sets": sets, "kernels_refused": kernels.Refused, "cpu": kernels.CPUName(),
 			"layers": nn.Classes(), "criteria": criterion.Classes(), "format_version": serial.Version}}, nil
 	case "load":
 		path, err := argString(req, "path")

@@ -98,6 +98,37 @@ def test_missing_library_fails_at_first_use_not_import(run_python, tmp_path):
     assert err and str(missing) in err, err
 
 
+# Kernel sets --------------------------------------------------------------------------------
+
+_KERNELS_CODE = textwrap.dedent("""
+    import json, logging
+    records = []
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append((record.levelname, record.getMessage()))
+    logging.getLogger("bigdl").addHandler(Keep())
+    import bigdl._native as native
+    from bigdl.nn.layer import Linear
+    Linear(2, 2); Linear(2, 2)
+    print(json.dumps({"records": records, "kernels": native.call(0, "info")[0]["kernels"]}))
+    """)
+
+
+@pytest.mark.parametrize("request_", ["avx9000", "generic"])
+def test_bigdl_kernels_that_cannot_be_followed_warn_once(run_python, request_):
+    # A set this build lacks (or, on a CPU without it, one it cannot run) falls back to the best
+    # set and says so once through the `bigdl` logger; a set that runs is followed in silence.
+    r = run_python(_KERNELS_CODE, timeout=30, env=child_env(BIGDL_KERNELS=request_))
+    out = _last_json(r)
+    if request_ == "generic":
+        assert out["records"] == [] and out["kernels"].startswith("generic"), out
+        return
+    assert len(out["records"]) == 1, out
+    level, message = out["records"][0]
+    assert level == "WARNING" and "BIGDL_KERNELS=avx9000" in message and "no kernel set" in message, message
+    assert "BIGDL_KERNELS=avx9000 is not available here" in out["kernels"], out
+
+
 # Fork ---------------------------------------------------------------------------------------
 
 _FORK_PRELUDE = """

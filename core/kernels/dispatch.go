@@ -31,8 +31,9 @@ type microKernel func(k int, a, b *float32, bStride uintptr, c *float32, ldc int
 type kernelSet struct {
 	name string // what Force and BIGDL_KERNELS accept
 	desc string // what Active reports
-	// supported reports whether this CPU (and this build) can run the set.
-	supported func() bool
+	// needs lists the CPU features the set's instructions use; the set runs
+	// on a CPU that has them all (see supported and missing).
+	needs []cpuid.FeatureID
 
 	mr, nr     int // register block of the micro-kernel
 	kc, mc, nc int // cache blocks: k per packed panel, rows of A per packed block, columns of B per packed block
@@ -85,54 +86,101 @@ var preference = []string{"avx512", "avx512-asm8x48", "avx512-archsimd", "avx2",
 // active is the kernel set behind Sgemm's packed driver and the vector helpers.
 var active *kernelSet
 
-func cpuHas(ids ...cpuid.FeatureID) bool { return cpuid.CPU.Supports(ids...) }
+// Refused says why BIGDL_KERNELS was not followed at start-up (it named an
+// unknown set, or one this CPU cannot run), or is empty. The Python package
+// logs it once as a warning, so a forced set that silently fell back does not
+// pass unnoticed in a benchmark.
+var Refused string
+
+// cpu is the feature source of supported and missing; tests replace it with
+// a copy whose flags they switch off, to act as a CPU that lacks them.
+var cpu = &cpuid.CPU
+
+func (s *kernelSet) supported() bool { return cpu.Supports(s.needs...) }
+
+// missing names the features s needs that this CPU lacks (none: it runs s).
+func (s *kernelSet) missing() []string {
+	var out []string
+	for _, f := range s.needs {
+		if !cpu.Supports(f) {
+			out = append(out, f.String())
+		}
+	}
+	return out
+}
 
 func init() {
 	choose(os.Getenv("BIGDL_KERNELS"))
 }
 
 // choose installs the requested set if it is usable, else the best one; an
-// unusable request is noted in Active rather than failing the program.
+// unusable request is noted in Refused and Active rather than failing the
+// program.
 func choose(request string) {
 	request = strings.ToLower(strings.TrimSpace(request))
+	Refused = ""
 	if request != "" {
 		if s, ok := sets[request]; ok && s.supported() {
 			install(s)
 			return
 		}
 	}
-	for _, name := range preference {
-		if s, ok := sets[name]; ok && s.supported() {
-			install(s)
-			break
-		}
+	install(sets[Available()[0]])
+	if request == "" {
+		return
 	}
-	if request != "" && request != active.name {
-		Active += fmt.Sprintf(" (BIGDL_KERNELS=%s is not available here)", request)
+	why := fmt.Sprintf("this build has no kernel set %q (it has %s)", request, strings.Join(All(), ", "))
+	if s, ok := sets[request]; ok {
+		why = fmt.Sprintf("this CPU cannot run the %s kernels (it lacks %s)", request, strings.Join(s.missing(), ", "))
 	}
+	Refused = fmt.Sprintf("BIGDL_KERNELS=%s ignored: %s; using %s", request, why, Active)
+	Active += fmt.Sprintf(" (BIGDL_KERNELS=%s is not available here)", request)
 }
 
 func install(s *kernelSet) {
 	active, Active = s, s.desc
 }
 
-// Available lists the kernel sets this build can run on this CPU, best first.
-func Available() []string {
+// All lists every kernel set compiled into this build, whether or not this
+// CPU runs it: the preference order, then any others in name order.
+func All() []string {
 	var out []string
 	for _, name := range preference {
-		if s, ok := sets[name]; ok && s.supported() {
+		if _, ok := sets[name]; ok {
 			out = append(out, name)
 		}
 	}
-	// Sets outside the preference list (experiments) come last, in name order.
 	var extra []string
-	for name, s := range sets {
-		if !contains(preference, name) && s.supported() {
+	for name := range sets {
+		if !contains(preference, name) {
 			extra = append(extra, name)
 		}
 	}
 	sort.Strings(extra)
 	return append(out, extra...)
+}
+
+// CPUName is this CPU's model name, for test and benchmark reports.
+func CPUName() string { return cpu.BrandName }
+
+// Missing names the CPU features that set name needs and this CPU lacks:
+// none for a set this CPU runs (or one not in this build; see All).
+func Missing(name string) []string {
+	if s, ok := sets[name]; ok {
+		return s.missing()
+	}
+	return nil
+}
+
+// Available lists the kernel sets this build can run on this CPU, best first.
+func Available() []string {
+	var out []string
+	for _, name := range All() {
+		if sets[name].supported() {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 func contains(list []string, s string) bool {
@@ -155,7 +203,7 @@ func Force(path string) (restore func(), err error) {
 		return nil, fmt.Errorf("kernels: no kernel set %q in this build (have %s)", path, strings.Join(Available(), ", "))
 	}
 	if !s.supported() {
-		return nil, fmt.Errorf("kernels: this CPU cannot run the %q kernels", path)
+		return nil, fmt.Errorf("kernels: this CPU cannot run the %q kernels (it lacks %s)", path, strings.Join(s.missing(), ", "))
 	}
 	prevSet, prevName := active, Active
 	install(s)

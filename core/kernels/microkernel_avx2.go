@@ -15,10 +15,10 @@ import (
 // vectors, a broadcast A value and its copy: 12 registers. 5×16, 3×24 and
 // 2×32 measured the same; 6×16 needs 16 registers and spills.
 var avx2Set = &kernelSet{
-	name:      "avx2",
-	desc:      "avx2+fma (simd/archsimd, 4×16 ymm register block)",
-	supported: func() bool { return cpuHas(cpuid.AVX, cpuid.AVX2, cpuid.FMA3) },
-	mr:        4, nr: 16,
+	name:  "avx2",
+	desc:  "avx2+fma (simd/archsimd, 4×16 ymm register block)",
+	needs: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.FMA3},
+	mr:    4, nr: 16,
 	// The 16-wide B sliver: 256·16·4 = 16 KiB of L1.
 	kc: 256, mc: 256, nc: 3072,
 	micro:      kernel4x16AVX2,

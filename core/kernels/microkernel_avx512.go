@@ -29,11 +29,9 @@ import (
 // loop's back edge turned out free (unrolling that removed half of them
 // changed nothing).
 var avx512Set = &kernelSet{
-	name: "avx512-archsimd",
-	desc: "avx512-archsimd (simd/archsimd, 3×48 zmm register block)",
-	supported: func() bool {
-		return cpuHas(cpuid.AVX512F, cpuid.AVX512DQ, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512CD)
-	},
+	name:  "avx512-archsimd",
+	desc:  "avx512-archsimd (simd/archsimd, 3×48 zmm register block)",
+	needs: []cpuid.FeatureID{cpuid.AVX512F, cpuid.AVX512DQ, cpuid.AVX512BW, cpuid.AVX512VL, cpuid.AVX512CD},
 
 	mr: 3, nr: 48,
 	micro: kernel3x48AVX512,

@@ -59,6 +59,15 @@ func TestNTChoice(t *testing.T) {
 func TestAsmMicroKernels(t *testing.T) {
 	r := rand.New(rand.NewSource(11))
 	for _, ks := range []*kernelSet{avx512Asm, avx512Asm8x48} {
+		t.Run(ks.name, func(t *testing.T) {
+			skipUnlessRuns(t, ks)
+			checkMicroKernel(t, r, ks)
+		})
+	}
+}
+
+func checkMicroKernel(t *testing.T, r *rand.Rand, ks *kernelSet) {
+	{
 		mr, nr := ks.mr, ks.nr
 		ldc := nr + 5
 		for k := 1; k <= 40; k++ {

@@ -11,10 +11,9 @@ import (
 // on every machine.
 
 var genericSet = &kernelSet{
-	name:      "generic",
-	desc:      "generic (portable Go, 4×4 register block)",
-	supported: func() bool { return true },
-	mr:        4, nr: 4,
+	name: "generic",
+	desc: "generic (portable Go, 4×4 register block)",
+	mr:   4, nr: 4,
 	kc: 256, mc: 128, nc: 1024,
 	micro:        kernel4x4Go,
 	axpy:         axpyGo,

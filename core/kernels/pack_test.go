@@ -40,25 +40,29 @@ func TestPackBCopy(t *testing.T) {
 		func(name string, ks, scalar *kernelSet) { checkPackB(t, name, ks, scalar, false, sizes, r) })
 }
 
-// forEachAsmPack calls f for every kernel set on this CPU that has the
-// pack under test (has), with scalar: the same set without it (drop), whose
-// Go pack is the reference. It skips the test when no set has one.
+// forEachAsmPack runs f, in a subtest, for every kernel set in this build
+// that has the pack under test (has), with scalar: the same set without it
+// (drop), whose Go pack is the reference. A set this CPU cannot run is
+// skipped with the features it lacks.
 func forEachAsmPack(t *testing.T, what string, has func(*kernelSet) bool, drop func(*kernelSet),
 	f func(name string, ks, scalar *kernelSet)) {
 	t.Helper()
-	tested := 0
-	for _, name := range Available() {
+	found := 0
+	for _, name := range All() {
 		ks := sets[name]
 		if !has(ks) {
 			continue
 		}
-		tested++
-		scalar := *ks
-		drop(&scalar)
-		f(name, ks, &scalar)
+		found++
+		t.Run(name, func(t *testing.T) {
+			skipUnlessRuns(t, ks)
+			scalar := *ks
+			drop(&scalar)
+			f(name, ks, &scalar)
+		})
 	}
-	if tested == 0 {
-		t.Skip("no kernel set with " + what + " runs here")
+	if found == 0 {
+		t.Skip("no kernel set in this build has " + what)
 	}
 }
 

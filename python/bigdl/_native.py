@@ -7,6 +7,7 @@ arguments and float32 arrays; results come back as JSON and arrays.
 """
 import ctypes
 import json
+import logging
 import os
 import threading
 
@@ -70,7 +71,16 @@ def lib():
         handle.bigdl_free_string.argtypes = [ctypes.c_void_p]
         handle.bigdl_free_string.restype = None
         _lib, _lib_pid = handle, os.getpid()
+        _warn_if_kernels_refused()
         return _lib
+
+
+def _warn_if_kernels_refused():
+    """Says once per process, through the `bigdl` logger, that BIGDL_KERNELS named a kernel set this
+    build or CPU cannot run, so a forced set that fell back to another does not go unnoticed."""
+    refused = call(0, "info")[0].get("kernels_refused")
+    if refused:
+        logging.getLogger("bigdl").warning("%s", refused)
 
 
 def is_loaded():
