@@ -1,40 +1,63 @@
-# Developer entry points. CI calls `make test PYTHON=.venv/bin/python` (see .ci/run).
+# Developer entry points. `make demo` and `make test` are the whole set-up: each creates .venv/
+# and installs what it needs the first time (a stamp file per requirements list, so a second run
+# installs nothing). CI runs exactly these two (see .ci/run).
 
 # The kernels use simd/archsimd, which Go 1.26 gates behind this experiment; every go command needs it.
 export GOEXPERIMENT := simd
 export CGO_ENABLED := 1
 
 GO ?= $(shell command -v go || echo /usr/local/go/bin/go)
-PYTHON ?= $(if $(wildcard .venv/bin/python),.venv/bin/python,python3)
-# Absolute form for recipes that cd elsewhere; a bare command name (python3) is left to PATH.
-PY := $(if $(findstring /,$(PYTHON)),$(abspath $(PYTHON)),$(PYTHON))
+# The interpreter that creates .venv/; everything else runs in the venv.
+BOOTSTRAP_PYTHON ?= python3
+VENV := .venv
+PY := $(abspath $(VENV))/bin/python
+PIP := $(PY) -m pip install --disable-pip-version-check
+RUNTIME_STAMP := $(VENV)/.installed-runtime
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: build test demo bench wheel venv clean
 
 build:
 	GO=$(GO) bash build.sh
 
-test: build
-	$(GO) test ./...
-	PYTHONPATH=python $(PY) -m pytest -q tests
+$(PY):
+	$(BOOTSTRAP_PYTHON) -m venv $(VENV)
+	$(PIP) --quiet --upgrade pip
 
-demo: build
+# The run-time dependencies are the package's own (requirements.txt, read by setup.py).
+$(RUNTIME_STAMP): requirements.txt | $(PY)
+	$(PIP) --quiet -r requirements.txt
+	touch $@
+
+$(TEST_STAMP): tests/requirements.txt requirements.txt | $(PY)
+	@echo "Installing the test requirements (tests/requirements.txt) into $(VENV)/."
+	@echo "The first time this downloads about 5 GB, most of it PyTorch (a CUDA build that runs on CPU)."
+	$(PIP) --progress-bar off -r tests/requirements.txt
+	touch $@
+
+venv: $(RUNTIME_STAMP) $(TEST_STAMP)
+
+demo: build $(RUNTIME_STAMP)
 	cd examples && PYTHONPATH=../python $(PY) lecture_logistic.py
 	cd examples && PYTHONPATH=../python $(PY) lecture_feedforward.py
 
-# Ratios against numpy/OpenBLAS and (when importable) PyTorch, run side by side; see BENCHMARKS.md.
-bench: build
-	$(PY) -m pip install --quiet threadpoolctl
+# The plain run keeps the timing-free checks of optimised code (allocations, codegen); the race
+# run checks every goroutine of core/ and capi/ under the race detector.
+test: build $(TEST_STAMP)
+	$(PY) tests/_machine.py
+	$(GO) test ./...
+	$(GO) test -race ./...
+	PYTHONPATH=python $(PY) -m pytest -q --durations=20 tests
+
+# Ratios against numpy/OpenBLAS and PyTorch, run side by side; see BENCHMARKS.md.
+bench: build $(TEST_STAMP)
+	$(PIP) --quiet threadpoolctl
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./core/kernels ./core/optim
 	$(PY) bench/run.py
 	GO=$(GO) $(PY) bench/spark_bench.py
 
-wheel:
+wheel: | $(PY)
 	$(PY) -m pip wheel . -w dist --no-deps
-
-venv:
-	python3 -m venv .venv
-	.venv/bin/python -m pip install --upgrade numpy pytest wheel setuptools pyspark
 
 clean:
 	rm -rf python/bigdl/_lib build dist python/*.egg-info .pytest_cache

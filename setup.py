@@ -21,6 +21,12 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 LIB_NAME = "libbigdl.so"
 
 
+def read_requirements(name):
+    """The requirement lines of a file at the root (one list for setup.py and the Makefile)."""
+    with open(os.path.join(ROOT, name)) as f:
+        return [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
+
+
 def find_go():
     """The go binary: $GO if set, else PATH, else the toolchain's usual home (pip may trim PATH)."""
     candidates = [os.environ["GO"]] if os.environ.get("GO") else [shutil.which("go"), "/usr/local/go/bin/go"]
@@ -98,7 +104,7 @@ setup(
     description="Intel BigDL's Python API on a Go deep-learning core",
     package_dir={"": "python"},
     packages=find_packages(where="python"),
-    install_requires=["numpy"],
+    install_requires=read_requirements("requirements.txt"),
     extras_require={"spark": ["pyspark"], "test": ["pytest"]},
     distclass=NativeDistribution,
     cmdclass={"build_py": BuildPyWithGo, "bdist_wheel": PlatformWheel},

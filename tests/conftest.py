@@ -1,9 +1,9 @@
 """Shared helpers for the test suite.
 
-Paths: the repository is <dir>/main and the lecture scripts live in <dir>/shared/lecture
-(the same layout locally and in CI). Tests that need a fresh interpreter (lazy loading,
-fork, panics, Ctrl-C, the lecture scripts) run Python in a subprocess, always with a
-timeout, so nothing can hang the suite.
+The lecture scripts are the project's copies in examples/ (a user's clone has nothing beside
+it). Tests that need a fresh interpreter (lazy loading, fork, panics, Ctrl-C, the lecture
+scripts) run Python in a subprocess, always with a timeout, so nothing can hang the suite.
+With CI=true, a skip fails unless the CPU lacks a kernel set (tests/_ci.py).
 """
 import os
 import subprocess
@@ -15,10 +15,17 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON_DIR = REPO / "python"
-LECTURE_DIR = Path(__file__).resolve().parents[2] / "shared" / "lecture"
+LECTURE_DIR = REPO / "examples"
 
 if str(PYTHON_DIR) not in sys.path:
     sys.path.insert(0, str(PYTHON_DIR))
+
+import _machine  # noqa: E402
+from _ci import pytest_make_collect_report, pytest_runtest_makereport  # noqa: E402,F401  (hooks)
+
+
+def pytest_report_header(config):
+    return _machine.describe()
 
 
 def child_env(**extra):
