@@ -12,7 +12,7 @@ PY := $(if $(findstring /,$(PYTHON)),$(abspath $(PYTHON)),$(PYTHON))
 .PHONY: build test demo bench wheel venv clean
 
 build:
-	GO=$(GO) bash build.sh
+	GO=$(GO) PYTHON=$(PY) bash build.sh
 
 test: build
 	$(GO) test ./...
@@ -29,8 +29,10 @@ bench: build
 	$(PY) bench/run.py
 	GO=$(GO) $(PY) bench/spark_bench.py
 
+# BIGDL_GO_CC=zig: a release wheel must be manylinux2014, so a missing zig fails the build instead of
+# quietly falling back to the system cc. pip builds in isolation, fetching ziglang per pyproject.toml.
 wheel:
-	$(PY) -m pip wheel . -w dist --no-deps
+	BIGDL_GO_CC=zig GO=$(GO) $(PY) -m pip wheel . -w dist --no-deps
 
 venv:
 	python3 -m venv .venv
