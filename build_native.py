@@ -31,6 +31,11 @@ MANYLINUX_TAG = "manylinux_2_17_{arch}.manylinux2014_{arch}"
 # Zig targets by the Go architecture we build for; the kernels are amd64 today.
 _ZIG_ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
 
+# -s -w: no symbol table or DWARF (the Go runtime keeps its own tables, so panics still print
+# stack traces), which roughly halves the library. zig cc lets the -g that Go appends after -s
+# win, so the external linker is told to strip as well.
+LDFLAGS = "-s -w -extldflags=-Wl,--strip-all"
+
 
 def find_go():
     """The go binary: $GO if set, else PATH, else the toolchain's usual home (pip may trim PATH)."""
@@ -98,7 +103,8 @@ def build(out_dir):
         env["CC"] = cc
     # -trimpath keeps build paths out of the binary (reproducible wheels); -buildvcs=false because
     # pip may build from a copy with no .git, or one git refuses to read, and stamping is useless here.
-    cmd = [find_go(), "build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false", "-o", out, "./capi"]
+    cmd = [find_go(), "build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false",
+           "-ldflags=" + LDFLAGS, "-o", out, "./capi"]
     print("bigdl-go:", f"CC={shlex.quote(cc)}" if cc else "(system cc)", shlex.join(cmd), flush=True)
     subprocess.run(cmd, cwd=ROOT, env=env, check=True)
     # go writes a C header beside the library; Python never reads it, so keep it out of the wheel.
