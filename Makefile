@@ -17,8 +17,10 @@ TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: build test demo bench wheel venv clean
 
-build:
-	GO=$(GO) bash build.sh
+# build_native.py links with zig (glibc 2.17, as the wheel) when the venv has ziglang (make test
+# installs it), else with the system cc: either library serves this checkout.
+build: | $(PY)
+	GO=$(GO) PYTHON=$(PY) bash build.sh
 
 $(PY):
 	$(BOOTSTRAP_PYTHON) -m venv $(VENV)
@@ -56,8 +58,10 @@ bench: build $(TEST_STAMP)
 	$(PY) bench/run.py
 	GO=$(GO) $(PY) bench/spark_bench.py
 
+# BIGDL_GO_CC=zig: a release wheel must be manylinux2014, so a missing zig fails the build instead of
+# quietly falling back to the system cc. pip builds in isolation, fetching ziglang per pyproject.toml.
 wheel: | $(PY)
-	$(PY) -m pip wheel . -w dist --no-deps
+	BIGDL_GO_CC=zig GO=$(GO) $(PY) -m pip wheel . -w dist --no-deps
 
 clean:
 	rm -rf python/bigdl/_lib build dist python/*.egg-info .pytest_cache

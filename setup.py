@@ -6,8 +6,7 @@ library is plain C ABI loaded by ctypes, so one wheel serves every CPython 3 on 
 yet it cannot be `any` because it holds native code.
 """
 import os
-import shutil
-import subprocess
+import sys
 
 from setuptools import Distribution, find_packages, setup
 from setuptools.command.build_py import build_py
@@ -18,42 +17,15 @@ except ImportError:
     from wheel.bdist_wheel import bdist_wheel
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
-LIB_NAME = "libbigdl.so"
+# build_native.py sits beside setup.py; pip's build backend does not promise that directory is on sys.path.
+sys.path.insert(0, ROOT)
+import build_native  # noqa: E402
 
 
 def read_requirements(name):
     """The requirement lines of a file at the root (one list for setup.py and the Makefile)."""
     with open(os.path.join(ROOT, name)) as f:
         return [line.strip() for line in f if line.strip() and not line.lstrip().startswith("#")]
-
-
-def find_go():
-    """The go binary: $GO if set, else PATH, else the toolchain's usual home (pip may trim PATH)."""
-    candidates = [os.environ["GO"]] if os.environ.get("GO") else [shutil.which("go"), "/usr/local/go/bin/go"]
-    for candidate in candidates:
-        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
-            return candidate
-    raise SystemExit(
-        "bigdl-go: building the native library needs the Go toolchain (1.26+), but `go` was not found"
-        + (f" at GO={os.environ['GO']}" if os.environ.get("GO") else "") + ".\n"
-        "Install Go and put it on PATH (or set GO=/path/to/go), or install a prebuilt bigdl-go wheel."
-    )
-
-
-def build_native(out_dir):
-    os.makedirs(out_dir, exist_ok=True)
-    out = os.path.join(out_dir, LIB_NAME)
-    env = dict(os.environ, GOEXPERIMENT="simd", CGO_ENABLED="1")
-    # -trimpath keeps build paths out of the binary (reproducible wheels); -buildvcs=false because
-    # pip may build from a copy with no .git, or one git refuses to read, and stamping is useless here.
-    cmd = [find_go(), "build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false", "-o", out, "./capi"]
-    print("bigdl-go:", " ".join(cmd), flush=True)
-    subprocess.run(cmd, cwd=ROOT, env=env, check=True)
-    # go writes a C header beside the library; Python never reads it, so keep it out of the wheel.
-    header = os.path.join(out_dir, "libbigdl.h")
-    if os.path.exists(header):
-        os.remove(header)
-    return out
 
 
 class BuildPyWithGo(build_py):
@@ -66,7 +38,9 @@ class BuildPyWithGo(build_py):
             target = os.path.join(ROOT, "python", "bigdl", "_lib")
         else:
             target = os.path.join(self.build_lib, "bigdl", "_lib")
-        self._native = build_native(target)
+        self._native, tag = build_native.build(target)
+        # bdist_wheel runs build_py in this process; it tags the wheel by what the library needs.
+        self.distribution.native_platform_tag = tag
 
     def get_outputs(self, include_bytecode=1):
         outputs = super().get_outputs(include_bytecode)
@@ -87,7 +61,10 @@ class NativeDistribution(Distribution):
 
 
 class PlatformWheel(bdist_wheel):
-    """Mark the wheel as platform-specific: it holds a .so, so it must never be tagged `any`."""
+    """Mark the wheel as platform-specific: it holds a .so, so it must never be tagged `any`. When
+    zig built the library against glibc 2.17 the wheel says so (manylinux2014), so that plain
+    `pip wheel .` and `pip install .` give a portable wheel without an `auditwheel repair` step;
+    a library from the system cc keeps the honest tag of this platform (linux_x86_64)."""
 
     def finalize_options(self):
         super().finalize_options()
@@ -95,6 +72,10 @@ class PlatformWheel(bdist_wheel):
 
     def get_tag(self):
         _, _, plat = super().get_tag()
+        # A --plat-name from the caller wins; otherwise build_py has run by the time the name is made.
+        tag = getattr(self.distribution, "native_platform_tag", None)
+        if tag and not getattr(self, "plat_name_supplied", False):
+            plat = tag
         return "py3", "none", plat
 
 

@@ -34,7 +34,7 @@
  *   when "shapes" is present, *tensors_out is a handle to that many tensors, to read with
  *   bigdl_tensors_read and release with bigdl_free.
  *
- * Methods (see capi/*.go for the full list): layers answer forward, backward, get_weights,
+ * Methods (see the Go files in capi/ for the full list): layers answer forward, backward, get_weights,
  * set_weights, parameters, zero_grad_parameters, update_parameters, reset, training,
  * is_training, name, set_name, describe, string, add, children, freeze, unfreeze, save,
  * predict, evaluate, get_flat_weights, set_flat_weights; criteria answer forward and backward;

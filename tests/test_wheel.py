@@ -6,6 +6,8 @@ are built once per module and shared by the tests below.
 """
 import importlib.util
 import os
+import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -15,10 +17,10 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-# The lecture scripts live in shared/ beside the repo (as in CI); examples/ holds copies.
-LECTURE = REPO.parent / "shared" / "lecture"
-if not (LECTURE / "lecture_logistic.py").exists():
-    LECTURE = REPO / "examples"
+LECTURE = REPO / "examples"
+ARCH = platform.machine()
+# What build_native.py promises: the library needs glibc 2.17 at most, so the wheel is manylinux2014.
+PLATFORM_TAG = f"manylinux_2_17_{ARCH}.manylinux2014_{ARCH}"
 
 # Top-level entries that are local state, not sources: copying them would be slow or stale.
 _LOCAL = {".git", ".venv", "build", "dist", ".pytest_cache"}
@@ -60,9 +62,10 @@ def wheel(tmp_path_factory):
     shutil.copytree(REPO, src, ignore=_ignore, symlinks=True)
     cmd = [sys.executable, "-m", "pip", "wheel", src, "-w", out, "--no-deps", "-q",
            "--disable-pip-version-check"]
-    if importlib.util.find_spec("setuptools"):
-        cmd.append("--no-build-isolation")  # saves fetching setuptools into an isolated env
-    env = dict(os.environ)
+    if all(importlib.util.find_spec(m) for m in ("setuptools", "ziglang")):
+        cmd.append("--no-build-isolation")  # saves fetching the build requirements into an isolated env
+    # As `make wheel` does: without zig the build must fail, not fall back to an unportable library.
+    env = dict(os.environ, BIGDL_GO_CC="zig")
     env.pop("PYTHONPATH", None)
     _run(cmd, timeout=900, cwd=tmp, env=env)
     wheels = list(out.glob("bigdl_go-*.whl"))
@@ -91,6 +94,30 @@ def test_wheel_is_platform_specific_and_ships_library(wheel):
     with zipfile.ZipFile(wheel) as z:
         names = z.namelist()
     assert "bigdl/_lib/libbigdl.so" in names, names
+
+
+def test_wheel_is_tagged_manylinux2014(wheel):
+    assert wheel.name == f"bigdl_go-0.1.0-py3-none-{PLATFORM_TAG}.whl", wheel.name
+    with zipfile.ZipFile(wheel) as z:
+        meta = z.read("bigdl_go-0.1.0.dist-info/WHEEL").decode()
+    tags = sorted(line.split(":", 1)[1].strip() for line in meta.splitlines() if line.startswith("Tag:"))
+    assert tags == sorted(f"py3-none-{p}" for p in PLATFORM_TAG.split(".")), meta
+
+
+def test_auditwheel_agrees_with_the_tag(wheel, tmp_path):
+    """The tag is set by setup.py, not by `auditwheel repair`, so check it against what the library
+    really links: every versioned glibc symbol and every shared library it needs."""
+    if importlib.util.find_spec("auditwheel") is None:
+        pytest.fail("auditwheel is needed to check the wheel's tag: pip install -r tests/requirements.txt")
+    p = _run([sys.executable, "-m", "auditwheel", "show", wheel], timeout=300, cwd=tmp_path)
+    text = " ".join(p.stdout.split())  # auditwheel wraps its sentences at any space
+    m = re.search(r'is consistent with the following platform tag: "manylinux_(\d+)_(\d+)_(\w+)"', text)
+    assert m, p.stdout
+    glibc = (int(m[1]), int(m[2]))
+    # auditwheel names the oldest glibc the symbols allow; the wheel may claim that or anything newer.
+    assert glibc <= (2, 17) and m[3] == ARCH, f"the wheel says {PLATFORM_TAG}, auditwheel: {p.stdout}"
+    # Libraries outside the manylinux policy would be vendored by `repair`; we ship none, so there must be none.
+    assert "requires no external shared libraries" in text, p.stdout
 
 
 def test_installed_library_loads_without_go(venv_python, tmp_path):
@@ -125,7 +152,8 @@ def test_installed_wheel_imports_api(venv_python, tmp_path):
     assert p.stdout.strip().endswith("ok")
 
 
-def test_lecture_runs_from_installed_wheel(venv_python, tmp_path):
+@pytest.mark.parametrize("script", ["lecture_logistic.py", "lecture_feedforward.py"])
+def test_lecture_runs_from_installed_wheel(venv_python, tmp_path, script):
     for f in LECTURE.glob("*.py"):
         shutil.copy(f, tmp_path / f.name)
-    _run_in_venv(venv_python, ["lecture_logistic.py"], cwd=tmp_path, timeout=600)
+    _run_in_venv(venv_python, [script], cwd=tmp_path, timeout=600)
