@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -61,6 +62,7 @@ type Trainer struct {
 
 	weights, grads []float32
 	workers        []*worker
+	workersRunning sync.WaitGroup // release waits for them, so none outlives its run
 	update         sharedUpdate
 	poll           bool // workers poll between steps (see spinWait)
 	restoreThreads func()
@@ -279,7 +281,8 @@ func (t *Trainer) prepare() error {
 		}
 		// Buffered, so that neither side blocks handing over while the other polls.
 		t.workers[i] = &worker{model: m, crit: c, grads: grads, start: make(chan []int, 1), done: make(chan struct{}, 1)}
-		go t.workers[i].loop(t, i)
+		t.workersRunning.Add(1)
+		go t.workers[i].loop(t, i, t.poll)
 	}
 	for _, w := range t.workers {
 		nn.SetInputGradUnused(w.model, true)
@@ -297,12 +300,15 @@ func (t *Trainer) prepare() error {
 }
 
 // release stops the workers and hands the model back to the global generator.
+// It returns once every worker goroutine has ended, so that none outlives
+// its run: the next run's prepare rewrites the Trainer fields they read.
 func (t *Trainer) release() {
 	for _, w := range t.workers {
 		if w != nil && w.start != nil {
 			close(w.start)
 		}
 	}
+	t.workersRunning.Wait()
 	nn.SetRNG(t.Model, nil)
 	nn.SetInputGradUnused(t.Model, false)
 	nn.SetGradsOverwritten(t.Model, false)
@@ -395,6 +401,10 @@ func (t *Trainer) step(idx []int) (float64, error) {
 	if shared != nil {
 		shared.beginStep(len(t.weights))
 	}
+	// Nothing from here to worker 0's arrival in updateRange may panic: the
+	// other workers would wait there for it forever, and release for them.
+	// gather cannot (prepare checked the data), compute and updateRange
+	// recover.
 	for i := 1; i < parts; i++ {
 		ws[i].gatherFrom(t.X, t.Y)
 		ws[i].start <- ws[i].idx
@@ -574,9 +584,14 @@ func (w *worker) gatherFrom(x, y *tensor.Tensor) {
 	w.xb, w.yb = gather(w.xb, x, w.idx), gather(w.yb, y, w.idx)
 }
 
-func (w *worker) loop(t *Trainer, r int) {
+// loop is worker r's goroutine, until release closes w.start. poll is
+// passed rather than read from t, which the next run's prepare rewrites;
+// the Trainer fields it does read (update, workers, weights) are written
+// between steps, before w.start hands it the next one.
+func (w *worker) loop(t *Trainer, r int, poll bool) {
+	defer t.workersRunning.Done()
 	for {
-		if _, ok := receive(w.start, t.poll); !ok {
+		if _, ok := receive(w.start, poll); !ok {
 			return
 		}
 		w.compute()
