@@ -198,8 +198,8 @@ func (o *optimizer) poll() map[string]any {
 	if lines == nil {
 		lines = []string{}
 	}
-	out := map[string]any{"lines": lines, "running": o.running,
-		"epoch": o.trainer.State.Epoch, "iteration": o.trainer.State.Iteration}
+	epoch, iteration := o.trainer.Progress() // State is the run goroutine's
+	out := map[string]any{"lines": lines, "running": o.running, "epoch": epoch, "iteration": iteration}
 	if o.runErr != nil {
 		status := statusOf(o.runErr)
 		if errors.Is(o.runErr, optim.ErrCancelled) {

@@ -57,6 +57,7 @@ type Trainer struct {
 	Dist *Distributed
 
 	State     State
+	progress  progress // State's epoch and iteration, for Progress
 	cancelled atomic.Bool
 	scalars   [2]float64 // the distributed step's normaliser and loss sums
 
@@ -75,6 +76,36 @@ const minParallelFlops = 2e6
 
 // Cancel asks Run to stop after the current iteration.
 func (t *Trainer) Cancel() { t.cancelled.Store(true) }
+
+// Progress is the epoch and iteration of State. Unlike State, it may be
+// read while Run runs, from any goroutine (Python polls it).
+func (t *Trainer) Progress() (epoch, iteration int) { return t.progress.load() }
+
+// progress is a seqlock over two counters, so that a reader never pairs
+// one iteration's epoch with another's iteration; the loop publishes with
+// four atomic stores and no lock.
+type progress struct {
+	seq              atomic.Uint64 // odd while a store is under way
+	epoch, iteration atomic.Int64
+}
+
+func (p *progress) store(s *State) {
+	p.seq.Add(1)
+	p.epoch.Store(int64(s.Epoch))
+	p.iteration.Store(int64(s.Iteration))
+	p.seq.Add(1)
+}
+
+func (p *progress) load() (epoch, iteration int) {
+	for {
+		seq := p.seq.Load()
+		epoch, iteration = int(p.epoch.Load()), int(p.iteration.Load())
+		if seq%2 == 0 && p.seq.Load() == seq {
+			return epoch, iteration
+		}
+		runtime.Gosched()
+	}
+}
 
 // CheckData refuses data sets the loop cannot train on.
 func CheckData(what string, x, y *tensor.Tensor) error {
@@ -193,6 +224,7 @@ func (t *Trainer) Run() (err error) {
 
 	nn.SetTraining(t.Model, true)
 	t.State = State{Epoch: 1}
+	t.progress.store(&t.State)
 	start := time.Now()
 	lastLog, logged := start, -1
 	recordsSinceLog := 0
@@ -218,6 +250,7 @@ func (t *Trainer) Run() (err error) {
 			pos = 0
 			shuffler.Shuffle(order)
 		}
+		t.progress.store(&t.State)
 		now := time.Now()
 		if logged < 0 || now.Sub(lastLog) >= t.LogInterval || t.End(&t.State) {
 			t.logProgress(epoch, done, n, recordsSinceLog, loss, start, lastLog, now)
