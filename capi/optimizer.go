@@ -210,7 +210,15 @@ func (o *optimizer) poll() map[string]any {
 	return out
 }
 
-// release stops a run whose Python object went away.
+// release stops a run whose Python object went away, and returns once the
+// run's goroutine has ended: the model is Python's again, and nothing of
+// the run may go on writing it.
 func (o *optimizer) release() {
 	o.trainer.Cancel()
+	o.mu.Lock()
+	done := o.done
+	o.mu.Unlock()
+	if done != nil {
+		<-done
+	}
 }

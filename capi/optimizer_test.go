@@ -71,3 +71,22 @@ func TestPollWhileTraining(t *testing.T) {
 		t.Fatalf("the finished run is at epoch %v, iteration %v; want epoch 11, iteration 40", status["epoch"], status["iteration"])
 	}
 }
+
+// Freeing an Optimizer whose run is still going ends the run before it
+// returns: nothing of the run goes on using the model after Python let go.
+func TestFreeEndsTheRun(t *testing.T) {
+	o := testOptimizer(t, map[string]any{"class": "MaxEpoch", "max_epoch": 1e6})
+	mustCall(t, o, "start", nil)
+	for mustCall(t, o, "poll", nil)["iteration"] == 0 {
+	}
+	done := o.done
+	o.release()
+	select {
+	case <-done:
+	default:
+		t.Fatal("release returned while the run goes on")
+	}
+	if status := mustCall(t, o, "poll", nil); status["running"] != false || status["status"] != statusCancelled {
+		t.Fatalf("after release: %v", status)
+	}
+}
