@@ -198,8 +198,8 @@ func (o *optimizer) poll() map[string]any {
 	if lines == nil {
 		lines = []string{}
 	}
-	out := map[string]any{"lines": lines, "running": o.running,
-		"epoch": o.trainer.State.Epoch, "iteration": o.trainer.State.Iteration}
+	epoch, iteration := o.trainer.Progress() // State is the run goroutine's
+	out := map[string]any{"lines": lines, "running": o.running, "epoch": epoch, "iteration": iteration}
 	if o.runErr != nil {
 		status := statusOf(o.runErr)
 		if errors.Is(o.runErr, optim.ErrCancelled) {
@@ -210,7 +210,15 @@ func (o *optimizer) poll() map[string]any {
 	return out
 }
 
-// release stops a run whose Python object went away.
+// release stops a run whose Python object went away, and returns once the
+// run's goroutine has ended: the model is Python's again, and nothing of
+// the run may go on writing it.
 func (o *optimizer) release() {
 	o.trainer.Cancel()
+	o.mu.Lock()
+	done := o.done
+	o.mu.Unlock()
+	if done != nil {
+		<-done
+	}
 }

@@ -231,7 +231,7 @@ func TestCloseDuringWait(t *testing.T) {
 	for _, transport := range transports {
 		comms := group(t, 2, 10*time.Second, transport)
 		mustRun(t, transport+", warming up", comms, func(c *Comm) error { return c.AllGather(make([]float32, 10)) })
-		done := make(chan error)
+		done := make(chan error, 1) // so the collective's goroutine ends even if the test gives up on it
 		go func() { done <- comms[0].AllGather(make([]float32, 10)) }()
 		time.Sleep(20 * time.Millisecond)
 		comms[0].Close()
@@ -322,7 +322,9 @@ func benchmarkSync(b *testing.B, n int, transport string) {
 	comms := group(b, 2, 5*time.Second, transport)
 	defer closeAll(comms)
 	v1, s1 := make([]float32, n), make([]float64, 2)
+	done := make(chan struct{})
 	go func() {
+		defer close(done)
 		for i := 0; i < b.N+1; i++ {
 			comms[1].ReduceScatter(v1, s1)
 			comms[1].AllGather(v1)
@@ -334,4 +336,6 @@ func benchmarkSync(b *testing.B, n int, transport string) {
 		comms[0].ReduceScatter(v0, s0)
 		comms[0].AllGather(v0)
 	}
+	b.StopTimer()
+	<-done // rank 1 ends with the benchmark, before closeAll
 }

@@ -114,6 +114,7 @@ func (t *Trainer) runDistributed() (err error) {
 	if t.State.Epoch == 0 {
 		t.State.Epoch = 1
 	}
+	t.progress.store(&t.State)
 	d.Stopped = false
 	idx := make([]int, 0, t.BatchSize)
 	nn.SetTraining(t.Model, true)
@@ -162,6 +163,7 @@ func (t *Trainer) runDistributed() (err error) {
 			t.State.Epoch++
 			r.EpochRecords = 0
 		}
+		t.progress.store(&t.State)
 		now := time.Now()
 		stop := d.Stop != nil && d.Stop(&t.State)
 		if logged < 0 || now.Sub(lastLog) >= t.LogInterval || stop || t.End(&t.State) {

@@ -1,8 +1,11 @@
 package optim
 
 import (
+	"errors"
 	"math"
 	"math/rand"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/bigdl-go/bigdl-go/core/criterion"
@@ -68,6 +71,48 @@ func TestWorkersMatchOneWorker(t *testing.T) {
 	}
 	if rel := math.Sqrt(diff / norm); rel > 1e-5 {
 		t.Fatalf("2 workers drift from 1 worker: relative difference %g", rel)
+	}
+}
+
+// workerGoroutines counts the goroutines prepare started that are still
+// alive, whatever they are doing.
+func workerGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			return strings.Count(string(buf[:n]), "created by github.com/bigdl-go/bigdl-go/core/optim.(*Trainer).prepare")
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+}
+
+// A run's worker goroutines end before Run returns, whether it finished or
+// failed: the next run would otherwise set up its workers while they still
+// read the Trainer, and an abandoned run would leave them behind.
+func TestRunEndsItsWorkers(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		tr := mlpTrainer(t, 3, false)
+		end, during := tr.End, -1
+		tr.End = func(s *State) bool {
+			if during < 0 {
+				during = workerGoroutines()
+			}
+			if fail && s.Iteration == 2 {
+				panic(errors.New("the end trigger fails"))
+			}
+			return end(s)
+		}
+		err := tr.Run()
+		if fail != (err != nil) {
+			t.Fatalf("fail %v: Run returned %v", fail, err)
+		}
+		if during != 2 {
+			t.Fatalf("%d worker goroutines during a run with 3 workers, want 2", during)
+		}
+		if n := workerGoroutines(); n != 0 {
+			t.Fatalf("fail %v: %d worker goroutines outlive Run", fail, n)
+		}
 	}
 }
 

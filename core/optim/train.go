@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -56,11 +57,13 @@ type Trainer struct {
 	Dist *Distributed
 
 	State     State
+	progress  progress // State's epoch and iteration, for Progress
 	cancelled atomic.Bool
 	scalars   [2]float64 // the distributed step's normaliser and loss sums
 
 	weights, grads []float32
 	workers        []*worker
+	workersRunning sync.WaitGroup // release waits for them, so none outlives its run
 	update         sharedUpdate
 	poll           bool // workers poll between steps (see spinWait)
 	restoreThreads func()
@@ -73,6 +76,36 @@ const minParallelFlops = 2e6
 
 // Cancel asks Run to stop after the current iteration.
 func (t *Trainer) Cancel() { t.cancelled.Store(true) }
+
+// Progress is the epoch and iteration of State. Unlike State, it may be
+// read while Run runs, from any goroutine (Python polls it).
+func (t *Trainer) Progress() (epoch, iteration int) { return t.progress.load() }
+
+// progress is a seqlock over two counters, so that a reader never pairs
+// one iteration's epoch with another's iteration; the loop publishes with
+// four atomic stores and no lock.
+type progress struct {
+	seq              atomic.Uint64 // odd while a store is under way
+	epoch, iteration atomic.Int64
+}
+
+func (p *progress) store(s *State) {
+	p.seq.Add(1)
+	p.epoch.Store(int64(s.Epoch))
+	p.iteration.Store(int64(s.Iteration))
+	p.seq.Add(1)
+}
+
+func (p *progress) load() (epoch, iteration int) {
+	for {
+		seq := p.seq.Load()
+		epoch, iteration = int(p.epoch.Load()), int(p.iteration.Load())
+		if seq%2 == 0 && p.seq.Load() == seq {
+			return epoch, iteration
+		}
+		runtime.Gosched()
+	}
+}
 
 // CheckData refuses data sets the loop cannot train on.
 func CheckData(what string, x, y *tensor.Tensor) error {
@@ -191,6 +224,7 @@ func (t *Trainer) Run() (err error) {
 
 	nn.SetTraining(t.Model, true)
 	t.State = State{Epoch: 1}
+	t.progress.store(&t.State)
 	start := time.Now()
 	lastLog, logged := start, -1
 	recordsSinceLog := 0
@@ -216,6 +250,7 @@ func (t *Trainer) Run() (err error) {
 			pos = 0
 			shuffler.Shuffle(order)
 		}
+		t.progress.store(&t.State)
 		now := time.Now()
 		if logged < 0 || now.Sub(lastLog) >= t.LogInterval || t.End(&t.State) {
 			t.logProgress(epoch, done, n, recordsSinceLog, loss, start, lastLog, now)
@@ -279,7 +314,8 @@ func (t *Trainer) prepare() error {
 		}
 		// Buffered, so that neither side blocks handing over while the other polls.
 		t.workers[i] = &worker{model: m, crit: c, grads: grads, start: make(chan []int, 1), done: make(chan struct{}, 1)}
-		go t.workers[i].loop(t, i)
+		t.workersRunning.Add(1)
+		go t.workers[i].loop(t, i, t.poll)
 	}
 	for _, w := range t.workers {
 		nn.SetInputGradUnused(w.model, true)
@@ -297,12 +333,15 @@ func (t *Trainer) prepare() error {
 }
 
 // release stops the workers and hands the model back to the global generator.
+// It returns once every worker goroutine has ended, so that none outlives
+// its run: the next run's prepare rewrites the Trainer fields they read.
 func (t *Trainer) release() {
 	for _, w := range t.workers {
 		if w != nil && w.start != nil {
 			close(w.start)
 		}
 	}
+	t.workersRunning.Wait()
 	nn.SetRNG(t.Model, nil)
 	nn.SetInputGradUnused(t.Model, false)
 	nn.SetGradsOverwritten(t.Model, false)
@@ -395,6 +434,10 @@ func (t *Trainer) step(idx []int) (float64, error) {
 	if shared != nil {
 		shared.beginStep(len(t.weights))
 	}
+	// Nothing from here to worker 0's arrival in updateRange may panic: the
+	// other workers would wait there for it forever, and release for them.
+	// gather cannot (prepare checked the data), compute and updateRange
+	// recover.
 	for i := 1; i < parts; i++ {
 		ws[i].gatherFrom(t.X, t.Y)
 		ws[i].start <- ws[i].idx
@@ -574,9 +617,14 @@ func (w *worker) gatherFrom(x, y *tensor.Tensor) {
 	w.xb, w.yb = gather(w.xb, x, w.idx), gather(w.yb, y, w.idx)
 }
 
-func (w *worker) loop(t *Trainer, r int) {
+// loop is worker r's goroutine, until release closes w.start. poll is
+// passed rather than read from t, which the next run's prepare rewrites;
+// the Trainer fields it does read (update, workers, weights) are written
+// between steps, before w.start hands it the next one.
+func (w *worker) loop(t *Trainer, r int, poll bool) {
+	defer t.workersRunning.Done()
 	for {
-		if _, ok := receive(w.start, t.poll); !ok {
+		if _, ok := receive(w.start, poll); !ok {
 			return
 		}
 		w.compute()
