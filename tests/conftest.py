@@ -40,10 +40,17 @@ def child_env(**extra):
 
 def _run_python(code=None, script=None, timeout=30, cwd=None, env=None):
     """Runs `python -c code` (or `python script`) and returns the CompletedProcess.
-    subprocess.run kills the child if the timeout expires (the test then fails)."""
+    subprocess.run kills the child if the timeout expires; the test then fails with the end of
+    what the child wrote, which is all there is to tell where it hung."""
     argv = [sys.executable, "-c", code] if code is not None else [sys.executable, str(script)]
-    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                          cwd=str(cwd) if cwd else None, env=env or child_env())
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
+                              cwd=str(cwd) if cwd else None, env=env or child_env())
+    except subprocess.TimeoutExpired as e:
+        def tail(b):
+            return (b.decode("utf-8", "replace") if isinstance(b, bytes) else b or "")[-6000:]
+        pytest.fail("%s timed out after %s s\n--- stdout (end)\n%s\n--- stderr (end)\n%s"
+                    % (argv[-1] if script else "python -c", timeout, tail(e.stdout), tail(e.stderr)))
 
 
 @pytest.fixture
