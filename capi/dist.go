@@ -146,7 +146,11 @@ func callDist(obj any, method string, req *request) (resp response, ok bool, err
 			for _, b := range s.Bufs {
 				out = append(out, tensor.FromData(append([]float32(nil), b...), len(b)))
 			}
-			return response{result: map[string]any{"t": s.T}, tensors: out}, true, nil
+			res := map[string]any{"t": s.T}
+			if sgd, ok := o.Method.(*optim.SGD); ok && sgd.Schedule != nil {
+				res["schedule"] = sgd.ScheduleState()
+			}
+			return response{result: res, tensors: out}, true, nil
 		case "set_state":
 			t, err := argInt(req, "t")
 			if err != nil {
@@ -155,6 +159,13 @@ func callDist(obj any, method string, req *request) (resp response, ok bool, err
 			s := optim.MethodState{T: t, Bufs: [][]float32{}}
 			for _, b := range req.tensors {
 				s.Bufs = append(s.Bufs, b.Data)
+			}
+			if sched, ok := req.args["schedule"].(map[string]any); ok {
+				if sgd, ok := o.Method.(*optim.SGD); ok {
+					if err := sgd.SetScheduleState(sched); err != nil {
+						return response{}, true, err
+					}
+				}
 			}
 			return response{}, true, optim.SetState(o.Method, s)
 		}

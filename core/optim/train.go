@@ -427,11 +427,15 @@ func (t *Trainer) step(idx []int) (float64, error) {
 	// range of the vector, so it does not run on one core while the others
 	// wait. A distributed step sums locally, then syncs with its peers.
 	shared, _ := t.Method.(rangeStepper)
-	if parts < 2 || t.Dist != nil {
+	obs, _ := t.Method.(observer)
+	if parts < 2 || t.Dist != nil || obs != nil && obs.needsLoss() {
 		shared = nil
 	}
 	t.update = sharedUpdate{method: shared, parts: parts}
 	if shared != nil {
+		if obs != nil {
+			obs.observe(t.State)
+		}
 		shared.beginStep(len(t.weights))
 	}
 	// Nothing from here to worker 0's arrival in updateRange may panic: the
@@ -472,8 +476,27 @@ func (t *Trainer) step(idx []int) (float64, error) {
 		return loss, nil
 	}
 	t.sumGrads(parts, total)
+	t.observeStep(loss)
 	t.Method.Update(t.weights, t.grads)
 	return loss, nil
+}
+
+// observer is a method whose step depends on the training state (SGD with
+// a Plateau schedule). needsLoss: it reads the step's own loss, so the
+// step's update waits for the loss instead of being shared by the workers.
+type observer interface {
+	observe(s State)
+	needsLoss() bool
+}
+
+// observeStep shows the method the state of the step about to update,
+// whose loss is loss.
+func (t *Trainer) observeStep(loss float64) {
+	if obs, ok := t.Method.(observer); ok {
+		st := t.State
+		st.Loss = loss
+		obs.observe(st)
+	}
 }
 
 // batchNorm is the normaliser of the batch the first parts workers shared.

@@ -11,6 +11,8 @@ from bigdl import _native
 from bigdl._arrays import features_and_labels
 from bigdl.nn.criterion import ClassNLLCriterion, Criterion
 from bigdl.nn.layer import Layer
+from bigdl.optim._schedules import (Default, Exponential, LearningRateSchedule, MultiStep,  # noqa: F401
+                                    NaturalExp, Plateau, Poly, SequentialSchedule, Step, Warmup, schedule_spec)
 from bigdl.util.common import (DOUBLEMAX, EvaluatedResult, JavaValue, bigdl_logger, check_bigdl_type,
                                get_node_and_core_number, is_spark_rdd, to_list)
 
@@ -50,18 +52,6 @@ class OptimMethod(JavaValue):
     __repr__ = __str__
 
 
-class Default(object):
-    """The default learning-rate schedule: lr / (1 + t * learningrate_decay)."""
-
-    def __init__(self, bigdl_type="float"):
-        check_bigdl_type(bigdl_type)
-
-
-def _schedule(s):
-    if s is not None and not isinstance(s, Default):
-        _not_yet("learning-rate schedule %s" % type(s).__name__)
-
-
 def _per_parameter(v, what):
     if v is None:
         return None
@@ -78,8 +68,8 @@ class SGD(OptimMethod):
     def __init__(self, learningrate=1e-3, learningrate_decay=0.0, weightdecay=0.0, momentum=0.0,
                  dampening=DOUBLEMAX, nesterov=False, leaningrate_schedule=None, learningrates=None,
                  weightdecays=None, bigdl_type="float"):
-        _schedule(leaningrate_schedule)
         super().__init__(None, bigdl_type, learningrate=learningrate, learningrate_decay=learningrate_decay,
+                         leaningrate_schedule=schedule_spec(leaningrate_schedule),
                          weightdecay=weightdecay, momentum=momentum, dampening=dampening, nesterov=nesterov,
                          learningrates=_per_parameter(learningrates, "SGD learningrates"),
                          weightdecays=_per_parameter(weightdecays, "SGD weightdecays"))
