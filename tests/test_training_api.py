@@ -93,3 +93,128 @@ def test_plateau_on_the_loss_cuts_the_rate():
 def test_bad_schedules_raise_at_once(make, arg):
     with pytest.raises(ValueError, match=arg):
         make()
+
+
+# Optim methods -----------------------------------------------------------------
+
+from bigdl.optim.optimizer import Adadelta, Adamax, Ftrl, ParallelAdam  # noqa: E402
+
+f32 = np.float32
+
+
+def _ref_adadelta(dr=0.9, eps=1e-10):
+    st = {}
+
+    def step(x, g):
+        v = st.setdefault("v", np.zeros_like(x))
+        acc = st.setdefault("acc", np.zeros_like(x))
+        v[:] = v * f32(dr) + f32(1 - dr) * g * g
+        d = np.sqrt(acc + f32(eps)) / np.sqrt(v + f32(eps)) * g
+        acc[:] = acc * f32(dr) + f32(1 - dr) * d * d
+        return x - d
+    return step
+
+
+def _ref_adamax(lr=0.002, b1=0.9, b2=0.999, eps=1e-38):
+    st = {"t": 0}
+
+    def step(x, g):
+        m = st.setdefault("m", np.zeros_like(x))
+        u = st.setdefault("u", np.zeros_like(x))
+        st["t"] += 1
+        m[:] = m * f32(b1) + f32(1 - b1) * g
+        u[:] = np.maximum(u * f32(b2), np.abs(g) + f32(eps))
+        return x - f32(lr / (1 - b1 ** st["t"])) * m / u
+    return step
+
+
+def _ref_adam(lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    st = {"t": 0}
+
+    def step(x, g):
+        m = st.setdefault("m", np.zeros_like(x))
+        v = st.setdefault("v", np.zeros_like(x))
+        st["t"] += 1
+        m[:] = f32(b1) * m + f32(1 - b1) * g
+        v[:] = f32(b2) * v + f32(1 - b2) * g * g
+        a = f32(lr * np.sqrt(1 - b2 ** st["t"]) / (1 - b1 ** st["t"]))
+        return x - a * m / (np.sqrt(v) + f32(eps))
+    return step
+
+
+def _ref_ftrl(lr=1e-3, power=-0.5, init=0.1, l1=0.0, l2=0.0, shrink=0.0):
+    st = {}
+
+    def step(x, g):
+        accum = st.setdefault("accum", np.full_like(x, init))
+        linear = st.setdefault("linear", np.zeros_like(x))
+        g = g + f32(2 * shrink) * x if shrink > 0 else g
+        new = accum + g * g
+        linear += g + (accum ** f32(-power) - new ** f32(-power)) / f32(lr) * x
+        quad = f32(1 / lr) * new ** f32(-power) + f32(2 * l2)
+        x = np.where(np.abs(linear) > l1, (np.sign(linear) * f32(l1) - linear) / quad, f32(0))
+        accum[:] = new
+        return x.astype(np.float32)
+    return step
+
+
+def _regression_problem(n_in=4):
+    rs = np.random.RandomState(3)
+    x = rs.randn(1, n_in).astype(np.float32)
+    y = np.array([[0.7]], dtype=np.float32)
+    w0 = (rs.randn(1, n_in) * 0.5).astype(np.float32)
+    return x, y, w0
+
+
+@pytest.mark.parametrize("method,reference", [
+    (lambda: Adadelta(), _ref_adadelta()),
+    (lambda: Adadelta(decayrate=0.5, epsilon=1e-4), _ref_adadelta(0.5, 1e-4)),
+    (lambda: Adamax(), _ref_adamax()),
+    (lambda: Adamax(learningrate=0.05, beta1=0.8, beta2=0.99, epsilon=1e-6), _ref_adamax(0.05, 0.8, 0.99, 1e-6)),
+    (lambda: ParallelAdam(learningrate=0.01, parallel_num=4), _ref_adam(0.01)),
+    (lambda: Ftrl(learningrate=0.1), _ref_ftrl(0.1)),
+    (lambda: Ftrl(learningrate=0.1, l1_regularization_strength=0.01, l2_regularization_strength=0.1),
+     _ref_ftrl(0.1, l1=0.01, l2=0.1)),
+    (lambda: Ftrl(learningrate=0.1, learningrate_power=-0.3, l2_shrinkage_regularization_strength=0.2),
+     _ref_ftrl(0.1, power=-0.3, shrink=0.2)),
+])
+def test_optim_method_matches_numpy_step_by_step(method, reference):
+    """Loss (w·x - y)² on one record: the gradient is 2(w·x - y)x. Each
+    optimize() runs one iteration; the method keeps its state between them."""
+    x, y, w = _regression_problem()
+    model = Linear(4, 1, with_bias=False)
+    model.set_weights([w])
+    opt = Optimizer(model, (x, y), MSECriterion(), MaxIteration(1), 1, method())
+    for step in range(6):
+        g = (f32(2) * (x @ w.T - y) * x).astype(np.float32)
+        w = reference(w, g)
+        opt.optimize()
+        np.testing.assert_allclose(model.get_weights()[0], w, rtol=2e-5, atol=1e-6, err_msg="step %d" % step)
+
+
+@pytest.mark.parametrize("method", [
+    lambda: Adadelta(decayrate=0.9, epsilon=1e-3), lambda: Adamax(learningrate=0.05),
+    lambda: ParallelAdam(learningrate=0.05), lambda: Ftrl(learningrate=0.5),
+])
+def test_optim_method_converges_on_a_convex_problem(method, blobs, logistic_model):
+    from bigdl.nn.criterion import ClassNLLCriterion
+    from bigdl.optim.optimizer import MaxEpoch, Top1Accuracy
+    X, y = blobs
+    model = logistic_model()
+    from bigdl.optim.optimizer import Loss
+    before = model.evaluate((X, y), 64, [Loss()])[0].result
+    Optimizer(model, (X, y), ClassNLLCriterion(), MaxEpoch(30), 8, method()).optimize()
+    after, acc = [r.result for r in model.evaluate((X, y), 64, [Loss(), Top1Accuracy()])]
+    assert after < 0.5 * before and acc >= 0.95
+
+
+@pytest.mark.parametrize("make,arg", [
+    (lambda: Ftrl(learningrate_power=0.5), "learningrate_power"),
+    (lambda: Ftrl(l1_regularization_strength=-1), "l1_regularization_strength"),
+    (lambda: Ftrl(initial_accumulator_value=-0.1), "initial_accumulator_value"),
+    (lambda: ParallelAdam(parallel_num=0), "parallel_num"),
+    (lambda: Adadelta(decayrate="fast"), "decayrate"),
+])
+def test_bad_optim_method_arguments_raise(make, arg):
+    with pytest.raises(ValueError, match=arg):
+        make()

@@ -79,7 +79,15 @@ func NewMethod(class string, args map[string]any) (Method, error) {
 		m = &RMSprop{LR: a.Float("learningrate", 1e-2), LRDecay: a.Float("learningrate_decay", 0),
 			DecayRate: a.Float("decayrate", 0.99), Epsilon: a.Float("epsilon", 1e-8)}
 	default:
-		return nil, fmt.Errorf("unknown class %q: not a layer, criterion or optim method (optim methods: SGD, Adam, Adagrad, RMSprop)", class)
+		more, ok, err := newAdaptive(class, a)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("unknown class %q: not a layer, criterion or optim method (optim methods: SGD, Adam, "+
+				"Adagrad, RMSprop, Adadelta, Adamax, Ftrl, ParallelAdam)", class)
+		}
+		m = more
 	}
 	if err := a.Err(); err != nil {
 		return nil, err
@@ -198,9 +206,15 @@ type Adam struct {
 	t                                  int
 	m, v                               []float32
 	step                               float32 // this step's bias-corrected rate
+	class                              string  // "ParallelAdam" when built as one; "" is Adam
 }
 
-func (a *Adam) Class() string { return "Adam" }
+func (a *Adam) Class() string {
+	if a.class != "" {
+		return a.class
+	}
+	return "Adam"
+}
 func (a *Adam) Config() map[string]any {
 	return map[string]any{"learningrate": a.LR, "learningrate_decay": a.LRDecay, "beta1": a.Beta1, "beta2": a.Beta2, "epsilon": a.Epsilon}
 }

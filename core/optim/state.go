@@ -21,6 +21,13 @@ func StateOf(m Method) MethodState {
 		return MethodState{m.t, nonNil(m.sum)}
 	case *RMSprop:
 		return MethodState{m.t, nonNil(m.ms)}
+	case buffered:
+		t, ptrs := m.state()
+		bufs := make([][]float32, len(ptrs))
+		for i, p := range ptrs {
+			bufs[i] = *p
+		}
+		return MethodState{*t, nonNil(bufs...)}
 	}
 	return MethodState{}
 }
@@ -34,7 +41,11 @@ func nonNil(bufs ...[]float32) [][]float32 {
 
 // SetState replaces m's state with s (keeping s's buffers).
 func SetState(m Method, s MethodState) error {
-	want := map[string]int{"SGD": 1, "Adam": 2, "Adagrad": 1, "RMSprop": 1}[m.Class()]
+	want := map[string]int{"SGD": 1, "Adam": 2, "ParallelAdam": 2, "Adagrad": 1, "RMSprop": 1}[m.Class()]
+	if b, ok := m.(buffered); ok {
+		_, ptrs := b.state()
+		want = len(ptrs)
+	}
 	if len(s.Bufs) != 0 && len(s.Bufs) != want {
 		return fmt.Errorf("set_state: %s keeps %d buffers, got %d", m.Class(), want, len(s.Bufs))
 	}
@@ -53,6 +64,12 @@ func SetState(m Method, s MethodState) error {
 		m.t, m.sum = s.T, buf(0)
 	case *RMSprop:
 		m.t, m.ms = s.T, buf(0)
+	case buffered:
+		t, ptrs := m.state()
+		*t = s.T
+		for i, p := range ptrs {
+			*p = buf(i)
+		}
 	default:
 		return fmt.Errorf("set_state: %s has no state to set", m.Class())
 	}

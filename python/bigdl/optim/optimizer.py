@@ -100,6 +100,44 @@ class RMSprop(OptimMethod):
                          decayrate=decayrate, epsilon=epsilon)
 
 
+class ParallelAdam(OptimMethod):
+    """Adam; BigDL updated with parallel_num threads, and the Go loop shares
+    every update between its workers anyway."""
+
+    def __init__(self, learningrate=1e-3, learningrate_decay=0.0, beta1=0.9, beta2=0.999, epsilon=1e-8,
+                 parallel_num=-1, bigdl_type="float"):
+        super().__init__(None, bigdl_type, learningrate=learningrate, learningrate_decay=learningrate_decay,
+                         beta1=beta1, beta2=beta2, epsilon=epsilon, parallel_num=parallel_num)
+
+
+class Adadelta(OptimMethod):
+    """Adadelta (no learning rate): steps scaled by running roots of past
+    steps over past gradients."""
+
+    def __init__(self, decayrate=0.9, epsilon=1e-10, bigdl_type="float"):
+        super().__init__(None, bigdl_type, decayrate=decayrate, epsilon=epsilon)
+
+
+class Adamax(OptimMethod):
+    """Adamax: Adam with the infinity norm of past gradients."""
+
+    def __init__(self, learningrate=0.002, beta1=0.9, beta2=0.999, epsilon=1e-38, bigdl_type="float"):
+        super().__init__(None, bigdl_type, learningrate=learningrate, beta1=beta1, beta2=beta2, epsilon=epsilon)
+
+
+class Ftrl(OptimMethod):
+    """Follow-the-regularized-leader with L1, L2 and shrinkage-type L2 penalties."""
+
+    def __init__(self, learningrate=1e-3, learningrate_power=-0.5, initial_accumulator_value=0.1,
+                 l1_regularization_strength=0.0, l2_regularization_strength=0.0,
+                 l2_shrinkage_regularization_strength=0.0, bigdl_type="float"):
+        super().__init__(None, bigdl_type, learningrate=learningrate, learningrate_power=learningrate_power,
+                         initial_accumulator_value=initial_accumulator_value,
+                         l1_regularization_strength=l1_regularization_strength,
+                         l2_regularization_strength=l2_regularization_strength,
+                         l2_shrinkage_regularization_strength=l2_shrinkage_regularization_strength)
+
+
 # Triggers --------------------------------------------------------------------
 
 class _Spec(object):
