@@ -218,3 +218,45 @@ def test_optim_method_converges_on_a_convex_problem(method, blobs, logistic_mode
 def test_bad_optim_method_arguments_raise(make, arg):
     with pytest.raises(ValueError, match=arg):
         make()
+
+
+# Gradient clipping --------------------------------------------------------------
+
+def _clipped_square_run(setup, w0=3.0, lr=0.1, iterations=3):
+    model = Linear(1, 1, with_bias=False)
+    model.set_weights([np.array([[w0]], dtype=np.float32)])
+    X, Y = np.ones((1, 1), np.float32), np.zeros((1, 1), np.float32)
+    opt = Optimizer(model, (X, Y), MSECriterion(), MaxIteration(iterations), 1, SGD(learningrate=lr))
+    setup(opt)
+    opt.optimize()
+    return float(model.get_weights()[0][0, 0])
+
+
+def test_gradclip_l2norm_rescales_the_gradient():
+    # The gradient 2w has norm 2|w| > 1 throughout, so each step moves w by lr.
+    assert _clipped_square_run(lambda o: o.set_gradclip_l2norm(1.0)) == pytest.approx(3.0 - 3 * 0.1, rel=1e-6)
+
+
+def test_gradclip_const_clamps_each_element():
+    assert _clipped_square_run(lambda o: o.set_gradclip_const(-0.5, 0.5)) == pytest.approx(3.0 - 3 * 0.05, rel=1e-6)
+
+
+def test_disable_gradclip_restores_plain_sgd():
+    def setup(o):
+        o.set_gradclip_const(-0.5, 0.5)
+        o.set_gradclip_l2norm(1.0)
+        o.disable_gradclip()
+    assert _clipped_square_run(setup) == pytest.approx(3.0 * 0.8 ** 3, rel=1e-6)
+
+
+@pytest.mark.parametrize("call,arg", [
+    (lambda o: o.set_gradclip_const(1.0, -1.0), "min_value"),
+    (lambda o: o.set_gradclip_const("a", 1.0), "min_value"),
+    (lambda o: o.set_gradclip_l2norm(0), "clip_norm"),
+    (lambda o: o.set_gradclip_l2norm(float("nan")), "clip_norm"),
+])
+def test_bad_clipping_raises(call, arg):
+    opt = Optimizer(Linear(1, 1), (np.ones((1, 1), np.float32), np.zeros((1, 1), np.float32)), MSECriterion(),
+                    MaxIteration(1), 1)
+    with pytest.raises(ValueError, match=arg):
+        call(opt)

@@ -293,6 +293,9 @@ func (t *Trainer) syncStep(parts int) (float64, error) {
 		loss /= total
 		kernels.Scale(float32(1/total), t.grads[lo:hi])
 	}
+	if err := t.clip(lo, hi); err != nil {
+		return 0, err
+	}
 	t.observeStep(loss)
 	t.Method.Update(t.weights[lo:hi], t.grads[lo:hi])
 	if err := s.AllGather(t.weights); err != nil {

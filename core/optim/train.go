@@ -55,11 +55,14 @@ type Trainer struct {
 
 	// Dist, when set, makes Run one task of a distributed run (see Distributed).
 	Dist *Distributed
+	// Clip clips each mini-batch's gradient before the update.
+	Clip Clipping
 
-	State     State
-	progress  progress // State's epoch and iteration, for Progress
-	cancelled atomic.Bool
-	scalars   [2]float64 // the distributed step's normaliser and loss sums
+	State      State
+	progress   progress // State's epoch and iteration, for Progress
+	cancelled  atomic.Bool
+	scalars    [2]float64 // the distributed step's normaliser and loss sums
+	normScalar [1]float64 // the distributed step's sum of squared gradients, for clipping
 
 	weights, grads []float32
 	workers        []*worker
@@ -428,7 +431,7 @@ func (t *Trainer) step(idx []int) (float64, error) {
 	// wait. A distributed step sums locally, then syncs with its peers.
 	shared, _ := t.Method.(rangeStepper)
 	obs, _ := t.Method.(observer)
-	if parts < 2 || t.Dist != nil || obs != nil && obs.needsLoss() {
+	if parts < 2 || t.Dist != nil || obs != nil && obs.needsLoss() || t.Clip.On() {
 		shared = nil
 	}
 	t.update = sharedUpdate{method: shared, parts: parts}
@@ -476,6 +479,9 @@ func (t *Trainer) step(idx []int) (float64, error) {
 		return loss, nil
 	}
 	t.sumGrads(parts, total)
+	if err := t.clip(0, len(t.grads)); err != nil {
+		return 0, err
+	}
 	t.observeStep(loss)
 	t.Method.Update(t.weights, t.grads)
 	return loss, nil

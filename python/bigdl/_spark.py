@@ -225,7 +225,7 @@ def _train_partition(payload, iterator):
         _native.call(method, "set_state", {"t": p["method_t"], "schedule": p["method_schedule"]},
                      [b[lo:hi] for b in p["method_bufs"]])
         config = {"model": model, "criterion": crit, "optim_method": method, "batch_size": p["batch_size"],
-                  "end_trigger": p["end_trigger"], "cores": p["cores"],
+                  "end_trigger": p["end_trigger"], "cores": p["cores"], "clip": p["clip"],
                   "dist": {"comm": comm, "total": p["total"], "seed": p["seed"],
                            "rng": p["rng"],
                            "stop": p["stop"], "resume": p["resume"][rank],
@@ -334,7 +334,7 @@ def optimize(opt):
                 "model": model_bytes(model), "num_params": int(flat.size),
                 "criterion": opt.criterion._spec, "method": {"class": mstate_class(method), "args": method._config},
                 "method_t": mstate["t"], "method_schedule": mstate.get("schedule"), "method_bufs": bufs, "batch_size": opt._batch_size,
-                "end_trigger": opt._end_trigger, "stop": v["trigger"] if v is not None else None,
+                "end_trigger": opt._end_trigger, "clip": opt._clip, "stop": v["trigger"] if v is not None else None,
                 "cores": cpus, "total": total, "seed": seed, "rng": rng_state, "resume": resume, "timeout": timeout,
                 "transport": transport, "listener": listener.address})
             try:

@@ -21,6 +21,12 @@ def _not_yet(what):
     raise NotImplementedError("%s is not supported by bigdl-go yet" % what)
 
 
+def _clip_number(value, what):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value):
+        raise ValueError("%s must be a finite number, got %r" % (what, value))
+    return float(value)
+
+
 def _positive_int(value, what):
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
         raise ValueError("%s must be a positive integer, got %r" % (what, value))
@@ -294,6 +300,7 @@ class BaseOptimizer(JavaValue):
         if not isinstance(optim_method, OptimMethod):
             raise ValueError("optim_method must be an optim method such as SGD(learningrate=0.01), got %r" % (optim_method,))
         self.optim_method = optim_method
+        self._clip = {"const": None, "l2norm": None}
         self._validation = None
         self._train_arrays = None
 
@@ -321,13 +328,22 @@ class BaseOptimizer(JavaValue):
         _not_yet("set_val_summary (TensorBoard summaries)")
 
     def set_gradclip_const(self, min_value, max_value):
-        _not_yet("set_gradclip_const (gradient clipping)")
+        """Clamps every gradient element to [min_value, max_value] before each update."""
+        lo, hi = _clip_number(min_value, "min_value"), _clip_number(max_value, "max_value")
+        if lo > hi:
+            raise ValueError("set_gradclip_const: min_value (%r) must not exceed max_value (%r)" % (lo, hi))
+        self._clip["const"] = [lo, hi]
 
     def set_gradclip_l2norm(self, clip_norm):
-        _not_yet("set_gradclip_l2norm (gradient clipping)")
+        """Rescales the whole gradient to clip_norm when its L2 norm (over every
+        parameter, on Spark over every task's part) exceeds it."""
+        v = _clip_number(clip_norm, "clip_norm")
+        if v <= 0:
+            raise ValueError("set_gradclip_l2norm: clip_norm must be positive, got %r" % v)
+        self._clip["l2norm"] = v
 
     def disable_gradclip(self):
-        pass  # clipping is never on
+        self._clip = {"const": None, "l2norm": None}
 
     def _set_validation(self, batch_size, data, trigger, val_method):
         if val_method is None:
@@ -357,7 +373,7 @@ class BaseOptimizer(JavaValue):
         x, y = self._training_arrays()
         config = {"model": self.model.value, "criterion": self.criterion.value,
                   "optim_method": self.optim_method.value, "batch_size": self._batch_size,
-                  "end_trigger": self._end_trigger, "cores": get_node_and_core_number()[1]}
+                  "end_trigger": self._end_trigger, "cores": get_node_and_core_number()[1], "clip": self._clip}
         v = self._validation
         if v is not None:
             if v["arrays"] is None:
