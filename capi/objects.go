@@ -162,6 +162,10 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 	case "reset":
 		m.Reset()
 		return response{}, nil
+	case "set_init_method":
+		w, _ := req.args["weight"].(map[string]any)
+		b, _ := req.args["bias"].(map[string]any)
+		return response{}, nn.SetInitMethods(m, w, b)
 	case "training":
 		nn.SetTraining(m, argBool(req, "on"))
 		return response{}, nil

@@ -79,6 +79,14 @@ class Layer(JavaValue):
         self._call("reset")
         return self
 
+    def set_init_method(self, weight_init_method=None, bias_init_method=None):
+        """Sets how reset() draws the weight and the bias (None keeps the
+        current method), redraws them now, and returns self."""
+        from bigdl.nn.initialization_method import init_spec
+        self._call("set_init_method", {"weight": init_spec(weight_init_method, "weight_init_method"),
+                                       "bias": init_spec(bias_init_method, "bias_init_method")})
+        return self
+
     # Parameters
 
     def parameters(self):
@@ -313,9 +321,6 @@ class Linear(Layer):
             self.set_weights(weights)
         if init_grad_weight is not None or init_grad_bias is not None:
             _not_yet("Linear init_grad_weight/init_grad_bias")
-
-    def set_init_method(self, weight_init_method=None, bias_init_method=None):
-        _not_yet("set_init_method (initialisation methods)")
 
 
 class ReLU(Layer):
