@@ -7,28 +7,11 @@ are in and out; for a bias of n values, n and 1; for a convolution kernel,
 in·kh·kw and out·kh·kw. Random draws come from the global generator
 (RNG().set_seed), in the parameter's storage order.
 """
-import numbers
-
-from bigdl.util.common import check_bigdl_type
+from bigdl._specs import Described, number as _number
 
 
-def _number(value, what):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError("%s must be a number, got %r" % (what, value))
-    return float(value)
-
-
-class InitializationMethod(object):
+class InitializationMethod(Described):
     """Initialization method to initialize bias and weight; used by reset()."""
-
-    def __init__(self, bigdl_type="float", **spec):
-        check_bigdl_type(bigdl_type)
-        self.bigdl_type = bigdl_type
-        self._spec = dict(spec, **{"class": type(self).__name__})
-
-    def __repr__(self):
-        args = ", ".join("%s=%r" % kv for kv in sorted(self._spec.items()) if kv[0] != "class")
-        return "%s(%s)" % (type(self).__name__, args)
 
 
 class Zeros(InitializationMethod):

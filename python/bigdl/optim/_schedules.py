@@ -4,32 +4,11 @@ Each is a description the Go core builds from (core/optim/schedule.go);
 arguments are checked here, so a bad one raises at construction. Iteration
 t counts SGD's steps from 0.
 """
-import numbers
-
-from bigdl.util.common import check_bigdl_type
+from bigdl._specs import Described, count as _count, number as _number
 
 
-def _count(value, what, least=1):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
-        raise ValueError("%s must be an integer ≥ %d, got %r" % (what, least, value))
-    return int(value)
-
-
-def _number(value, what):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError("%s must be a number, got %r" % (what, value))
-    return float(value)
-
-
-class LearningRateSchedule(object):
-    def __init__(self, bigdl_type="float", **spec):
-        check_bigdl_type(bigdl_type)
-        self.bigdl_type = bigdl_type
-        self._spec = dict(spec, **{"class": type(self).__name__})
-
-    def __repr__(self):
-        args = ", ".join("%s=%r" % kv for kv in sorted(self._spec.items()) if kv[0] != "class")
-        return "%s(%s)" % (type(self).__name__, args)
+class LearningRateSchedule(Described):
+    """A learning-rate schedule for SGD."""
 
 
 class Default(LearningRateSchedule):
