@@ -109,7 +109,9 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 		if err := needTensors(method, req, 2); err != nil {
 			return response{}, err
 		}
-		return response{tensors: []*tensor.Tensor{m.Backward(req.tensors[0], req.tensors[1]).Clone()}}, nil
+		gx := m.Backward(req.tensors[0], req.tensors[1]).Clone()
+		nn.AddRegularization(m) // BigDL's backward adds the penalties' gradients
+		return response{tensors: []*tensor.Tensor{gx}}, nil
 	case "get_weights", "get_grads":
 		var out []*tensor.Tensor
 		for _, p := range nn.AllParams(m) {
@@ -162,6 +164,17 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 	case "reset":
 		m.Reset()
 		return response{}, nil
+	case "set_regularizer":
+		kind, err := argString(req, "kind")
+		if err != nil {
+			return response{}, err
+		}
+		spec, _ := req.args["reg"].(map[string]any)
+		r, err := nn.NewRegularizer(spec)
+		if err != nil {
+			return response{}, err
+		}
+		return response{}, nn.SetRegularizer(m, kind, r)
 	case "set_init_method":
 		w, _ := req.args["weight"].(map[string]any)
 		b, _ := req.args["bias"].(map[string]any)

@@ -28,7 +28,7 @@ def test_a_list_of_numbers_is_one_tensor():
 # Schedules -------------------------------------------------------------------
 
 from bigdl.nn.criterion import MSECriterion  # noqa: E402
-from bigdl.nn.layer import Linear  # noqa: E402
+from bigdl.nn.layer import Linear, ReLU  # noqa: E402
 from bigdl.optim.optimizer import (SGD, Exponential, MaxIteration, MultiStep, NaturalExp, Optimizer,  # noqa: E402
                                    Plateau, Poly, SequentialSchedule, Step, Warmup)
 
@@ -260,3 +260,79 @@ def test_bad_clipping_raises(call, arg):
                     MaxIteration(1), 1)
     with pytest.raises(ValueError, match=arg):
         call(opt)
+
+
+# Regularizers ---------------------------------------------------------------------
+
+from bigdl.optim.optimizer import L1L2Regularizer, L1Regularizer, L2Regularizer  # noqa: E402
+
+
+def test_backward_adds_the_regularizers_gradient():
+    rs = np.random.RandomState(0)
+    layer = Linear(4, 3, wRegularizer=L1L2Regularizer(0.1, 0.2), bRegularizer=L2Regularizer(0.5))
+    w, b = [rs.randn(*a.shape).astype(np.float32) for a in layer.get_weights()]
+    w[0, 0] = 0.0  # sign(0) is 0
+    layer.set_weights([w, b])
+    x, gy = rs.randn(2, 4).astype(np.float32), rs.randn(2, 3).astype(np.float32)
+    layer.forward(x)
+    layer.backward(x, gy)
+    p = layer.parameters()[layer.name()]
+    np.testing.assert_allclose(p["gradWeight"], gy.T @ x + 0.1 * np.sign(w) + 0.2 * w, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(p["gradBias"], gy.sum(0) + 0.5 * b, rtol=1e-5, atol=1e-6)
+
+
+def test_regularizer_in_training_follows_the_formula():
+    model = Linear(1, 1, wRegularizer=L1Regularizer(0.3), bRegularizer=L2Regularizer(0.5))
+    model.set_weights([np.array([[2.0]], np.float32), np.array([1.0], np.float32)])
+    X, Y = np.ones((1, 1), np.float32), np.zeros((1, 1), np.float32)
+    Optimizer(model, (X, Y), MSECriterion(), MaxIteration(3), 1, SGD(learningrate=0.1)).optimize()
+    w, b = 2.0, 1.0
+    for _ in range(3):
+        r = 2 * (w + b)
+        w, b = w - 0.1 * (r + 0.3 * np.sign(w)), b - 0.1 * (r + 0.5 * b)
+    got = model.get_weights()
+    assert float(got[0][0, 0]) == pytest.approx(w, rel=1e-5)
+    assert float(got[1][0]) == pytest.approx(b, rel=1e-5)
+
+
+def test_set_regularizers_after_construction_and_they_survive_save(tmp_path):
+    from bigdl.nn.layer import Layer
+    layer = Linear(3, 2)
+    layer.setWRegularizer(L2Regularizer(0.25))
+    layer.setBRegularizer(L1Regularizer(0.5))
+    layer.save(str(tmp_path / "m.bigdl"))
+    loaded = Layer.load(str(tmp_path / "m.bigdl"))
+    x, gy = np.ones((1, 3), np.float32), np.zeros((1, 2), np.float32)
+    loaded.forward(x)
+    loaded.backward(x, gy)
+    w, b = loaded.get_weights()
+    p = loaded.parameters()[loaded.name()]
+    np.testing.assert_allclose(p["gradWeight"], 0.25 * w, rtol=1e-6)
+    np.testing.assert_allclose(p["gradBias"], 0.5 * np.sign(b), rtol=1e-6)
+    layer.setWRegularizer(None)  # removes it
+
+
+@pytest.mark.parametrize("call,arg", [
+    (lambda: Linear(2, 2, wRegularizer=0.1), "wRegularizer"),
+    (lambda: Linear(2, 2, bRegularizer="l2"), "bRegularizer"),
+    (lambda: Linear(2, 2, with_bias=False, bRegularizer=L2Regularizer(0.1)), "bRegularizer"),
+    (lambda: Linear(2, 2).setURegularizer(L2Regularizer(0.1)), "uRegularizer"),
+    (lambda: L2Regularizer(-1.0), "rates"),
+    (lambda: L1Regularizer("a"), "l1"),
+    (lambda: ReLU().setWRegularizer(L2Regularizer(0.1)), "wRegularizer"),
+])
+def test_bad_regularizers_raise_at_once(call, arg):
+    with pytest.raises(ValueError, match=arg):
+        call()
+
+
+
+def test_activity_regularization_adds_its_penalty_gradient():
+    from bigdl.optim.optimizer import ActivityRegularization
+    layer = ActivityRegularization(0.1, 0.25)
+    x = np.array([[1.5, -2.0, 0.0]], np.float32)
+    gy = np.array([[1.0, 1.0, 1.0]], np.float32)
+    np.testing.assert_array_equal(layer.forward(x), x)
+    np.testing.assert_allclose(layer.backward(x, gy), gy + 0.1 * np.sign(x) + 0.5 * x, rtol=1e-6)
+    with pytest.raises(ValueError, match="l1"):
+        ActivityRegularization(-1.0, 0.0)

@@ -81,3 +81,15 @@ func (t *Trainer) clip(lo, hi int) error {
 	c.apply(g, sumsq)
 	return nil
 }
+
+// regularize adds the regularizers' gradients to the summed gradient's
+// values [lo, hi): once per batch, as if the whole batch ran on one core,
+// however many workers and tasks shared it.
+func (t *Trainer) regularize(lo, hi int) {
+	for _, r := range t.regs {
+		a, b := max(lo, r.Lo), min(hi, r.Hi)
+		if a < b {
+			r.Reg.Add(t.weights[a:b], t.grads[a:b])
+		}
+	}
+}

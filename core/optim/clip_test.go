@@ -35,10 +35,17 @@ func TestClippingChangesTheGradientAsSpecified(t *testing.T) {
 // clippedRun trains the MLP on full batches with clip, on one task with
 // workers workers, or on ranks tasks each holding a partition.
 func clippedRun(t *testing.T, clip Clipping, workers, ranks int) []float32 {
+	return setupRun(t, func(tr *Trainer) { tr.Clip = clip }, workers, ranks)
+}
+
+// setupRun trains the MLP, changed by setup, on full batches: on one task
+// with workers workers, or on ranks tasks each holding a partition.
+func setupRun(t *testing.T, setup func(*Trainer), workers, ranks int) []float32 {
 	t.Helper()
 	if ranks == 1 {
 		tr := mlpTrainer(t, workers, false)
-		tr.BatchSize, tr.Clip = tr.X.Shape[0], clip
+		tr.BatchSize = tr.X.Shape[0]
+		setup(tr)
 		return weightsAfter(t, tr)
 	}
 	comms := group(t, ranks)
@@ -46,7 +53,8 @@ func clippedRun(t *testing.T, clip Clipping, workers, ranks int) []float32 {
 	for r := range trainers {
 		tr := mlpTrainer(t, workers, false)
 		n := tr.X.Shape[0]
-		tr.BatchSize, tr.Clip = n, clip
+		tr.BatchSize = n
+		setup(tr)
 		lo, hi := Share(r, ranks, n)
 		tr.Dist = &Distributed{Sync: comms[r], Total: n, Seed: 7}
 		tr.X, tr.Y = split(tr.X, lo, hi), split(tr.Y, lo, hi)
@@ -90,6 +98,39 @@ func TestClippingIsGlobalAcrossWorkersAndTasks(t *testing.T) {
 			if d := relDiff(one, clippedRun(t, clip, c.workers, c.ranks)); d > 1e-5 {
 				t.Errorf("%+v: %d workers, %d tasks differ from one core by %g", clip, c.workers, c.ranks, d)
 			}
+		}
+	}
+}
+
+// A regularizer's gradient joins the batch's gradient once: two workers and
+// two tasks train as one core does, and L2 on every parameter is SGD's
+// weight decay.
+func TestRegularizersEnterOncePerBatch(t *testing.T) {
+	l2 := func(r *nn.Regularizer) func(*Trainer) {
+		return func(tr *Trainer) {
+			for _, p := range nn.AllParams(tr.Model) {
+				p.Reg = r
+			}
+		}
+	}
+	plain := setupRun(t, func(*Trainer) {}, 1, 1)
+	one := setupRun(t, l2(&nn.Regularizer{L2: 0.3}), 1, 1)
+	if relDiff(one, plain) < 1e-3 {
+		t.Fatal("the regularizer did not change training")
+	}
+	decay := setupRun(t, func(tr *Trainer) {
+		tr.Method, _ = NewMethod("SGD", map[string]any{"learningrate": 0.05, "momentum": 0.9, "weightdecay": 0.3})
+	}, 1, 1)
+	if d := relDiff(one, decay); d > 1e-6 {
+		t.Errorf("L2Regularizer differs from SGD's weight decay by %g", d)
+	}
+	l1 := setupRun(t, l2(&nn.Regularizer{L1: 0.01, L2: 0.1}), 1, 1)
+	for _, c := range []struct{ workers, ranks int }{{2, 1}, {1, 2}, {2, 2}} {
+		if d := relDiff(one, setupRun(t, l2(&nn.Regularizer{L2: 0.3}), c.workers, c.ranks)); d > 1e-5 {
+			t.Errorf("L2: %d workers, %d tasks differ from one core by %g", c.workers, c.ranks, d)
+		}
+		if d := relDiff(l1, setupRun(t, l2(&nn.Regularizer{L1: 0.01, L2: 0.1}), c.workers, c.ranks)); d > 1e-5 {
+			t.Errorf("L1L2: %d workers, %d tasks differ from one core by %g", c.workers, c.ranks, d)
 		}
 	}
 }

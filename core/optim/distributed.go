@@ -293,6 +293,7 @@ func (t *Trainer) syncStep(parts int) (float64, error) {
 		loss /= total
 		kernels.Scale(float32(1/total), t.grads[lo:hi])
 	}
+	t.regularize(lo, hi)
 	if err := t.clip(lo, hi); err != nil {
 		return 0, err
 	}

@@ -65,6 +65,7 @@ type Trainer struct {
 	normScalar [1]float64 // the distributed step's sum of squared gradients, for clipping
 
 	weights, grads []float32
+	regs           []nn.RegRange // the regularized ranges of weights
 	workers        []*worker
 	workersRunning sync.WaitGroup // release waits for them, so none outlives its run
 	update         sharedUpdate
@@ -301,6 +302,7 @@ func (t *Trainer) prepare() error {
 		return err
 	}
 	t.weights, t.grads = nn.Flatten(t.Model)
+	t.regs = nn.RegRanges(t.Model)
 	count := t.workerCount()
 	t.limitKernelThreads(count)
 	t.workers = make([]*worker, count)
@@ -479,6 +481,7 @@ func (t *Trainer) step(idx []int) (float64, error) {
 		return loss, nil
 	}
 	t.sumGrads(parts, total)
+	t.regularize(0, len(t.grads))
 	if err := t.clip(0, len(t.grads)); err != nil {
 		return 0, err
 	}
@@ -606,6 +609,7 @@ func (t *Trainer) updateRange(r int) {
 	for c := lo; c < hi; c += updateChunk {
 		e := min(c+updateChunk, hi)
 		t.sumGradRange(u.parts, total, c, e)
+		t.regularize(c, e)
 		u.method.stepRange(t.weights, t.grads, c, e)
 	}
 }

@@ -10,7 +10,8 @@ import numpy as np
 from bigdl import _native
 from bigdl._arrays import features_and_labels
 from bigdl.nn.criterion import ClassNLLCriterion, Criterion
-from bigdl.nn.layer import Layer
+from bigdl.nn.layer import ActivityRegularization, Layer  # noqa: F401 (BigDL exports it here too)
+from bigdl.optim._regularizers import L1L2Regularizer, L1Regularizer, L2Regularizer, Regularizer  # noqa: F401
 from bigdl.optim._schedules import (Default, Exponential, LearningRateSchedule, MultiStep,  # noqa: F401
                                     NaturalExp, Plateau, Poly, SequentialSchedule, Step, Warmup, schedule_spec)
 from bigdl.util.common import (DOUBLEMAX, EvaluatedResult, JavaValue, bigdl_logger, check_bigdl_type,
