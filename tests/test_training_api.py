@@ -336,3 +336,88 @@ def test_activity_regularization_adds_its_penalty_gradient():
     np.testing.assert_allclose(layer.backward(x, gy), gy + 0.1 * np.sign(x) + 0.5 * x, rtol=1e-6)
     with pytest.raises(ValueError, match="l1"):
         ActivityRegularization(-1.0, 0.0)
+
+
+# LocalOptimizer, Optimizer.create, DistriOptimizer ---------------------------------
+
+import sys  # noqa: E402
+
+sys.path.insert(0, str(__import__("conftest").LECTURE_DIR))
+from _data import blobs as lecture_blobs  # noqa: E402
+
+from bigdl.nn.criterion import ClassNLLCriterion  # noqa: E402
+from bigdl.nn.layer import LogSoftMax, Sequential  # noqa: E402
+from bigdl.optim.optimizer import (DistriOptimizer, EveryEpoch, LocalOptimizer, Loss, MaxEpoch,  # noqa: E402
+                                   Top1Accuracy)
+
+
+def _lecture_data():
+    return [lecture_blobs(n, 5, 2, seed) for seed, n in enumerate((800, 200, 200))]
+
+
+def _lecture_model():
+    return Sequential().add(Linear(5, 2)).add(LogSoftMax())
+
+
+def _check_lecture_accuracy(model, test):
+    X, y = test
+    loss, acc = [r.result for r in model.evaluate((X, y.astype(np.float32)), 16, [Loss(), Top1Accuracy()])]
+    # The lecture script's own bars (a numpy reference reaches 0.19 and 0.91).
+    assert loss < 0.23 and acc >= 0.88, (loss, acc)
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_local_optimizer_trains_the_lecture_model(cores, caplog):
+    (X, y), (Xv, yv), test = _lecture_data()
+    model = _lecture_model()
+    opt = LocalOptimizer(X, y.astype(np.float32), model, ClassNLLCriterion(), MaxEpoch(20), 16,
+                         SGD(learningrate=0.05), cores=cores)
+    opt.set_validation(16, Xv, yv.astype(np.float32), EveryEpoch(), [Loss()])
+    with caplog.at_level("INFO", logger="bigdl"):
+        assert opt.optimize() is model
+    assert sum("Loss is (Loss:" in r.getMessage() for r in caplog.records) == 20
+    _check_lecture_accuracy(model, test)
+    pred = model.predict_class_local(test[0])
+    assert pred.dtype == np.int64 and np.mean(pred == test[1]) >= 0.88
+    assert model.predict_local(test[0]).shape == (200, 2)
+
+
+def test_optimizer_create_on_arrays_gives_a_local_optimizer():
+    (X, y), _, test = _lecture_data()
+    model = _lecture_model()
+    opt = Optimizer.create(model, (X, y.astype(np.float32)), ClassNLLCriterion(), MaxEpoch(20), 16,
+                           SGD(learningrate=0.05), cores=2)
+    assert isinstance(opt, LocalOptimizer)
+    opt.optimize()
+    _check_lecture_accuracy(model, test)
+
+
+def test_optimizer_create_defaults_to_one_epoch_of_sgd():
+    (X, y), _, _ = _lecture_data()
+    model = _lecture_model()
+    opt = Optimizer.create(model, (X, y.astype(np.float32)), ClassNLLCriterion())
+    assert isinstance(opt.optim_method, SGD)
+    before = model.get_weights()[0].copy()
+    opt.optimize()
+    assert not np.array_equal(before, model.get_weights()[0])
+
+
+def test_distri_optimizer_is_bigdls_name_for_the_optimizer(samples, logistic_model):
+    opt = DistriOptimizer(logistic_model(), samples, ClassNLLCriterion(), MaxEpoch(2), 8)
+    assert isinstance(opt, Optimizer)
+    opt.optimize()
+
+
+@pytest.mark.parametrize("call,arg", [
+    (lambda m, X, y: Optimizer.create(m, [X, y], ClassNLLCriterion()), "training_set"),
+    (lambda m, X, y: Optimizer.create(m, "data", ClassNLLCriterion()), "training_set"),
+    (lambda m, X, y: LocalOptimizer(X, y, m, ClassNLLCriterion(), MaxEpoch(1), 16, cores=0), "cores"),
+    (lambda m, X, y: LocalOptimizer([X, X], y, m, ClassNLLCriterion(), MaxEpoch(1), 16), "multi-input"),
+    (lambda m, X, y: LocalOptimizer(X, list(y), m, ClassNLLCriterion(), MaxEpoch(1), 16), "Y"),
+    (lambda m, X, y: LocalOptimizer(X, y, m, ClassNLLCriterion(), MaxEpoch(1), 16).set_validation(
+        16, X, None, EveryEpoch()), "Y_val"),
+])
+def test_bad_local_optimizer_arguments_raise(call, arg):
+    (X, y), _, _ = _lecture_data()
+    with pytest.raises(ValueError, match=arg):
+        call(_lecture_model(), X, y.astype(np.float32))

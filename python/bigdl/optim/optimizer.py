@@ -5,6 +5,8 @@ Training runs in the Go core: the data is handed over once as arrays, and
 Python only polls for progress lines (logged to the `bigdl` logger) until
 the run ends. Ctrl-C cancels within a second and leaves the model usable.
 """
+import multiprocessing
+
 import numpy as np
 
 from bigdl import _native
@@ -302,6 +304,7 @@ class BaseOptimizer(JavaValue):
             raise ValueError("optim_method must be an optim method such as SGD(learningrate=0.01), got %r" % (optim_method,))
         self.optim_method = optim_method
         self._clip = {"const": None, "l2norm": None}
+        self._cores = None  # None: the engine's core count
         self._validation = None
         self._train_arrays = None
 
@@ -374,7 +377,7 @@ class BaseOptimizer(JavaValue):
         x, y = self._training_arrays()
         config = {"model": self.model.value, "criterion": self.criterion.value,
                   "optim_method": self.optim_method.value, "batch_size": self._batch_size,
-                  "end_trigger": self._end_trigger, "cores": get_node_and_core_number()[1], "clip": self._clip}
+                  "end_trigger": self._end_trigger, "cores": self._cores or get_node_and_core_number()[1], "clip": self._clip}
         v = self._validation
         if v is not None:
             if v["arrays"] is None:
@@ -437,4 +440,54 @@ class Optimizer(BaseOptimizer):
     @staticmethod
     def create(model, training_set, criterion, end_trigger=None, batch_size=32, optim_method=None, cores=None,
                bigdl_type="float"):
-        _not_yet("Optimizer.create (use Optimizer(...))")
+        """A DistriOptimizer for an RDD of Sample, a LocalOptimizer for an
+        (X, Y) pair of ndarrays. end_trigger None is MaxEpoch(1)."""
+        if end_trigger is None:
+            end_trigger = MaxEpoch(1)
+        if is_spark_rdd(training_set):
+            return DistriOptimizer(model, training_set, criterion, end_trigger, batch_size, optim_method, bigdl_type)
+        if isinstance(training_set, tuple) and len(training_set) == 2:
+            return LocalOptimizer(training_set[0], training_set[1], model, criterion, end_trigger, batch_size,
+                                  optim_method, cores, bigdl_type)
+        raise ValueError("Optimizer.create: training_set must be an RDD of Sample or an (X, Y) pair of ndarrays, "
+                         "got %s" % type(training_set).__name__)
+
+
+class DistriOptimizer(Optimizer):
+    """BigDL's distributed optimizer: Optimizer(...) under its class name
+    (training_rdd may also be local data, as for Optimizer)."""
+
+
+def _local_features(X, what):
+    if isinstance(X, list):
+        if len(X) != 1:
+            raise ValueError("%s: a list of %d ndarrays is the inputs of a multi-input model, which these layers "
+                             "do not support yet; pass one ndarray" % (what, len(X)))
+        X = X[0]
+    if not isinstance(X, np.ndarray):
+        raise ValueError("%s must be an ndarray (first dimension the record), got %s" % (what, type(X).__name__))
+    return X
+
+
+class LocalOptimizer(BaseOptimizer):
+    """Trains on ndarrays in this process: X (records first) and Y, with up
+    to `cores` goroutines (default: every core)."""
+
+    def __init__(self, X, Y, model, criterion, end_trigger, batch_size, optim_method=None, cores=None,
+                 bigdl_type="float"):
+        super().__init__(model, criterion, end_trigger, batch_size, optim_method, bigdl_type)
+        X = _local_features(X, "LocalOptimizer X")
+        if not isinstance(Y, np.ndarray):
+            raise ValueError("LocalOptimizer Y must be an ndarray (first dimension the record), got %s"
+                             % type(Y).__name__)
+        self._training_data = (X, Y)
+        if cores is None:
+            cores = multiprocessing.cpu_count()
+        self._cores = _positive_int(cores, "cores")
+
+    def set_validation(self, batch_size, X_val, Y_val, trigger, val_method=None):
+        """Validates on (X_val, Y_val) whenever trigger fires; val_method defaults to [Top1Accuracy()]."""
+        X_val = _local_features(X_val, "set_validation X_val")
+        if not isinstance(Y_val, np.ndarray):
+            raise ValueError("set_validation Y_val must be an ndarray, got %s" % type(Y_val).__name__)
+        self._set_validation(batch_size, (X_val, Y_val), trigger, val_method)
