@@ -147,8 +147,10 @@ func callDist(obj any, method string, req *request) (resp response, ok bool, err
 				out = append(out, tensor.FromData(append([]float32(nil), b...), len(b)))
 			}
 			res := map[string]any{"t": s.T}
-			if sgd, ok := o.Method.(*optim.SGD); ok && sgd.Schedule != nil {
-				res["schedule"] = sgd.ScheduleState()
+			if x, ok := o.Method.(optim.ExtraStater); ok {
+				if e := x.ExtraState(); e != nil {
+					res["extra"] = e
+				}
 			}
 			return response{result: res, tensors: out}, true, nil
 		case "set_state":
@@ -160,14 +162,15 @@ func callDist(obj any, method string, req *request) (resp response, ok bool, err
 			for _, b := range req.tensors {
 				s.Bufs = append(s.Bufs, b.Data)
 			}
-			if sched, ok := req.args["schedule"].(map[string]any); ok {
-				if sgd, ok := o.Method.(*optim.SGD); ok {
-					if err := sgd.SetScheduleState(sched); err != nil {
-						return response{}, true, err
-					}
+			if err := optim.SetState(o.Method, s); err != nil {
+				return response{}, true, err
+			}
+			if e, ok := req.args["extra"].(map[string]any); ok {
+				if x, ok := o.Method.(optim.ExtraStater); ok {
+					return response{}, true, x.SetExtraState(e)
 				}
 			}
-			return response{}, true, optim.SetState(o.Method, s)
+			return response{}, true, nil
 		}
 	case *optimizer:
 		if method == "dist_state" {

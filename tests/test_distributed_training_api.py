@@ -76,3 +76,23 @@ def test_two_partitions_train_as_one_and_two_cores(sc):
     for other in weights[1:]:
         for a, b in zip(weights[0], other):
             np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+
+
+def test_lbfgs_state_carries_across_segments(sc):
+    """Validation every epoch cuts the Spark run into segments; LBFGS's history
+    travels with the optim method between them, so 2 partitions match 1 core."""
+    from bigdl.optim.optimizer import LBFGS, EveryEpoch, Loss
+    X, y = _data()
+    n = len(X)
+    val = [Sample.from_ndarray(a, b) for a, b in zip(X[:32], y[:32])]
+    local = _model()
+    opt = LocalOptimizer(X, y, local, ClassNLLCriterion(), MaxEpoch(4), n, LBFGS(learningrate=0.3), cores=1)
+    opt.set_validation(32, X[:32], y[:32], EveryEpoch(), [Loss()])
+    opt.optimize()
+    m = _model()
+    rdd = sc.parallelize([Sample.from_ndarray(a, b) for a, b in zip(X, y)], 2)
+    opt = Optimizer(m, rdd, ClassNLLCriterion(), MaxEpoch(4), n, LBFGS(learningrate=0.3))
+    opt.set_validation(32, val, EveryEpoch(), [Loss()])
+    opt.optimize()
+    for a, b in zip(local.get_weights(), m.get_weights()):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)

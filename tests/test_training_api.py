@@ -421,3 +421,84 @@ def test_bad_local_optimizer_arguments_raise(call, arg):
     (X, y), _, _ = _lecture_data()
     with pytest.raises(ValueError, match=arg):
         call(_lecture_model(), X, y.astype(np.float32))
+
+
+# LBFGS --------------------------------------------------------------------------------
+
+from bigdl.optim.optimizer import LBFGS  # noqa: E402
+
+
+def _ref_lbfgs(lr=1.0, ncorrection=100, tolfun=1e-5, tolx=1e-9):
+    """BigDL's LBFGS with a function that returns the mini-batch's loss and
+    gradient whatever the point: one step per call."""
+    st = {"n": 0, "dirs": [], "stps": [], "hdiag": 1.0, "t": lr}
+
+    def step(x, g):
+        x, g = x.ravel().astype(np.float64), g.ravel().astype(np.float64)
+        if np.abs(g).sum() < tolfun:
+            return x
+        if "d" not in st:
+            st["d"] = -g
+        st["n"] += 1
+        if st["n"] != 1:
+            y, s = g - st["g_old"], st["d"] * st["t"]
+            ys = y @ s
+            if ys > 1e-10:
+                if len(st["dirs"]) == ncorrection:
+                    st["dirs"].pop(0)
+                    st["stps"].pop(0)
+                st["dirs"].append(s)
+                st["stps"].append(y)
+                st["hdiag"] = ys / (y @ y)
+            k = len(st["dirs"])
+            ro = [1 / (st["stps"][i] @ st["dirs"][i]) for i in range(k)]
+            q, al = -g, [0.0] * k
+            for i in reversed(range(k)):
+                al[i] = (st["dirs"][i] @ q) * ro[i]
+                q = q - al[i] * st["stps"][i]
+            r = q * st["hdiag"]
+            for i in range(k):
+                r = r + (al[i] - (st["stps"][i] @ r) * ro[i]) * st["dirs"][i]
+            st["d"] = r
+        st["g_old"] = g
+        if g @ st["d"] > -tolx:
+            return x
+        st["t"] = min(1.0, 1.0 / np.abs(g).sum()) * lr if st["n"] == 1 else lr
+        return x + st["t"] * st["d"]
+    return step
+
+
+@pytest.mark.parametrize("ncorrection", [100, 2])
+def test_lbfgs_matches_numpy_step_by_step(ncorrection):
+    rs = np.random.RandomState(8)
+    X = rs.randn(1, 4).astype(np.float32)
+    y = np.array([[0.3]], np.float32)
+    w = (rs.randn(1, 4) * 0.5).astype(np.float32)
+    model = Linear(4, 1, with_bias=False)
+    model.set_weights([w])
+    ref = _ref_lbfgs(lr=0.1, ncorrection=ncorrection)
+    opt = Optimizer(model, (X, y), MSECriterion(), MaxIteration(1), 1, LBFGS(learningrate=0.1, ncorrection=ncorrection))
+    wr = w.astype(np.float64)
+    for step in range(8):
+        # Each step a different record, so the gradient change carries curvature.
+        X = rs.randn(1, 4).astype(np.float32)
+        opt._training_data, opt._train_arrays = (X, y), None
+        g = 2 * (X @ wr.reshape(4, 1) - y) * X
+        wr = ref(wr, g).reshape(1, 4)
+        opt.optimize()
+        np.testing.assert_allclose(model.get_weights()[0], wr, rtol=1e-4, atol=1e-5, err_msg="step %d" % step)
+
+
+def test_lbfgs_converges_on_a_convex_problem(blobs, logistic_model):
+    X, y = blobs
+    model = logistic_model()
+    before = model.evaluate((X, y), 64, [Loss()])[0].result
+    Optimizer(model, (X, y), ClassNLLCriterion(), MaxEpoch(10), 64, LBFGS(learningrate=0.5)).optimize()
+    after, acc = [r.result for r in model.evaluate((X, y), 64, [Loss(), Top1Accuracy()])]
+    assert after < 0.5 * before and acc >= 0.95
+
+
+@pytest.mark.parametrize("kw", [{"linesearch": "lswolfe"}, {"linesearch_options": {"c1": 1e-4}}])
+def test_lbfgs_line_search_raises(kw):
+    with pytest.raises(ValueError, match="linesearch"):
+        LBFGS(**kw)

@@ -134,3 +134,19 @@ func TestRegularizersEnterOncePerBatch(t *testing.T) {
 		}
 	}
 }
+
+// LBFGS needs the whole gradient: two tasks each take the step one core takes.
+func TestLBFGSOnTasksMatchesOneCore(t *testing.T) {
+	lbfgs := func(tr *Trainer) {
+		tr.Method, _ = NewMethod("LBFGS", map[string]any{"learningrate": 0.5, "ncorrection": 3.0})
+	}
+	one := setupRun(t, lbfgs, 1, 1)
+	if relDiff(one, setupRun(t, func(*Trainer) {}, 1, 1)) < 1e-3 {
+		t.Fatal("LBFGS trained as SGD does")
+	}
+	for _, c := range []struct{ workers, ranks int }{{2, 1}, {1, 2}, {2, 2}} {
+		if d := relDiff(one, setupRun(t, lbfgs, c.workers, c.ranks)); d > 1e-5 {
+			t.Errorf("%d workers, %d tasks differ from one core by %g", c.workers, c.ranks, d)
+		}
+	}
+}

@@ -298,6 +298,14 @@ func (t *Trainer) syncStep(parts int) (float64, error) {
 		return 0, err
 	}
 	t.observeStep(loss)
+	if _, ok := t.Method.(wholeVector); ok {
+		// Every task gathers the whole gradient and takes the same step.
+		if err := s.AllGather(t.grads); err != nil {
+			return 0, err
+		}
+		t.Method.Update(t.weights, t.grads)
+		return loss, nil
+	}
 	t.Method.Update(t.weights[lo:hi], t.grads[lo:hi])
 	if err := s.AllGather(t.weights); err != nil {
 		return 0, err

@@ -78,6 +78,12 @@ func NewMethod(class string, args map[string]any) (Method, error) {
 	case "RMSprop":
 		m = &RMSprop{LR: a.Float("learningrate", 1e-2), LRDecay: a.Float("learningrate_decay", 0),
 			DecayRate: a.Float("decayrate", 0.99), Epsilon: a.Float("epsilon", 1e-8)}
+	case "LBFGS":
+		l, err := newLBFGS(a)
+		if err != nil {
+			return nil, err
+		}
+		m = l
 	default:
 		more, ok, err := newAdaptive(class, a)
 		if err != nil {
@@ -85,7 +91,7 @@ func NewMethod(class string, args map[string]any) (Method, error) {
 		}
 		if !ok {
 			return nil, fmt.Errorf("unknown class %q: not a layer, criterion or optim method (optim methods: SGD, Adam, "+
-				"Adagrad, RMSprop, Adadelta, Adamax, Ftrl, ParallelAdam)", class)
+				"Adagrad, RMSprop, Adadelta, Adamax, Ftrl, ParallelAdam, LBFGS)", class)
 		}
 		m = more
 	}

@@ -21,6 +21,8 @@ func StateOf(m Method) MethodState {
 		return MethodState{m.t, nonNil(m.sum)}
 	case *RMSprop:
 		return MethodState{m.t, nonNil(m.ms)}
+	case *LBFGS:
+		return MethodState{m.nIter, m.bufs()}
 	case buffered:
 		t, ptrs := m.state()
 		bufs := make([][]float32, len(ptrs))
@@ -41,6 +43,9 @@ func nonNil(bufs ...[]float32) [][]float32 {
 
 // SetState replaces m's state with s (keeping s's buffers).
 func SetState(m Method, s MethodState) error {
+	if l, ok := m.(*LBFGS); ok {
+		return l.setBufs(s.Bufs)
+	}
 	want := map[string]int{"SGD": 1, "Adam": 2, "ParallelAdam": 2, "Adagrad": 1, "RMSprop": 1}[m.Class()]
 	if b, ok := m.(buffered); ok {
 		_, ptrs := b.state()
@@ -75,3 +80,17 @@ func SetState(m Method, s MethodState) error {
 	}
 	return nil
 }
+
+// ExtraStater is a method with state beyond its step count and buffers
+// (SGD's schedule, LBFGS's scalars), which travels between the segments of
+// a distributed run as JSON.
+type ExtraStater interface {
+	ExtraState() map[string]any
+	SetExtraState(map[string]any) error
+}
+
+// ExtraState is SGD's schedule's state (nil without a schedule).
+func (s *SGD) ExtraState() map[string]any { return s.ScheduleState() }
+
+// SetExtraState moves SGD's schedule to where ExtraState found one.
+func (s *SGD) SetExtraState(m map[string]any) error { return s.SetScheduleState(m) }

@@ -222,8 +222,10 @@ def _train_partition(payload, iterator):
         method = _native.new(p["method"]["class"], p["method"]["args"])
         handles.append(method)
         lo, hi = _shard(rank, ranks, p["num_params"])
-        _native.call(method, "set_state", {"t": p["method_t"], "schedule": p["method_schedule"]},
-                     [b[lo:hi] for b in p["method_bufs"]])
+        # A method whose update spans the whole vector (LBFGS) keeps all of it on every task.
+        whole = (p["method_extra"] or {}).get("whole")
+        _native.call(method, "set_state", {"t": p["method_t"], "extra": p["method_extra"]},
+                     [b if whole else b[lo:hi] for b in p["method_bufs"]])
         config = {"model": model, "criterion": crit, "optim_method": method, "batch_size": p["batch_size"],
                   "end_trigger": p["end_trigger"], "cores": p["cores"], "clip": p["clip"],
                   "dist": {"comm": comm, "total": p["total"], "seed": p["seed"],
@@ -252,6 +254,8 @@ def _train_partition(payload, iterator):
         state["transport"], _ = _native.call(comm, "transport")
         weights = _native.call(model, "get_flat_weights")[1][0][lo:hi]
         mstate, bufs = _native.call(method, "get_state")
+        if (mstate.get("extra") or {}).get("whole"):
+            bufs = [b[lo:hi] for b in bufs]  # the driver joins the tasks' shards
         yield rank, state, weights, mstate, bufs
     finally:
         if opt is not None:
@@ -333,7 +337,7 @@ def optimize(opt):
             payload = sc.broadcast({
                 "model": model_bytes(model), "num_params": int(flat.size),
                 "criterion": opt.criterion._spec, "method": {"class": mstate_class(method), "args": method._config},
-                "method_t": mstate["t"], "method_schedule": mstate.get("schedule"), "method_bufs": bufs, "batch_size": opt._batch_size,
+                "method_t": mstate["t"], "method_extra": mstate.get("extra"), "method_bufs": bufs, "batch_size": opt._batch_size,
                 "end_trigger": opt._end_trigger, "clip": opt._clip, "stop": v["trigger"] if v is not None else None,
                 "cores": cpus, "total": total, "seed": seed, "rng": rng_state, "resume": resume, "timeout": timeout,
                 "transport": transport, "listener": listener.address})
@@ -351,7 +355,7 @@ def optimize(opt):
                                    % ([r[0] for r in results], ranks - 1))
             model._call("set_flat_weights", tensors=[np.concatenate([r[2] for r in results])])
             nbufs = len(results[0][4])
-            method._call("set_state", {"t": results[0][3]["t"], "schedule": results[0][3].get("schedule")},
+            method._call("set_state", {"t": results[0][3]["t"], "extra": results[0][3].get("extra")},
                          [np.concatenate([r[4][i] for r in results]) for i in range(nbufs)])
             if not segments:
                 log.info("tasks exchanged parameters %s", {"shm": "through shared memory (one host)",

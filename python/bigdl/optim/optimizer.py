@@ -147,6 +147,20 @@ class Ftrl(OptimMethod):
                          l2_shrinkage_regularization_strength=l2_shrinkage_regularization_strength)
 
 
+class LBFGS(OptimMethod):
+    """Limited-memory BFGS as BigDL runs it inside its optimizers: each
+    iteration's function is the mini-batch's loss and gradient, so each
+    iteration takes one step along the two-loop direction. Line searches are
+    not supported (as in BigDL's Python API)."""
+
+    def __init__(self, max_iter=20, max_eval=DOUBLEMAX, tolfun=1e-5, tolx=1e-9, ncorrection=100, learningrate=1.0,
+                 verbose=False, linesearch=None, linesearch_options=None, bigdl_type="float"):
+        if linesearch or linesearch_options:
+            raise ValueError("linesearch and linesearch_options are not supported")
+        super().__init__(None, bigdl_type, max_iter=max_iter, max_eval=max_eval, tolfun=tolfun, tolx=tolx,
+                         ncorrection=ncorrection, learningrate=learningrate)
+
+
 # Triggers --------------------------------------------------------------------
 
 class _Spec(object):
