@@ -502,3 +502,61 @@ def test_lbfgs_converges_on_a_convex_problem(blobs, logistic_model):
 def test_lbfgs_line_search_raises(kw):
     with pytest.raises(ValueError, match="linesearch"):
         LBFGS(**kw)
+
+
+# HitRatio, NDCG, TreeNNAccuracy ----------------------------------------------------
+
+from bigdl.nn.layer import Identity  # noqa: E402
+from bigdl.optim.optimizer import NDCG, HitRatio, TreeNNAccuracy  # noqa: E402
+
+
+def _ranking_reference(scores, groups, k, ndcg):
+    out = []
+    for g in scores.reshape(groups, -1):
+        rank = 1 + int((g > g[0]).sum())
+        out.append(0.0 if rank > k else (np.log(2) / np.log(rank + 1) if ndcg else 1.0))
+    return float(np.mean(out))
+
+
+@pytest.mark.parametrize("batch", [1, 7, 11, 64])
+@pytest.mark.parametrize("method,ndcg", [(HitRatio, False), (NDCG, True)])
+def test_ranking_metrics_group_records_across_batches(batch, method, ndcg):
+    """One score per record; groups of neg_num + 1 = 11 records, the positive
+    first; evaluation batches of any size never split a group's ranking."""
+    rs = np.random.RandomState(1)
+    groups, neg = 9, 10
+    scores = rs.rand(groups * (neg + 1), 1).astype(np.float32)
+    scores[::neg + 1] += np.linspace(-0.3, 0.6, groups, dtype=np.float32)[:, None]
+    labels = np.zeros(len(scores), np.float32)
+    r = Identity().evaluate((scores, labels), batch, [method(k=3, neg_num=neg)])[0]
+    assert r.total_num == groups
+    assert r.result == pytest.approx(_ranking_reference(scores, groups, 3, ndcg), rel=1e-6)
+
+
+def test_ranking_metric_finds_the_positive_by_its_label():
+    scores = np.array([[0.1], [0.9], [0.5], [0.4], [0.8], [0.7]], np.float32)  # two groups of 3
+    labels = np.array([0, 1, 0, 0, 0, 1], np.float32)  # the positives: 0.9 (rank 1), 0.7 (rank 2)
+    hr = Identity().evaluate((scores, labels), 4, [HitRatio(k=1, neg_num=2), NDCG(k=2, neg_num=2)])
+    assert hr[0].result == pytest.approx(0.5)
+    assert hr[1].result == pytest.approx((1 + np.log(2) / np.log(3)) / 2, rel=1e-6)
+
+
+def test_ranking_metric_refuses_a_partial_group():
+    scores = np.random.RandomState(0).rand(10, 1).astype(np.float32)
+    with pytest.raises(Exception, match="whole group"):
+        Identity().evaluate((scores, np.zeros(10, np.float32)), 4, [HitRatio(k=2, neg_num=3)])
+
+
+def test_tree_nn_accuracy_reads_the_root():
+    out = np.zeros((4, 3, 2), np.float32)
+    out[:, 0, :] = [[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]]  # roots predict 1, 2, 1, 2
+    out[:, 1:, :] = [0.0, 5.0]  # other nodes would say 2
+    labels = np.array([[1, 9], [2, 9], [2, 9], [2, 9]], np.float32)
+    r = Identity().evaluate((out, labels), 3, [TreeNNAccuracy()])[0]
+    assert (r.result, r.total_num, r.method) == (0.75, 4, "TreeNNAccuracy")
+
+
+@pytest.mark.parametrize("make,arg", [(lambda: HitRatio(k=0), "k"), (lambda: NDCG(neg_num=-1), "neg_num")])
+def test_bad_ranking_arguments_raise(make, arg):
+    with pytest.raises(ValueError, match=arg):
+        make()

@@ -50,7 +50,11 @@ func NewValMethod(spec map[string]any) (ValMethod, error) {
 		}
 		return &loss{c: c}, nil
 	}
-	return nil, fmt.Errorf("unknown validation method %q (supported: Top1Accuracy, Top5Accuracy, Loss, MAE)", class)
+	if v, ok, err := newRankingOrTree(class, spec); ok {
+		return v, err
+	}
+	return nil, fmt.Errorf("unknown validation method %q (supported: Top1Accuracy, Top5Accuracy, Loss, MAE, "+
+		"HitRatio, NDCG, TreeNNAccuracy)", class)
 }
 
 // num formats a float32 quantity in its shortest form, as the JVM prints

@@ -435,14 +435,15 @@ def evaluate(model, rdd, batch_size, specs):
     for i, spec in enumerate(specs):
         count = sum(p[i]["total_num"] for p in parts)
         name = parts[0][i]["method"]
-        if name in ("Top1Accuracy", "Top5Accuracy"):
+        if name in ("Top1Accuracy", "Top5Accuracy", "TreeNNAccuracy"):
             correct = sum(int(round(p[i]["result"] * p[i]["total_num"])) for p in parts)
             value = correct / count if count else 0.0
             text = "Accuracy(correct: %d, count: %d, accuracy: %s)" % (correct, count, _num(value))
         else:
             s = sum(p[i]["result"] * p[i]["total_num"] for p in parts)
             value = s / count if count else 0.0
-            text = "(Loss: %s, count: %d, Average Loss: %s)" % (_num(s), count, _num(value))
+            label = "Loss" if name in ("Loss", "MAE") else name
+            text = "(%s: %s, count: %d, Average %s: %s)" % (label, _num(s), count, label, _num(value))
         out.append({"method": name, "result": value, "total_num": count, "text": text})
     return out
 

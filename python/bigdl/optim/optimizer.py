@@ -278,6 +278,33 @@ class MAE(ValidationMethod):
         super().__init__(bigdl_type)
 
 
+class TreeNNAccuracy(ValidationMethod):
+    """Accuracy of tree-structured outputs (batch, nodes, classes): each
+    record's root (first node) against its first label."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(bigdl_type)
+
+
+class HitRatio(ValidationMethod):
+    """Recommendation hit ratio: scores come in groups of neg_num + 1 records
+    (a user's positive item, first, then its negatives; a label of 1 marks
+    the positive when the labels mark exactly one); a group counts as a hit
+    when fewer than k items score above the positive."""
+
+    def __init__(self, k=10, neg_num=100, bigdl_type="float"):
+        super().__init__(bigdl_type, k=_positive_int(k, "HitRatio k"), neg_num=_positive_int(neg_num, "HitRatio neg_num"))
+
+
+class NDCG(ValidationMethod):
+    """Normalized discounted cumulative gain over groups of neg_num + 1
+    scores (as HitRatio): log 2 / log(rank + 1) when the positive ranks in
+    the top k, else 0."""
+
+    def __init__(self, k=10, neg_num=100, bigdl_type="float"):
+        super().__init__(bigdl_type, k=_positive_int(k, "NDCG k"), neg_num=_positive_int(neg_num, "NDCG neg_num"))
+
+
 _VALIDATION_BY_NAME = {"Top1Accuracy": Top1Accuracy, "Top5Accuracy": Top5Accuracy, "Loss": Loss, "MAE": MAE}
 
 
