@@ -163,11 +163,4 @@ func (t *treeAccuracy) Add(out, y *tensor.Tensor) {
 	}
 }
 
-func (t *treeAccuracy) Result() Result {
-	acc := 0.0
-	if t.count > 0 {
-		acc = float64(t.correct) / float64(t.count)
-	}
-	return Result{Method: t.Name(), Value: acc, Count: t.count,
-		Text: fmt.Sprintf("Accuracy(correct: %d, count: %d, accuracy: %s)", t.correct, t.count, num(acc))}
-}
+func (t *treeAccuracy) Result() Result { return accuracyResult(t.Name(), t.correct, t.count) }
