@@ -27,6 +27,8 @@ func newObject(class string, args map[string]any) (any, error) {
 		return newOptimizer(args)
 	case "Comm":
 		return newComm(args)
+	case "PerModule":
+		return newPerModule(args)
 	}
 	switch {
 	case nn.IsClass(class):
@@ -410,4 +412,37 @@ func callLibrary(method string, req *request) (response, error) {
 		m["boom"]++
 	}
 	return response{}, fmt.Errorf("the library has no function %q", method)
+}
+
+// newPerModule builds {"model": handle, "methods": {submodule name: optim method handle}}.
+func newPerModule(args map[string]any) (*methodObj, error) {
+	h, err := argHandle(args, "model")
+	if err != nil {
+		return nil, fmt.Errorf("optim_method: model: %w", err)
+	}
+	model, ok := h.(nn.Module)
+	if !ok {
+		return nil, fmt.Errorf("optim_method: model must be a layer, got %T", h)
+	}
+	spec, _ := args["methods"].(map[string]any)
+	if len(spec) == 0 {
+		return nil, fmt.Errorf("optim_method: a dict of optim methods needs at least one submodule name")
+	}
+	methods := map[string]optim.Method{}
+	for name := range spec {
+		o, err := argHandle(spec, name)
+		if err != nil {
+			return nil, fmt.Errorf("optim_method[%q]: %w", name, err)
+		}
+		m, ok := o.(*methodObj)
+		if !ok {
+			return nil, fmt.Errorf("optim_method[%q] must be an optim method, got %T", name, o)
+		}
+		methods[name] = m.Method
+	}
+	p, err := optim.NewPerModule(model, methods)
+	if err != nil {
+		return nil, err
+	}
+	return &methodObj{p}, nil
 }

@@ -96,3 +96,31 @@ def test_lbfgs_state_carries_across_segments(sc):
     opt.optimize()
     for a, b in zip(local.get_weights(), m.get_weights()):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)
+
+
+def test_per_submodule_methods_on_two_partitions(sc):
+    """Each task updates its shard with the shard's part of every submodule's
+    method; their state is joined between segments (validation every epoch)."""
+    from bigdl.optim.optimizer import Adam, EveryEpoch, Loss
+
+    def named():
+        RNG().set_seed(21)
+        return (Sequential().add(Linear(10, 256).set_name("a")).add(ReLU())
+                .add(Linear(256, 3).set_name("b")).add(LogSoftMax()))
+
+    def methods():
+        return {"a": Adam(learningrate=0.01), "b": SGD(learningrate=0.1, momentum=0.9,
+                                                       leaningrate_schedule=Plateau("Loss", patience=0))}
+    X, y = _data()
+    n = len(X)
+    local = named()
+    opt = LocalOptimizer(X, y, local, ClassNLLCriterion(), MaxEpoch(3), n, methods(), cores=1)
+    opt.set_validation(32, X[:32], y[:32], EveryEpoch(), [Loss()])
+    opt.optimize()
+    m = named()
+    rdd = sc.parallelize([Sample.from_ndarray(a, b) for a, b in zip(X, y)], 2)
+    opt = Optimizer(m, rdd, ClassNLLCriterion(), MaxEpoch(3), n, methods())
+    opt.set_validation(32, [Sample.from_ndarray(a, b) for a, b in zip(X[:32], y[:32])], EveryEpoch(), [Loss()])
+    opt.optimize()
+    for a, b in zip(local.get_weights(), m.get_weights()):
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-6)

@@ -560,3 +560,65 @@ def test_tree_nn_accuracy_reads_the_root():
 def test_bad_ranking_arguments_raise(make, arg):
     with pytest.raises(ValueError, match=arg):
         make()
+
+
+# optim_method as a dict per submodule -----------------------------------------------
+
+from bigdl.optim.optimizer import Adam  # noqa: E402
+from bigdl.util.common import RNG  # noqa: E402
+
+
+def _named_mlp(seed=3):
+    RNG().set_seed(seed)
+    return (Sequential().add(Linear(5, 8).set_name("fc1")).add(ReLU())
+            .add(Linear(8, 2).set_name("fc2")).add(LogSoftMax()))
+
+
+def _train(model, method, data, epochs=3, freeze=None):
+    X, y = data
+    if freeze:
+        model.freeze(freeze)
+    Optimizer(model, (X, y), ClassNLLCriterion(), MaxEpoch(epochs), 16, method).optimize()
+    return model.get_weights()
+
+
+def test_each_submodule_trains_with_its_own_method(blobs):
+    start = _named_mlp().get_weights()
+    split = _train(_named_mlp(), {"fc1": SGD(learningrate=0.0), "fc2": SGD(learningrate=0.1)}, blobs)
+    frozen = _train(_named_mlp(), SGD(learningrate=0.1), blobs, freeze="fc1")
+    np.testing.assert_array_equal(split[0], start[0])
+    for a, b in zip(split, frozen):
+        np.testing.assert_array_equal(a, b)
+    same = _train(_named_mlp(), {"fc1": Adam(learningrate=0.01), "fc2": Adam(learningrate=0.01)}, blobs)
+    whole = _train(_named_mlp(), Adam(learningrate=0.01), blobs)
+    for a, b in zip(same, whole):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_per_submodule_state_carries_over_between_optimize_calls(blobs):
+    def twice(make):
+        m = _named_mlp()
+        methods = make()
+        for _ in range(2):
+            _train(m, methods, blobs, epochs=1)
+        return m.get_weights()
+    per = twice(lambda: {"fc1": Adam(learningrate=0.01), "fc2": Adam(learningrate=0.01)})
+    whole = twice(lambda: Adam(learningrate=0.01))
+    m = _named_mlp()
+    for _ in range(2):  # fresh methods each time: their state starts over
+        _train(m, {"fc1": Adam(learningrate=0.01), "fc2": Adam(learningrate=0.01)}, blobs, epochs=1)
+    for a, b in zip(per, whole):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert not np.allclose(m.get_weights()[0], per[0], rtol=1e-4)
+
+
+@pytest.mark.parametrize("methods,match", [
+    ({"fc1": SGD(), "fc3": SGD()}, "fc3"),
+    ({"fc1": SGD()}, "fall under no submodule"),
+    ({"fc1": SGD(), "fc2": "sgd"}, "fc2"),
+    ({"fc1": SGD(), "fc2": LBFGS()}, "LBFGS"),
+    ({}, "empty"),
+])
+def test_bad_optim_method_dicts_raise_naming_the_submodule(blobs, methods, match):
+    with pytest.raises(ValueError, match=match):
+        _train(_named_mlp(), methods, blobs, epochs=1)

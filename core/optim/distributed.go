@@ -244,6 +244,9 @@ func (t *Trainer) saveStreams(r *Resume) {
 // shardMethod points per-parameter settings (SGD's learningrates and
 // weightdecays) at the shard [lo, hi) of n parameters a task updates.
 func shardMethod(m Method, lo, hi, n int) error {
+	if p, ok := m.(*PerModule); ok {
+		return p.shard(lo, hi, n)
+	}
 	s, ok := m.(*SGD)
 	if !ok {
 		return nil

@@ -23,6 +23,8 @@ func StateOf(m Method) MethodState {
 		return MethodState{m.t, nonNil(m.ms)}
 	case *LBFGS:
 		return MethodState{m.nIter, m.bufs()}
+	case *PerModule:
+		return m.state()
 	case buffered:
 		t, ptrs := m.state()
 		bufs := make([][]float32, len(ptrs))
@@ -43,8 +45,11 @@ func nonNil(bufs ...[]float32) [][]float32 {
 
 // SetState replaces m's state with s (keeping s's buffers).
 func SetState(m Method, s MethodState) error {
-	if l, ok := m.(*LBFGS); ok {
-		return l.setBufs(s.Bufs)
+	switch m := m.(type) {
+	case *LBFGS:
+		return m.setBufs(s.Bufs)
+	case *PerModule:
+		return m.setState(s)
 	}
 	want := map[string]int{"SGD": 1, "Adam": 2, "ParallelAdam": 2, "Adagrad": 1, "RMSprop": 1}[m.Class()]
 	if b, ok := m.(buffered); ok {

@@ -219,7 +219,12 @@ def _train_partition(payload, iterator):
         handles.append(model)
         crit = _native.new(p["criterion"]["class"], p["criterion"]["args"])
         handles.append(crit)
-        method = _native.new(p["method"]["class"], p["method"]["args"])
+        if p["method"]["class"] == "PerModule":  # a dict {submodule name: OptimMethod}
+            subs = {n: _native.new(c["class"], c["args"]) for n, c in p["method"]["args"]["methods"].items()}
+            handles.extend(subs.values())
+            method = _native.new("PerModule", {"model": model, "methods": subs})
+        else:
+            method = _native.new(p["method"]["class"], p["method"]["args"])
         handles.append(method)
         lo, hi = _shard(rank, ranks, p["num_params"])
         # A method whose update spans the whole vector (LBFGS) keeps all of it on every task.
@@ -317,7 +322,7 @@ def optimize(opt):
     _, cpus = task_slots(sc, wait=0)
     per = str(counts[0]) if len(set(counts)) == 1 else "%d-%d" % (min(counts), max(counts))
     log.info("training on Spark: %d tasks (%s records per partition), %d core(s) each", ranks, per, cpus)
-    model, method = opt.model, opt.optim_method
+    model, method = opt.model, opt._method()
     v = opt._validation
     seed, _ = _native.call(0, "draw_seed")
     rng_state, _ = _native.call(0, "rng_state")  # where local training's Dropout masks would come from
@@ -395,7 +400,7 @@ def _validate(model, v, log):
 
 
 def mstate_class(method):
-    return type(method).__name__
+    return getattr(method, "_class_name", type(method).__name__)
 
 
 # Validation and prediction ----------------------------------------------------------

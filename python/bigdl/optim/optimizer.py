@@ -161,6 +161,20 @@ class LBFGS(OptimMethod):
                          ncorrection=ncorrection, learningrate=learningrate)
 
 
+class _PerModule(JavaValue):
+    """The methods of a dict {submodule name: OptimMethod}, over one model.
+    Their state lives in the methods themselves, so it carries over."""
+
+    _class_name = "PerModule"
+
+    def __init__(self, methods, model):
+        JavaValue.__init__(self, None, "float")
+        self.methods = methods  # keeps their Go objects alive
+        self._config = {"methods": {n: {"class": type(m).__name__, "args": m._config} for n, m in methods.items()}}
+        self._handle = _native.new("PerModule", {"model": model.value,
+                                                 "methods": {n: m.value for n, m in methods.items()}})
+
+
 # Triggers --------------------------------------------------------------------
 
 class _Spec(object):
@@ -340,14 +354,26 @@ class BaseOptimizer(JavaValue):
         if optim_method is None:
             optim_method = SGD()
         if isinstance(optim_method, dict):
-            _not_yet("a dict of optim methods per sub-module")
-        if not isinstance(optim_method, OptimMethod):
+            for name, m in optim_method.items():
+                if not isinstance(name, str) or not isinstance(m, OptimMethod):
+                    raise ValueError("optim_method: a dict must map submodule names to optim methods such as "
+                                     "SGD(), got %r: %r" % (name, m))
+            if not optim_method:
+                raise ValueError("optim_method: the dict of optim methods is empty")
+        elif not isinstance(optim_method, OptimMethod):
             raise ValueError("optim_method must be an optim method such as SGD(learningrate=0.01), got %r" % (optim_method,))
         self.optim_method = optim_method
         self._clip = {"const": None, "l2norm": None}
         self._cores = None  # None: the engine's core count
         self._validation = None
         self._train_arrays = None
+
+    def _method(self):
+        """The optim method object training runs: optim_method, or for a dict of
+        them one that gives each submodule's parameters to its own."""
+        if isinstance(self.optim_method, dict):
+            return _PerModule(self.optim_method, self.model)
+        return self.optim_method
 
     def set_model(self, model):
         if not isinstance(model, Layer):
@@ -416,8 +442,9 @@ class BaseOptimizer(JavaValue):
             return _spark.optimize(self)
         log = bigdl_logger()
         x, y = self._training_arrays()
+        method = self._method()  # alive until the run ends: the run uses its Go object
         config = {"model": self.model.value, "criterion": self.criterion.value,
-                  "optim_method": self.optim_method.value, "batch_size": self._batch_size,
+                  "optim_method": method.value, "batch_size": self._batch_size,
                   "end_trigger": self._end_trigger, "cores": self._cores or get_node_and_core_number()[1], "clip": self._clip}
         v = self._validation
         if v is not None:
@@ -433,6 +460,7 @@ class BaseOptimizer(JavaValue):
             status = self._follow(handle, log)
         finally:
             _native.free(handle)
+            del method
         if "error" in status:
             raise _native.error_for(status["status"], status["error"])
         return self.model
