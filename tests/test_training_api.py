@@ -622,3 +622,13 @@ def test_per_submodule_state_carries_over_between_optimize_calls(blobs):
 def test_bad_optim_method_dicts_raise_naming_the_submodule(blobs, methods, match):
     with pytest.raises(ValueError, match=match):
         _train(_named_mlp(), methods, blobs, epochs=1)
+
+
+def test_plateau_on_the_score_needs_validation(blobs, logistic_model):
+    X, y = blobs
+    opt = Optimizer(logistic_model(), (X, y), ClassNLLCriterion(), MaxEpoch(3), 16,
+                    SGD(learningrate=0.1, leaningrate_schedule=Plateau("score", mode="max")))
+    with pytest.raises(ValueError, match="set_validation"):
+        opt.optimize()
+    opt.set_validation(16, (X, y), EveryEpoch(), [Top1Accuracy()])
+    opt.optimize()

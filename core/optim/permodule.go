@@ -253,3 +253,12 @@ func (p *PerModule) SetExtraState(m map[string]any) error {
 	}
 	return nil
 }
+
+func (p *PerModule) needsScore() bool {
+	for _, q := range p.parts {
+		if n, ok := q.m.(interface{ needsScore() bool }); ok && n.needsScore() {
+			return true
+		}
+	}
+	return false
+}

@@ -2,6 +2,7 @@ package optim
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 
@@ -422,4 +423,29 @@ func monitorsLoss(sched Schedule) bool {
 		}
 	})
 	return found
+}
+
+// needsScore reports whether a Plateau monitors the validation score, which
+// only set_validation provides.
+func (s *SGD) needsScore() bool {
+	found := false
+	if s.Schedule != nil {
+		stateful(s.Schedule, func(c Schedule) {
+			if p, ok := c.(*Plateau); ok && p.Monitor == "score" {
+				found = true
+			}
+		})
+	}
+	return found
+}
+
+// checkScoreSource refuses a schedule that monitors the validation score
+// (Plateau("score")) in a run that never validates.
+func (t *Trainer) checkScoreSource() error {
+	n, ok := t.Method.(interface{ needsScore() bool })
+	validates := t.Validation != nil || t.Dist != nil && t.Dist.Stop != nil
+	if ok && n.needsScore() && !validates {
+		return errors.New(`Plateau("score") monitors the validation score: call set_validation, or monitor "Loss"`)
+	}
+	return nil
 }

@@ -301,6 +301,9 @@ func (t *Trainer) prepare() error {
 	if err := t.checkModelFits(); err != nil {
 		return err
 	}
+	if err := t.checkScoreSource(); err != nil {
+		return err
+	}
 	t.weights, t.grads = nn.Flatten(t.Model)
 	t.regs = nn.RegRanges(t.Model)
 	count := t.workerCount()
