@@ -342,7 +342,8 @@ def optimize(opt):
             payload = sc.broadcast({
                 "model": model_bytes(model), "num_params": int(flat.size),
                 "criterion": opt.criterion._spec, "method": {"class": mstate_class(method), "args": method._config},
-                "method_t": mstate["t"], "method_extra": mstate.get("extra"), "method_bufs": bufs, "batch_size": opt._batch_size,
+                "method_t": mstate["t"], "method_extra": mstate.get("extra"), "method_bufs": bufs,
+                "batch_size": opt._batch_size,
                 "end_trigger": opt._end_trigger, "clip": opt._clip, "stop": v["trigger"] if v is not None else None,
                 "cores": cpus, "total": total, "seed": seed, "rng": rng_state, "resume": resume, "timeout": timeout,
                 "transport": transport, "listener": listener.address})

@@ -25,7 +25,8 @@ def _not_yet(what):
 
 
 def _clip_number(value, what):
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not np.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value):
         raise ValueError("%s must be a finite number, got %r" % (what, value))
     return float(value)
 
@@ -307,7 +308,8 @@ class HitRatio(ValidationMethod):
     when fewer than k items score above the positive."""
 
     def __init__(self, k=10, neg_num=100, bigdl_type="float"):
-        super().__init__(bigdl_type, k=_positive_int(k, "HitRatio k"), neg_num=_positive_int(neg_num, "HitRatio neg_num"))
+        super().__init__(bigdl_type, k=_positive_int(k, "HitRatio k"),
+                         neg_num=_positive_int(neg_num, "HitRatio neg_num"))
 
 
 class NDCG(ValidationMethod):
@@ -445,7 +447,8 @@ class BaseOptimizer(JavaValue):
         method = self._method()  # alive until the run ends: the run uses its Go object
         config = {"model": self.model.value, "criterion": self.criterion.value,
                   "optim_method": method.value, "batch_size": self._batch_size,
-                  "end_trigger": self._end_trigger, "cores": self._cores or get_node_and_core_number()[1], "clip": self._clip}
+                  "end_trigger": self._end_trigger, "cores": self._cores or get_node_and_core_number()[1],
+                  "clip": self._clip}
         v = self._validation
         if v is not None:
             if v["arrays"] is None:
