@@ -232,9 +232,12 @@ func (o *optimizer) release() {
 func clipping(c map[string]any) (optim.Clipping, error) {
 	var out optim.Clipping
 	if b, ok := c["const"].([]any); ok {
+		if len(b) != 2 {
+			return out, fmt.Errorf("set_gradclip_const: needs min_value and max_value, got %v", b)
+		}
 		lo, ok1 := b[0].(float64)
 		hi, ok2 := b[1].(float64)
-		if len(b) != 2 || !ok1 || !ok2 {
+		if !ok1 || !ok2 {
 			return out, fmt.Errorf("set_gradclip_const: min_value and max_value must be numbers, got %v", b)
 		}
 		out.Const, out.Min, out.Max = true, float32(lo), float32(hi)

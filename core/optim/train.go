@@ -434,6 +434,8 @@ func (t *Trainer) step(idx []int) (float64, error) {
 	// Locally, the workers also share the update: each sums and updates one
 	// range of the vector, so it does not run on one core while the others
 	// wait. A distributed step sums locally, then syncs with its peers.
+	// Clipping and a schedule reading the step's loss need the whole sum
+	// before any range is updated, so they update after it, alone.
 	shared, _ := t.Method.(rangeStepper)
 	obs, _ := t.Method.(observer)
 	if parts < 2 || t.Dist != nil || obs != nil && obs.needsLoss() || t.Clip.On() {
