@@ -146,7 +146,13 @@ func callDist(obj any, method string, req *request) (resp response, ok bool, err
 			for _, b := range s.Bufs {
 				out = append(out, tensor.FromData(append([]float32(nil), b...), len(b)))
 			}
-			return response{result: map[string]any{"t": s.T}, tensors: out}, true, nil
+			res := map[string]any{"t": s.T}
+			if x, ok := o.Method.(optim.ExtraStater); ok {
+				if e := x.ExtraState(); e != nil {
+					res["extra"] = e
+				}
+			}
+			return response{result: res, tensors: out}, true, nil
 		case "set_state":
 			t, err := argInt(req, "t")
 			if err != nil {
@@ -156,7 +162,15 @@ func callDist(obj any, method string, req *request) (resp response, ok bool, err
 			for _, b := range req.tensors {
 				s.Bufs = append(s.Bufs, b.Data)
 			}
-			return response{}, true, optim.SetState(o.Method, s)
+			if err := optim.SetState(o.Method, s); err != nil {
+				return response{}, true, err
+			}
+			if e, ok := req.args["extra"].(map[string]any); ok {
+				if x, ok := o.Method.(optim.ExtraStater); ok {
+					return response{}, true, x.SetExtraState(e)
+				}
+			}
+			return response{}, true, nil
 		}
 	case *optimizer:
 		if method == "dist_state" {

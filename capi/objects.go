@@ -27,6 +27,8 @@ func newObject(class string, args map[string]any) (any, error) {
 		return newOptimizer(args)
 	case "Comm":
 		return newComm(args)
+	case "PerModule":
+		return newPerModule(args)
 	}
 	switch {
 	case nn.IsClass(class):
@@ -109,7 +111,9 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 		if err := needTensors(method, req, 2); err != nil {
 			return response{}, err
 		}
-		return response{tensors: []*tensor.Tensor{m.Backward(req.tensors[0], req.tensors[1]).Clone()}}, nil
+		gx := m.Backward(req.tensors[0], req.tensors[1]).Clone()
+		nn.AddRegularization(m) // BigDL's backward adds the penalties' gradients
+		return response{tensors: []*tensor.Tensor{gx}}, nil
 	case "get_weights", "get_grads":
 		var out []*tensor.Tensor
 		for _, p := range nn.AllParams(m) {
@@ -162,6 +166,21 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 	case "reset":
 		m.Reset()
 		return response{}, nil
+	case "set_regularizer":
+		kind, err := argString(req, "kind")
+		if err != nil {
+			return response{}, err
+		}
+		spec, _ := req.args["reg"].(map[string]any)
+		r, err := nn.NewRegularizer(spec)
+		if err != nil {
+			return response{}, err
+		}
+		return response{}, nn.SetRegularizer(m, kind, r)
+	case "set_init_method":
+		w, _ := req.args["weight"].(map[string]any)
+		b, _ := req.args["bias"].(map[string]any)
+		return response{}, nn.SetInitMethods(m, w, b)
 	case "training":
 		nn.SetTraining(m, argBool(req, "on"))
 		return response{}, nil
@@ -393,4 +412,37 @@ func callLibrary(method string, req *request) (response, error) {
 		m["boom"]++
 	}
 	return response{}, fmt.Errorf("the library has no function %q", method)
+}
+
+// newPerModule builds {"model": handle, "methods": {submodule name: optim method handle}}.
+func newPerModule(args map[string]any) (*methodObj, error) {
+	h, err := argHandle(args, "model")
+	if err != nil {
+		return nil, fmt.Errorf("optim_method: model: %w", err)
+	}
+	model, ok := h.(nn.Module)
+	if !ok {
+		return nil, fmt.Errorf("optim_method: model must be a layer, got %T", h)
+	}
+	spec, _ := args["methods"].(map[string]any)
+	if len(spec) == 0 {
+		return nil, fmt.Errorf("optim_method: a dict of optim methods needs at least one submodule name")
+	}
+	methods := map[string]optim.Method{}
+	for name := range spec {
+		o, err := argHandle(spec, name)
+		if err != nil {
+			return nil, fmt.Errorf("optim_method[%q]: %w", name, err)
+		}
+		m, ok := o.(*methodObj)
+		if !ok {
+			return nil, fmt.Errorf("optim_method[%q] must be an optim method, got %T", name, o)
+		}
+		methods[name] = m.Method
+	}
+	p, err := optim.NewPerModule(model, methods)
+	if err != nil {
+		return nil, err
+	}
+	return &methodObj{p}, nil
 }

@@ -66,6 +66,11 @@ func newOptimizer(args map[string]any) (*optimizer, error) {
 	o := &optimizer{trainer: &optim.Trainer{Model: m, Criterion: c, Method: method.Method, End: end,
 		BatchSize: int(bs), Workers: int(cores), LogInterval: 500 * time.Millisecond}}
 	o.trainer.Log = o.addLine
+	if c, ok := args["clip"].(map[string]any); ok {
+		if o.trainer.Clip, err = clipping(c); err != nil {
+			return nil, err
+		}
+	}
 	if d, ok := args["dist"].(map[string]any); ok {
 		if o.trainer.Dist, err = newDistributed(d); err != nil {
 			return nil, err
@@ -221,4 +226,27 @@ func (o *optimizer) release() {
 	if done != nil {
 		<-done
 	}
+}
+
+// clipping reads {"const": [min, max] or null, "l2norm": clip_norm or null}.
+func clipping(c map[string]any) (optim.Clipping, error) {
+	var out optim.Clipping
+	if b, ok := c["const"].([]any); ok {
+		if len(b) != 2 {
+			return out, fmt.Errorf("set_gradclip_const: needs min_value and max_value, got %v", b)
+		}
+		lo, ok1 := b[0].(float64)
+		hi, ok2 := b[1].(float64)
+		if !ok1 || !ok2 {
+			return out, fmt.Errorf("set_gradclip_const: min_value and max_value must be numbers, got %v", b)
+		}
+		out.Const, out.Min, out.Max = true, float32(lo), float32(hi)
+	}
+	if v, ok := c["l2norm"].(float64); ok {
+		if v <= 0 {
+			return out, fmt.Errorf("set_gradclip_l2norm: clip_norm must be positive, got %v", v)
+		}
+		out.L2Norm = v
+	}
+	return out, out.Check()
 }

@@ -16,12 +16,15 @@ type Definition struct {
 	Training bool           `json:"training"`
 	Frozen   bool           `json:"frozen,omitempty"`
 	Children []Definition   `json:"children,omitempty"`
+	// Regularizers by the index of the parameter in Params.
+	Regularizers map[string]Regularizer `json:"regularizers,omitempty"`
 }
 
 // Describe returns m's definition.
 func Describe(m Module) Definition {
 	b := m.Meta()
-	d := Definition{Class: b.Class(), Name: b.Name(), Config: m.Config(), Training: b.Training(), Frozen: b.Frozen()}
+	d := Definition{Class: b.Class(), Name: b.Name(), Config: m.Config(), Training: b.Training(), Frozen: b.Frozen(),
+		Regularizers: regularizerDefs(m)}
 	if c, ok := m.(Container); ok {
 		for _, ch := range c.Children() {
 			d.Children = append(d.Children, Describe(ch))
@@ -47,6 +50,9 @@ func Build(d Definition) (Module, error) {
 		return nil, err
 	}
 	m.Meta().SetName(d.Name)
+	if err := applyRegularizerDefs(m, d.Regularizers); err != nil {
+		return nil, err
+	}
 	for _, cd := range d.Children {
 		c, ok := m.(Container)
 		if !ok {

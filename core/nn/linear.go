@@ -5,7 +5,6 @@ import (
 	"math"
 
 	"github.com/bigdl-go/bigdl-go/core/kernels"
-	"github.com/bigdl-go/bigdl-go/core/rng"
 	"github.com/bigdl-go/bigdl-go/core/tensor"
 )
 
@@ -17,6 +16,7 @@ type Linear struct {
 	Weight  *Param
 	Bias    *Param // nil without bias
 	params  []*Param
+	inits   initMethods
 	output  *tensor.Tensor
 	gradIn  *tensor.Tensor
 }
@@ -35,23 +35,31 @@ func NewLinear(in, out int, withBias bool) *Linear {
 		l.Bias = newParam("bias", out)
 		l.params = append(l.params, l.Bias)
 	}
+	// BigDL's default: weight and bias from U(-1/√in, 1/√in).
+	stdv := 1 / math.Sqrt(float64(in))
+	u := uniformInit{class: "RandomUniform", lower: -stdv, upper: stdv, fixed: true}
+	l.inits = initMethods{u, u}
 	l.Reset()
 	return l
 }
 
-// Reset draws weight then bias from U(-1/√in, 1/√in), BigDL's default.
-func (l *Linear) Reset() {
-	stdv := 1 / math.Sqrt(float64(l.In))
-	rng.Global.Do(func(g *rng.MT) {
-		for i := range l.Weight.Value.Data {
-			l.Weight.Value.Data[i] = float32(g.Uniform(-stdv, stdv))
-		}
-		if l.Bias != nil {
-			for i := range l.Bias.Value.Data {
-				l.Bias.Value.Data[i] = float32(g.Uniform(-stdv, stdv))
-			}
-		}
-	})
+// Reset draws weight then bias with the layer's init methods.
+func (l *Linear) Reset() { l.inits.draw(l, l.Weight, l.Bias) }
+
+// Fans are BigDL's: the weight is OUT_IN, the bias ONE_D.
+func (l *Linear) Fans(p *Param) (int, int) {
+	if p == l.Weight {
+		return FansOutIn(p.Value.Shape)
+	}
+	return FansOneD(p.Value.Shape)
+}
+
+func (l *Linear) SetInitMethods(w, b InitMethod) error {
+	if err := l.inits.set(l, l.Weight, l.Bias, w, b); err != nil {
+		return err
+	}
+	l.Reset()
+	return nil
 }
 
 func (l *Linear) Params() []*Param { return l.params }

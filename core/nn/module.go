@@ -50,6 +50,7 @@ type Param struct {
 	Name  string // "weight" or "bias"
 	Value *tensor.Tensor
 	Grad  *tensor.Tensor
+	Reg   *Regularizer // its penalty's gradient joins Grad once per batch; nil: none
 	flat  *flatStorage // set by Flatten
 }
 

@@ -244,6 +244,9 @@ func (t *Trainer) saveStreams(r *Resume) {
 // shardMethod points per-parameter settings (SGD's learningrates and
 // weightdecays) at the shard [lo, hi) of n parameters a task updates.
 func shardMethod(m Method, lo, hi, n int) error {
+	if p, ok := m.(*PerModule); ok {
+		return p.shard(lo, hi, n)
+	}
 	s, ok := m.(*SGD)
 	if !ok {
 		return nil
@@ -292,6 +295,19 @@ func (t *Trainer) syncStep(parts int) (float64, error) {
 	if total > 0 {
 		loss /= total
 		kernels.Scale(float32(1/total), t.grads[lo:hi])
+	}
+	t.regularize(lo, hi)
+	if err := t.clip(lo, hi); err != nil {
+		return 0, err
+	}
+	t.observeStep(loss)
+	if _, ok := t.Method.(wholeVector); ok {
+		// Every task gathers the whole gradient and takes the same step.
+		if err := s.AllGather(t.grads); err != nil {
+			return 0, err
+		}
+		t.Method.Update(t.weights, t.grads)
+		return loss, nil
 	}
 	t.Method.Update(t.weights[lo:hi], t.grads[lo:hi])
 	if err := s.AllGather(t.weights); err != nil {

@@ -57,6 +57,14 @@ func NewMethod(class string, args map[string]any) (Method, error) {
 			WeightDecay: a.Float("weightdecay", 0), Momentum: a.Float("momentum", 0),
 			Dampening: a.Float("dampening", doubleMax), Nesterov: a.Bool("nesterov", false),
 			LRs: f32(a.Floats("learningrates")), WeightDecays: f32(a.Floats("weightdecays"))}
+		s.base = s.LR
+		if spec := a.Object("leaningrate_schedule"); spec != nil {
+			sched, err := NewSchedule(spec)
+			if err != nil {
+				return nil, fmt.Errorf("SGD: leaningrate_schedule: %w", err)
+			}
+			s.Schedule, s.lossNeeded = sched, monitorsLoss(sched)
+		}
 		if s.Nesterov && (s.Momentum <= 0 || s.dampening() != 0) {
 			return nil, fmt.Errorf("SGD: nesterov needs momentum > 0 and dampening = 0, got momentum %v and dampening %v", s.Momentum, s.dampening())
 		}
@@ -70,8 +78,22 @@ func NewMethod(class string, args map[string]any) (Method, error) {
 	case "RMSprop":
 		m = &RMSprop{LR: a.Float("learningrate", 1e-2), LRDecay: a.Float("learningrate_decay", 0),
 			DecayRate: a.Float("decayrate", 0.99), Epsilon: a.Float("epsilon", 1e-8)}
+	case "LBFGS":
+		l, err := newLBFGS(a)
+		if err != nil {
+			return nil, err
+		}
+		m = l
 	default:
-		return nil, fmt.Errorf("unknown class %q: not a layer, criterion or optim method (optim methods: SGD, Adam, Adagrad, RMSprop)", class)
+		more, ok, err := newAdaptive(class, a)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, fmt.Errorf("unknown class %q: not a layer, criterion or optim method (optim methods: SGD, Adam, "+
+				"Adagrad, RMSprop, Adadelta, Adamax, Ftrl, ParallelAdam, LBFGS)", class)
+		}
+		m = more
 	}
 	if err := a.Err(); err != nil {
 		return nil, err
@@ -99,6 +121,10 @@ type SGD struct {
 	LR, LRDecay, WeightDecay, Momentum, Dampening float64
 	Nesterov                                      bool
 	LRs, WeightDecays                             []float32
+	Schedule                                      Schedule // nil: Default
+	base                                          float64  // the schedule's base rate (SequentialSchedule moves it)
+	seen                                          State    // the trainer's state for this step
+	lossNeeded                                    bool     // see needsLoss
 	t                                             int
 	buf                                           []float32
 	fresh                                         bool    // buf was made this step
@@ -118,13 +144,23 @@ func (s *SGD) dampening() float64 {
 	return s.Dampening
 }
 
-// LearningRate is lr / (1 + t·decay), BigDL's Default schedule.
-func (s *SGD) LearningRate() float64 { return s.LR / (1 + float64(s.t)*s.LRDecay) }
+// LearningRate is the next step's rate: lr / (1 + t·decay), BigDL's
+// Default schedule, unless another schedule was given.
+func (s *SGD) LearningRate() float64 {
+	if s.Schedule != nil {
+		return s.Schedule.peek(s)
+	}
+	return s.LR / (1 + float64(s.t)*s.LRDecay)
+}
 
 func (s *SGD) Update(x, g []float32) { wholeStep(s, x, g) }
 
 func (s *SGD) beginStep(n int) {
-	s.clr = float32(s.LearningRate())
+	if s.Schedule != nil {
+		s.clr = float32(s.Schedule.rate(s))
+	} else {
+		s.clr = float32(s.LearningRate())
+	}
 	if s.Momentum > 0 && s.buf == nil {
 		s.buf, s.fresh = make([]float32, n), true
 	}
@@ -176,9 +212,15 @@ type Adam struct {
 	t                                  int
 	m, v                               []float32
 	step                               float32 // this step's bias-corrected rate
+	class                              string  // "ParallelAdam" when built as one; "" is Adam
 }
 
-func (a *Adam) Class() string { return "Adam" }
+func (a *Adam) Class() string {
+	if a.class != "" {
+		return a.class
+	}
+	return "Adam"
+}
 func (a *Adam) Config() map[string]any {
 	return map[string]any{"learningrate": a.LR, "learningrate_decay": a.LRDecay, "beta1": a.Beta1, "beta2": a.Beta2, "epsilon": a.Epsilon}
 }

@@ -55,13 +55,17 @@ type Trainer struct {
 
 	// Dist, when set, makes Run one task of a distributed run (see Distributed).
 	Dist *Distributed
+	// Clip clips each mini-batch's gradient before the update.
+	Clip Clipping
 
-	State     State
-	progress  progress // State's epoch and iteration, for Progress
-	cancelled atomic.Bool
-	scalars   [2]float64 // the distributed step's normaliser and loss sums
+	State      State
+	progress   progress // State's epoch and iteration, for Progress
+	cancelled  atomic.Bool
+	scalars    [2]float64 // the distributed step's normaliser and loss sums
+	normScalar [1]float64 // the distributed step's sum of squared gradients, for clipping
 
 	weights, grads []float32
+	regs           []nn.RegRange // the regularized ranges of weights
 	workers        []*worker
 	workersRunning sync.WaitGroup // release waits for them, so none outlives its run
 	update         sharedUpdate
@@ -297,7 +301,11 @@ func (t *Trainer) prepare() error {
 	if err := t.checkModelFits(); err != nil {
 		return err
 	}
+	if err := t.checkScoreSource(); err != nil {
+		return err
+	}
 	t.weights, t.grads = nn.Flatten(t.Model)
+	t.regs = nn.RegRanges(t.Model)
 	count := t.workerCount()
 	t.limitKernelThreads(count)
 	t.workers = make([]*worker, count)
@@ -426,12 +434,18 @@ func (t *Trainer) step(idx []int) (float64, error) {
 	// Locally, the workers also share the update: each sums and updates one
 	// range of the vector, so it does not run on one core while the others
 	// wait. A distributed step sums locally, then syncs with its peers.
+	// Clipping and a schedule reading the step's loss need the whole sum
+	// before any range is updated, so they update after it, alone.
 	shared, _ := t.Method.(rangeStepper)
-	if parts < 2 || t.Dist != nil {
+	obs, _ := t.Method.(observer)
+	if parts < 2 || t.Dist != nil || obs != nil && obs.needsLoss() || t.Clip.On() {
 		shared = nil
 	}
 	t.update = sharedUpdate{method: shared, parts: parts}
 	if shared != nil {
+		if obs != nil {
+			obs.observe(t.State)
+		}
 		shared.beginStep(len(t.weights))
 	}
 	// Nothing from here to worker 0's arrival in updateRange may panic: the
@@ -472,8 +486,31 @@ func (t *Trainer) step(idx []int) (float64, error) {
 		return loss, nil
 	}
 	t.sumGrads(parts, total)
+	t.regularize(0, len(t.grads))
+	if err := t.clip(0, len(t.grads)); err != nil {
+		return 0, err
+	}
+	t.observeStep(loss)
 	t.Method.Update(t.weights, t.grads)
 	return loss, nil
+}
+
+// observer is a method whose step depends on the training state (SGD with
+// a Plateau schedule). needsLoss: it reads the step's own loss, so the
+// step's update waits for the loss instead of being shared by the workers.
+type observer interface {
+	observe(s State)
+	needsLoss() bool
+}
+
+// observeStep shows the method the state of the step about to update,
+// whose loss is loss.
+func (t *Trainer) observeStep(loss float64) {
+	if obs, ok := t.Method.(observer); ok {
+		st := t.State
+		st.Loss = loss
+		obs.observe(st)
+	}
 }
 
 // batchNorm is the normaliser of the batch the first parts workers shared.
@@ -577,6 +614,7 @@ func (t *Trainer) updateRange(r int) {
 	for c := lo; c < hi; c += updateChunk {
 		e := min(c+updateChunk, hi)
 		t.sumGradRange(u.parts, total, c, e)
+		t.regularize(c, e)
 		u.method.stepRange(t.weights, t.grads, c, e)
 	}
 }

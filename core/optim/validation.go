@@ -50,7 +50,11 @@ func NewValMethod(spec map[string]any) (ValMethod, error) {
 		}
 		return &loss{c: c}, nil
 	}
-	return nil, fmt.Errorf("unknown validation method %q (supported: Top1Accuracy, Top5Accuracy, Loss, MAE)", class)
+	if v, ok, err := newRankingOrTree(class, spec); ok {
+		return v, err
+	}
+	return nil, fmt.Errorf("unknown validation method %q (supported: Top1Accuracy, Top5Accuracy, Loss, MAE, "+
+		"HitRatio, NDCG, TreeNNAccuracy)", class)
 }
 
 // num formats a float32 quantity in its shortest form, as the JVM prints
@@ -115,13 +119,16 @@ func (t *topK) Add(out, y *tensor.Tensor) {
 	}
 }
 
-func (t *topK) Result() Result {
+func (t *topK) Result() Result { return accuracyResult(t.name, t.correct, t.count) }
+
+// accuracyResult is a count of correct records, printed as BigDL prints it.
+func accuracyResult(name string, correct, count int) Result {
 	acc := 0.0
-	if t.count > 0 {
-		acc = float64(t.correct) / float64(t.count)
+	if count > 0 {
+		acc = float64(correct) / float64(count)
 	}
-	return Result{Method: t.name, Value: acc, Count: t.count,
-		Text: fmt.Sprintf("Accuracy(correct: %d, count: %d, accuracy: %s)", t.correct, t.count, num(acc))}
+	return Result{Method: name, Value: acc, Count: count,
+		Text: fmt.Sprintf("Accuracy(correct: %d, count: %d, accuracy: %s)", correct, count, num(acc))}
 }
 
 // loss reports the exact mean of per-record losses (bigdl-go's rule, see the

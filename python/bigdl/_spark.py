@@ -219,12 +219,20 @@ def _train_partition(payload, iterator):
         handles.append(model)
         crit = _native.new(p["criterion"]["class"], p["criterion"]["args"])
         handles.append(crit)
-        method = _native.new(p["method"]["class"], p["method"]["args"])
+        if p["method"]["class"] == "PerModule":  # a dict {submodule name: OptimMethod}
+            subs = {n: _native.new(c["class"], c["args"]) for n, c in p["method"]["args"]["methods"].items()}
+            handles.extend(subs.values())
+            method = _native.new("PerModule", {"model": model, "methods": subs})
+        else:
+            method = _native.new(p["method"]["class"], p["method"]["args"])
         handles.append(method)
         lo, hi = _shard(rank, ranks, p["num_params"])
-        _native.call(method, "set_state", {"t": p["method_t"]}, [b[lo:hi] for b in p["method_bufs"]])
+        # A method whose update spans the whole vector (LBFGS) keeps all of it on every task.
+        whole = (p["method_extra"] or {}).get("whole")
+        _native.call(method, "set_state", {"t": p["method_t"], "extra": p["method_extra"]},
+                     [b if whole else b[lo:hi] for b in p["method_bufs"]])
         config = {"model": model, "criterion": crit, "optim_method": method, "batch_size": p["batch_size"],
-                  "end_trigger": p["end_trigger"], "cores": p["cores"],
+                  "end_trigger": p["end_trigger"], "cores": p["cores"], "clip": p["clip"],
                   "dist": {"comm": comm, "total": p["total"], "seed": p["seed"],
                            "rng": p["rng"],
                            "stop": p["stop"], "resume": p["resume"][rank],
@@ -251,7 +259,9 @@ def _train_partition(payload, iterator):
         state["transport"], _ = _native.call(comm, "transport")
         weights = _native.call(model, "get_flat_weights")[1][0][lo:hi]
         mstate, bufs = _native.call(method, "get_state")
-        yield rank, state, weights, mstate["t"], bufs
+        if (mstate.get("extra") or {}).get("whole"):
+            bufs = [b[lo:hi] for b in bufs]  # the driver joins the tasks' shards
+        yield rank, state, weights, mstate, bufs
     finally:
         if opt is not None:
             try:
@@ -312,7 +322,7 @@ def optimize(opt):
     _, cpus = task_slots(sc, wait=0)
     per = str(counts[0]) if len(set(counts)) == 1 else "%d-%d" % (min(counts), max(counts))
     log.info("training on Spark: %d tasks (%s records per partition), %d core(s) each", ranks, per, cpus)
-    model, method = opt.model, opt.optim_method
+    model, method = opt.model, opt._method()
     v = opt._validation
     seed, _ = _native.call(0, "draw_seed")
     rng_state, _ = _native.call(0, "rng_state")  # where local training's Dropout masks would come from
@@ -332,8 +342,9 @@ def optimize(opt):
             payload = sc.broadcast({
                 "model": model_bytes(model), "num_params": int(flat.size),
                 "criterion": opt.criterion._spec, "method": {"class": mstate_class(method), "args": method._config},
-                "method_t": mstate["t"], "method_bufs": bufs, "batch_size": opt._batch_size,
-                "end_trigger": opt._end_trigger, "stop": v["trigger"] if v is not None else None,
+                "method_t": mstate["t"], "method_extra": mstate.get("extra"), "method_bufs": bufs,
+                "batch_size": opt._batch_size,
+                "end_trigger": opt._end_trigger, "clip": opt._clip, "stop": v["trigger"] if v is not None else None,
                 "cores": cpus, "total": total, "seed": seed, "rng": rng_state, "resume": resume, "timeout": timeout,
                 "transport": transport, "listener": listener.address})
             try:
@@ -350,7 +361,7 @@ def optimize(opt):
                                    % ([r[0] for r in results], ranks - 1))
             model._call("set_flat_weights", tensors=[np.concatenate([r[2] for r in results])])
             nbufs = len(results[0][4])
-            method._call("set_state", {"t": results[0][3]},
+            method._call("set_state", {"t": results[0][3]["t"], "extra": results[0][3].get("extra")},
                          [np.concatenate([r[4][i] for r in results]) for i in range(nbufs)])
             if not segments:
                 log.info("tasks exchanged parameters %s", {"shm": "through shared memory (one host)",
@@ -390,7 +401,7 @@ def _validate(model, v, log):
 
 
 def mstate_class(method):
-    return type(method).__name__
+    return getattr(method, "_class_name", type(method).__name__)
 
 
 # Validation and prediction ----------------------------------------------------------
@@ -430,14 +441,15 @@ def evaluate(model, rdd, batch_size, specs):
     for i, spec in enumerate(specs):
         count = sum(p[i]["total_num"] for p in parts)
         name = parts[0][i]["method"]
-        if name in ("Top1Accuracy", "Top5Accuracy"):
+        if name in ("Top1Accuracy", "Top5Accuracy", "TreeNNAccuracy"):
             correct = sum(int(round(p[i]["result"] * p[i]["total_num"])) for p in parts)
             value = correct / count if count else 0.0
             text = "Accuracy(correct: %d, count: %d, accuracy: %s)" % (correct, count, _num(value))
         else:
             s = sum(p[i]["result"] * p[i]["total_num"] for p in parts)
             value = s / count if count else 0.0
-            text = "(Loss: %s, count: %d, Average Loss: %s)" % (_num(s), count, _num(value))
+            label = "Loss" if name in ("Loss", "MAE") else name
+            text = "(%s: %s, count: %d, Average %s: %s)" % (label, _num(s), count, label, _num(value))
         out.append({"method": name, "result": value, "total_num": count, "text": text})
     return out
 

@@ -79,6 +79,14 @@ class Layer(JavaValue):
         self._call("reset")
         return self
 
+    def set_init_method(self, weight_init_method=None, bias_init_method=None):
+        """Sets how reset() draws the weight and the bias (None keeps the
+        current method), redraws them now, and returns self."""
+        from bigdl.nn.initialization_method import init_spec
+        self._call("set_init_method", {"weight": init_spec(weight_init_method, "weight_init_method"),
+                                       "bias": init_spec(bias_init_method, "bias_init_method")})
+        return self
+
     # Parameters
 
     def parameters(self):
@@ -212,10 +220,27 @@ class Layer(JavaValue):
         return Layer.of(handle, bigdl_type)
 
     def setWRegularizer(self, wRegularizer):
-        _not_yet("setWRegularizer (regularizers)")
+        """Regularizes the layer's weights (None removes it)."""
+        self._regularize("w", wRegularizer, "wRegularizer")
 
     def setBRegularizer(self, bRegularizer):
-        _not_yet("setBRegularizer (regularizers)")
+        """Regularizes the layer's biases (None removes it)."""
+        self._regularize("b", bRegularizer, "bRegularizer")
+
+    def setURegularizer(self, uRegularizer):
+        """Regularizes the layer's recurrent weights (None removes it)."""
+        self._regularize("u", uRegularizer, "uRegularizer")
+
+    def _regularize(self, kind, reg, what):
+        from bigdl.optim._regularizers import regularizer_spec
+        self._call("set_regularizer", {"kind": kind, "reg": regularizer_spec(reg, what)})
+
+    def _set_regularizers(self, wRegularizer=None, bRegularizer=None, uRegularizer=None):
+        """The constructor arguments of a layer that takes regularizers."""
+        for kind, reg, what in (("w", wRegularizer, "wRegularizer"), ("b", bRegularizer, "bRegularizer"),
+                                ("u", uRegularizer, "uRegularizer")):
+            if reg is not None:
+                self._regularize(kind, reg, what)
 
 
 def _check_batch_size(batch_size, allow_default=False):
@@ -289,19 +314,14 @@ class Model(Container):
         _not_yet("Model.loadModel (BigDL's protobuf format); use Model.load")
 
 
-def _no_regularizers(wRegularizer=None, bRegularizer=None):
-    if wRegularizer is not None or bRegularizer is not None:
-        _not_yet("wRegularizer/bRegularizer (regularizers)")
-
-
 class Linear(Layer):
     """y = x Wᵀ + b. Input (input_size,) or (batch, input_size); W is
     (output_size, input_size), b is (output_size,)."""
 
     def __init__(self, input_size, output_size, with_bias=True, wRegularizer=None, bRegularizer=None,
                  init_weight=None, init_bias=None, init_grad_weight=None, init_grad_bias=None, bigdl_type="float"):
-        _no_regularizers(wRegularizer, bRegularizer)
         super().__init__(None, bigdl_type, input_size=input_size, output_size=output_size, with_bias=with_bias)
+        self._set_regularizers(wRegularizer, bRegularizer)
         if init_weight is not None or init_bias is not None:
             weights = self.get_weights()
             if init_weight is not None:
@@ -313,9 +333,6 @@ class Linear(Layer):
             self.set_weights(weights)
         if init_grad_weight is not None or init_grad_bias is not None:
             _not_yet("Linear init_grad_weight/init_grad_bias")
-
-    def set_init_method(self, weight_init_method=None, bias_init_method=None):
-        _not_yet("set_init_method (initialisation methods)")
 
 
 class ReLU(Layer):
@@ -382,3 +399,11 @@ class View(Layer):
 
     def __init__(self, sizes, num_input_dims=0, bigdl_type="float"):
         super().__init__(None, bigdl_type, sizes=list(to_list(sizes)), num_input_dims=num_input_dims)
+
+
+class ActivityRegularization(Layer):
+    """Passes its input through; backward adds l1·sign(x) + 2·l2·x (the
+    gradient of the penalty l1·Σ|x| + l2·Σx²) to the output's gradient."""
+
+    def __init__(self, l1=0.0, l2=0.0, bigdl_type="float"):
+        super().__init__(None, bigdl_type, l1=l1, l2=l2)

@@ -5,18 +5,30 @@ Training runs in the Go core: the data is handed over once as arrays, and
 Python only polls for progress lines (logged to the `bigdl` logger) until
 the run ends. Ctrl-C cancels within a second and leaves the model usable.
 """
+import multiprocessing
+
 import numpy as np
 
 from bigdl import _native
 from bigdl._arrays import features_and_labels
 from bigdl.nn.criterion import ClassNLLCriterion, Criterion
-from bigdl.nn.layer import Layer
+from bigdl.nn.layer import ActivityRegularization, Layer  # noqa: F401 (BigDL exports it here too)
+from bigdl.optim._regularizers import L1L2Regularizer, L1Regularizer, L2Regularizer, Regularizer  # noqa: F401
+from bigdl.optim._schedules import (Default, Exponential, LearningRateSchedule, MultiStep,  # noqa: F401
+                                    NaturalExp, Plateau, Poly, SequentialSchedule, Step, Warmup, schedule_spec)
 from bigdl.util.common import (DOUBLEMAX, EvaluatedResult, JavaValue, bigdl_logger, check_bigdl_type,
                                get_node_and_core_number, is_spark_rdd, to_list)
 
 
 def _not_yet(what):
     raise NotImplementedError("%s is not supported by bigdl-go yet" % what)
+
+
+def _clip_number(value, what):
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(value):
+        raise ValueError("%s must be a finite number, got %r" % (what, value))
+    return float(value)
 
 
 def _positive_int(value, what):
@@ -50,18 +62,6 @@ class OptimMethod(JavaValue):
     __repr__ = __str__
 
 
-class Default(object):
-    """The default learning-rate schedule: lr / (1 + t * learningrate_decay)."""
-
-    def __init__(self, bigdl_type="float"):
-        check_bigdl_type(bigdl_type)
-
-
-def _schedule(s):
-    if s is not None and not isinstance(s, Default):
-        _not_yet("learning-rate schedule %s" % type(s).__name__)
-
-
 def _per_parameter(v, what):
     if v is None:
         return None
@@ -78,8 +78,8 @@ class SGD(OptimMethod):
     def __init__(self, learningrate=1e-3, learningrate_decay=0.0, weightdecay=0.0, momentum=0.0,
                  dampening=DOUBLEMAX, nesterov=False, leaningrate_schedule=None, learningrates=None,
                  weightdecays=None, bigdl_type="float"):
-        _schedule(leaningrate_schedule)
         super().__init__(None, bigdl_type, learningrate=learningrate, learningrate_decay=learningrate_decay,
+                         leaningrate_schedule=schedule_spec(leaningrate_schedule),
                          weightdecay=weightdecay, momentum=momentum, dampening=dampening, nesterov=nesterov,
                          learningrates=_per_parameter(learningrates, "SGD learningrates"),
                          weightdecays=_per_parameter(weightdecays, "SGD weightdecays"))
@@ -108,6 +108,72 @@ class RMSprop(OptimMethod):
     def __init__(self, learningrate=1e-2, learningrate_decay=0.0, decayrate=0.99, epsilon=1e-8, bigdl_type="float"):
         super().__init__(None, bigdl_type, learningrate=learningrate, learningrate_decay=learningrate_decay,
                          decayrate=decayrate, epsilon=epsilon)
+
+
+class ParallelAdam(OptimMethod):
+    """Adam; BigDL updated with parallel_num threads, and the Go loop shares
+    every update between its workers anyway."""
+
+    def __init__(self, learningrate=1e-3, learningrate_decay=0.0, beta1=0.9, beta2=0.999, epsilon=1e-8,
+                 parallel_num=-1, bigdl_type="float"):
+        super().__init__(None, bigdl_type, learningrate=learningrate, learningrate_decay=learningrate_decay,
+                         beta1=beta1, beta2=beta2, epsilon=epsilon, parallel_num=parallel_num)
+
+
+class Adadelta(OptimMethod):
+    """Adadelta (no learning rate): steps scaled by running roots of past
+    steps over past gradients."""
+
+    def __init__(self, decayrate=0.9, epsilon=1e-10, bigdl_type="float"):
+        super().__init__(None, bigdl_type, decayrate=decayrate, epsilon=epsilon)
+
+
+class Adamax(OptimMethod):
+    """Adamax: Adam with the infinity norm of past gradients."""
+
+    def __init__(self, learningrate=0.002, beta1=0.9, beta2=0.999, epsilon=1e-38, bigdl_type="float"):
+        super().__init__(None, bigdl_type, learningrate=learningrate, beta1=beta1, beta2=beta2, epsilon=epsilon)
+
+
+class Ftrl(OptimMethod):
+    """Follow-the-regularized-leader with L1, L2 and shrinkage-type L2 penalties."""
+
+    def __init__(self, learningrate=1e-3, learningrate_power=-0.5, initial_accumulator_value=0.1,
+                 l1_regularization_strength=0.0, l2_regularization_strength=0.0,
+                 l2_shrinkage_regularization_strength=0.0, bigdl_type="float"):
+        super().__init__(None, bigdl_type, learningrate=learningrate, learningrate_power=learningrate_power,
+                         initial_accumulator_value=initial_accumulator_value,
+                         l1_regularization_strength=l1_regularization_strength,
+                         l2_regularization_strength=l2_regularization_strength,
+                         l2_shrinkage_regularization_strength=l2_shrinkage_regularization_strength)
+
+
+class LBFGS(OptimMethod):
+    """Limited-memory BFGS as BigDL runs it inside its optimizers: each
+    iteration's function is the mini-batch's loss and gradient, so each
+    iteration takes one step along the two-loop direction. Line searches are
+    not supported (as in BigDL's Python API)."""
+
+    def __init__(self, max_iter=20, max_eval=DOUBLEMAX, tolfun=1e-5, tolx=1e-9, ncorrection=100, learningrate=1.0,
+                 verbose=False, linesearch=None, linesearch_options=None, bigdl_type="float"):
+        if linesearch or linesearch_options:
+            raise ValueError("linesearch and linesearch_options are not supported")
+        super().__init__(None, bigdl_type, max_iter=max_iter, max_eval=max_eval, tolfun=tolfun, tolx=tolx,
+                         ncorrection=ncorrection, learningrate=learningrate)
+
+
+class _PerModule(JavaValue):
+    """The methods of a dict {submodule name: OptimMethod}, over one model.
+    Their state lives in the methods themselves, so it carries over."""
+
+    _class_name = "PerModule"
+
+    def __init__(self, methods, model):
+        JavaValue.__init__(self, None, "float")
+        self.methods = methods  # keeps their Go objects alive
+        self._config = {"methods": {n: {"class": type(m).__name__, "args": m._config} for n, m in methods.items()}}
+        self._handle = _native.new("PerModule", {"model": model.value,
+                                                 "methods": {n: m.value for n, m in methods.items()}})
 
 
 # Triggers --------------------------------------------------------------------
@@ -227,6 +293,34 @@ class MAE(ValidationMethod):
         super().__init__(bigdl_type)
 
 
+class TreeNNAccuracy(ValidationMethod):
+    """Accuracy of tree-structured outputs (batch, nodes, classes): each
+    record's root (first node) against its first label."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(bigdl_type)
+
+
+class HitRatio(ValidationMethod):
+    """Recommendation hit ratio: scores come in groups of neg_num + 1 records
+    (a user's positive item, first, then its negatives; a label of 1 marks
+    the positive when the labels mark exactly one); a group counts as a hit
+    when fewer than k items score above the positive."""
+
+    def __init__(self, k=10, neg_num=100, bigdl_type="float"):
+        super().__init__(bigdl_type, k=_positive_int(k, "HitRatio k"),
+                         neg_num=_positive_int(neg_num, "HitRatio neg_num"))
+
+
+class NDCG(ValidationMethod):
+    """Normalized discounted cumulative gain over groups of neg_num + 1
+    scores (as HitRatio): log 2 / log(rank + 1) when the positive ranks in
+    the top k, else 0."""
+
+    def __init__(self, k=10, neg_num=100, bigdl_type="float"):
+        super().__init__(bigdl_type, k=_positive_int(k, "NDCG k"), neg_num=_positive_int(neg_num, "NDCG neg_num"))
+
+
 _VALIDATION_BY_NAME = {"Top1Accuracy": Top1Accuracy, "Top5Accuracy": Top5Accuracy, "Loss": Loss, "MAE": MAE}
 
 
@@ -262,12 +356,26 @@ class BaseOptimizer(JavaValue):
         if optim_method is None:
             optim_method = SGD()
         if isinstance(optim_method, dict):
-            _not_yet("a dict of optim methods per sub-module")
-        if not isinstance(optim_method, OptimMethod):
+            for name, m in optim_method.items():
+                if not isinstance(name, str) or not isinstance(m, OptimMethod):
+                    raise ValueError("optim_method: a dict must map submodule names to optim methods such as "
+                                     "SGD(), got %r: %r" % (name, m))
+            if not optim_method:
+                raise ValueError("optim_method: the dict of optim methods is empty")
+        elif not isinstance(optim_method, OptimMethod):
             raise ValueError("optim_method must be an optim method such as SGD(learningrate=0.01), got %r" % (optim_method,))
         self.optim_method = optim_method
+        self._clip = {"const": None, "l2norm": None}
+        self._cores = None  # None: the engine's core count
         self._validation = None
         self._train_arrays = None
+
+    def _method(self):
+        """The optim method object training runs: optim_method, or for a dict of
+        them one that gives each submodule's parameters to its own."""
+        if isinstance(self.optim_method, dict):
+            return _PerModule(self.optim_method, self.model)
+        return self.optim_method
 
     def set_model(self, model):
         if not isinstance(model, Layer):
@@ -293,13 +401,22 @@ class BaseOptimizer(JavaValue):
         _not_yet("set_val_summary (TensorBoard summaries)")
 
     def set_gradclip_const(self, min_value, max_value):
-        _not_yet("set_gradclip_const (gradient clipping)")
+        """Clamps every gradient element to [min_value, max_value] before each update."""
+        lo, hi = _clip_number(min_value, "min_value"), _clip_number(max_value, "max_value")
+        if lo > hi:
+            raise ValueError("set_gradclip_const: min_value (%r) must not exceed max_value (%r)" % (lo, hi))
+        self._clip["const"] = [lo, hi]
 
     def set_gradclip_l2norm(self, clip_norm):
-        _not_yet("set_gradclip_l2norm (gradient clipping)")
+        """Rescales the whole gradient to clip_norm when its L2 norm (over every
+        parameter, on Spark over every task's part) exceeds it."""
+        v = _clip_number(clip_norm, "clip_norm")
+        if v <= 0:
+            raise ValueError("set_gradclip_l2norm: clip_norm must be positive, got %r" % v)
+        self._clip["l2norm"] = v
 
     def disable_gradclip(self):
-        pass  # clipping is never on
+        self._clip = {"const": None, "l2norm": None}
 
     def _set_validation(self, batch_size, data, trigger, val_method):
         if val_method is None:
@@ -327,9 +444,11 @@ class BaseOptimizer(JavaValue):
             return _spark.optimize(self)
         log = bigdl_logger()
         x, y = self._training_arrays()
+        method = self._method()  # alive until the run ends: the run uses its Go object
         config = {"model": self.model.value, "criterion": self.criterion.value,
-                  "optim_method": self.optim_method.value, "batch_size": self._batch_size,
-                  "end_trigger": self._end_trigger, "cores": get_node_and_core_number()[1]}
+                  "optim_method": method.value, "batch_size": self._batch_size,
+                  "end_trigger": self._end_trigger, "cores": self._cores or get_node_and_core_number()[1],
+                  "clip": self._clip}
         v = self._validation
         if v is not None:
             if v["arrays"] is None:
@@ -344,6 +463,7 @@ class BaseOptimizer(JavaValue):
             status = self._follow(handle, log)
         finally:
             _native.free(handle)
+            del method
         if "error" in status:
             raise _native.error_for(status["status"], status["error"])
         return self.model
@@ -392,4 +512,54 @@ class Optimizer(BaseOptimizer):
     @staticmethod
     def create(model, training_set, criterion, end_trigger=None, batch_size=32, optim_method=None, cores=None,
                bigdl_type="float"):
-        _not_yet("Optimizer.create (use Optimizer(...))")
+        """A DistriOptimizer for an RDD of Sample, a LocalOptimizer for an
+        (X, Y) pair of ndarrays. end_trigger None is MaxEpoch(1)."""
+        if end_trigger is None:
+            end_trigger = MaxEpoch(1)
+        if is_spark_rdd(training_set):
+            return DistriOptimizer(model, training_set, criterion, end_trigger, batch_size, optim_method, bigdl_type)
+        if isinstance(training_set, tuple) and len(training_set) == 2:
+            return LocalOptimizer(training_set[0], training_set[1], model, criterion, end_trigger, batch_size,
+                                  optim_method, cores, bigdl_type)
+        raise ValueError("Optimizer.create: training_set must be an RDD of Sample or an (X, Y) pair of ndarrays, "
+                         "got %s" % type(training_set).__name__)
+
+
+class DistriOptimizer(Optimizer):
+    """BigDL's distributed optimizer: Optimizer(...) under its class name
+    (training_rdd may also be local data, as for Optimizer)."""
+
+
+def _local_features(X, what):
+    if isinstance(X, list):
+        if len(X) != 1:
+            raise ValueError("%s: a list of %d ndarrays is the inputs of a multi-input model, which these layers "
+                             "do not support yet; pass one ndarray" % (what, len(X)))
+        X = X[0]
+    if not isinstance(X, np.ndarray):
+        raise ValueError("%s must be an ndarray (first dimension the record), got %s" % (what, type(X).__name__))
+    return X
+
+
+class LocalOptimizer(BaseOptimizer):
+    """Trains on ndarrays in this process: X (records first) and Y, with up
+    to `cores` goroutines (default: every core)."""
+
+    def __init__(self, X, Y, model, criterion, end_trigger, batch_size, optim_method=None, cores=None,
+                 bigdl_type="float"):
+        super().__init__(model, criterion, end_trigger, batch_size, optim_method, bigdl_type)
+        X = _local_features(X, "LocalOptimizer X")
+        if not isinstance(Y, np.ndarray):
+            raise ValueError("LocalOptimizer Y must be an ndarray (first dimension the record), got %s"
+                             % type(Y).__name__)
+        self._training_data = (X, Y)
+        if cores is None:
+            cores = multiprocessing.cpu_count()
+        self._cores = _positive_int(cores, "cores")
+
+    def set_validation(self, batch_size, X_val, Y_val, trigger, val_method=None):
+        """Validates on (X_val, Y_val) whenever trigger fires; val_method defaults to [Top1Accuracy()]."""
+        X_val = _local_features(X_val, "set_validation X_val")
+        if not isinstance(Y_val, np.ndarray):
+            raise ValueError("set_validation Y_val must be an ndarray, got %s" % type(Y_val).__name__)
+        self._set_validation(batch_size, (X_val, Y_val), trigger, val_method)

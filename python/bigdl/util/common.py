@@ -102,14 +102,25 @@ class JTensor(object):
 def _as_features(x, what):
     if isinstance(x, JTensor):
         return x
+    if x is None:
+        raise ValueError("Sample.from_ndarray: %s must be an ndarray or a number, got None" % what)
     if not isinstance(x, np.ndarray):
         try:
             x = np.asarray(x, dtype=np.float32)
         except (TypeError, ValueError):
-            raise ValueError("Sample.from_ndarray: %s must be numeric arrays, got %r" % (what, x))
+            raise ValueError("Sample.from_ndarray: %s must be numeric arrays (lists of equal lengths), got %r"
+                             % (what, x))
     if x.dtype.kind not in "biuf":
         raise ValueError("Sample.from_ndarray: %s must be numeric, got an array of dtype %s" % (what, x.dtype))
     return JTensor.from_ndarray(x)
+
+
+def _tensor_list(x):
+    """BigDL reads a list of ndarrays as several tensors; any other list
+    (of numbers, nested) is one array, which numpy refuses when ragged."""
+    if isinstance(x, list) and x and all(isinstance(a, (np.ndarray, JTensor)) for a in x):
+        return x
+    return [x]
 
 
 class Sample(object):
@@ -124,11 +135,8 @@ class Sample(object):
 
     @classmethod
     def from_ndarray(cls, features, labels, bigdl_type="float"):
-        features = [_as_features(f, "features") for f in (features if isinstance(features, list) else [features])]
-        if isinstance(labels, list):
-            labels = [_as_features(np.asarray(l), "labels") for l in labels]
-        else:
-            labels = [_as_features(np.asarray(labels), "labels")]
+        features = [_as_features(f, "features") for f in _tensor_list(features)]
+        labels = [_as_features(l, "labels") for l in _tensor_list(labels)]
         return cls(features, labels, bigdl_type)
 
     @classmethod
