@@ -104,12 +104,12 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 		if err := needTensors(method, req, 1); err != nil {
 			return response{}, err
 		}
-		return response{tensors: []*tensor.Tensor{m.Forward(req.tensors[0]).Clone()}}, nil
+		return response{tensors: []*tensor.Tensor{nn.Forward(m, req.tensors[0]).Clone()}}, nil
 	case "backward":
 		if err := needTensors(method, req, 2); err != nil {
 			return response{}, err
 		}
-		return response{tensors: []*tensor.Tensor{m.Backward(req.tensors[0], req.tensors[1]).Clone()}}, nil
+		return response{tensors: []*tensor.Tensor{nn.Backward(m, req.tensors[0], req.tensors[1]).Clone()}}, nil
 	case "get_weights", "get_grads":
 		var out []*tensor.Tensor
 		for _, p := range nn.AllParams(m) {

@@ -150,13 +150,33 @@ def as_float32(a, what="array"):
     return arr
 
 
+def _flatten(x, leaves):
+    """The nesting of x (a list nests a table), appending its arrays to leaves."""
+    if isinstance(x, (list, tuple)):
+        return [_flatten(e, leaves) for e in x]
+    leaves.append(x)
+    return len(leaves) - 1
+
+
+def _nest(nesting, leaves):
+    if isinstance(nesting, list):
+        return [_nest(n, leaves) for n in nesting]
+    return leaves[nesting]
+
+
 def call(handle, method, args=None, tensors=()):
     """Calls a method on a Go object (handle 0: the library itself).
 
-    Returns (result, arrays): the JSON result and the output arrays.
+    A tensor argument may be a (nested) list of arrays, a table: all cross
+    in this one call, as a flat list of arrays plus the nesting.
+    Returns (result, arrays): the JSON result and the outputs, tables as lists.
     """
     if handle is None:
         raise FreedObjectError("%s: this object was freed and can no longer be used" % method)
+    if any(isinstance(t, (list, tuple)) for t in tensors):
+        leaves = []
+        args = dict(args or {}, tables=[_flatten(t, leaves) for t in tensors])
+        tensors = leaves
     arrays = [as_float32(t, "input %d of %s" % (i + 1, method)) for i, t in enumerate(tensors)]
     n = len(arrays)
     data = (ctypes.c_void_p * max(n, 1))(*[a.ctypes.data for a in arrays])
@@ -182,6 +202,8 @@ def call(handle, method, args=None, tensors=()):
                 outs.append(arr)
         finally:
             lib().bigdl_free(tensors_out.value)
+    if "tables" in out:
+        outs = [_nest(n, outs) for n in out["tables"]]
     return result, outs
 
 

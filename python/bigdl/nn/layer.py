@@ -16,11 +16,19 @@ _classes = {}
 
 
 def _as_array(x, what):
+    """x as a float32 ndarray, or for a table (a list or tuple) a list of them."""
     if isinstance(x, JTensor):
         return x.to_ndarray()
-    if isinstance(x, list):
-        raise ValueError("%s: table (list) inputs are not supported by these layers yet; pass one ndarray" % what)
+    if isinstance(x, (list, tuple)):
+        return [_as_array(e, "%s[%d]" % (what, i)) for i, e in enumerate(x)]
     return _native.as_float32(x, what)
+
+
+def _output(x):
+    """BigDL's convention for results: a table of one tensor comes back as that tensor."""
+    if isinstance(x, list) and len(x) == 1 and not isinstance(x[0], list):
+        return x[0]
+    return x
 
 
 def _not_yet(what):
@@ -61,13 +69,14 @@ class Layer(JavaValue):
     # Computation
 
     def forward(self, input):
-        """Output for input (no batch dim, or a leading batch dim), in the current mode."""
-        return self._call("forward", tensors=[_as_array(input, "forward input")])[1][0]
+        """Output for input (no batch dim, or a leading batch dim), in the current mode.
+        A table (several tensors) is a list of ndarrays, in and out."""
+        return _output(self._call("forward", tensors=[_as_array(input, "forward input")])[1][0])
 
     def backward(self, input, grad_output):
         """Gradient w.r.t. input; accumulates parameter gradients. Call forward(input) first."""
-        return self._call("backward", tensors=[_as_array(input, "backward input"),
-                                               _as_array(grad_output, "backward grad_output")])[1][0]
+        return _output(self._call("backward", tensors=[_as_array(input, "backward input"),
+                                                       _as_array(grad_output, "backward grad_output")])[1][0])
 
     def zero_grad_parameters(self):
         self._call("zero_grad_parameters")
@@ -382,3 +391,8 @@ class View(Layer):
 
     def __init__(self, sizes, num_input_dims=0, bigdl_type="float"):
         super().__init__(None, bigdl_type, sizes=list(to_list(sizes)), num_input_dims=num_input_dims)
+
+
+# The table, container and shape layers live in their own module; they are
+# BigDL's bigdl.nn.layer names.
+from bigdl.nn._tables import *  # noqa: E402,F401,F403
