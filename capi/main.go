@@ -203,7 +203,7 @@ func bigdl_call(h C.bigdl_handle, method *C.char, args *C.char, nIn C.int, data 
 	if resp.tensors != nil {
 		shapesOut := make([][]int, len(resp.tensors))
 		for i, t := range resp.tensors {
-			shapesOut[i] = t.Shape
+			shapesOut[i] = append([]int{}, t.Shape...) // a scalar's is [], not null
 		}
 		out["shapes"] = shapesOut
 		if tensorsOut == nil {
