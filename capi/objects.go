@@ -27,6 +27,10 @@ func newObject(class string, args map[string]any) (any, error) {
 		return newOptimizer(args)
 	case "Comm":
 		return newComm(args)
+	case "Model":
+		if _, ok := args["layers"]; ok {
+			return newGraph(args)
+		}
 	}
 	switch {
 	case nn.IsClass(class):
@@ -60,6 +64,38 @@ func callObject(obj any, method string, req *request) (response, error) {
 	return response{}, fmt.Errorf("%T has no method %q", obj, method)
 }
 
+// newGraph builds a graph Model from layer handles and the nodes' wiring:
+// {"layers": [handle per node], "prev": [[node indices]], "inputs", "outputs"}.
+func newGraph(args map[string]any) (any, error) {
+	list, ok := args["layers"].([]any)
+	if !ok {
+		return nil, fmt.Errorf("Model: layers must be a list of layer handles")
+	}
+	mods := make([]nn.Module, len(list))
+	for i := range list {
+		v, err := argHandle(map[string]any{"h": list[i]}, "h")
+		if err != nil {
+			return nil, fmt.Errorf("Model: node %d: %w", i+1, err)
+		}
+		m, ok := v.(nn.Module)
+		if !ok {
+			return nil, fmt.Errorf("Model: node %d is not a layer", i+1)
+		}
+		mods[i] = m
+	}
+	a := nn.NewArgs("Model", args)
+	prevSpec, _ := args["prev"].([]any)
+	prev := make([][]int, len(prevSpec))
+	for i, p := range prevSpec {
+		prev[i] = nn.NewArgs("Model", map[string]any{"prev": p}).Ints("prev")
+	}
+	inputs, outputs := a.Ints("inputs"), a.Ints("outputs")
+	if a.Err() != nil {
+		return nil, a.Err()
+	}
+	return nn.NewGraph(mods, prev, inputs, outputs, nil)
+}
+
 // needTensors checks a call got exactly n input tensors.
 func needTensors(method string, req *request, n int) error {
 	if len(req.tensors) != n {
@@ -74,6 +110,20 @@ func argString(req *request, name string) (string, error) {
 		return "", fmt.Errorf("argument %s must be a string", name)
 	}
 	return s, nil
+}
+
+// argStrings reads an optional list of strings.
+func argStrings(req *request, name string) ([]string, error) {
+	var out []string
+	list, _ := req.args[name].([]any)
+	for _, n := range list {
+		s, ok := n.(string)
+		if !ok {
+			return nil, fmt.Errorf("%s must be strings, got %v", name, n)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 func argBool(req *request, name string) bool {
@@ -202,16 +252,31 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 			}
 		}
 		return response{result: hs}, nil
+	case "stop_gradient":
+		g, ok := m.(*nn.Graph)
+		if !ok {
+			return response{}, fmt.Errorf("stop_gradient: %s is not a graph Model", m.Meta().Name())
+		}
+		names, err := argStrings(req, "names")
+		if err != nil {
+			return response{}, err
+		}
+		return response{}, g.StopGradient(names)
+	case "graph":
+		g, ok := m.(*nn.Graph)
+		if !ok {
+			return response{}, fmt.Errorf("%s is not a graph Model", m.Meta().Name())
+		}
+		c := g.Config()
+		hs := []uint64{}
+		for _, ch := range g.Children() {
+			hs = append(hs, newHandle(ch))
+		}
+		return response{result: map[string]any{"nodes": hs, "prev": c["prev"], "inputs": c["inputs"], "outputs": c["outputs"]}}, nil
 	case "freeze", "unfreeze":
-		var names []string
-		if list, ok := req.args["names"].([]any); ok {
-			for _, n := range list {
-				s, ok := n.(string)
-				if !ok {
-					return response{}, fmt.Errorf("%s: names must be strings, got %v", method, n)
-				}
-				names = append(names, s)
-			}
+		names, err := argStrings(req, "names")
+		if err != nil {
+			return response{}, fmt.Errorf("%s: %w", method, err)
 		}
 		return response{}, nn.SetFrozen(m, method == "freeze", names...)
 	case "save":

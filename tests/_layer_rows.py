@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from bigdl.nn.criterion import (AbsCriterion, BCECriterion, ClassNLLCriterion, CrossEntropyCriterion,
                                 MSECriterion)
-from bigdl.nn.layer import (CAddTable, CAveTable, CDivTable, CMaxTable, CMinTable, CMulTable, Concat,
+from bigdl.nn.layer import (Input, Model, CAddTable, CAveTable, CDivTable, CMaxTable, CMinTable, CMulTable, Concat,
                             ConcatTable, Contiguous, CSubTable, Dropout, Echo, FlattenTable, Identity,
                             InferReshape, JoinTable, Linear, LogSoftMax, Max, Mean, Min, Narrow, NarrowTable,
                             Pack, Padding, ParallelTable, ReLU, Replicate, Reshape, Reverse, Select, SelectTable,
@@ -80,6 +80,13 @@ def container(cls, *children, **kw):
     return c
 
 
+def two_input_graph():
+    """o1 = tanh(L1(a) + L2(b)), o2 = sigmoid(L1(a)): weights in order W1, b1, W2, b2."""
+    a, b = Input(), Input()
+    h1, h2 = Linear(3, 4)(a), Linear(2, 4)(b)
+    return Model([a, b], [Tanh()(CAddTable()([h1, h2])), Sigmoid()(h1)])
+
+
 def _max(dim):
     return lambda x: x.max(dim, keepdim=x.dim() == 1).values
 
@@ -119,6 +126,12 @@ LAYERS = [
     LayerRow("Sequential-tables", lambda: seq(ConcatTable().add(Linear(4, 3)).add(Linear(4, 3)), CAddTable()),
              u(5, 4), lambda x, W1, b1, W2, b2: F.linear(x, W1, b1) + F.linear(x, W2, b2), x1=u(4),
              params=[(3, 4), (3,), (3, 4), (3,)]),
+
+    LayerRow("Model-2in-2out", two_input_graph, table(u(5, 3), u(5, 2)),
+             lambda x, W1, b1, W2, b2: [torch.tanh(F.linear(x[0], W1, b1) + F.linear(x[1], W2, b2)),
+                                        torch.sigmoid(F.linear(x[0], W1, b1))],
+             x1=table(u(3), u(2)), params=[(4, 3), (4,), (4, 2), (4,)],
+             bad=(table(u(5, 3)), ["Model", "table of 2 inputs", "(5, 3)"])),
 
     # Table layers
     LayerRow("JoinTable", lambda: JoinTable(1, 1), table(u(4, 3), u(4, 5)), lambda x: torch.cat(x, -1),

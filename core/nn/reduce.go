@@ -9,17 +9,17 @@ import (
 // reduce is Sum, Mean, Max or Min over one dimension.
 type reduce struct {
 	Base
-	op       string // "sum", "max", "min"
-	average  bool
-	squeeze  bool
-	dim      int
-	batched  func(x *tensor.Tensor) bool // whether dim skips a batch dimension
-	config   map[string]any
-	shape    []int
-	argExt   []int // the index of each output's extreme (Max, Min)
-	d        int
-	output   *tensor.Tensor
-	gradIn   *tensor.Tensor
+	op      string // "sum", "max", "min"
+	average bool
+	squeeze bool
+	dim     int
+	batched func(x *tensor.Tensor) bool // whether dim skips a batch dimension
+	config  map[string]any
+	shape   []int
+	argExt  []int // the index of each output's extreme (Max, Min)
+	d       int
+	output  *tensor.Tensor
+	gradIn  *tensor.Tensor
 }
 
 func init() {

@@ -151,3 +151,49 @@ func TestTableErrorsNameLayerAndShapes(t *testing.T) {
 		}()
 	}
 }
+
+// A graph's steps reuse every node's buffers: no allocation once warmed up,
+// with the training loop's flags set as well.
+func TestGraphDoesNotAllocate(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	in1, in2 := mustNew(t, "Input", nil), mustNew(t, "Input", nil)
+	l1, l2 := NewLinear(3, 4, true), NewLinear(2, 4, true)
+	add, tanh, sig := mustNew(t, "CAddTable", nil), NewTanh(), NewSigmoid()
+	// Nodes: 0 in1, 1 in2, 2 l1(in1), 3 l2(in2), 4 add(l1, l2), 5 tanh(add), 6 sigmoid(l1).
+	g, err := NewGraph([]Module{in1, in2, l1, l2, add, tanh, sig},
+		[][]int{{}, {}, {0}, {1}, {2, 3}, {4}, {2}}, []int{0, 1}, []int{5, 6}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := table(randTensor(r, 5, 3), randTensor(r, 5, 2))
+	gy := table(randTensor(r, 5, 4), randTensor(r, 5, 4))
+	checkTableGradients(t, g, x)
+	for _, training := range []bool{false, true} {
+		SetInputGradUnused(g, training)
+		SetGradsOverwritten(g, training)
+		step := func() {
+			Forward(g, x)
+			Backward(g, x, gy)
+		}
+		step()
+		if a := testing.AllocsPerRun(20, step); a != 0 {
+			t.Fatalf("training flags %v: %v allocations per forward+backward", training, a)
+		}
+	}
+}
+
+func TestGraphBuildErrorsNameTheNode(t *testing.T) {
+	lin := NewLinear(2, 2, true)
+	lin.SetName("lonely")
+	in := mustNew(t, "Input", nil)
+	_, err := NewGraph([]Module{in, lin, NewTanh()}, [][]int{{}, {}, {1}}, []int{0}, []int{2}, nil)
+	if err == nil || !contains(err.Error(), "lonely") {
+		t.Fatalf("want an error naming the unreachable node, got %v", err)
+	}
+	in2 := mustNew(t, "Input", nil)
+	in2.Meta().SetName("spare")
+	_, err = NewGraph([]Module{mustNew(t, "Input", nil), in2, NewTanh()}, [][]int{{}, {}, {0}}, []int{0, 1}, []int{2}, nil)
+	if err == nil || !contains(err.Error(), "spare") || !contains(err.Error(), "no path to an output") {
+		t.Fatalf("want an error naming the input with no path to an output, got %v", err)
+	}
+}
