@@ -338,10 +338,10 @@ func batchSize(req *request, x *tensor.Tensor) (int, error) {
 }
 
 func checkFeatures(what string, x *tensor.Tensor) error {
-	if x.Dims() == 0 || x.Shape[0] == 0 {
-		return fmt.Errorf("%s is empty: it needs at least one record", what)
+	if x.Records() <= 0 {
+		return optim.CheckData(what, x, nil)
 	}
-	return optim.CheckData(what, x, tensor.New(x.Shape[0]))
+	return optim.CheckData(what, x, tensor.New(x.Records()))
 }
 
 func setWeights(m nn.Module, ws []*tensor.Tensor) error {
@@ -385,6 +385,25 @@ func valMethods(spec any) ([]optim.ValMethod, error) {
 }
 
 func callCriterion(c criterion.Criterion, method string, req *request) (response, error) {
+	if method == "add" {
+		a, ok := c.(criterion.Adder)
+		if !ok {
+			return response{}, fmt.Errorf("%s has no method add", c.Class())
+		}
+		child, err := argHandle(req.args, "criterion")
+		if err != nil {
+			return response{}, err
+		}
+		cc, ok := child.(criterion.Criterion)
+		if !ok {
+			return response{}, fmt.Errorf("%s.add: expected a criterion, got a %T", c.Class(), child)
+		}
+		w, ok := req.args["weight"].(float64)
+		if !ok {
+			return response{}, fmt.Errorf("%s.add: weight must be a number", c.Class())
+		}
+		return response{}, a.Add(cc, w)
+	}
 	if err := needTensors(method, req, 2); err != nil {
 		return response{}, err
 	}

@@ -18,8 +18,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from bigdl.nn.criterion import (AbsCriterion, BCECriterion, ClassNLLCriterion, CrossEntropyCriterion,
-                                MSECriterion)
+from bigdl.nn.criterion import (AbsCriterion, BCECriterion, ClassNLLCriterion, CosineEmbeddingCriterion,
+                                CrossEntropyCriterion, GaussianCriterion, KLDCriterion, MarginRankingCriterion,
+                                MSECriterion, MultiCriterion, ParallelCriterion, SmoothL1CriterionWithWeights)
 from bigdl.nn.layer import (Input, Model, CAddTable, CAveTable, CDivTable, CMaxTable, CMinTable, CMulTable, Concat,
                             ConcatTable, Contiguous, CSubTable, Dropout, Echo, FlattenTable, Identity,
                             InferReshape, JoinTable, Linear, LogSoftMax, Max, Mean, Min, Narrow, NarrowTable,
@@ -224,4 +225,57 @@ CRITERIA = [
     CriterionRow("BCECriterion", lambda: BCECriterion(),
                  lambda rng: (rng.uniform(0.05, 0.95, (6, 3)).astype(np.float32),
                               rng.randint(0, 2, (6, 3)).astype(np.float32)), F.binary_cross_entropy),
+]
+
+
+def _pm1(rng, n):
+    return np.where(rng.uniform(size=n) < 0.5, -1.0, 1.0).astype(np.float32)
+
+
+def _smooth_l1_weighted(x, t, sigma=2.0):
+    tt, inside, outside = t
+    d = (inside * (x - tt)).abs()
+    s2 = sigma * sigma
+    return (outside * torch.where(d < 1 / s2, 0.5 * s2 * d * d, d - 0.5 / s2)).sum() / x.shape[0]
+
+
+CRITERIA += [
+    CriterionRow("ParallelCriterion", lambda: ParallelCriterion().add(MSECriterion(), 0.5).add(ClassNLLCriterion(), 2.0),
+                 lambda rng: ([rng.randn(6, 3).astype(np.float32), np.log(rng.dirichlet(np.ones(4), 6)).astype(np.float32)],
+                              [rng.randn(6, 3).astype(np.float32), rng.randint(1, 5, 6).astype(np.float32)]),
+                 lambda x, t: 0.5 * F.mse_loss(x[0], t[0]) + 2.0 * F.nll_loss(x[1], t[1].long() - 1),
+                 bad=(lambda rng: ([np.zeros((6, 3), np.float32)], [np.zeros((6, 3), np.float32)]),
+                      ["ParallelCriterion", "2 elements", "(6, 3)"])),
+    CriterionRow("ParallelCriterion-repeat", lambda: ParallelCriterion(True).add(MSECriterion()).add(AbsCriterion(), 3.0),
+                 lambda rng: ([rng.randn(6, 3).astype(np.float32), rng.randn(6, 3).astype(np.float32)],
+                              rng.randn(6, 3).astype(np.float32)),
+                 lambda x, t: F.mse_loss(x[0], t) + 3.0 * F.l1_loss(x[1], t)),
+    CriterionRow("MultiCriterion", lambda: MultiCriterion().add(MSECriterion(), 0.3).add(AbsCriterion()),
+                 lambda rng: (rng.randn(6, 3).astype(np.float32), rng.randn(6, 3).astype(np.float32)),
+                 lambda x, t: 0.3 * F.mse_loss(x, t) + F.l1_loss(x, t)),
+    CriterionRow("MarginRankingCriterion", lambda: MarginRankingCriterion(0.5),
+                 lambda rng: ([rng.randn(8).astype(np.float32), rng.randn(8).astype(np.float32)], _pm1(rng, 8)),
+                 lambda x, t: F.margin_ranking_loss(x[0], x[1], t, margin=0.5),
+                 bad=(lambda rng: ([np.zeros(8, np.float32), np.zeros(5, np.float32)], np.ones(8, np.float32)),
+                      ["MarginRankingCriterion", "(8,)", "(5,)"])),
+    CriterionRow("CosineEmbeddingCriterion", lambda: CosineEmbeddingCriterion(0.1),
+                 lambda rng: ([rng.randn(6, 4).astype(np.float32), rng.randn(6, 4).astype(np.float32)], _pm1(rng, 6)),
+                 lambda x, t: F.cosine_embedding_loss(x[0], x[1], t, margin=0.1)),
+    CriterionRow("KLDCriterion", lambda: KLDCriterion(),
+                 lambda rng: ([rng.randn(5, 3).astype(np.float32), rng.randn(5, 3).astype(np.float32)],
+                              np.zeros((5, 3), np.float32)),
+                 lambda x, t: -0.5 * (1 + x[1] - x[0] ** 2 - x[1].exp()).sum() / x[0].shape[0],
+                 bad=(lambda rng: (np.zeros((5, 3), np.float32), np.zeros((5, 3), np.float32)),
+                      ["KLDCriterion", "two tensors", "(5, 3)"])),
+    CriterionRow("GaussianCriterion", lambda: GaussianCriterion(),
+                 lambda rng: ([rng.randn(5, 3).astype(np.float32), rng.randn(5, 3).astype(np.float32)],
+                              rng.randn(5, 3).astype(np.float32)),
+                 lambda x, t: (0.5 * x[1] + 0.5 * np.log(2 * np.pi) + 0.5 * (x[0] - t) ** 2 / x[1].exp()).sum()),
+    CriterionRow("SmoothL1CriterionWithWeights", lambda: SmoothL1CriterionWithWeights(2.0),
+                 lambda rng: (rng.randn(4, 6).astype(np.float32),
+                              [rng.randn(4, 6).astype(np.float32), rng.uniform(0, 2, (4, 6)).astype(np.float32),
+                               rng.uniform(0, 2, (4, 6)).astype(np.float32)]),
+                 _smooth_l1_weighted,
+                 bad=(lambda rng: (np.zeros((4, 6), np.float32), [np.zeros((4, 6), np.float32)] * 2),
+                      ["SmoothL1CriterionWithWeights", "target table"])),
 ]

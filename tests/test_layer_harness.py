@@ -166,11 +166,11 @@ def test_criterion_forward_backward(row):
     x, t = row.data(rng)
     loss = crit.forward(x, t)
     gx = crit.backward(x, t)
-    xt = torch.tensor(x, dtype=torch.float64, requires_grad=True)
-    ref = row.ref(xt, torch.tensor(t, dtype=torch.float64))
+    xt = nest_map(lambda a: torch.tensor(a, dtype=torch.float64, requires_grad=True), x)
+    ref = row.ref(xt, nest_map(lambda a: torch.tensor(a, dtype=torch.float64), t))
     ref.backward()
     assert abs(loss - ref.item()) <= TOL * max(1, abs(ref.item())), "%s: loss %r, expected %r" % (row.name, loss, ref.item())
-    assert_close(gx, xt.grad.numpy(), "%s gradient" % row.name)
+    assert_close(gx, nest_map(lambda a: a.grad.numpy(), xt), "%s gradient" % row.name)
 
 
 @pytest.mark.parametrize("row", [r for r in CRITERIA if r.bad is not None], ids=repr)

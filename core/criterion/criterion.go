@@ -67,6 +67,14 @@ func SumRecordLosses(c Criterion, x, y *tensor.Tensor) (float64, int) {
 	if r, ok := c.(RecordLosses); ok {
 		return r.SumRecordLosses(x, y)
 	}
+	if x.IsTable() || y.IsTable() {
+		n := x.Records()
+		var sum float64
+		for i := 0; i < n; i++ {
+			sum += c.Forward(x.Slice(i, i+1), y.Slice(i, i+1))
+		}
+		return sum, n
+	}
 	n, w := rows(x)
 	if x.Dims() <= 1 {
 		return c.Forward(x, y), 1

@@ -74,30 +74,40 @@ const minParallelFlops = 2e6
 // Cancel asks Run to stop after the current iteration.
 func (t *Trainer) Cancel() { t.cancelled.Store(true) }
 
-// CheckData refuses data sets the loop cannot train on.
+// CheckData refuses data sets the loop cannot train on. Features and labels
+// may be tables, whose tensors all hold the same records.
 func CheckData(what string, x, y *tensor.Tensor) error {
-	if x == nil || x.Dims() == 0 || x.Shape[0] == 0 {
+	if x == nil || x.Records() == 0 {
 		return fmt.Errorf("%s is empty: it needs at least one record", what)
 	}
-	if y == nil || y.Dims() == 0 || y.Shape[0] != x.Shape[0] {
-		return fmt.Errorf("%s has %d records but %d labels", what, x.Shape[0], firstDim(y))
+	n := x.Records()
+	if n < 0 {
+		return fmt.Errorf("%s: the feature tensors %s hold different numbers of records (first dimension)", what, x.Describe())
 	}
-	if i := firstNonFinite(x.Data); i >= 0 {
-		per := x.Len() / x.Shape[0]
-		return fmt.Errorf("%s: the features of record %d hold %v (features must be finite numbers)", what, i/per+1, x.Data[i])
+	if y == nil || y.Records() != n {
+		if y != nil && y.Records() < 0 {
+			return fmt.Errorf("%s: the label tensors %s hold different numbers of records (first dimension)", what, y.Describe())
+		}
+		return fmt.Errorf("%s has %d records but %d labels", what, n, firstDim(y))
 	}
-	if i := firstNonFinite(y.Data); i >= 0 {
-		per := y.Len() / y.Shape[0]
-		return fmt.Errorf("%s: the label of record %d holds %v (labels must be finite numbers)", what, i/per+1, y.Data[i])
+	for _, l := range x.Leaves() {
+		if i := firstNonFinite(l.Data); i >= 0 {
+			return fmt.Errorf("%s: the features of record %d hold %v (features must be finite numbers)", what, i/(l.Len()/n)+1, l.Data[i])
+		}
+	}
+	for _, l := range y.Leaves() {
+		if i := firstNonFinite(l.Data); i >= 0 {
+			return fmt.Errorf("%s: the label of record %d holds %v (labels must be finite numbers)", what, i/(l.Len()/n)+1, l.Data[i])
+		}
 	}
 	return nil
 }
 
 func firstDim(t *tensor.Tensor) int {
-	if t == nil || t.Dims() == 0 {
+	if t == nil {
 		return 0
 	}
-	return t.Shape[0]
+	return max(t.Records(), 0)
 }
 
 // firstNonFinite is the index of the first NaN or infinity in d, or -1. It
@@ -127,8 +137,19 @@ func firstNonFinite(d []float32) int {
 }
 
 // gather copies the records idx of src into dst, reusing dst's storage and
-// shape slice so the training loop does not allocate.
+// shape slice so the training loop does not allocate. A table is gathered
+// tensor by tensor, record-wise.
 func gather(dst, src *tensor.Tensor, idx []int) *tensor.Tensor {
+	if src.IsTable() {
+		if dst == nil {
+			dst = &tensor.Tensor{}
+		}
+		dst = tensor.EnsureTable(dst, len(src.Table))
+		for i, e := range src.Table {
+			dst.Table[i] = gather(dst.Table[i], e, idx)
+		}
+		return dst
+	}
 	per := src.Len() / src.Shape[0]
 	if dst == nil {
 		dst = &tensor.Tensor{}
@@ -182,7 +203,7 @@ func (t *Trainer) Run() (err error) {
 	if err := t.prepare(); err != nil {
 		return err
 	}
-	n := t.X.Shape[0]
+	n := t.X.Records()
 	order := make([]int, n)
 	for i := range order {
 		order[i] = i
@@ -349,14 +370,18 @@ func (t *Trainer) checkModelFits() error {
 					what, tensor.ShapeString(x.Shape[1:]), panicError(r))
 			}
 		}()
-		return Predict(t.Model, rowSlice(x, 0, 1), 1).Len(), nil
+		out := Predict(t.Model, rowSlice(x, 0, 1), 1)
+		if out.IsTable() { // table criteria check their own inputs
+			return -1, nil
+		}
+		return out.Len(), nil
 	}
 	c, checks := t.Criterion.(criterion.TargetChecker)
 	w, err := width("training set", t.X)
 	if err != nil {
 		return err
 	}
-	if checks {
+	if checks && w >= 0 {
 		if err := c.CheckTargets(t.Y, w); err != nil {
 			return fmt.Errorf("training labels: %w", err)
 		}
@@ -366,7 +391,7 @@ func (t *Trainer) checkModelFits() error {
 		if err != nil {
 			return err
 		}
-		if checks {
+		if checks && vw >= 0 {
 			if err := c.CheckTargets(v.Y, vw); err != nil {
 				return fmt.Errorf("validation labels: %w", err)
 			}
@@ -596,13 +621,13 @@ func (w *worker) compute() {
 			w.err = panicError(r)
 		}
 	}()
-	out := w.model.Forward(w.xb)
+	out := nn.Forward(w.model, w.xb)
 	w.loss = w.crit.Forward(out, w.yb)
 	w.norm, w.averaged = w.crit.Norm(out, w.yb)
 	if !w.gradsOverwritten {
 		clear(w.grads)
 	}
-	w.model.Backward(w.xb, w.crit.Backward(out, w.yb))
+	nn.Backward(w.model, w.xb, w.crit.Backward(out, w.yb))
 }
 
 // panicError keeps a panic's error value (and so a runtime.Error's type).

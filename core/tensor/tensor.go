@@ -213,3 +213,39 @@ func (t *Tensor) Rows() (rows, cols int) {
 	}
 	return t.Shape[0], Volume(t.Shape[1:])
 }
+
+// Records is the number of records of a data set: its first dimension, or
+// for a table its tensors' common first dimension (-1 if they differ, 0
+// for a scalar or an empty table).
+func (t *Tensor) Records() int {
+	if !t.IsTable() {
+		if t.Dims() == 0 {
+			return 0
+		}
+		return t.Shape[0]
+	}
+	n := 0
+	for i, e := range t.Table {
+		r := e.Records()
+		if i > 0 && r != n {
+			return -1
+		}
+		n = r
+	}
+	return n
+}
+
+// Slice views records [lo, hi) of t (of each tensor of a table) without
+// copying the values.
+func (t *Tensor) Slice(lo, hi int) *Tensor {
+	if t.IsTable() {
+		s := NewTable(make([]*Tensor, len(t.Table))...)
+		for i, e := range t.Table {
+			s.Table[i] = e.Slice(lo, hi)
+		}
+		return s
+	}
+	per := t.Len() / max(t.Shape[0], 1)
+	shape := append([]int{hi - lo}, t.Shape[1:]...)
+	return &Tensor{Shape: shape, Data: t.Data[lo*per : hi*per]}
+}
