@@ -240,11 +240,10 @@ def _predict_features(X):
     if isinstance(X, JTensor):
         return X.to_ndarray()
     X = list(X)
-    if X and all(isinstance(a, np.ndarray) for a in X):
-        if len(X) == 1:
-            return _native.as_float32(X[0], "predict features")
-        raise ValueError("predict: a list of ndarrays is read as the inputs of a multi-input model, "
-                         "which these layers do not support yet; pass one ndarray")
+    if X and all(isinstance(a, (np.ndarray, JTensor)) for a in X):
+        # A list of ndarrays is the inputs of a multi-input model (a table), as in BigDL.
+        arrays = [_as_array(a, "predict features %d" % (i + 1)) for i, a in enumerate(X)]
+        return arrays[0] if len(arrays) == 1 else arrays
     x, _ = features_and_labels(X, "predict features", need_labels=False)
     return x
 
