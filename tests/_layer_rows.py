@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from bigdl.nn.criterion import (AbsCriterion, BCECriterion, ClassNLLCriterion, CosineEmbeddingCriterion,
                                 CrossEntropyCriterion, GaussianCriterion, KLDCriterion, MarginRankingCriterion,
                                 MSECriterion, MultiCriterion, ParallelCriterion, SmoothL1CriterionWithWeights)
-from bigdl.nn.layer import (Input, Model, CAddTable, CAveTable, CDivTable, CMaxTable, CMinTable, CMulTable, Concat,
+from bigdl.nn.layer import (Bottle, Input, MapTable, Model, CAddTable, CAveTable, CDivTable, CMaxTable, CMinTable, CMulTable, Concat,
                             ConcatTable, Contiguous, CSubTable, Dropout, Echo, FlattenTable, Identity,
                             InferReshape, JoinTable, Linear, LogSoftMax, Max, Mean, Min, Narrow, NarrowTable,
                             Pack, Padding, ParallelTable, ReLU, Replicate, Reshape, Reverse, Select, SelectTable,
@@ -133,6 +133,14 @@ LAYERS = [
                                         torch.sigmoid(F.linear(x[0], W1, b1))],
              x1=table(u(3), u(2)), params=[(4, 3), (4,), (4, 2), (4,)],
              bad=(table(u(5, 3)), ["Model", "table of 2 inputs", "(5, 3)"])),
+
+    LayerRow("MapTable", lambda: MapTable(Linear(3, 2)), table(u(4, 3), u(4, 3), u(4, 3)),
+             lambda x, W, b: [F.linear(e, W, b) for e in x], x1=table(u(3), u(3)), params=[(2, 3), (2,)],
+             bad=(u(4, 3), ["MapTable", "table", "(4, 3)"])),
+    LayerRow("MapTable-Sequential", lambda: MapTable(seq(Linear(3, 2), Tanh())), table(u(4, 3), u(4, 3)),
+             lambda x, W, b: [torch.tanh(F.linear(e, W, b)) for e in x], params=[(2, 3), (2,)]),
+    LayerRow("Bottle", lambda: Bottle(Linear(3, 2), 2, 2), u(2, 5, 3), lambda x, W, b: F.linear(x, W, b),
+             x1=u(5, 3), params=[(2, 3), (2,)], bad=(u(2, 5, 4), ["Linear", "(10, 4)"])),
 
     # Table layers
     LayerRow("JoinTable", lambda: JoinTable(1, 1), table(u(4, 3), u(4, 5)), lambda x: torch.cat(x, -1),

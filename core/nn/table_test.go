@@ -197,3 +197,42 @@ func TestGraphBuildErrorsNameTheNode(t *testing.T) {
 		t.Fatalf("want an error naming the input with no path to an output, got %v", err)
 	}
 }
+
+// MapTable's replicas add their parameter gradients into the module's, the
+// same whether the trainer overwrites gradients or BigDL's Backward
+// accumulates them, with nothing allocated once the replicas exist.
+func TestMapTableSharesGradients(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	inner := NewSequential()
+	inner.Add(NewLinear(3, 2, true))
+	inner.Add(NewTanh())
+	m := mustNew(t, "MapTable", nil).(Container)
+	m.Add(inner)
+	x := table(randTensor(r, 4, 3), randTensor(r, 4, 3), randTensor(r, 4, 3))
+	gy := table(randTensor(r, 4, 2), randTensor(r, 4, 2), randTensor(r, 4, 2))
+	checkTableGradients(t, m, x)
+	_, want := paramGrads(m, x, gy)
+	if !SetGradsOverwritten(m, true) {
+		t.Fatal("MapTable of Linear refused to overwrite gradients")
+	}
+	for _, p := range AllParams(m) {
+		for i := range p.Grad.Data {
+			p.Grad.Data[i] = 7
+		}
+	}
+	step := func() {
+		Forward(m, x)
+		Backward(m, x, gy)
+	}
+	step()
+	for i, p := range AllParams(m) {
+		for k := range p.Grad.Data {
+			if d := p.Grad.Data[k] - want[i][k]; d > 1e-6 || d < -1e-6 {
+				t.Fatalf("param %d[%d]: overwritten %v, accumulated from zero %v", i, k, p.Grad.Data[k], want[i][k])
+			}
+		}
+	}
+	if a := testing.AllocsPerRun(20, step); a != 0 {
+		t.Fatalf("%v allocations per MapTable step", a)
+	}
+}

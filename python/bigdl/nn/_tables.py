@@ -26,6 +26,26 @@ class ParallelTable(Container):
         super().__init__(None, bigdl_type)
 
 
+class MapTable(Container):
+    """Applies module to every element of the input table (replicas share its weights);
+    the output is the list of the results."""
+
+    def __init__(self, module=None, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+        if module is not None:
+            self.add(module)
+
+
+class Bottle(Container):
+    """Runs module, which takes n_input_dim dimensions, on an input with more by folding the
+    leading dimensions into one, and unfolds its output (of n_output_dim1 dimensions, by
+    default n_input_dim)."""
+
+    def __init__(self, module, n_input_dim=2, n_output_dim1=INTMAX, bigdl_type="float"):
+        super().__init__(None, bigdl_type, n_input_dim=n_input_dim, n_output_dim1=n_output_dim1)
+        self.add(module)
+
+
 class JoinTable(Layer):
     """Concatenates a table of tensors along dimension; an input of n_input_dims + 1
     dimensions has a leading batch dimension that dimension does not count."""
