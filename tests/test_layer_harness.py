@@ -181,3 +181,21 @@ def test_criterion_bad_input(row):
         crit.forward(x, t)
     for w in row.bad[1]:
         assert w in str(e.value), "%r lacks %r" % (str(e.value), w)
+
+
+ODD_INPUTS = [np.float32(1.0) * np.ones(()), np.ones(1, np.float32), np.ones((0, 3), np.float32),
+              np.ones((2, 1, 1), np.float32), [], [np.ones(()), np.ones(())], [[np.ones(2)]], [np.ones(2), [np.ones(2)]]]
+
+
+@pytest.mark.parametrize("row", LAYERS, ids=repr)
+def test_odd_inputs_work_or_raise_value_errors(row):
+    """Scalars, empty batches, empty and nested tables: each either works or is a ValueError
+    (never an internal error), and the layer works afterwards."""
+    layer = row.make()
+    for x in ODD_INPUTS:
+        try:
+            y = layer.forward(x)
+            layer.backward(x, y)
+        except ValueError:
+            pass
+    assert layer.forward(row.x(np.random.RandomState(12))) is not None
