@@ -300,7 +300,7 @@ func (t *Trainer) prepare() error {
 		}
 		// Buffered, so that neither side blocks handing over while the other polls.
 		t.workers[i] = &worker{model: m, crit: c, grads: grads, start: make(chan []int, 1), done: make(chan struct{}, 1)}
-		go t.workers[i].loop(t, i)
+		go t.workers[i].loop(t, i, t.poll)
 	}
 	for _, w := range t.workers {
 		nn.SetInputGradUnused(w.model, true)
@@ -599,9 +599,11 @@ func (w *worker) gatherFrom(x, y *tensor.Tensor) {
 	w.xb, w.yb = gather(w.xb, x, w.idx), gather(w.yb, y, w.idx)
 }
 
-func (w *worker) loop(t *Trainer, r int) {
+// loop takes poll as an argument: a worker of a finished run may still be
+// reading it when the next run's prepare sets t.poll.
+func (w *worker) loop(t *Trainer, r int, poll bool) {
 	for {
-		if _, ok := receive(w.start, t.poll); !ok {
+		if _, ok := receive(w.start, poll); !ok {
 			return
 		}
 		w.compute()
