@@ -161,7 +161,7 @@ LAYERS = [
     LayerRow("CAddTable", lambda: CAddTable(), table(u(4, 3), u(4, 3), u(4, 3)), lambda x: x[0] + x[1] + x[2],
              x1=table(u(3), u(3), u(3)), bad=(table(u(4, 3), u(4, 2)), ["CAddTable", "(4, 3)", "(4, 2)"])),
     LayerRow("CMulTable", lambda: CMulTable(), table(u(4, 3), u(4, 3), u(4, 3)), lambda x: x[0] * x[1] * x[2],
-             x1=table(u(3), u(3), u(3))),
+             x1=table(u(3), u(3), u(3)), bad=(table(table(u(4, 3)), u(4, 3)), ["CMulTable", "nested", "{{(4, 3)}, (4, 3)}"])),
     LayerRow("CSubTable", lambda: CSubTable(), table(u(4, 3), u(4, 3)), lambda x: x[0] - x[1], x1=table(u(3), u(3)),
              bad=(table(u(3), u(3), u(3)), ["CSubTable", "2 elements", "3"])),
     LayerRow("CDivTable", lambda: CDivTable(), table(u(4, 3), away(4, 3)), lambda x: x[0] / x[1],
