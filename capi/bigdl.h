@@ -5,7 +5,8 @@
  *
  *   bigdl_new           create an object by BigDL class name with JSON arguments
  *   bigdl_call          call a named method on an object (or on the library, handle 0)
- *   bigdl_tensors_read  copy one tensor out of a tensor list returned by bigdl_call
+ *   bigdl_tensors_read  copy one tensor (index -1: all, back to back) out of a tensor list
+ *                       returned by bigdl_call
  *   bigdl_free          release a handle
  *   bigdl_free_string   release a string returned through json_out or err
  *

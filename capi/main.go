@@ -336,6 +336,24 @@ func bigdl_tensors_read(list C.bigdl_handle, index C.int, dst *C.float, count C.
 		return finish(err, errOut)
 	}
 	ts, ok := v.([]*tensor.Tensor)
+	if ok && index == -1 {
+		// Every tensor, back to back: a table's leaves come out in one call.
+		total := 0
+		for _, t := range ts {
+			total += t.Len()
+		}
+		if int(count) != total {
+			return finish(fmt.Errorf("the tensors hold %d values, not %d", total, count), errOut)
+		}
+		if total > 0 {
+			dstAll := unsafe.Slice((*float32)(unsafe.Pointer(dst)), total)
+			off := 0
+			for _, t := range ts {
+				off += copy(dstAll[off:], t.Data)
+			}
+		}
+		return statusOK
+	}
 	if !ok || int(index) < 0 || int(index) >= len(ts) {
 		return finish(fmt.Errorf("handle %d has no tensor %d", list, index), errOut)
 	}

@@ -194,12 +194,16 @@ def call(handle, method, args=None, tensors=()):
     result, outs = out.get("result"), []
     if "shapes" in out:
         try:
-            for i, shape in enumerate(out["shapes"]):
-                arr = np.empty(shape, dtype=np.float32)
-                st = lib().bigdl_tensors_read(tensors_out.value, i, arr.ctypes.data, arr.size, ctypes.byref(err))
-                if st != _OK:
-                    _raise(st, err)
-                outs.append(arr)
+            # All output tensors (a table's leaves) come out in one read, as views of one buffer.
+            sizes = [int(np.prod(shape, dtype=np.int64)) for shape in out["shapes"]]
+            buf = np.empty(sum(sizes), dtype=np.float32)
+            st = lib().bigdl_tensors_read(tensors_out.value, -1, buf.ctypes.data, buf.size, ctypes.byref(err))
+            if st != _OK:
+                _raise(st, err)
+            off = 0
+            for shape, size in zip(out["shapes"], sizes):
+                outs.append(buf[off:off + size].reshape(shape))
+                off += size
         finally:
             lib().bigdl_free(tensors_out.value)
     if "tables" in out:
