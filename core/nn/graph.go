@@ -35,7 +35,9 @@ type gnode struct {
 	table  *tensor.Tensor // its input table, when it has several predecessors
 	out    *tensor.Tensor
 	grad   *tensor.Tensor // the gradient of its output, summed over successors
+	own    *tensor.Tensor // grad's buffer when it is a sum (or zeros), not a successor's
 	gradIn *tensor.Tensor
+	uses   int  // successors reading it, plus outputs it is
 	got    bool // grad holds at least one contribution this Backward
 }
 
@@ -282,6 +284,7 @@ func (g *Graph) finish() error {
 		g.mods[k] = nodes[k].m
 		for _, p := range prev[k] {
 			nodes[p].next = append(nodes[p].next, k)
+			nodes[p].uses++
 		}
 	}
 	for j := range g.inputs {
@@ -289,6 +292,7 @@ func (g *Graph) finish() error {
 	}
 	for j := range g.outputs {
 		g.outputs[j] = pos[g.outputs[j]]
+		nodes[g.outputs[j]].uses++
 	}
 	g.nodes, g.prev, g.ready = nodes, prev, true
 	return nil
@@ -361,14 +365,19 @@ func (g *Graph) inputIndex(k int) int {
 	return -1
 }
 
-// contribute adds gradient gy to node k's output gradient.
+// contribute adds gradient gy to node k's output gradient. A node read
+// once takes gy itself: its reader's buffer stays put until its Backward.
 func (g *Graph) contribute(k int, gy *tensor.Tensor) {
 	n := &g.nodes[k]
-	if !n.got {
-		n.grad, n.got = copyInto(n.grad, gy), true
-		return
+	switch {
+	case n.got:
+		addInto(n.m, n.grad, gy)
+	case n.uses == 1:
+		n.grad, n.got = gy, true
+	default:
+		n.own = copyInto(n.own, gy)
+		n.grad, n.got = n.own, true
 	}
-	addInto(n.m, n.grad, gy)
 }
 
 func (g *Graph) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
@@ -437,7 +446,8 @@ func (g *Graph) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 func (g *Graph) inputGrad(i int) *tensor.Tensor {
 	n := &g.nodes[i]
 	if !n.got {
-		n.grad = zeroLike(n.grad, n.in)
+		n.own = zeroLike(n.own, n.in)
+		n.grad = n.own
 	}
 	return n.grad
 }
