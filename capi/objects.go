@@ -407,6 +407,7 @@ func callCriterion(c criterion.Criterion, method string, req *request) (response
 	if err := needTensors(method, req, 2); err != nil {
 		return response{}, err
 	}
+	criterion.Check(c, req.tensors[0], req.tensors[1])
 	switch method {
 	case "forward":
 		return response{result: c.Forward(req.tensors[0], req.tensors[1])}, nil

@@ -90,6 +90,8 @@ def test_mismatched_records_are_clear_errors():
         train(two_input_model(), ([a, b[:5]], y))
     with pytest.raises(ValueError, match=r"table of 2 inputs"):
         train(two_input_model(), (a, y))
+    with pytest.raises(ValueError, match=r"ClassNLLCriterion: expected a tensor input.*\{\(1, 2\), \(1, 1\)\}"):
+        train(two_input_model(heads=2), samples[:3] + samples[4:])
     assert two_input_model().predict([a, b]).shape == (10, 2)
 
 

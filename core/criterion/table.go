@@ -129,6 +129,7 @@ func (c *composite) Config() map[string]any {
 // parts returns criterion i's input and target.
 func (c *composite) parts(x, y *tensor.Tensor, i int) (xi, yi *tensor.Tensor) {
 	if !c.parallel {
+		Check(c.subs[i].c, x, y)
 		return x, y
 	}
 	if len(c.subs) == 0 {
@@ -138,11 +139,13 @@ func (c *composite) parts(x, y *tensor.Tensor, i int) (xi, yi *tensor.Tensor) {
 		panic(fmt.Errorf("%s: expected an input table of %d elements (one per criterion), got %s", c.class, len(c.subs), x.Describe()))
 	}
 	if c.repeatTarget {
+		Check(c.subs[i].c, x.Table[i], y)
 		return x.Table[i], y
 	}
 	if !y.IsTable() || len(y.Table) != len(c.subs) {
 		panic(fmt.Errorf("%s: expected a target table of %d elements (one per criterion), got %s", c.class, len(c.subs), y.Describe()))
 	}
+	Check(c.subs[i].c, x.Table[i], y.Table[i])
 	return x.Table[i], y.Table[i]
 }
 
@@ -210,6 +213,13 @@ func (c *composite) Norm(x, y *tensor.Tensor) (float64, bool) {
 	}
 	return float64(max(x.Records(), 1)), averaged
 }
+
+func (c *composite) takesTables()           {}
+func (m *MarginRanking) takesTables()       {}
+func (c *CosineEmbedding) takesTables()     {}
+func (k *KLD) takesTables()                 {}
+func (g *Gaussian) takesTables()            {}
+func (s *SmoothL1WithWeights) takesTables() {}
 
 // MarginRanking is BigDL's MarginRankingCriterion: for an input table
 // [x1, x2] and targets y of ±1, max(0, -y·(x1 - x2) + margin), averaged

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -363,41 +364,56 @@ func (t *Trainer) workerCount() int {
 // that a model that does not fit the data, or labels it cannot use, are
 // refused before training starts, with the layer's own message.
 func (t *Trainer) checkModelFits() error {
-	width := func(what string, x *tensor.Tensor) (w int, err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("the %s's records have shape %s, which the model refuses: %w",
-					what, tensor.ShapeString(x.Shape[1:]), panicError(r))
-			}
-		}()
-		out := Predict(t.Model, rowSlice(x, 0, 1), 1)
-		if out.IsTable() { // table criteria check their own inputs
-			return -1, nil
-		}
-		return out.Len(), nil
-	}
-	c, checks := t.Criterion.(criterion.TargetChecker)
-	w, err := width("training set", t.X)
-	if err != nil {
-		return err
-	}
-	if checks && w >= 0 {
-		if err := c.CheckTargets(t.Y, w); err != nil {
-			return fmt.Errorf("training labels: %w", err)
-		}
-	}
-	if v := t.Validation; v != nil {
-		vw, err := width("validation set", v.X)
+	check := func(what string, x, y *tensor.Tensor) (err error) {
+		out, err := t.firstOutput(what, x)
 		if err != nil {
 			return err
 		}
-		if checks && vw >= 0 {
-			if err := c.CheckTargets(v.Y, vw); err != nil {
-				return fmt.Errorf("validation labels: %w", err)
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("the %s does not suit the criterion: %w", what, panicError(r))
+			}
+		}()
+		criterion.Check(t.Criterion, out, rowSlice(y, 0, 1))
+		if c, ok := t.Criterion.(criterion.TargetChecker); ok && !out.IsTable() {
+			if err := c.CheckTargets(y, out.Len()); err != nil {
+				return fmt.Errorf("%s labels: %w", map[bool]string{true: "training", false: "validation"}[what == "training set"], err)
 			}
 		}
+		return nil
+	}
+	if err := check("training set", t.X, t.Y); err != nil {
+		return err
+	}
+	if v := t.Validation; v != nil {
+		return check("validation set", v.X, v.Y)
 	}
 	return nil
+}
+
+// recordShape is the shape of one record of x, "(7,)", or for a table its
+// tensors', "{(4,), (3,)}".
+func recordShape(x *tensor.Tensor) string {
+	if !x.IsTable() {
+		return tensor.ShapeString(x.Shape[min(1, len(x.Shape)):])
+	}
+	parts := make([]string, len(x.Table))
+	for i, e := range x.Table {
+		parts[i] = recordShape(e)
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// firstOutput is the model's output for the first record of x, or an error
+// naming the records' shape when the model refuses them.
+func (t *Trainer) firstOutput(what string, x *tensor.Tensor) (out *tensor.Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the %s's records have shape %s, which the model refuses: %w",
+				what, recordShape(x), panicError(r))
+		}
+	}()
+	return Predict(t.Model, rowSlice(x, 0, 1), 1), nil
 }
 
 // step trains on the records idx: the workers compute gradients on equal
@@ -624,6 +640,7 @@ func (w *worker) compute() {
 		}
 	}()
 	out := nn.Forward(w.model, w.xb)
+	criterion.Check(w.crit, out, w.yb)
 	w.loss = w.crit.Forward(out, w.yb)
 	w.norm, w.averaged = w.crit.Norm(out, w.yb)
 	if !w.gradsOverwritten {
