@@ -33,6 +33,7 @@ func (s *single) module(self Module) Module {
 // added into the module's.
 type MapTable struct {
 	single
+	rng            *rng.MT // the stream SetRNG gave: the replicas' too
 	replicas       []Module
 	overwrite      []bool // replica i writes, rather than adds to, its gradients
 	output, gradIn *tensor.Tensor
@@ -80,6 +81,7 @@ func (m *MapTable) replica(i int) Module {
 		if err != nil {
 			panic(fmt.Errorf("%s: cannot replicate %s: %w", m.String(), mod.Meta().name, err))
 		}
+		SetRNG(r, m.rng)
 		m.replicas = append(m.replicas, r)
 		m.overwrite = append(m.overwrite, SetGradsOverwritten(r, true))
 	}
@@ -116,6 +118,15 @@ func addGrads(m, r Module) {
 		for i, ch := range c.Children() {
 			addGrads(ch, rc[i])
 		}
+	}
+}
+
+// UseRNG gives the replicas' random layers the stream SetRNG gives the
+// module, so a seeded run with several workers stays reproducible.
+func (m *MapTable) UseRNG(g *rng.MT) {
+	m.rng = g
+	for _, r := range m.replicas {
+		SetRNG(r, g)
 	}
 }
 
