@@ -236,3 +236,43 @@ func TestMapTableSharesGradients(t *testing.T) {
 		t.Fatalf("%v allocations per MapTable step", a)
 	}
 }
+
+// Every shape layer reuses its buffers: a forward and backward in steady
+// state allocate nothing.
+func TestShapeLayersDoNotAllocate(t *testing.T) {
+	r := rand.New(rand.NewSource(8))
+	x := randTensor(r, 4, 3, 5)
+	cases := []struct {
+		class string
+		args  map[string]any
+	}{
+		{"Select", map[string]any{"dim": 2.0, "index": -1.0}},
+		{"Narrow", map[string]any{"dimension": 3.0, "offset": 2.0, "length": -1.0}},
+		{"Squeeze", map[string]any{}},
+		{"Unsqueeze", map[string]any{"pos": 2.0}},
+		{"Transpose", map[string]any{"permutations": []any{1.0, 3.0}}},
+		{"Padding", map[string]any{"dim": 2.0, "pad": -2.0, "n_input_dim": 2.0, "n_index": 2.0}},
+		{"Replicate", map[string]any{"n_features": 2.0, "dim": 2.0}},
+		{"Reverse", map[string]any{"dimension": 2.0}},
+		{"Tile", map[string]any{"dim": 3.0, "copies": 2.0}},
+		{"InferReshape", map[string]any{"size": []any{0.0, -1.0}}},
+		{"Contiguous", nil},
+		{"Mean", map[string]any{"dimension": 2.0}},
+		{"Sum", map[string]any{"dimension": -1.0, "squeeze": false}},
+		{"Max", map[string]any{"dim": 3.0}},
+		{"Min", map[string]any{"dim": 1.0}},
+		{"SplitTable", map[string]any{"dimension": 2.0}},
+	}
+	for _, c := range cases {
+		m := mustNew(t, c.class, c.args)
+		gy := Forward(m, x).Clone()
+		step := func() {
+			Forward(m, x)
+			Backward(m, x, gy)
+		}
+		step()
+		if a := testing.AllocsPerRun(10, step); a != 0 {
+			t.Errorf("%s: %v allocations per forward+backward", c.class, a)
+		}
+	}
+}
