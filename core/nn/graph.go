@@ -47,41 +47,46 @@ type Input struct{ Base }
 func init() {
 	Register("Input", func(a *Args) (Module, error) { return &Input{Base: newBase("Input")}, nil })
 	Register("Model", func(a *Args) (Module, error) {
-		g := &Graph{Base: newBase("Model"), stopped: map[string]bool{}}
-		spec, ok := a.m["prev"].([]any)
-		if !ok {
-			return nil, fmt.Errorf("Model: argument prev must list each node's predecessors")
-		}
-		for _, p := range spec {
-			list, ok := p.([]any)
-			if !ok {
-				return nil, fmt.Errorf("Model: argument prev must list each node's predecessors")
-			}
-			a2 := NewArgs("Model", map[string]any{"p": list})
-			g.prev = append(g.prev, a2.Ints("p"))
-			if a2.Err() != nil {
-				return nil, a2.Err()
+		var prev [][]int
+		for i, p := range a.List("prev") {
+			node := NewArgs("Model", map[string]any{"prev": p})
+			prev = append(prev, node.Ints("prev"))
+			if node.Err() != nil || prev[i] == nil && p != nil {
+				return nil, fmt.Errorf("Model: argument prev must list each node's predecessors, got %v for node %d", p, i)
 			}
 		}
-		g.inputs, g.outputs = a.Ints("inputs"), a.Ints("outputs")
-		stop, _ := a.m["stop_gradient"].([]any)
-		for _, s := range stop {
+		var stop []string
+		for _, s := range a.List("stop_gradient") {
 			name, ok := s.(string)
 			if !ok {
 				return nil, fmt.Errorf("Model: argument stop_gradient must list layer names, got %v", s)
 			}
-			g.stopped[name] = true
+			stop = append(stop, name)
 		}
-		if len(g.inputs) == 0 || len(g.outputs) == 0 {
-			return nil, fmt.Errorf("Model: a graph needs at least one input and one output node")
+		inputs, outputs := a.Ints("inputs"), a.Ints("outputs")
+		if a.Err() != nil {
+			return nil, a.Err()
 		}
-		for _, i := range append(append([]int{}, g.inputs...), g.outputs...) {
-			if i < 0 || i >= len(g.prev) {
-				return nil, fmt.Errorf("Model: node %d does not exist (the graph has %d)", i, len(g.prev))
-			}
-		}
-		return g, nil
+		return newGraph(prev, inputs, outputs, stop)
 	})
+}
+
+// newGraph is a graph of len(prev) nodes still waiting for their modules
+// (see Add).
+func newGraph(prev [][]int, inputs, outputs []int, stop []string) (*Graph, error) {
+	if len(inputs) == 0 || len(outputs) == 0 {
+		return nil, fmt.Errorf("Model: a graph needs at least one input and one output node")
+	}
+	for _, i := range append(append([]int{}, inputs...), outputs...) {
+		if i < 0 || i >= len(prev) {
+			return nil, fmt.Errorf("Model: node %d does not exist (the graph has %d)", i, len(prev))
+		}
+	}
+	g := &Graph{Base: newBase("Model"), prev: prev, inputs: inputs, outputs: outputs, stopped: map[string]bool{}}
+	for _, s := range stop {
+		g.stopped[s] = true
+	}
+	return g, nil
 }
 
 func (i *Input) Params() []*Param                             { return nil }
@@ -137,32 +142,12 @@ func (g *Graph) Add(m Module) error {
 // node i's predecessors and inputs and outputs name the input and output
 // nodes, in order.
 func NewGraph(mods []Module, prev [][]int, inputs, outputs []int, stop []string) (*Graph, error) {
-	p := make([]any, len(prev))
-	for i, l := range prev {
-		q := make([]any, len(l))
-		for j, v := range l {
-			q[j] = float64(v)
-		}
-		p[i] = q
-	}
-	floats := func(l []int) []any {
-		out := make([]any, len(l))
-		for i, v := range l {
-			out[i] = float64(v)
-		}
-		return out
-	}
-	s := make([]any, len(stop))
-	for i, v := range stop {
-		s[i] = v
-	}
-	m, err := New("Model", map[string]any{"prev": p, "inputs": floats(inputs), "outputs": floats(outputs), "stop_gradient": s})
-	if err != nil {
-		return nil, err
-	}
-	g := m.(*Graph)
 	if len(mods) != len(prev) {
 		return nil, fmt.Errorf("Model: %d layers for %d nodes", len(mods), len(prev))
+	}
+	g, err := newGraph(prev, append([]int{}, inputs...), append([]int{}, outputs...), stop)
+	if err != nil {
+		return nil, err
 	}
 	for _, x := range mods {
 		if err := g.Add(x); err != nil {
