@@ -5,7 +5,8 @@
  *
  *   bigdl_new           create an object by BigDL class name with JSON arguments
  *   bigdl_call          call a named method on an object (or on the library, handle 0)
- *   bigdl_tensors_read  copy one tensor out of a tensor list returned by bigdl_call
+ *   bigdl_tensors_read  copy one tensor (index -1: all, back to back) out of a tensor list
+ *                       returned by bigdl_call
  *   bigdl_free          release a handle
  *   bigdl_free_string   release a string returned through json_out or err
  *
@@ -15,7 +16,8 @@
  * function recovers and reports it as BIGDL_ERR_INTERNAL.
  *
  * Objects. bigdl_new(class, args) creates
- *   - a layer ("Linear", "Sequential", ...), from the layer registry;
+ *   - a layer ("Linear", "Sequential", ...), from the layer registry; a graph "Model" from
+ *     {"layers": [handle per node], "prev": [[predecessor node indices]], "inputs", "outputs"};
  *   - a criterion ("ClassNLLCriterion", ...);
  *   - an optim method ("SGD", "Adam", ...), which keeps its state across runs;
  *   - an "Optimizer": args {"model": handle, "criterion": handle, "optim_method": handle,
@@ -30,14 +32,21 @@
  * Tensors in. bigdl_call takes n_in C-contiguous float32 arrays: data[i] points at
  *   the values, ndims[i] is the rank, and shapes holds all dimensions back to back.
  *   The library copies what it keeps; the caller's buffers are not retained.
+ * Tables. A table (BigDL's Table: nested lists of tensors) crosses in the same call: its
+ *   tensors are passed flat, depth first, and json_args holds "tables", one nesting per
+ *   logical input, where a number is the index of a tensor in data and a list is a table,
+ *   e.g. {"tables": [[0, [1, 2]], 3]} for an input table {t0, {t1, t2}} and a tensor t3.
+ *   Without "tables" every tensor is one input.
  * Results out. *json_out (if not NULL) receives a JSON object: {"result": ..., "shapes": [...]};
  *   when "shapes" is present, *tensors_out is a handle to that many tensors, to read with
- *   bigdl_tensors_read and release with bigdl_free.
+ *   bigdl_tensors_read and release with bigdl_free. When an output is a table, the tensors
+ *   are its leaves, depth first, and "tables" gives each output's nesting as above.
  *
  * Methods (see the Go files in capi/ for the full list): layers answer forward, backward, get_weights,
  * set_weights, parameters, zero_grad_parameters, update_parameters, reset, training,
  * is_training, name, set_name, describe, string, add, children, freeze, unfreeze, save,
- * predict, evaluate, get_flat_weights, set_flat_weights; criteria answer forward and backward;
+ * predict, evaluate, get_flat_weights, set_flat_weights, and graph Models stop_gradient and graph;
+ * criteria answer forward and backward (ParallelCriterion and MultiCriterion also add);
  * optim methods answer config, get_state and set_state; an Optimizer answers set_data, start,
  * poll, wait, cancel and dist_state; the library (handle 0) answers info, load, seed, uniform,
  * draw_seed and trigger_fires.

@@ -180,6 +180,9 @@ func bigdl_call(h C.bigdl_handle, method *C.char, args *C.char, nIn C.int, data 
 		return finish(err, errOut)
 	}
 	req.tensors = ins
+	if req.tensors, err = req.activities(); err != nil {
+		return finish(err, errOut)
+	}
 	name := C.GoString(method)
 	var resp response
 	if h == 0 {
@@ -194,10 +197,13 @@ func bigdl_call(h C.bigdl_handle, method *C.char, args *C.char, nIn C.int, data 
 		return finish(err, errOut)
 	}
 	out := map[string]any{"result": resp.result}
+	if nests := flattenTables(&resp); nests != nil {
+		out["tables"] = nests
+	}
 	if resp.tensors != nil {
 		shapesOut := make([][]int, len(resp.tensors))
 		for i, t := range resp.tensors {
-			shapesOut[i] = t.Shape
+			shapesOut[i] = append([]int{}, t.Shape...) // a scalar's is [], not null
 		}
 		out["shapes"] = shapesOut
 		if tensorsOut == nil {
@@ -213,6 +219,69 @@ func bigdl_call(h C.bigdl_handle, method *C.char, args *C.char, nIn C.int, data 
 		*jsonOut = C.CString(string(b))
 	}
 	return statusOK
+}
+
+// activities is the call's inputs: its tensors, grouped into tables when the
+// "tables" argument describes them (one nesting per input, see tensor.Nest).
+// Every tensor passed must be used exactly once.
+func (r *request) activities() ([]*tensor.Tensor, error) {
+	spec, ok := r.args["tables"]
+	if !ok || spec == nil {
+		return r.tensors, nil
+	}
+	list, ok := spec.([]any)
+	if !ok {
+		return nil, fmt.Errorf("argument tables must be a list of nestings, got %v", spec)
+	}
+	out := make([]*tensor.Tensor, len(list))
+	used := 0
+	for i, n := range list {
+		a, err := tensor.Nest(n, r.tensors)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = a
+		used += len(a.Leaves())
+	}
+	if used != len(r.tensors) {
+		return nil, fmt.Errorf("table nestings use %d tensors, but %d were given", used, len(r.tensors))
+	}
+	return out, nil
+}
+
+// flattenTables replaces tables among a response's tensors by their leaves
+// and returns the nesting of every output (nil when there is no table), so
+// a table crosses the ABI in the same call as a tensor.
+func flattenTables(resp *response) []any {
+	hasTable := false
+	for _, t := range resp.tensors {
+		hasTable = hasTable || t.IsTable()
+	}
+	if !hasTable {
+		return nil
+	}
+	var leaves []*tensor.Tensor
+	var nest func(t *tensor.Tensor) any
+	nest = func(t *tensor.Tensor) any {
+		if !t.IsTable() {
+			leaves = append(leaves, t)
+			return len(leaves) - 1
+		}
+		out := make([]any, len(t.Table))
+		for i, e := range t.Table {
+			out[i] = nest(e)
+		}
+		return out
+	}
+	nests := make([]any, len(resp.tensors))
+	for i, t := range resp.tensors {
+		nests[i] = nest(t)
+	}
+	if leaves == nil {
+		leaves = []*tensor.Tensor{}
+	}
+	resp.tensors = leaves
+	return nests
 }
 
 func copyTensors(n int, data **C.float, ndims *C.int, shapes *C.int64_t) ([]*tensor.Tensor, error) {
@@ -267,6 +336,24 @@ func bigdl_tensors_read(list C.bigdl_handle, index C.int, dst *C.float, count C.
 		return finish(err, errOut)
 	}
 	ts, ok := v.([]*tensor.Tensor)
+	if ok && index == -1 {
+		// Every tensor, back to back: a table's leaves come out in one call.
+		total := 0
+		for _, t := range ts {
+			total += t.Len()
+		}
+		if int(count) != total {
+			return finish(fmt.Errorf("the tensors hold %d values, not %d", total, count), errOut)
+		}
+		if total > 0 {
+			dstAll := unsafe.Slice((*float32)(unsafe.Pointer(dst)), total)
+			off := 0
+			for _, t := range ts {
+				off += copy(dstAll[off:], t.Data)
+			}
+		}
+		return statusOK
+	}
 	if !ok || int(index) < 0 || int(index) >= len(ts) {
 		return finish(fmt.Errorf("handle %d has no tensor %d", list, index), errOut)
 	}

@@ -29,6 +29,10 @@ func newObject(class string, args map[string]any) (any, error) {
 		return newComm(args)
 	case "PerModule":
 		return newPerModule(args)
+	case "Model":
+		if _, ok := args["layers"]; ok {
+			return newGraph(args)
+		}
 	}
 	switch {
 	case nn.IsClass(class):
@@ -62,6 +66,38 @@ func callObject(obj any, method string, req *request) (response, error) {
 	return response{}, fmt.Errorf("%T has no method %q", obj, method)
 }
 
+// newGraph builds a graph Model from layer handles and the nodes' wiring:
+// {"layers": [handle per node], "prev": [[node indices]], "inputs", "outputs"}.
+func newGraph(args map[string]any) (any, error) {
+	list, ok := args["layers"].([]any)
+	if !ok {
+		return nil, fmt.Errorf("Model: layers must be a list of layer handles")
+	}
+	mods := make([]nn.Module, len(list))
+	for i := range list {
+		v, err := argHandle(map[string]any{"h": list[i]}, "h")
+		if err != nil {
+			return nil, fmt.Errorf("Model: node %d: %w", i+1, err)
+		}
+		m, ok := v.(nn.Module)
+		if !ok {
+			return nil, fmt.Errorf("Model: node %d is not a layer", i+1)
+		}
+		mods[i] = m
+	}
+	a := nn.NewArgs("Model", args)
+	prevSpec, _ := args["prev"].([]any)
+	prev := make([][]int, len(prevSpec))
+	for i, p := range prevSpec {
+		prev[i] = nn.NewArgs("Model", map[string]any{"prev": p}).Ints("prev")
+	}
+	inputs, outputs := a.Ints("inputs"), a.Ints("outputs")
+	if a.Err() != nil {
+		return nil, a.Err()
+	}
+	return nn.NewGraph(mods, prev, inputs, outputs, nil)
+}
+
 // needTensors checks a call got exactly n input tensors.
 func needTensors(method string, req *request, n int) error {
 	if len(req.tensors) != n {
@@ -76,6 +112,20 @@ func argString(req *request, name string) (string, error) {
 		return "", fmt.Errorf("argument %s must be a string", name)
 	}
 	return s, nil
+}
+
+// argStrings reads an optional list of strings.
+func argStrings(req *request, name string) ([]string, error) {
+	var out []string
+	list, _ := req.args[name].([]any)
+	for _, n := range list {
+		s, ok := n.(string)
+		if !ok {
+			return nil, fmt.Errorf("%s must be strings, got %v", name, n)
+		}
+		out = append(out, s)
+	}
+	return out, nil
 }
 
 func argBool(req *request, name string) bool {
@@ -106,12 +156,12 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 		if err := needTensors(method, req, 1); err != nil {
 			return response{}, err
 		}
-		return response{tensors: []*tensor.Tensor{m.Forward(req.tensors[0]).Clone()}}, nil
+		return response{tensors: []*tensor.Tensor{nn.Forward(m, req.tensors[0]).Clone()}}, nil
 	case "backward":
 		if err := needTensors(method, req, 2); err != nil {
 			return response{}, err
 		}
-		gx := m.Backward(req.tensors[0], req.tensors[1]).Clone()
+		gx := nn.Backward(m, req.tensors[0], req.tensors[1]).Clone()
 		nn.AddRegularization(m) // BigDL's backward adds the penalties' gradients
 		return response{tensors: []*tensor.Tensor{gx}}, nil
 	case "get_weights", "get_grads":
@@ -221,16 +271,31 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 			}
 		}
 		return response{result: hs}, nil
+	case "stop_gradient":
+		g, ok := m.(*nn.Graph)
+		if !ok {
+			return response{}, fmt.Errorf("stop_gradient: %s is not a graph Model", m.Meta().Name())
+		}
+		names, err := argStrings(req, "names")
+		if err != nil {
+			return response{}, err
+		}
+		return response{}, g.StopGradient(names)
+	case "graph":
+		g, ok := m.(*nn.Graph)
+		if !ok {
+			return response{}, fmt.Errorf("%s is not a graph Model", m.Meta().Name())
+		}
+		c := g.Config()
+		hs := []uint64{}
+		for _, ch := range g.Children() {
+			hs = append(hs, newHandle(ch))
+		}
+		return response{result: map[string]any{"nodes": hs, "prev": c["prev"], "inputs": c["inputs"], "outputs": c["outputs"]}}, nil
 	case "freeze", "unfreeze":
-		var names []string
-		if list, ok := req.args["names"].([]any); ok {
-			for _, n := range list {
-				s, ok := n.(string)
-				if !ok {
-					return response{}, fmt.Errorf("%s: names must be strings, got %v", method, n)
-				}
-				names = append(names, s)
-			}
+		names, err := argStrings(req, "names")
+		if err != nil {
+			return response{}, fmt.Errorf("%s: %w", method, err)
 		}
 		return response{}, nn.SetFrozen(m, method == "freeze", names...)
 	case "save":
@@ -292,10 +357,10 @@ func batchSize(req *request, x *tensor.Tensor) (int, error) {
 }
 
 func checkFeatures(what string, x *tensor.Tensor) error {
-	if x.Dims() == 0 || x.Shape[0] == 0 {
-		return fmt.Errorf("%s is empty: it needs at least one record", what)
+	if x.Records() <= 0 {
+		return optim.CheckData(what, x, nil)
 	}
-	return optim.CheckData(what, x, tensor.New(x.Shape[0]))
+	return optim.CheckData(what, x, tensor.New(x.Records()))
 }
 
 func setWeights(m nn.Module, ws []*tensor.Tensor) error {
@@ -339,9 +404,29 @@ func valMethods(spec any) ([]optim.ValMethod, error) {
 }
 
 func callCriterion(c criterion.Criterion, method string, req *request) (response, error) {
+	if method == "add" {
+		a, ok := c.(criterion.Adder)
+		if !ok {
+			return response{}, fmt.Errorf("%s has no method add", c.Class())
+		}
+		child, err := argHandle(req.args, "criterion")
+		if err != nil {
+			return response{}, err
+		}
+		cc, ok := child.(criterion.Criterion)
+		if !ok {
+			return response{}, fmt.Errorf("%s.add: expected a criterion, got a %T", c.Class(), child)
+		}
+		w, ok := req.args["weight"].(float64)
+		if !ok {
+			return response{}, fmt.Errorf("%s.add: weight must be a number", c.Class())
+		}
+		return response{}, a.Add(cc, w)
+	}
 	if err := needTensors(method, req, 2); err != nil {
 		return response{}, err
 	}
+	criterion.Check(c, req.tensors[0], req.tensors[1])
 	switch method {
 	case "forward":
 		return response{result: c.Forward(req.tensors[0], req.tensors[1])}, nil

@@ -40,6 +40,22 @@ type TargetChecker interface {
 	CheckTargets(y *tensor.Tensor, outputWidth int) error
 }
 
+// tableTaker is a criterion whose input or target may be a table (the
+// criteria of table.go); every other criterion takes tensors only.
+type tableTaker interface{ takesTables() }
+
+// Check panics unless c takes x and y: a criterion of tensors given a table
+// would read it as an empty tensor. Callers check before Forward, Norm and
+// Backward.
+func Check(c Criterion, x, y *tensor.Tensor) {
+	if x.IsTable() || y.IsTable() {
+		if _, ok := c.(tableTaker); !ok {
+			panic(fmt.Errorf("%s: expected a tensor input and target, got input %s and target %s",
+				c.Class(), x.Describe(), y.Describe()))
+		}
+	}
+}
+
 var registry = nn.NewRegistry[Criterion]("criterion")
 
 func register(class string, c func(*nn.Args) (Criterion, error)) { registry.Register(class, c) }
@@ -64,8 +80,17 @@ func rows(x *tensor.Tensor) (n, width int) {
 // SumRecordLosses is the generic per-record loss: the criterion applied to
 // each record alone.
 func SumRecordLosses(c Criterion, x, y *tensor.Tensor) (float64, int) {
+	Check(c, x, y)
 	if r, ok := c.(RecordLosses); ok {
 		return r.SumRecordLosses(x, y)
+	}
+	if x.IsTable() || y.IsTable() {
+		n := x.Records()
+		var sum float64
+		for i := 0; i < n; i++ {
+			sum += c.Forward(x.Slice(i, i+1), y.Slice(i, i+1))
+		}
+		return sum, n
 	}
 	n, w := rows(x)
 	if x.Dims() <= 1 {

@@ -251,6 +251,33 @@ func newParam(name string, shape ...int) *Param {
 	return &Param{Name: name, Value: tensor.New(shape...), Grad: tensor.New(shape...)}
 }
 
+// tableTaker is a module whose input (or output gradient) may be a table:
+// the containers and the table layers. Every other layer takes tensors only.
+type tableTaker interface{ takesTables() }
+
+// Forward is m.Forward(x), refusing a table for a layer that takes tensors
+// only: such a layer would read a table as an empty tensor and compute
+// nothing, silently. Containers call their children through it.
+func Forward(m Module, x *tensor.Tensor) *tensor.Tensor {
+	if x.IsTable() {
+		if _, ok := m.(tableTaker); !ok {
+			panic(fmt.Errorf("%s: expected a tensor, got a table %s", m.String(), x.Describe()))
+		}
+	}
+	return m.Forward(x)
+}
+
+// Backward is m.Backward(x, gy), with Forward's check of tables.
+func Backward(m Module, x, gy *tensor.Tensor) *tensor.Tensor {
+	if x.IsTable() || gy.IsTable() {
+		if _, ok := m.(tableTaker); !ok {
+			panic(fmt.Errorf("%s: expected a tensor input and gradient, got input %s and gradient %s",
+				m.String(), x.Describe(), gy.Describe()))
+		}
+	}
+	return m.Backward(x, gy)
+}
+
 // shapeError panics with a message naming the layer, what it expects and
 // what it got.
 func shapeError(m Module, want string, got []int) {

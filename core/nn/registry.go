@@ -162,6 +162,19 @@ func (a *Args) Floats(name string) []float64 {
 	return out
 }
 
+// List reads a JSON list (nil when absent).
+func (a *Args) List(name string) []any {
+	v, ok := a.m[name]
+	if !ok || v == nil {
+		return nil
+	}
+	l, ok := v.([]any)
+	if !ok {
+		a.fail(name, "a list", v)
+	}
+	return l
+}
+
 // Object reads a nested JSON object (nil when absent).
 func (a *Args) Object(name string) map[string]any {
 	v, ok := a.m[name]

@@ -26,17 +26,22 @@ func (s *Sequential) Params() []*Param       { return nil }
 func (s *Sequential) Config() map[string]any { return map[string]any{} }
 
 // Add appends a child; a module cannot contain itself.
-func (s *Sequential) Add(m Module) error {
+func (s *Sequential) Add(m Module) error { return addChild(s, &s.children, m) }
+
+func (s *Sequential) takesTables() {}
+
+// addChild appends m to a container's children unless it contains c.
+func addChild(c Module, children *[]Module, m Module) error {
 	cyclic := false
 	Walk(m, func(x Module) {
-		if x == Module(s) {
+		if x == c {
 			cyclic = true
 		}
 	})
 	if cyclic {
-		return fmt.Errorf("%s: cannot add a container to itself", s.String())
+		return fmt.Errorf("%s: cannot add a container to itself", c.String())
 	}
-	s.children = append(s.children, m)
+	*children = append(*children, m)
 	return nil
 }
 
@@ -46,13 +51,17 @@ func (s *Sequential) Reset() {
 	}
 }
 
-func (s *Sequential) String() string {
+func (s *Sequential) String() string { return containerString(&s.Base, s.children) }
+
+// containerString is BigDL's description of a container: its class and
+// name, then each child on its own line.
+func containerString(b0 *Base, children []Module) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Sequential[%s]{", s.name)
-	for i, c := range s.children {
+	fmt.Fprintf(&b, "%s[%s]{", b0.class, b0.name)
+	for i, c := range children {
 		fmt.Fprintf(&b, "\n  (%d): %s", i+1, strings.ReplaceAll(c.String(), "\n", "\n  "))
 	}
-	if len(s.children) > 0 {
+	if len(children) > 0 {
 		b.WriteString("\n")
 	}
 	b.WriteString("}")
@@ -66,7 +75,7 @@ func (s *Sequential) Forward(x *tensor.Tensor) *tensor.Tensor {
 	s.inputs = s.inputs[:0]
 	for _, c := range s.children {
 		s.inputs = append(s.inputs, x)
-		x = c.Forward(x)
+		x = Forward(c, x)
 	}
 	return x
 }
@@ -86,7 +95,7 @@ func (s *Sequential) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 	for i := len(s.children) - 1; i >= first; i-- {
 		c := s.children[i]
 		c.Meta().inputGradUnused = s.inputGradUnused && i == first
-		gy = c.Backward(s.inputs[i], gy)
+		gy = Backward(c, s.inputs[i], gy)
 	}
 	if s.inputGradUnused {
 		return nil

@@ -96,7 +96,7 @@ func (t *Trainer) runDistributed() (err error) {
 	if err := shardMethod(t.Method, lo, hi, len(t.weights)); err != nil {
 		return err
 	}
-	n := t.X.Shape[0]
+	n := t.X.Records()
 	order := make([]int, n)
 	for i := range order {
 		order[i] = i

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,30 +112,40 @@ func (p *progress) load() (epoch, iteration int) {
 	}
 }
 
-// CheckData refuses data sets the loop cannot train on.
+// CheckData refuses data sets the loop cannot train on. Features and labels
+// may be tables, whose tensors all hold the same records.
 func CheckData(what string, x, y *tensor.Tensor) error {
-	if x == nil || x.Dims() == 0 || x.Shape[0] == 0 {
+	if x == nil || x.Records() == 0 {
 		return fmt.Errorf("%s is empty: it needs at least one record", what)
 	}
-	if y == nil || y.Dims() == 0 || y.Shape[0] != x.Shape[0] {
-		return fmt.Errorf("%s has %d records but %d labels", what, x.Shape[0], firstDim(y))
+	n := x.Records()
+	if n < 0 {
+		return fmt.Errorf("%s: the feature tensors %s hold different numbers of records (first dimension)", what, x.Describe())
 	}
-	if i := firstNonFinite(x.Data); i >= 0 {
-		per := x.Len() / x.Shape[0]
-		return fmt.Errorf("%s: the features of record %d hold %v (features must be finite numbers)", what, i/per+1, x.Data[i])
+	if y == nil || y.Records() != n {
+		if y != nil && y.Records() < 0 {
+			return fmt.Errorf("%s: the label tensors %s hold different numbers of records (first dimension)", what, y.Describe())
+		}
+		return fmt.Errorf("%s has %d records but %d labels", what, n, firstDim(y))
 	}
-	if i := firstNonFinite(y.Data); i >= 0 {
-		per := y.Len() / y.Shape[0]
-		return fmt.Errorf("%s: the label of record %d holds %v (labels must be finite numbers)", what, i/per+1, y.Data[i])
+	for _, l := range x.Leaves() {
+		if i := firstNonFinite(l.Data); i >= 0 {
+			return fmt.Errorf("%s: the features of record %d hold %v (features must be finite numbers)", what, i/(l.Len()/n)+1, l.Data[i])
+		}
+	}
+	for _, l := range y.Leaves() {
+		if i := firstNonFinite(l.Data); i >= 0 {
+			return fmt.Errorf("%s: the label of record %d holds %v (labels must be finite numbers)", what, i/(l.Len()/n)+1, l.Data[i])
+		}
 	}
 	return nil
 }
 
 func firstDim(t *tensor.Tensor) int {
-	if t == nil || t.Dims() == 0 {
+	if t == nil {
 		return 0
 	}
-	return t.Shape[0]
+	return max(t.Records(), 0)
 }
 
 // firstNonFinite is the index of the first NaN or infinity in d, or -1. It
@@ -164,8 +175,19 @@ func firstNonFinite(d []float32) int {
 }
 
 // gather copies the records idx of src into dst, reusing dst's storage and
-// shape slice so the training loop does not allocate.
+// shape slice so the training loop does not allocate. A table is gathered
+// tensor by tensor, record-wise.
 func gather(dst, src *tensor.Tensor, idx []int) *tensor.Tensor {
+	if src.IsTable() {
+		if dst == nil {
+			dst = &tensor.Tensor{}
+		}
+		dst = tensor.EnsureTable(dst, len(src.Table))
+		for i, e := range src.Table {
+			dst.Table[i] = gather(dst.Table[i], e, idx)
+		}
+		return dst
+	}
 	per := src.Len() / src.Shape[0]
 	if dst == nil {
 		dst = &tensor.Tensor{}
@@ -219,7 +241,7 @@ func (t *Trainer) Run() (err error) {
 	if err := t.prepare(); err != nil {
 		return err
 	}
-	n := t.X.Shape[0]
+	n := t.X.Records()
 	order := make([]int, n)
 	for i := range order {
 		order[i] = i
@@ -389,37 +411,56 @@ func (t *Trainer) workerCount() int {
 // that a model that does not fit the data, or labels it cannot use, are
 // refused before training starts, with the layer's own message.
 func (t *Trainer) checkModelFits() error {
-	width := func(what string, x *tensor.Tensor) (w int, err error) {
-		defer func() {
-			if r := recover(); r != nil {
-				err = fmt.Errorf("the %s's records have shape %s, which the model refuses: %w",
-					what, tensor.ShapeString(x.Shape[1:]), panicError(r))
-			}
-		}()
-		return Predict(t.Model, rowSlice(x, 0, 1), 1).Len(), nil
-	}
-	c, checks := t.Criterion.(criterion.TargetChecker)
-	w, err := width("training set", t.X)
-	if err != nil {
-		return err
-	}
-	if checks {
-		if err := c.CheckTargets(t.Y, w); err != nil {
-			return fmt.Errorf("training labels: %w", err)
-		}
-	}
-	if v := t.Validation; v != nil {
-		vw, err := width("validation set", v.X)
+	check := func(what string, x, y *tensor.Tensor) (err error) {
+		out, err := t.firstOutput(what, x)
 		if err != nil {
 			return err
 		}
-		if checks {
-			if err := c.CheckTargets(v.Y, vw); err != nil {
-				return fmt.Errorf("validation labels: %w", err)
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("the %s does not suit the criterion: %w", what, panicError(r))
+			}
+		}()
+		criterion.Check(t.Criterion, out, rowSlice(y, 0, 1))
+		if c, ok := t.Criterion.(criterion.TargetChecker); ok && !out.IsTable() {
+			if err := c.CheckTargets(y, out.Len()); err != nil {
+				return fmt.Errorf("%s labels: %w", map[bool]string{true: "training", false: "validation"}[what == "training set"], err)
 			}
 		}
+		return nil
+	}
+	if err := check("training set", t.X, t.Y); err != nil {
+		return err
+	}
+	if v := t.Validation; v != nil {
+		return check("validation set", v.X, v.Y)
 	}
 	return nil
+}
+
+// recordShape is the shape of one record of x, "(7,)", or for a table its
+// tensors', "{(4,), (3,)}".
+func recordShape(x *tensor.Tensor) string {
+	if !x.IsTable() {
+		return tensor.ShapeString(x.Shape[min(1, len(x.Shape)):])
+	}
+	parts := make([]string, len(x.Table))
+	for i, e := range x.Table {
+		parts[i] = recordShape(e)
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// firstOutput is the model's output for the first record of x, or an error
+// naming the records' shape when the model refuses them.
+func (t *Trainer) firstOutput(what string, x *tensor.Tensor) (out *tensor.Tensor, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the %s's records have shape %s, which the model refuses: %w",
+				what, recordShape(x), panicError(r))
+		}
+	}()
+	return Predict(t.Model, rowSlice(x, 0, 1), 1), nil
 }
 
 // step trains on the records idx: the workers compute gradients on equal
@@ -682,13 +723,14 @@ func (w *worker) compute() {
 			w.err = panicError(r)
 		}
 	}()
-	out := w.model.Forward(w.xb)
+	out := nn.Forward(w.model, w.xb)
+	criterion.Check(w.crit, out, w.yb)
 	w.loss = w.crit.Forward(out, w.yb)
 	w.norm, w.averaged = w.crit.Norm(out, w.yb)
 	if !w.gradsOverwritten {
 		clear(w.grads)
 	}
-	w.model.Backward(w.xb, w.crit.Backward(out, w.yb))
+	nn.Backward(w.model, w.xb, w.crit.Backward(out, w.yb))
 }
 
 // panicError keeps a panic's error value (and so a runtime.Error's type).

@@ -79,6 +79,7 @@ func (t *topK) Name() string { return t.name }
 // A single output column is read as the probability of label 1 against
 // label 0, thresholded at 0.5, as BigDL does for binary models.
 func (t *topK) Add(out, y *tensor.Tensor) {
+	needTensors(t.name, out, y)
 	n, classes := out.Rows()
 	if out.Dims() == 1 {
 		n, classes = 1, out.Len()
@@ -163,6 +164,7 @@ type mae struct {
 
 func (m *mae) Name() string { return "MAE" }
 func (m *mae) Add(out, y *tensor.Tensor) {
+	needTensors("MAE", out, y)
 	if out.Len() != y.Len() {
 		panic(fmt.Errorf("MAE: target of shape %s does not match output of shape %s", tensor.ShapeString(y.Shape), tensor.ShapeString(out.Shape)))
 	}
@@ -188,6 +190,15 @@ func (m *mae) Result() Result {
 		Text: fmt.Sprintf("(Loss: %s, count: %d, Average Loss: %s)", num(m.sum), m.count, num(avg))}
 }
 
+// needTensors panics unless a validation method that scores one tensor got
+// tensors.
+func needTensors(method string, out, y *tensor.Tensor) {
+	if out.IsTable() || y.IsTable() {
+		panic(fmt.Errorf("%s: needs the model's output and the label to be tensors, got %s and %s (use Loss for tables)",
+			method, out.Describe(), y.Describe()))
+	}
+}
+
 // Batches calls f on consecutive row ranges [lo, hi) of n records.
 func batches(n, size int, f func(lo, hi int)) {
 	for lo := 0; lo < n; lo += size {
@@ -195,12 +206,8 @@ func batches(n, size int, f func(lo, hi int)) {
 	}
 }
 
-// rowSlice views records [lo, hi) of t without copying.
-func rowSlice(t *tensor.Tensor, lo, hi int) *tensor.Tensor {
-	per := t.Len() / max(t.Shape[0], 1)
-	shape := append([]int{hi - lo}, t.Shape[1:]...)
-	return &tensor.Tensor{Shape: shape, Data: t.Data[lo*per : hi*per]}
-}
+// rowSlice views records [lo, hi) of t (a tensor or a table) without copying.
+func rowSlice(t *tensor.Tensor, lo, hi int) *tensor.Tensor { return t.Slice(lo, hi) }
 
 // withMode runs f with m in training (true) or evaluation mode, restoring the
 // mode the caller had.
@@ -214,8 +221,8 @@ func withMode(m nn.Module, training bool, f func()) {
 // Evaluate scores m on (x, y) in evaluation mode, batch by batch.
 func Evaluate(m nn.Module, x, y *tensor.Tensor, batchSize int, methods []ValMethod) []Result {
 	withMode(m, false, func() {
-		batches(x.Shape[0], batchSize, func(lo, hi int) {
-			out := m.Forward(rowSlice(x, lo, hi))
+		batches(x.Records(), batchSize, func(lo, hi int) {
+			out := nn.Forward(m, rowSlice(x, lo, hi))
 			for _, v := range methods {
 				v.Add(out, rowSlice(y, lo, hi))
 			}
@@ -228,36 +235,59 @@ func Evaluate(m nn.Module, x, y *tensor.Tensor, batchSize int, methods []ValMeth
 	return res
 }
 
-// Predict returns m's outputs for every record of x, in evaluation mode.
+// Predict returns m's outputs for every record of x, in evaluation mode:
+// a tensor whose first dimension is the record, or a table of them.
 func Predict(m nn.Module, x *tensor.Tensor, batchSize int) *tensor.Tensor {
 	var out *tensor.Tensor
+	n := x.Records()
 	withMode(m, false, func() {
-		batches(x.Shape[0], batchSize, func(lo, hi int) {
-			o := m.Forward(rowSlice(x, lo, hi))
-			if hi-lo == 1 && o.Dims() > 0 && o.Shape[0] != 1 {
-				// A batch of one can lose its batch dimension (View without
-				// num_input_dims does, as in Torch): the output is one record.
-				o = &tensor.Tensor{Shape: append([]int{1}, o.Shape...), Data: o.Data}
-			}
-			if o.Dims() == 0 || o.Shape[0] != hi-lo {
-				panic(fmt.Errorf("predict: the model returned shape %s for a batch of %d records", tensor.ShapeString(o.Shape), hi-lo))
-			}
-			if out == nil {
-				out = tensor.New(append([]int{x.Shape[0]}, o.Shape[1:]...)...)
-			}
-			per := o.Len() / (hi - lo)
-			if per*x.Shape[0] != out.Len() {
-				panic(fmt.Errorf("predict: the model's output shape changed between batches"))
-			}
-			copy(out.Data[lo*per:hi*per], o.Data)
+		batches(n, batchSize, func(lo, hi int) {
+			out = collect(out, nn.Forward(m, rowSlice(x, lo, hi)), lo, hi, n)
 		})
 	})
+	return out
+}
+
+// collect copies a batch's output o (records [lo, hi) of n) into out,
+// allocated with o's structure on the first batch.
+func collect(out, o *tensor.Tensor, lo, hi, n int) *tensor.Tensor {
+	if o.IsTable() {
+		if out == nil {
+			out = tensor.NewTable(make([]*tensor.Tensor, len(o.Table))...)
+		}
+		if !out.IsTable() || len(out.Table) != len(o.Table) {
+			panic(fmt.Errorf("predict: the model's output changed between batches, to %s", o.Describe()))
+		}
+		for i, e := range o.Table {
+			out.Table[i] = collect(out.Table[i], e, lo, hi, n)
+		}
+		return out
+	}
+	if hi-lo == 1 && o.Dims() > 0 && o.Shape[0] != 1 || o.Dims() == 0 && hi-lo == 1 {
+		// A batch of one can lose its batch dimension (View without
+		// num_input_dims does, as in Torch): the output is one record.
+		o = &tensor.Tensor{Shape: append([]int{1}, o.Shape...), Data: o.Data}
+	}
+	if o.Dims() == 0 || o.Shape[0] != hi-lo {
+		panic(fmt.Errorf("predict: the model returned shape %s for a batch of %d records", tensor.ShapeString(o.Shape), hi-lo))
+	}
+	if out == nil {
+		out = tensor.New(append([]int{n}, o.Shape[1:]...)...)
+	}
+	per := o.Len() / (hi - lo)
+	if out.IsTable() || per*n != out.Len() {
+		panic(fmt.Errorf("predict: the model's output shape changed between batches"))
+	}
+	copy(out.Data[lo*per:hi*per], o.Data)
 	return out
 }
 
 // Classes returns, for each record of out, the 1-based index of its highest
 // output (BigDL's predict_class).
 func Classes(out *tensor.Tensor) *tensor.Tensor {
+	if out.IsTable() {
+		panic(fmt.Errorf("predict_class: the model's output is a table %s; classes need one tensor", out.Describe()))
+	}
 	n := out.Shape[0]
 	per := out.Len() / max(n, 1)
 	classes := tensor.New(n)

@@ -11,10 +11,100 @@ import (
 	"strings"
 )
 
-// Tensor is a dense row-major float32 array.
+// Tensor is a dense row-major float32 array, or a table.
+//
+// A table (BigDL's Table: what ConcatTable returns, JoinTable takes, a
+// multi-input model reads) is a Tensor whose Table is not nil: an ordered
+// list of tensors or tables, with Shape and Data unused. Making the table a
+// kind of Tensor rather than a second type keeps one activity type through
+// layers, criteria and the training loop, so the tensor path stays as it was
+// and a table layer reuses its output table between calls like any buffer.
 type Tensor struct {
 	Shape []int
 	Data  []float32
+	Table []*Tensor
+}
+
+// NewTable returns a table of the given elements (not copied).
+func NewTable(elems ...*Tensor) *Tensor {
+	if elems == nil {
+		elems = []*Tensor{}
+	}
+	return &Tensor{Table: elems}
+}
+
+// IsTable reports whether t is a table.
+func (t *Tensor) IsTable() bool { return t.Table != nil }
+
+// Describe is t's shape, "(2, 3)", or for a table its elements' shapes in
+// braces, "{(2, 3), {(2,), (4,)}}": what error messages print.
+func (t *Tensor) Describe() string {
+	if t == nil {
+		return "nothing"
+	}
+	if !t.IsTable() {
+		return ShapeString(t.Shape)
+	}
+	parts := make([]string, len(t.Table))
+	for i, e := range t.Table {
+		parts[i] = e.Describe()
+	}
+	return "{" + strings.Join(parts, ", ") + "}"
+}
+
+// Leaves lists the tensors of t depth first (t itself when it is a tensor).
+func (t *Tensor) Leaves() []*Tensor { return t.AppendLeaves(nil) }
+
+// AppendLeaves appends t's tensors, depth first, to dst.
+func (t *Tensor) AppendLeaves(dst []*Tensor) []*Tensor {
+	if !t.IsTable() {
+		return append(dst, t)
+	}
+	for _, e := range t.Table {
+		dst = e.AppendLeaves(dst)
+	}
+	return dst
+}
+
+// Nest rebuilds an activity from a nesting, as the C ABI describes tables:
+// a number is the index of a tensor in leaves, a list is a table of the
+// activities its elements describe (JSON-decoded: numbers are float64).
+func Nest(nesting any, leaves []*Tensor) (*Tensor, error) {
+	switch v := nesting.(type) {
+	case float64:
+		i := int(v)
+		if float64(i) != v || i < 0 || i >= len(leaves) {
+			return nil, fmt.Errorf("table nesting names tensor %v, but %d tensors were given", v, len(leaves))
+		}
+		return leaves[i], nil
+	case int:
+		return Nest(float64(v), leaves)
+	case []any:
+		t := NewTable(make([]*Tensor, len(v))...)
+		for i, e := range v {
+			x, err := Nest(e, leaves)
+			if err != nil {
+				return nil, err
+			}
+			t.Table[i] = x
+		}
+		return t, nil
+	}
+	return nil, fmt.Errorf("table nesting must be a tensor index or a list, got %v", nesting)
+}
+
+// EnsureTable returns t as a table of n elements, reusing its storage (the
+// elements keep their buffers), so table layers do not allocate per call.
+func EnsureTable(t *Tensor, n int) *Tensor {
+	if t == nil {
+		t = &Tensor{}
+	}
+	t.Shape, t.Data = nil, nil
+	if cap(t.Table) < n {
+		t.Table = append(t.Table[:cap(t.Table)], make([]*Tensor, n-cap(t.Table))...)
+	}
+	t.Table = t.Table[:n]
+	return t
 }
 
 // New returns a zero tensor of the given shape.
@@ -59,6 +149,13 @@ func (t *Tensor) Dims() int { return len(t.Shape) }
 
 // Clone returns a deep copy.
 func (t *Tensor) Clone() *Tensor {
+	if t.IsTable() {
+		c := NewTable(make([]*Tensor, len(t.Table))...)
+		for i, e := range t.Table {
+			c.Table[i] = e.Clone()
+		}
+		return c
+	}
 	return &Tensor{Shape: append([]int(nil), t.Shape...), Data: append([]float32(nil), t.Data...)}
 }
 
@@ -83,6 +180,7 @@ func Ensure(t *Tensor, shape ...int) *Tensor {
 	if t == nil {
 		return New(shape...)
 	}
+	t.Table = nil
 	if cap(t.Data) >= n {
 		t.Data = t.Data[:n]
 	} else {
@@ -114,4 +212,40 @@ func (t *Tensor) Rows() (rows, cols int) {
 		return 1, t.Shape[0]
 	}
 	return t.Shape[0], Volume(t.Shape[1:])
+}
+
+// Records is the number of records of a data set: its first dimension, or
+// for a table its tensors' common first dimension (-1 if they differ, 0
+// for a scalar or an empty table).
+func (t *Tensor) Records() int {
+	if !t.IsTable() {
+		if t.Dims() == 0 {
+			return 0
+		}
+		return t.Shape[0]
+	}
+	n := 0
+	for i, e := range t.Table {
+		r := e.Records()
+		if i > 0 && r != n {
+			return -1
+		}
+		n = r
+	}
+	return n
+}
+
+// Slice views records [lo, hi) of t (of each tensor of a table) without
+// copying the values.
+func (t *Tensor) Slice(lo, hi int) *Tensor {
+	if t.IsTable() {
+		s := NewTable(make([]*Tensor, len(t.Table))...)
+		for i, e := range t.Table {
+			s.Table[i] = e.Slice(lo, hi)
+		}
+		return s
+	}
+	per := t.Len() / max(t.Shape[0], 1)
+	shape := append([]int{hi - lo}, t.Shape[1:]...)
+	return &Tensor{Shape: shape, Data: t.Data[lo*per : hi*per]}
 }

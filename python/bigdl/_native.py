@@ -150,13 +150,33 @@ def as_float32(a, what="array"):
     return arr
 
 
+def _flatten(x, leaves):
+    """The nesting of x (a list nests a table), appending its arrays to leaves."""
+    if isinstance(x, (list, tuple)):
+        return [_flatten(e, leaves) for e in x]
+    leaves.append(x)
+    return len(leaves) - 1
+
+
+def _nest(nesting, leaves):
+    if isinstance(nesting, list):
+        return [_nest(n, leaves) for n in nesting]
+    return leaves[nesting]
+
+
 def call(handle, method, args=None, tensors=()):
     """Calls a method on a Go object (handle 0: the library itself).
 
-    Returns (result, arrays): the JSON result and the output arrays.
+    A tensor argument may be a (nested) list of arrays, a table: all cross
+    in this one call, as a flat list of arrays plus the nesting.
+    Returns (result, arrays): the JSON result and the outputs, tables as lists.
     """
     if handle is None:
         raise FreedObjectError("%s: this object was freed and can no longer be used" % method)
+    if any(isinstance(t, (list, tuple)) for t in tensors):
+        leaves = []
+        args = dict(args or {}, tables=[_flatten(t, leaves) for t in tensors])
+        tensors = leaves
     arrays = [as_float32(t, "input %d of %s" % (i + 1, method)) for i, t in enumerate(tensors)]
     n = len(arrays)
     data = (ctypes.c_void_p * max(n, 1))(*[a.ctypes.data for a in arrays])
@@ -174,14 +194,20 @@ def call(handle, method, args=None, tensors=()):
     result, outs = out.get("result"), []
     if "shapes" in out:
         try:
-            for i, shape in enumerate(out["shapes"]):
-                arr = np.empty(shape, dtype=np.float32)
-                st = lib().bigdl_tensors_read(tensors_out.value, i, arr.ctypes.data, arr.size, ctypes.byref(err))
-                if st != _OK:
-                    _raise(st, err)
-                outs.append(arr)
+            # All output tensors (a table's leaves) come out in one read, as views of one buffer.
+            sizes = [int(np.prod(shape, dtype=np.int64)) for shape in out["shapes"]]
+            buf = np.empty(sum(sizes), dtype=np.float32)
+            st = lib().bigdl_tensors_read(tensors_out.value, -1, buf.ctypes.data, buf.size, ctypes.byref(err))
+            if st != _OK:
+                _raise(st, err)
+            off = 0
+            for shape, size in zip(out["shapes"], sizes):
+                outs.append(buf[off:off + size].reshape(shape))
+                off += size
         finally:
             lib().bigdl_free(tensors_out.value)
+    if "tables" in out:
+        outs = [_nest(n, outs) for n in out["tables"]]
     return result, outs
 
 

@@ -468,9 +468,19 @@ def _predict_partition(payload, iterator):
     if p["method"] == "predict_class":
         for c in out:
             yield int(c)
+    elif isinstance(out, list):  # a table of outputs: each record's is a list
+        for i in range(len(records)):
+            yield _record(out, i)
     else:
         for row in out:
             yield row
+
+
+def _record(out, i):
+    """Record i of a (nested) list of arrays."""
+    if isinstance(out, list):
+        return [_record(o, i) for o in out]
+    return out[i]
 
 
 def predict(model, rdd, batch_size=-1, classes=False):

@@ -6,10 +6,11 @@ from bigdl.util.common import JavaValue, JTensor
 
 
 def _as_array(x, what):
+    """x as a float32 ndarray, or for a table (a list or tuple) a list of them."""
     if isinstance(x, JTensor):
         return x.to_ndarray()
-    if isinstance(x, list):
-        raise ValueError("%s: table (list) inputs are not supported by these criteria yet" % what)
+    if isinstance(x, (list, tuple)):
+        return [_as_array(e, "%s[%d]" % (what, i)) for i, e in enumerate(x)]
     return _native.as_float32(np.asarray(x, dtype=np.float32) if np.isscalar(x) else x, what)
 
 
@@ -32,7 +33,7 @@ class Criterion(JavaValue):
                                                      _as_array(target, "criterion target")])[0])
 
     def backward(self, input, target):
-        """The gradient of the loss w.r.t. input."""
+        """The gradient of the loss w.r.t. input (a list for a table input)."""
         return self._call("backward", tensors=[_as_array(input, "criterion input"),
                                                _as_array(target, "criterion target")])[1][0]
 
@@ -90,3 +91,67 @@ class BCECriterion(Criterion):
     def __init__(self, weights=None, size_average=True, bigdl_type="float"):
         super().__init__(None, bigdl_type, weights=_weights(weights, "BCECriterion weights"),
                          size_average=size_average)
+
+
+class _Composite(Criterion):
+    def add(self, criterion, weight=1.0):
+        """Adds criterion with weight; returns self."""
+        if not isinstance(criterion, Criterion):
+            raise ValueError("%s.add: expected a Criterion, got %s" % (type(self).__name__, type(criterion).__name__))
+        self._call("add", {"criterion": criterion.value, "weight": float(weight)})
+        self._spec["args"].setdefault("criteria", []).append(dict(criterion._spec, weight=float(weight)))
+        return self
+
+
+class ParallelCriterion(_Composite):
+    """Σ weight_i · criterion_i(input[i], target[i]) over a table input (the whole target for
+    each with repeat_target)."""
+
+    def __init__(self, repeat_target=False, bigdl_type="float"):
+        super().__init__(None, bigdl_type, repeat_target=repeat_target)
+
+
+class MultiCriterion(_Composite):
+    """Σ weight_i · criterion_i(input, target)."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class MarginRankingCriterion(Criterion):
+    """max(0, -y (x1 - x2) + margin) for an input table [x1, x2] and targets y of ±1
+    (a tensor, or BigDL's table [y]); averaged with size_average."""
+
+    def __init__(self, margin=1.0, size_average=True, bigdl_type="float"):
+        super().__init__(None, bigdl_type, margin=margin, size_average=size_average)
+
+
+class CosineEmbeddingCriterion(Criterion):
+    """1 - cos(x1, x2) for y = 1, max(0, cos(x1, x2) - margin) for y = -1, per row of an
+    input table [x1, x2]; averaged over rows with size_average."""
+
+    def __init__(self, margin=0.0, size_average=True, bigdl_type="float"):
+        super().__init__(None, bigdl_type, margin=margin, size_average=size_average)
+
+
+class KLDCriterion(Criterion):
+    """KL(N(mean, exp(log_var)) || N(0, I)) for an input table [mean, log_var] (the VAE
+    loss; the target is ignored), divided by the batch size with size_average."""
+
+    def __init__(self, size_average=True, bigdl_type="float"):
+        super().__init__(None, bigdl_type, size_average=size_average)
+
+
+class GaussianCriterion(Criterion):
+    """-log N(target; mean, exp(log_var)) summed, for an input table [mean, log_var]."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class SmoothL1CriterionWithWeights(Criterion):
+    """Σ outside_w · smoothL1(inside_w · (x - t)) (threshold 1/sigma²) for a target table
+    [t, inside_w, outside_w] (or [t]), divided by num (by the batch size when 0)."""
+
+    def __init__(self, sigma, num=0, bigdl_type="float"):
+        super().__init__(None, bigdl_type, sigma=sigma, num=num)

@@ -16,11 +16,19 @@ _classes = {}
 
 
 def _as_array(x, what):
+    """x as a float32 ndarray, or for a table (a list or tuple) a list of them."""
     if isinstance(x, JTensor):
         return x.to_ndarray()
-    if isinstance(x, list):
-        raise ValueError("%s: table (list) inputs are not supported by these layers yet; pass one ndarray" % what)
+    if isinstance(x, (list, tuple)):
+        return [_as_array(e, "%s[%d]" % (what, i)) for i, e in enumerate(x)]
     return _native.as_float32(x, what)
+
+
+def _output(x):
+    """BigDL's convention for results: a table of one tensor comes back as that tensor."""
+    if isinstance(x, list) and len(x) == 1 and not isinstance(x[0], list):
+        return x[0]
+    return x
 
 
 def _not_yet(what):
@@ -61,13 +69,14 @@ class Layer(JavaValue):
     # Computation
 
     def forward(self, input):
-        """Output for input (no batch dim, or a leading batch dim), in the current mode."""
-        return self._call("forward", tensors=[_as_array(input, "forward input")])[1][0]
+        """Output for input (no batch dim, or a leading batch dim), in the current mode.
+        A table (several tensors) is a list of ndarrays, in and out."""
+        return _output(self._call("forward", tensors=[_as_array(input, "forward input")])[1][0])
 
     def backward(self, input, grad_output):
         """Gradient w.r.t. input; accumulates parameter gradients. Call forward(input) first."""
-        return self._call("backward", tensors=[_as_array(input, "backward input"),
-                                               _as_array(grad_output, "backward grad_output")])[1][0]
+        return _output(self._call("backward", tensors=[_as_array(input, "backward input"),
+                                                       _as_array(grad_output, "backward grad_output")])[1][0])
 
     def zero_grad_parameters(self):
         self._call("zero_grad_parameters")
@@ -256,11 +265,10 @@ def _predict_features(X):
     if isinstance(X, JTensor):
         return X.to_ndarray()
     X = list(X)
-    if X and all(isinstance(a, np.ndarray) for a in X):
-        if len(X) == 1:
-            return _native.as_float32(X[0], "predict features")
-        raise ValueError("predict: a list of ndarrays is read as the inputs of a multi-input model, "
-                         "which these layers do not support yet; pass one ndarray")
+    if X and all(isinstance(a, (np.ndarray, JTensor)) for a in X):
+        # A list of ndarrays is the inputs of a multi-input model (a table), as in BigDL.
+        arrays = [_as_array(a, "predict features %d" % (i + 1)) for i, a in enumerate(X)]
+        return arrays[0] if len(arrays) == 1 else arrays
     x, _ = features_and_labels(X, "predict features", need_labels=False)
     return x
 
@@ -302,16 +310,168 @@ class Sequential(Container):
         super().__init__(jvalue, bigdl_type)
 
 
-class Model(Container):
-    """BigDL's graph model. Graphs (Model(inputs, outputs)) come in a later
-    release; Model.load reads any saved model."""
+class Node(object):
+    """A node of a graph: a layer and the nodes whose outputs it reads (in order).
+    layer(node) or layer([node1, node2]) makes one; Input() makes an input node."""
 
-    def __init__(self, inputs, outputs, jvalue=None, bigdl_type="float", byte_order="little_endian", model_type="bigdl"):
-        _not_yet("the graph API Model(inputs, outputs)")
+    def __init__(self, element, prev=()):
+        self._element = element
+        self._prev = list(prev)
+        self._next = []
+        for p in self._prev:
+            p._next.append(self)
+
+    def element(self):
+        """The node's layer."""
+        return self._element
+
+    def remove_pre_edges(self):
+        """Disconnects this node from the nodes it reads."""
+        for p in self._prev:
+            p._next = [n for n in p._next if n is not self]
+        self._prev = []
+
+    def remove_next_edges(self):
+        """Disconnects the nodes that read this node from it."""
+        for n in self._next:
+            n._prev = [p for p in n._prev if p is not self]
+        self._next = []
+
+    def __repr__(self):
+        return "Node(%s)" % self._element.name()
+
+
+class _InputLayer(Layer):
+    """The layer of an input node: passes its input through."""
+
+    @classmethod
+    def _class_name(cls):
+        return "Input"
+
+
+class Input(Node):
+    """An input node of a graph Model (a Node, not a Layer)."""
+
+    def __init__(self, name=None, bigdl_type="float"):
+        layer = _InputLayer(None, bigdl_type)
+        if name is not None:
+            layer.set_name(name)
+        super().__init__(layer)
+
+
+def _call_layer(self, x=None):
+    """layer(node) / layer([node1, node2]): a new Node running this layer on those nodes'
+    outputs (a table when several); layer() makes a node that reads the graph's input."""
+    prev = [] if x is None else to_list(x)
+    for i, p in enumerate(prev):
+        if not isinstance(p, Node):
+            raise ValueError("%s: a layer is called on a Node or a list of Nodes (from Input() or another "
+                             "layer's call), got %s at position %d" % (self.name(), type(p).__name__, i + 1))
+    return Node(self, prev)
+
+
+Layer.__call__ = _call_layer
+
+
+def _graph_nodes(nodes, what):
+    nodes = to_list(nodes)
+    if not nodes:
+        raise ValueError("Model: %s must be a Node or a non-empty list of Nodes" % what)
+    for i, n in enumerate(nodes):
+        if not isinstance(n, Node):
+            raise ValueError("Model: %s must be Nodes (from Input() or calling a layer on a node), "
+                             "got %s at position %d" % (what, type(n).__name__, i + 1))
+    return nodes
+
+
+class Model(Container):
+    """BigDL's graph model: Model(inputs, outputs) with nodes made by Input() and by
+    calling layers on nodes. With several inputs, forward takes a list in input order;
+    with several outputs it returns a list. Model(preprocessor, trainable) runs the
+    trainable layer on the preprocessor's output, which gets no gradient."""
+
+    def __init__(self, inputs, outputs, jvalue=None, bigdl_type="float", byte_order="little_endian",
+                 model_type="bigdl"):
+        if jvalue is not None:
+            Layer.__init__(self, jvalue, bigdl_type)
+            return
+        if model_type != "bigdl":
+            _not_yet("Model model_type=%r (only BigDL graphs)" % (model_type,))
+        if isinstance(inputs, Layer) and isinstance(outputs, Layer):
+            start = Input()
+            stop = Identity()(inputs(start))
+            Model.__init__(self, start, outputs(stop), bigdl_type=bigdl_type)
+            self.stop_gradient([stop.element().name()])
+            return
+        ins, outs = _graph_nodes(inputs, "inputs"), _graph_nodes(outputs, "outputs")
+        order, index = [], {}
+        input_ids = set(id(n) for n in ins)
+
+        def visit(n):
+            # Depth first from the outputs: each node after its predecessors.
+            if id(n) in index:
+                return
+            index[id(n)] = None
+            if id(n) not in input_ids:
+                for p in n._prev:
+                    visit(p)
+            index[id(n)] = len(order)
+            order.append(n)
+        for o in outs:
+            visit(o)
+        for n in order:
+            if not n._prev and id(n) not in input_ids:
+                raise ValueError("Model: the outputs cannot be reached from the inputs: node %s (%s) has no "
+                                 "predecessor and is not an input" % (n.element().name(), n.element()._class_name()))
+        for n in ins:
+            if id(n) not in index:
+                raise ValueError("Model: input node %s (%s) has no path to an output"
+                                 % (n.element().name(), n.element()._class_name()))
+        prev = [[] if id(n) in input_ids else [index[id(p)] for p in n._prev] for n in order]
+        Layer.__init__(self, _native.new("Model", {
+            "layers": [n.element().value for n in order], "prev": prev,
+            "inputs": [index[id(n)] for n in ins], "outputs": [index[id(n)] for n in outs]}), bigdl_type)
+
+    def _nodes(self):
+        """Node objects for this graph's nodes, wired as the graph is (also for a loaded Model)."""
+        g, _ = self._call("graph")
+        nodes = []
+        for h, prev in zip(g["nodes"], g["prev"]):
+            nodes.append(Node(Layer.of(h, self.bigdl_type), [nodes[p] for p in prev]))
+        return nodes
+
+    def node(self, name):
+        """The node whose layer is named name."""
+        for n in self._nodes():
+            if n.element().name() == name:
+                return n
+        raise ValueError("Model.node: no node named %r in %s" % (name, self.name()))
+
+    def stop_gradient(self, stop_layers):
+        """The named layers pass no gradient to their predecessors; returns self."""
+        self._call("stop_gradient", {"names": [str(n) for n in to_list(stop_layers)]})
+        return self
+
+    def set_input_formats(self, input_formats):
+        """Accepted for BigDL's API: these name MKL-DNN memory layouts, and bigdl-go has one
+        (contiguous row-major); returns self."""
+        _check_formats(input_formats, "set_input_formats")
+        return self
+
+    def set_output_formats(self, output_formats):
+        """As set_input_formats; returns self."""
+        _check_formats(output_formats, "set_output_formats")
+        return self
 
     @staticmethod
     def loadModel(modelPath, weightPath=None, bigdl_type="float"):
         _not_yet("Model.loadModel (BigDL's protobuf format); use Model.load")
+
+
+def _check_formats(formats, what):
+    if not isinstance(formats, (list, tuple)) or not all(isinstance(f, int) and not isinstance(f, bool)
+                                                         for f in formats):
+        raise ValueError("%s: expected a list of integer format codes, got %r" % (what, formats))
 
 
 class Linear(Layer):
@@ -407,3 +567,8 @@ class ActivityRegularization(Layer):
 
     def __init__(self, l1=0.0, l2=0.0, bigdl_type="float"):
         super().__init__(None, bigdl_type, l1=l1, l2=l2)
+
+
+# The table, container and shape layers live in their own module; they are
+# BigDL's bigdl.nn.layer names.
+from bigdl.nn._tables import *  # noqa: E402,F401,F403

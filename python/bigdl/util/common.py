@@ -116,9 +116,11 @@ def _as_features(x, what):
 
 
 def _tensor_list(x):
-    """BigDL reads a list of ndarrays as several tensors; any other list
-    (of numbers, nested) is one array, which numpy refuses when ragged."""
-    if isinstance(x, list) and x and all(isinstance(a, (np.ndarray, JTensor)) for a in x):
+    """BigDL reads a list of ndarrays as several tensors (a numpy scalar among them is a 0-d one,
+    as in a table label [class, target]); any other list (of numbers, nested) is one array, which
+    numpy refuses when ragged."""
+    if (isinstance(x, list) and any(isinstance(a, (np.ndarray, JTensor)) for a in x)
+            and all(isinstance(a, (np.ndarray, JTensor, np.generic)) for a in x)):
         return x
     return [x]
 
