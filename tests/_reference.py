@@ -324,3 +324,31 @@ def numeric_grad(f, x, eps):
         flat[i] = old
         gflat[i] = (fp - fm) / (up_step + down_step)
     return g
+
+
+class BigDLStream(object):
+    """BigDL's RandomGenerator, rebuilt on numpy's MT19937."""
+
+    def __init__(self, seed):
+        self.rs = np.random.RandomState(seed)
+        self.cached = None
+
+    def _u(self, n):
+        return self.rs.randint(0, 2 ** 32, size=n, dtype=np.uint64).astype(np.float64) / 2.0 ** 32
+
+    def uniform(self, a, b, n):
+        return (a + (b - a) * self._u(n)).astype(np.float32)
+
+    def normal(self, mean, stdv, n):
+        out = []
+        while len(out) < n:
+            if self.cached is None:
+                x, y = self._u(2)
+                rho = np.sqrt(-2 * np.log(1 - y))
+                self.cached = (x, rho)
+                out.append(rho * np.cos(2 * np.pi * x) * stdv + mean)
+            else:
+                x, rho = self.cached
+                self.cached = None
+                out.append(rho * np.sin(2 * np.pi * x) * stdv + mean)
+        return np.array(out, dtype=np.float32)

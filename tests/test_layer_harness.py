@@ -3,8 +3,8 @@ _layer_rows.py, so adding a layer adds rows there, not a test file.
 
 Checks: forward and backward against PyTorch (autograd) or, where PyTorch lacks the
 operation, a numpy forward and finite differences; batched and unbatched inputs; a
-save/load round trip with identical outputs; the parameter shapes and the fan-in BigDL
-initialises from; the regularizer and init arguments of BigDL's signature; a clear error
+save/load round trip with identical outputs; the parameter shapes, and the fan-in and fan-out
+BigDL initialises from (the default draw and a seeded Xavier draw); the regularizer and init arguments of BigDL's signature; a clear error
 for a bad input, after which the interpreter stays usable."""
 import inspect
 
@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 import torch
 
+from bigdl.nn.initialization_method import Xavier, Zeros
 from bigdl.nn.layer import Layer
+from bigdl.util.common import RNG
 
 from _layer_rows import CRITERIA, LAYERS
-from _reference import rel_err
+from _reference import BigDLStream, rel_err
 
 TOL = 1e-4
 
@@ -135,6 +137,19 @@ def test_parameter_shapes_and_fan_in(row):
         bound = 1 / np.sqrt(row.fan[0])
         w = weights[0]
         assert np.all(np.abs(w) <= bound) and np.abs(w).max() > 0.5 * bound
+
+
+@pytest.mark.parametrize("row", [r for r in LAYERS if r.fan is not None], ids=repr)
+def test_fan_in_and_fan_out_drive_xavier(row):
+    # Xavier draws U(-√(6/(fan_in+fan_out)), +√(…)) from the global stream, weight first, so a seeded
+    # draw pins both fans exactly (the default initialisation above only shows fan-in).
+    layer = row.make()
+    RNG().set_seed(11)
+    assert layer.set_init_method(Xavier(), Zeros()) is layer
+    fan_in, fan_out = row.fan
+    bound = np.sqrt(6.0 / (fan_in + fan_out))
+    w = layer.get_weights()[0]
+    np.testing.assert_array_equal(w, BigDLStream(11).uniform(-bound, bound, w.size).reshape(w.shape))
 
 
 @pytest.mark.parametrize("row", [r for r in LAYERS if r.init_args], ids=repr)
