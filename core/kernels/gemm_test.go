@@ -454,3 +454,28 @@ func TestChooseFromEnv(t *testing.T) {
 		t.Errorf("BIGDL_KERNELS=nonsense chose %s, want the best (%s)", active.name, Available()[0])
 	}
 }
+
+// TestWorkspaceHoldsEveryBlock checks that a fresh workspace's packing
+// buffers hold the largest blocks gemmBlock cuts for each set: up to mc
+// rows and nc columns rounded up to whole tiles. When nc is not a multiple
+// of nr (8×48's 1024), a block is wider than nc; sized by nc·kc, the
+// buffer was overrun by a 600×2048×256 product on a fresh workspace.
+func TestWorkspaceHoldsEveryBlock(t *testing.T) {
+	for _, name := range All() {
+		for _, ks := range []*kernelSet{sets[name], sets[name].alt} {
+			if ks == nil {
+				continue
+			}
+			ws := new(workspace)
+			ws.ensure(ks)
+			for total := 1; total <= 3*max(ks.mc, ks.nc); total++ {
+				if rows := splitEven(total, ks.mc, ks.mr); rows*ks.kc > len(ws.a) {
+					t.Fatalf("%s: a block of %d rows of A needs %d values, the workspace holds %d", ks.name, rows, rows*ks.kc, len(ws.a))
+				}
+				if cols := splitEven(total, ks.nc, ks.nr); cols*ks.kc > len(ws.b) {
+					t.Fatalf("%s: a block of %d columns of B needs %d values, the workspace holds %d", ks.name, cols, cols*ks.kc, len(ws.b))
+				}
+			}
+		}
+	}
+}
