@@ -81,7 +81,7 @@ func register(s *kernelSet) bool {
 }
 
 // preference is the start-up order: the first supported set wins.
-var preference = []string{"avx512", "avx512-asm8x48", "avx512-archsimd", "avx2", "generic"}
+var preference = []string{"avx512", "avx512-asm8x48", "avx512-archsimd", "avx2", "avx2-asm4x24", "avx2-archsimd", "generic"}
 
 // active is the kernel set behind Sgemm's packed driver and the vector helpers.
 var active *kernelSet
@@ -194,7 +194,7 @@ func contains(list []string, s string) bool {
 
 // Force switches every kernel (Sgemm and the vector helpers) to the named
 // path: "avx512" (Go assembly), "avx512-asm8x48", "avx512-archsimd",
-// "avx2" or "generic". It fails if the path is unknown, not
+// "avx2" (Go assembly), "avx2-asm4x24", "avx2-archsimd" or "generic". It fails if the path is unknown, not
 // compiled in (built without GOEXPERIMENT=simd), or not supported by this
 // CPU. Not safe to call while kernels run on other goroutines.
 func Force(path string) (restore func(), err error) {

@@ -20,7 +20,7 @@ func randSlice(r *rand.Rand, n int) []float32 {
 
 // allPaths is every code path the tests must cover; a path is skipped only
 // when this CPU (or a build without GOEXPERIMENT=simd) cannot run it.
-var allPaths = []string{"generic", "avx2", "avx512-archsimd", "avx512-asm8x48", "avx512"}
+var allPaths = []string{"generic", "avx2-archsimd", "avx2-asm4x24", "avx2", "avx512-archsimd", "avx512-asm8x48", "avx512"}
 
 // forEachPath runs f once per kernel set and thread count, and for a set
 // with an NT dot kernel, once with every A·Bᵀ product on each of the two
