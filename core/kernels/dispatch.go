@@ -44,9 +44,11 @@ type kernelSet struct {
 	// packRows and packCols, if set, pack the slivers of an untransposed
 	// and a transposed A for this set's mr (see packA).
 	packRows, packCols aPacker
-	// packBT, if set, transposes op(B) = Bᵀ into slivers 16 columns at a
-	// time (see packB); nr must then be a multiple of 16.
+	// packBT, if set, transposes op(B) = Bᵀ into slivers btCols columns
+	// at a time (16 if btCols is 0; see packB); nr must then be a multiple
+	// of that.
 	packBT bTransposer
+	btCols int
 	// packCopy, if set, packs full slivers of an untransposed B (see packB).
 	packCopy bCopier
 

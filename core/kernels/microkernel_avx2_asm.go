@@ -19,11 +19,13 @@ func kernel4x24AVX2asm(k int, a, b *float32, bStride uintptr, c *float32, ldc in
 
 // avx2AsmSet derives a kernel set from the archsimd AVX2 set (same vector
 // helpers and NT dot kernel) with an assembly micro-kernel and packs.
-func avx2AsmSet(name, desc string, mr, nr int, micro microKernel) *kernelSet {
+func avx2AsmSet(name, desc string, mr, nr int, micro microKernel, packRows, packCols aPacker, packCopy bCopier) *kernelSet {
 	s := *avx2Set
 	s.name, s.desc = name, desc
 	s.needs = []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.FMA3}
 	s.mr, s.nr, s.micro = mr, nr, micro
+	s.packRows, s.packCols, s.packCopy = packRows, packCols, packCopy
+	s.packBT, s.btCols = transpose8AVX2asm, 8
 	s.kc, s.mc, s.nc = cacheBlocks(mr, nr, cpu.Cache.L1D, cpu.Cache.L2)
 	return &s
 }
@@ -52,9 +54,9 @@ func cacheBlocks(mr, nr, l1, l2 int) (kc, mc, nc int) {
 // work per step and stays as the alternative for row counts that pad
 // badly to 6, such as a batch of 16 (18 rows computed for 16).
 var (
-	avx2Asm4x24 = avx2AsmSet("avx2-asm4x24", "avx2-asm4x24 (Go assembly, 4×24 ymm, broadcasts from memory)", 4, 24, kernel4x24AVX2asm)
+	avx2Asm4x24 = avx2AsmSet("avx2-asm4x24", "avx2-asm4x24 (Go assembly, 4×24 ymm, broadcasts from memory)", 4, 24, kernel4x24AVX2asm, packRows4AVX2asm, packCols4AVX2asm, copy24AVX2asm)
 	avx2Asm     = func() *kernelSet {
-		s := avx2AsmSet("avx2", "avx2+fma (Go assembly, 6×16 ymm or 4×24 by shape, broadcasts from memory)", 6, 16, kernel6x16AVX2asm)
+		s := avx2AsmSet("avx2", "avx2+fma (Go assembly, 6×16 ymm or 4×24 by shape, broadcasts from memory)", 6, 16, kernel6x16AVX2asm, packRows6AVX2asm, packCols6AVX2asm, copy16AVX2asm)
 		s.alt = avx2Asm4x24
 		return s
 	}()
