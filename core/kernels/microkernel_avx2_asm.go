@@ -26,17 +26,35 @@ func avx2AsmSet(name, desc string, mr, nr int, micro microKernel, packRows, pack
 	s.mr, s.nr, s.micro = mr, nr, micro
 	s.packRows, s.packCols, s.packCopy = packRows, packCols, packCopy
 	s.packBT, s.btCols = transpose8AVX2asm, 8
+	// Reading B in place beat packing it up to 128 rows (by 40% at a
+	// batch of 16) and lost from 256 (by 6–10% at 512×512×512).
+	s.directMaxM = 128
+	s.ntCost = avx2NTCost
 	s.kc, s.mc, s.nc = cacheBlocks(mr, nr, cpu.Cache.L1D, cpu.Cache.L2)
 	return &s
 }
+
+// avx2NTCost was fitted on one core (the AVX2 sets forced on an AVX-512
+// Xeon, so the same core and caches as the AVX-512 fit; thread CPU time,
+// which a shared machine's other load disturbs least) to both paths' rates
+// for A·Bᵀ with m from 16 to 512, n of 10 and 256, k of 256 and 784. The
+// MLP's layers come out as: the 256-output layers on the packed path from
+// a batch of 24 up, at 79–93 GFLOP/s against the dot kernel's 61–68 (at
+// 16, a tie at 62–65, on the dot kernel); the 10-output layer on the dot
+// kernel at any batch (47–50 against 24–43).
+var avx2NTCost = &ntCostModel{dotRate: 31, packedRate: 49, packNs: 0.17}
 
 // cacheBlocks sizes the cache blocks of an mr×nr micro-kernel from the L1
 // data cache and the L2 (in bytes, as cpuid reports them; 0 or less if it
 // does not), as Goto's paper does: a kc-row B sliver fills half of L1,
 // leaving the other half to the A sliver streaming past it and to C, and
 // an mc×kc block of A fills half of L2, leaving the rest to the B panel's
-// slivers passing through. Without cpuid's word, 32 KiB and 256 KiB (the
-// smallest of the AVX2 CPUs: Haswell to Skylake client) are assumed.
+// slivers passing through, but no more than 512 KiB: on a 2 MiB L2, 678
+// rows of 384 ran 1024³ and 2048³ at 80 GFLOP/s, 336 rows at 86. Without
+// cpuid's word, 32 KiB and 256 KiB (the smallest of the AVX2 CPUs,
+// Haswell to Skylake client) are assumed: on those and Zen 2/3's 32 KiB
+// L1, kc is 256 for 6×16. Blocks of 3072 columns of B (3 MiB at kc = 256)
+// stay in the L3 of any of them, and nc mattered little here.
 func cacheBlocks(mr, nr, l1, l2 int) (kc, mc, nc int) {
 	if l1 <= 0 {
 		l1 = 32 << 10
@@ -45,7 +63,7 @@ func cacheBlocks(mr, nr, l1, l2 int) (kc, mc, nc int) {
 		l2 = 256 << 10
 	}
 	kc = min(max(l1/2/(nr*4)/32*32, 128), 512)
-	mc = min(max(l2/2/(kc*4), 4*mr), 1024) / mr * mr
+	mc = max(min(l2/2, 512<<10)/(kc*4), 4*mr) / mr * mr
 	return kc, mc, 3072
 }
 

@@ -37,3 +37,39 @@ func TestAVX2ForShape(t *testing.T) {
 		{512, 512, "avx2"},
 	})
 }
+
+// TestAVX2NTChoice checks where the "avx2" set's cost model sends the
+// MLP's forward products x·Wᵀ (m = batch, n = outputs, k = inputs).
+func TestAVX2NTChoice(t *testing.T) {
+	checkNTChoice(t, avx2Asm, []ntChoice{
+		{16, 256, 784, true}, // a tie (62–65 GFLOP/s either way)
+		{24, 256, 784, false},
+		{64, 256, 784, false},
+		{128, 256, 784, false},
+		{128, 256, 256, false},
+		{512, 256, 256, false},
+		{16, 10, 256, true}, // 10 columns padded to 16 by the packed path, to 12 by the dot kernel
+		{128, 10, 256, true},
+		{512, 10, 256, true},
+	})
+}
+
+// TestCacheBlocks checks the block sizes cacheBlocks derives for the CPUs
+// the AVX2 set is for, and that they stay sane when cpuid tells nothing.
+func TestCacheBlocks(t *testing.T) {
+	for _, c := range []struct {
+		mr, nr, l1, l2 int
+		kc, mc         int
+	}{
+		{6, 16, 32 << 10, 512 << 10, 256, 252}, // Zen 2/3
+		{6, 16, 32 << 10, 256 << 10, 256, 126}, // Haswell to Skylake client
+		{6, 16, 48 << 10, 2 << 20, 384, 336},   // this set forced on an AVX-512 Xeon
+		{6, 16, 0, -1, 256, 126},               // cpuid unsure: the smallest
+		{4, 24, 32 << 10, 512 << 10, 160, 408},
+	} {
+		kc, mc, nc := cacheBlocks(c.mr, c.nr, c.l1, c.l2)
+		if kc != c.kc || mc != c.mc || mc%c.mr != 0 || nc%c.nr != 0 {
+			t.Errorf("%d×%d with L1 %d, L2 %d: kc=%d mc=%d nc=%d, want kc=%d mc=%d (whole tiles)", c.mr, c.nr, c.l1, c.l2, kc, mc, nc, c.kc, c.mc)
+		}
+	}
+}

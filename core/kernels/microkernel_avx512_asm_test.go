@@ -40,10 +40,7 @@ func checkForShape(t *testing.T, ks *kernelSet, cases []shapeChoice) {
 // TestNTChoice checks where the "avx512" set's cost model sends the MLP's
 // forward products x·Wᵀ (m = batch, n = outputs, k = inputs).
 func TestNTChoice(t *testing.T) {
-	for _, c := range []struct {
-		m, n, k int
-		dot     bool
-	}{
+	checkNTChoice(t, avx512Asm, []ntChoice{
 		{16, 256, 784, true}, // too few rows to repay transposing W
 		{16, 256, 256, true},
 		{64, 256, 784, false},
@@ -51,10 +48,21 @@ func TestNTChoice(t *testing.T) {
 		{512, 256, 256, false},
 		{128, 10, 256, true}, // 10 columns padded to 32 (or 48) by the packed path, to 12 by the dot kernel
 		{512, 10, 256, true},
-	} {
+	})
+}
+
+// ntChoice is an A·Bᵀ product and whether useNT gives it to the dot kernel.
+type ntChoice struct {
+	m, n, k int
+	dot     bool
+}
+
+func checkNTChoice(t *testing.T, ks *kernelSet, cases []ntChoice) {
+	t.Helper()
+	for _, c := range cases {
 		g := &gemmArgs{transB: true, m: c.m, n: c.n, k: c.k}
-		if got := useNT(avx512Asm, g); got != c.dot {
-			t.Errorf("m=%d n=%d k=%d: dot kernel %v, want %v", c.m, c.n, c.k, got, c.dot)
+		if got := useNT(ks, g); got != c.dot {
+			t.Errorf("%s m=%d n=%d k=%d: dot kernel %v, want %v", ks.name, c.m, c.n, c.k, got, c.dot)
 		}
 	}
 }
