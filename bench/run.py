@@ -7,6 +7,8 @@
    each run in its own process so its peak RSS can be read.
 
 Prints markdown tables; BENCHMARKS.md records a run with the machine's details.
+--gemm-only and --training-only run one part; --avx2 forces everyone's AVX2
+code paths (see _FORCE_AVX2) on a CPU with AVX-512.
 """
 import json
 import os
@@ -20,7 +22,20 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 # OpenBLAS overrides set on some machines slow a current numpy: measure it as shipped.
 _OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-if any(k in os.environ for k in _OPENBLAS_OVERRIDES):
+# --avx2 measures everyone's AVX2+FMA code on a CPU that has AVX-512, as a
+# machine without it would run: our avx2 set, OpenBLAS's Haswell kernels and
+# PyTorch's AVX2 paths (ATen's, oneDNN's, and MKL's, its BLAS). Figures taken
+# so are only indicative of such a machine (same cores, caches and clocks as
+# this one).
+_FORCE_AVX2 = {"BIGDL_KERNELS": "avx2", "OPENBLAS_CORETYPE": "Haswell",
+               "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+               "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
+if "--avx2" in sys.argv:
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_L2_SIZE"}
+    env.update(_FORCE_AVX2)
+    if env != dict(os.environ):
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+elif any(k in os.environ for k in _OPENBLAS_OVERRIDES):
     env = {k: v for k, v in os.environ.items() if k not in _OPENBLAS_OVERRIDES}
     os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
@@ -131,6 +146,8 @@ def training_section():
 
 def main():
     print("# bigdl-go benchmarks\n")
+    if "--avx2" in sys.argv:
+        print("AVX2 forced (--avx2): %s\n" % ", ".join("%s=%s" % kv for kv in _FORCE_AVX2.items()))
     print("machine: %s, %d CPUs, %s; Python %s\n" % (platform.processor() or platform.machine(), os.cpu_count(),
                                                      _cpu_model(), platform.python_version()))
     if "--training-only" not in sys.argv:
