@@ -204,7 +204,9 @@ func TestSgemmAlphaBeta(t *testing.T) {
 }
 
 // TestSgemmLargerShapes samples the sizes past one cache block (k = 257
-// spans two k blocks of every set) and the MLP's shapes.
+// spans two k blocks of most sets; 700×40×800 spans several blocks of rows
+// and of k in every set, whose mc and kc reach 480 and 384) and the MLP's
+// shapes.
 func TestSgemmLargerShapes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large shapes in -short mode")
@@ -213,7 +215,7 @@ func TestSgemmLargerShapes(t *testing.T) {
 	shapes := [][3]int{
 		{255, 257, 63}, {257, 255, 257}, {63, 63, 255}, {1, 257, 255}, {257, 1, 257},
 		{16, 255, 17}, {17, 16, 257}, {255, 7, 15}, {2, 63, 257}, {257, 257, 1},
-		{16, 256, 784}, {128, 10, 256}, {15, 17, 600},
+		{16, 256, 784}, {128, 10, 256}, {15, 17, 600}, {700, 40, 800},
 	}
 	var cases []*gemmCase
 	for i, s := range shapes {
