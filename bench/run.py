@@ -8,7 +8,8 @@
 
 Prints markdown tables; BENCHMARKS.md records a run with the machine's details.
 --gemm-only and --training-only run one part; --avx2 forces everyone's AVX2
-code paths (see _FORCE_AVX2) on a CPU with AVX-512.
+code paths (see _FORCE_AVX2) on a CPU with AVX-512; --cpu-time adds SGEMM
+rates per second on a CPU for one thread.
 """
 import json
 import os
@@ -57,19 +58,25 @@ def numpy_gflops(m, k, n, trans_b, min_seconds=0.3):
     c = np.empty((m, n), np.float32)
     bb = b.T if trans_b else b
     np.matmul(a, bb, out=c)
-    reps, t0 = 0, time.perf_counter()
+    reps, t0, cpu0 = 0, time.perf_counter(), time.thread_time()
     while True:
         np.matmul(a, bb, out=c)
         reps += 1
         el = time.perf_counter() - t0
         if el >= min_seconds and reps >= 3:
-            return 2.0 * m * n * k * reps / el / 1e9
+            gflops = 2.0 * m * n * k * reps / 1e9
+            return gflops / el, gflops / (time.thread_time() - cpu0)
 
 
 def ours_gflops(m, k, n, trans_b, threads, min_seconds=0.3):
+    t0, cpu0 = time.perf_counter(), time.thread_time()
     res, _ = _native.call(0, "bench_gemm", {"m": m, "n": n, "k": k, "trans_b": trans_b, "threads": threads,
                                             "seconds": min_seconds})
-    return res["gflops"]
+    # On one thread the product runs on this thread (a cgo call runs Go on
+    # the caller's OS thread), so the share of the call's time it spent on
+    # a CPU converts the rate to one per second on a CPU.
+    on_cpu = (time.thread_time() - cpu0) / (time.perf_counter() - t0)
+    return res["gflops"], res["gflops"] / on_cpu
 
 
 def gemm_section():
@@ -80,8 +87,13 @@ def gemm_section():
                                           ", ".join("%s %s (%s)" % (p.get("internal_api"), p.get("version"),
                                                                      p.get("architecture")) for p in blas)))
     print()
-    print("| shape (m×k·n) | ours 1T | numpy 1T | ratio 1T | ours 2T | numpy 2T | ratio 2T |")
-    print("|---|---|---|---|---|---|---|")
+    # --cpu-time adds one-thread rates per second on a CPU (thread CPU time):
+    # on a machine shared with other work they tell the kernels apart when
+    # the wall-clock rates mostly tell the load.
+    cpu = "--cpu-time" in sys.argv
+    print("| shape (m×k·n) | ours 1T | numpy 1T | ratio 1T | ours 2T | numpy 2T | ratio 2T |" +
+          (" ours 1T CPU | numpy 1T CPU | ratio 1T CPU |" if cpu else ""))
+    print("|---|---|---|---|---|---|---|" + ("---|---|---|" if cpu else ""))
     shapes = [("%d³" % s, s, s, s, False) for s in SQUARE] + \
              [("%d×%d·%d (Linear fwd)" % (m, k, n), m, k, n, True) for (m, k, n) in MLP_SHAPES]
     for label, m, k, n, tb in shapes:
@@ -97,8 +109,12 @@ def gemm_section():
                 # them go to sleep so they do not take a core from ours.
                 time.sleep(0.3)
                 ours.append(ours_gflops(m, k, n, tb, threads))
-            npg, og = statistics.median(nps), statistics.median(ours)
+            npg, og = statistics.median(r[0] for r in nps), statistics.median(r[0] for r in ours)
             row += ["%.1f" % og, "%.1f" % npg, "%.2f" % (og / npg)]
+            if threads == 1:
+                npc, oc = statistics.median(r[1] for r in nps), statistics.median(r[1] for r in ours)
+        if cpu:
+            row += ["%.1f" % oc, "%.1f" % npc, "%.2f" % (oc / npc)]
         print("| " + " | ".join(row) + " |")
         sys.stdout.flush()
     print()
