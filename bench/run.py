@@ -8,8 +8,8 @@
 
 Prints markdown tables; BENCHMARKS.md records a run with the machine's details.
 --gemm-only and --training-only run one part; --avx2 forces everyone's AVX2
-code paths (see _FORCE_AVX2) on a CPU with AVX-512; --cpu-time adds SGEMM
-rates per second on a CPU for one thread.
+code paths (see _FORCE_AVX2) on a CPU with AVX-512; --cpu-time adds, for one
+thread, SGEMM rates and training ratios per second on a CPU.
 """
 import json
 import os
@@ -139,9 +139,14 @@ def training_section():
         impls = ["ours", "numpy"]
         print("(torch is not importable: its column is skipped)\n")
     print("## Training throughput (records/s) and peak RSS (MB)\n")
+    # --cpu-time adds, per peer, ours/peer in records per second on a CPU
+    # (the process's CPU time over the timed run) for one thread.
+    cpu = "--cpu-time" in sys.argv
+    peers = ["numpy"] + (["torch"] if "torch" in impls else [])
     print("| model | threads | " + " | ".join("%s rec/s | %s RSS" % (i, i) for i in impls) +
-          " | ours/numpy | " + ("ours/torch |" if "torch" in impls else ""))
-    print("|---" * (2 + 2 * len(impls) + 1 + ("torch" in impls)) + "|")
+          " | " + " | ".join("ours/%s" % p for p in peers) + " |" +
+          "".join(" ours/%s per CPU-s |" % p for p in peers if cpu))
+    print("|---" * (2 + 2 * len(impls) + len(peers) * (1 + cpu)) + "|")
     for model in ("lecture", "feedforward", "mlp"):
         for threads in (1, 2):
             results = {}
@@ -150,11 +155,12 @@ def training_section():
                 res, err = train_once(impl, model, threads)
                 results[impl] = res
                 row += [err or "%.0f" % res["records_per_s"], "" if err else "%.0f" % res["peak_rss_mb"]]
-            for peer in ["numpy"] + (["torch"] if "torch" in impls else []):
-                if results.get("ours") and results.get(peer):
-                    row.append("%.2f" % (results["ours"]["records_per_s"] / results[peer]["records_per_s"]))
-                else:
-                    row.append("")
+            for key in ["records_per_s"] + (["records_per_cpu_s"] if cpu else []):
+                for peer in peers:
+                    if results.get("ours") and results.get(peer) and (key == "records_per_s" or threads == 1):
+                        row.append("%.2f" % (results["ours"][key] / results[peer][key]))
+                    else:
+                        row.append("")
             print("| " + " | ".join(row) + " |")
             sys.stdout.flush()
     print()
