@@ -196,9 +196,10 @@ func contains(list []string, s string) bool {
 
 // Force switches every kernel (Sgemm and the vector helpers) to the named
 // path: "avx512" (Go assembly), "avx512-asm8x48", "avx512-archsimd",
-// "avx2" (Go assembly), "avx2-asm4x24", "avx2-archsimd" or "generic". It fails if the path is unknown, not
-// compiled in (built without GOEXPERIMENT=simd), or not supported by this
-// CPU. Not safe to call while kernels run on other goroutines.
+// "avx2" (Go assembly), "avx2-asm4x24", "avx2-archsimd" or "generic". It
+// fails if the path is unknown, not compiled in (built without
+// GOEXPERIMENT=simd), or not supported by this CPU. Not safe to call while
+// kernels run on other goroutines.
 func Force(path string) (restore func(), err error) {
 	s, ok := sets[path]
 	if !ok {
