@@ -7,6 +7,9 @@
    each run in its own process so its peak RSS can be read.
 
 Prints markdown tables; BENCHMARKS.md records a run with the machine's details.
+--gemm-only and --training-only run one part; --avx2 forces everyone's AVX2
+code paths (see _FORCE_AVX2) on a CPU with AVX-512; --cpu-time adds, for one
+thread, SGEMM rates and training ratios per second on a CPU.
 """
 import json
 import os
@@ -20,7 +23,20 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 # OpenBLAS overrides set on some machines slow a current numpy: measure it as shipped.
 _OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-if any(k in os.environ for k in _OPENBLAS_OVERRIDES):
+# --avx2 measures everyone's AVX2+FMA code on a CPU that has AVX-512, as a
+# machine without it would run: our avx2 set, OpenBLAS's Haswell kernels and
+# PyTorch's AVX2 paths (ATen's, oneDNN's, and MKL's, its BLAS). Figures taken
+# so are only indicative of such a machine (same cores, caches and clocks as
+# this one).
+_FORCE_AVX2 = {"BIGDL_KERNELS": "avx2", "OPENBLAS_CORETYPE": "Haswell",
+               "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+               "MKL_ENABLE_INSTRUCTIONS": "AVX2"}
+if "--avx2" in sys.argv:
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_L2_SIZE"}
+    env.update(_FORCE_AVX2)
+    if env != dict(os.environ):
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+elif any(k in os.environ for k in _OPENBLAS_OVERRIDES):
     env = {k: v for k, v in os.environ.items() if k not in _OPENBLAS_OVERRIDES}
     os.execve(sys.executable, [sys.executable] + sys.argv, env)
 
@@ -42,19 +58,25 @@ def numpy_gflops(m, k, n, trans_b, min_seconds=0.3):
     c = np.empty((m, n), np.float32)
     bb = b.T if trans_b else b
     np.matmul(a, bb, out=c)
-    reps, t0 = 0, time.perf_counter()
+    reps, t0, cpu0 = 0, time.perf_counter(), time.thread_time()
     while True:
         np.matmul(a, bb, out=c)
         reps += 1
         el = time.perf_counter() - t0
         if el >= min_seconds and reps >= 3:
-            return 2.0 * m * n * k * reps / el / 1e9
+            gflops = 2.0 * m * n * k * reps / 1e9
+            return gflops / el, gflops / (time.thread_time() - cpu0)
 
 
 def ours_gflops(m, k, n, trans_b, threads, min_seconds=0.3):
+    t0, cpu0 = time.perf_counter(), time.thread_time()
     res, _ = _native.call(0, "bench_gemm", {"m": m, "n": n, "k": k, "trans_b": trans_b, "threads": threads,
                                             "seconds": min_seconds})
-    return res["gflops"]
+    # On one thread the product runs on this thread (a cgo call runs Go on
+    # the caller's OS thread), so the share of the call's time it spent on
+    # a CPU converts the rate to one per second on a CPU.
+    on_cpu = (time.thread_time() - cpu0) / (time.perf_counter() - t0)
+    return res["gflops"], res["gflops"] / on_cpu
 
 
 def gemm_section():
@@ -65,8 +87,13 @@ def gemm_section():
                                           ", ".join("%s %s (%s)" % (p.get("internal_api"), p.get("version"),
                                                                      p.get("architecture")) for p in blas)))
     print()
-    print("| shape (m×k·n) | ours 1T | numpy 1T | ratio 1T | ours 2T | numpy 2T | ratio 2T |")
-    print("|---|---|---|---|---|---|---|")
+    # --cpu-time adds one-thread rates per second on a CPU (thread CPU time):
+    # on a machine shared with other work they tell the kernels apart when
+    # the wall-clock rates mostly tell the load.
+    cpu = "--cpu-time" in sys.argv
+    print("| shape (m×k·n) | ours 1T | numpy 1T | ratio 1T | ours 2T | numpy 2T | ratio 2T |" +
+          (" ours 1T CPU | numpy 1T CPU | ratio 1T CPU |" if cpu else ""))
+    print("|---|---|---|---|---|---|---|" + ("---|---|---|" if cpu else ""))
     shapes = [("%d³" % s, s, s, s, False) for s in SQUARE] + \
              [("%d×%d·%d (Linear fwd)" % (m, k, n), m, k, n, True) for (m, k, n) in MLP_SHAPES]
     for label, m, k, n, tb in shapes:
@@ -82,8 +109,12 @@ def gemm_section():
                 # them go to sleep so they do not take a core from ours.
                 time.sleep(0.3)
                 ours.append(ours_gflops(m, k, n, tb, threads))
-            npg, og = statistics.median(nps), statistics.median(ours)
+            npg, og = statistics.median(r[0] for r in nps), statistics.median(r[0] for r in ours)
             row += ["%.1f" % og, "%.1f" % npg, "%.2f" % (og / npg)]
+            if threads == 1:
+                npc, oc = statistics.median(r[1] for r in nps), statistics.median(r[1] for r in ours)
+        if cpu:
+            row += ["%.1f" % oc, "%.1f" % npc, "%.2f" % (oc / npc)]
         print("| " + " | ".join(row) + " |")
         sys.stdout.flush()
     print()
@@ -108,9 +139,14 @@ def training_section():
         impls = ["ours", "numpy"]
         print("(torch is not importable: its column is skipped)\n")
     print("## Training throughput (records/s) and peak RSS (MB)\n")
+    # --cpu-time adds, per peer, ours/peer in records per second on a CPU
+    # (the process's CPU time over the timed run) for one thread.
+    cpu = "--cpu-time" in sys.argv
+    peers = ["numpy"] + (["torch"] if "torch" in impls else [])
     print("| model | threads | " + " | ".join("%s rec/s | %s RSS" % (i, i) for i in impls) +
-          " | ours/numpy | " + ("ours/torch |" if "torch" in impls else ""))
-    print("|---" * (2 + 2 * len(impls) + 1 + ("torch" in impls)) + "|")
+          " | " + " | ".join("ours/%s" % p for p in peers) + " |" +
+          "".join(" ours/%s per CPU-s |" % p for p in peers if cpu))
+    print("|---" * (2 + 2 * len(impls) + len(peers) * (1 + cpu)) + "|")
     for model in ("lecture", "feedforward", "mlp"):
         for threads in (1, 2):
             results = {}
@@ -119,11 +155,12 @@ def training_section():
                 res, err = train_once(impl, model, threads)
                 results[impl] = res
                 row += [err or "%.0f" % res["records_per_s"], "" if err else "%.0f" % res["peak_rss_mb"]]
-            for peer in ["numpy"] + (["torch"] if "torch" in impls else []):
-                if results.get("ours") and results.get(peer):
-                    row.append("%.2f" % (results["ours"]["records_per_s"] / results[peer]["records_per_s"]))
-                else:
-                    row.append("")
+            for key in ["records_per_s"] + (["records_per_cpu_s"] if cpu else []):
+                for peer in peers:
+                    if results.get("ours") and results.get(peer) and (key == "records_per_s" or threads == 1):
+                        row.append("%.2f" % (results["ours"][key] / results[peer][key]))
+                    else:
+                        row.append("")
             print("| " + " | ".join(row) + " |")
             sys.stdout.flush()
     print()
@@ -131,6 +168,8 @@ def training_section():
 
 def main():
     print("# bigdl-go benchmarks\n")
+    if "--avx2" in sys.argv:
+        print("AVX2 forced (--avx2): %s\n" % ", ".join("%s=%s" % kv for kv in _FORCE_AVX2.items()))
     print("machine: %s, %d CPUs, %s; Python %s\n" % (platform.processor() or platform.machine(), os.cpu_count(),
                                                      _cpu_model(), platform.python_version()))
     if "--training-only" not in sys.argv:

@@ -27,10 +27,10 @@ import (
 //   - every return from a SIMD function follows a VZEROUPPER.
 
 // microKernelNames are the functions whose inner loop must not spill.
-// The Go-assembly functions (the kernels in microkernel_avx512_amd64.s, the
-// packs in pack_avx512_amd64.s) are exempt: they are not in the compiler's
-// listing and their register use is written out by hand (no spills
-// possible). TestAsmUpperState reads their source for the upper-state rule.
+// The Go-assembly functions (the kernels and packs in the *_amd64.s files)
+// are exempt: they are not in the compiler's listing and their register
+// use is written out by hand (no spills possible). TestAsmUpperState reads
+// their source for the upper-state rule.
 var microKernelNames = []string{"kernel3x48AVX512", "kernel4x16AVX2", "kernelDot2x4AVX512", "kernelDot2x4AVX2"}
 
 type asmInst struct {
@@ -188,9 +188,24 @@ func TestAsmUpperState(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for name, insts := range parseAsmSource(file, src) {
+		// A file whose functions the parser missed would pass unread.
+		funcs := parseAsmSource(file, src)
+		if want := bytes.Count(src, []byte("\nTEXT ")); len(funcs) != want || want == 0 {
+			t.Errorf("%s: read %d functions of %d TEXT directives", file, len(funcs), want)
+		}
+		for name, insts := range funcs {
+			rets := 0
+			for _, in := range insts {
+				if in.op == "RET" {
+					rets++
+				}
+			}
+			if rets == 0 {
+				t.Errorf("%s: found no RET in %s", file, name)
+			}
 			checkUpperState(t, name, insts)
 		}
+		t.Logf("%s: %d functions checked", file, len(funcs))
 	}
 }
 

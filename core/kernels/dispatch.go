@@ -44,9 +44,11 @@ type kernelSet struct {
 	// packRows and packCols, if set, pack the slivers of an untransposed
 	// and a transposed A for this set's mr (see packA).
 	packRows, packCols aPacker
-	// packBT, if set, transposes op(B) = Bᵀ into slivers 16 columns at a
-	// time (see packB); nr must then be a multiple of 16.
+	// packBT, if set, transposes op(B) = Bᵀ into slivers btCols columns
+	// at a time (16 if btCols is 0; see packB); nr must then be a multiple
+	// of that.
 	packBT bTransposer
+	btCols int
 	// packCopy, if set, packs full slivers of an untransposed B (see packB).
 	packCopy bCopier
 
@@ -81,7 +83,7 @@ func register(s *kernelSet) bool {
 }
 
 // preference is the start-up order: the first supported set wins.
-var preference = []string{"avx512", "avx512-asm8x48", "avx512-archsimd", "avx2", "generic"}
+var preference = []string{"avx512", "avx512-asm8x48", "avx512-archsimd", "avx2", "avx2-asm4x24", "avx2-archsimd", "generic"}
 
 // active is the kernel set behind Sgemm's packed driver and the vector helpers.
 var active *kernelSet
@@ -194,9 +196,10 @@ func contains(list []string, s string) bool {
 
 // Force switches every kernel (Sgemm and the vector helpers) to the named
 // path: "avx512" (Go assembly), "avx512-asm8x48", "avx512-archsimd",
-// "avx2" or "generic". It fails if the path is unknown, not
-// compiled in (built without GOEXPERIMENT=simd), or not supported by this
-// CPU. Not safe to call while kernels run on other goroutines.
+// "avx2" (Go assembly), "avx2-asm4x24", "avx2-archsimd" or "generic". It
+// fails if the path is unknown, not compiled in (built without
+// GOEXPERIMENT=simd), or not supported by this CPU. Not safe to call while
+// kernels run on other goroutines.
 func Force(path string) (restore func(), err error) {
 	s, ok := sets[path]
 	if !ok {

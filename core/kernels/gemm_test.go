@@ -20,7 +20,7 @@ func randSlice(r *rand.Rand, n int) []float32 {
 
 // allPaths is every code path the tests must cover; a path is skipped only
 // when this CPU (or a build without GOEXPERIMENT=simd) cannot run it.
-var allPaths = []string{"generic", "avx2", "avx512-archsimd", "avx512-asm8x48", "avx512"}
+var allPaths = []string{"generic", "avx2-archsimd", "avx2-asm4x24", "avx2", "avx512-archsimd", "avx512-asm8x48", "avx512"}
 
 // forEachPath runs f once per kernel set and thread count, and for a set
 // with an NT dot kernel, once with every A·Bᵀ product on each of the two
@@ -204,7 +204,9 @@ func TestSgemmAlphaBeta(t *testing.T) {
 }
 
 // TestSgemmLargerShapes samples the sizes past one cache block (k = 257
-// spans two k blocks of every set) and the MLP's shapes.
+// spans two k blocks of most sets; 700×40×800 spans several blocks of rows
+// and of k in every set, whose mc and kc reach 480 and 384) and the MLP's
+// shapes.
 func TestSgemmLargerShapes(t *testing.T) {
 	if testing.Short() {
 		t.Skip("large shapes in -short mode")
@@ -213,7 +215,7 @@ func TestSgemmLargerShapes(t *testing.T) {
 	shapes := [][3]int{
 		{255, 257, 63}, {257, 255, 257}, {63, 63, 255}, {1, 257, 255}, {257, 1, 257},
 		{16, 255, 17}, {17, 16, 257}, {255, 7, 15}, {2, 63, 257}, {257, 257, 1},
-		{16, 256, 784}, {128, 10, 256}, {15, 17, 600},
+		{16, 256, 784}, {128, 10, 256}, {15, 17, 600}, {700, 40, 800},
 	}
 	var cases []*gemmCase
 	for i, s := range shapes {
@@ -452,5 +454,30 @@ func TestChooseFromEnv(t *testing.T) {
 	choose("nonsense")
 	if active.name != Available()[0] {
 		t.Errorf("BIGDL_KERNELS=nonsense chose %s, want the best (%s)", active.name, Available()[0])
+	}
+}
+
+// TestWorkspaceHoldsEveryBlock checks that a fresh workspace's packing
+// buffers hold the largest blocks gemmBlock cuts for each set: up to mc
+// rows and nc columns rounded up to whole tiles. When nc is not a multiple
+// of nr (8×48's 1024), a block is wider than nc; sized by nc·kc, the
+// buffer was overrun by a 600×2048×256 product on a fresh workspace.
+func TestWorkspaceHoldsEveryBlock(t *testing.T) {
+	for _, name := range All() {
+		for _, ks := range []*kernelSet{sets[name], sets[name].alt} {
+			if ks == nil {
+				continue
+			}
+			ws := new(workspace)
+			ws.ensure(ks)
+			for total := 1; total <= 3*max(ks.mc, ks.nc); total++ {
+				if rows := splitEven(total, ks.mc, ks.mr); rows*ks.kc > len(ws.a) {
+					t.Fatalf("%s: a block of %d rows of A needs %d values, the workspace holds %d", ks.name, rows, rows*ks.kc, len(ws.a))
+				}
+				if cols := splitEven(total, ks.nc, ks.nr); cols*ks.kc > len(ws.b) {
+					t.Fatalf("%s: a block of %d columns of B needs %d values, the workspace holds %d", ks.name, cols, cols*ks.kc, len(ws.b))
+				}
+			}
+		}
 	}
 }

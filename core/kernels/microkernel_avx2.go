@@ -9,14 +9,15 @@ import (
 	"github.com/klauspost/cpuid/v2"
 )
 
-// The AVX2+FMA set, for x86 CPUs without AVX-512 (and to compare against it).
-// The micro-kernel is 4 rows × 16 columns: eight ymm accumulators (enough
+// The archsimd AVX2+FMA set ("avx2-archsimd"; the default "avx2" set in
+// microkernel_avx2_asm.go reuses its vector helpers and NT kernel with
+// Go-assembly micro-kernels and packs). The micro-kernel is 4 rows × 16 columns: eight ymm accumulators (enough
 // independent FMA chains to cover a 4-cycle latency on two FMA ports), two B
 // vectors, a broadcast A value and its copy: 12 registers. 5×16, 3×24 and
 // 2×32 measured the same; 6×16 needs 16 registers and spills.
 var avx2Set = &kernelSet{
-	name:  "avx2",
-	desc:  "avx2+fma (simd/archsimd, 4×16 ymm register block)",
+	name:  "avx2-archsimd",
+	desc:  "avx2-archsimd (simd/archsimd, 4×16 ymm register block)",
 	needs: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.FMA3},
 	mr:    4, nr: 16,
 	// The 16-wide B sliver: 256·16·4 = 16 KiB of L1.

@@ -16,10 +16,10 @@ import "unsafe"
 // CheckGemmArgs) and the common register-block sizes get unrolled copies.
 // The two packs that transpose (rows of an untransposed A into MR-tall
 // slivers, rows of B into the slivers of op(B) = Bᵀ) cost the most in Go,
-// a store per value into scattered cache lines; the AVX-512 sets do them,
+// a store per value into scattered cache lines; the assembly sets do them,
 // the copy of a transposed A and that of an untransposed B in assembly
-// (pack_avx512_amd64.s) through the kernelSet's packRows, packBT, packCols
-// and packCopy.
+// (pack_avx512_amd64.s, pack_avx2_amd64.s) through the kernelSet's
+// packRows, packBT, packCols and packCopy.
 
 // f32 returns a pointer to s[i] without a bounds check.
 func f32(s []float32, i int) unsafe.Pointer {
@@ -117,11 +117,20 @@ func packRows4(d, src unsafe.Pointer, lda, kb int, alpha float32) {
 	}
 }
 
-// bTransposer packs 16·groups columns of op(B) = Bᵀ into a sliver: for each
-// group g, p < kb and j < 16, the value B[g·16+j][p] at src goes to column
-// g·16+j of sliver row p at dst. ldb and dstStride (the sliver's row
-// length, NR·4) are in bytes; kb, groups ≥ 1.
+// bTransposer packs w·groups columns of op(B) = Bᵀ into a sliver, where w
+// is the kernel set's transposerCols: for each group g, p < kb and j < w,
+// the value B[g·w+j][p] at src goes to column g·w+j of sliver row p at
+// dst. ldb and dstStride (the sliver's row length, NR·4) are in bytes; kb,
+// groups ≥ 1.
 type bTransposer func(kb int, src *float32, ldb uintptr, dst *float32, dstStride uintptr, groups int)
+
+// transposerCols is the width of packBT's column groups.
+func (ks *kernelSet) transposerCols() int {
+	if ks.btCols == 0 {
+		return 16
+	}
+	return ks.btCols
+}
 
 // bCopier packs one full sliver of an untransposed B: for p < kb, the NR
 // values at src + p·ldb (ldb in bytes) go to row p of the sliver at dst;
@@ -163,9 +172,9 @@ func (ks *kernelSet) packB(dst, b []float32, ldb int, transB bool, p0, kb, j0, n
 			// the set's transposer, if any; the rest are read one row at a
 			// time and scattered by NR.
 			done := 0
-			if ks.packBT != nil && cols >= 16 {
-				done = cols &^ 15
-				ks.packBT(kb, (*float32)(f32(b, (j0+jr)*ldb+p0)), uintptr(ldb*4), (*float32)(d), uintptr(nr*4), done/16)
+			if w := ks.transposerCols(); ks.packBT != nil && cols >= w {
+				done = cols / w * w
+				ks.packBT(kb, (*float32)(f32(b, (j0+jr)*ldb+p0)), uintptr(ldb*4), (*float32)(d), uintptr(nr*4), done/w)
 			}
 			for j := done; j < cols; j++ {
 				src := f32(b, (j0+jr+j)*ldb+p0)

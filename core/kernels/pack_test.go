@@ -13,14 +13,16 @@ import (
 // of the destination, zero padding included, must match bit for bit, and
 // nothing past it may be written.
 func TestPackBTransposer(t *testing.T) {
-	sizes := []int{1, 2, 7, 15, 16, 17, 31, 33, 47, 49, 63, 255, 257}
+	sizes := blockSizes
 	r := rand.New(rand.NewSource(8))
 	forEachAsmPack(t, "a transposing pack of B",
 		func(ks *kernelSet) bool { return ks.packBT != nil },
 		func(ks *kernelSet) { ks.packBT = nil },
 		func(name string, ks, scalar *kernelSet) {
-			// The transposer serves any sliver width that is a multiple of 16.
-			for _, nr := range []int{16, ks.nr} {
+			// The transposer serves any sliver width that is a multiple of
+			// its group width.
+			w := ks.transposerCols()
+			for _, nr := range []int{w, 2 * w, ks.nr} {
 				withNR, scalarNR := *ks, *scalar
 				withNR.nr, scalarNR.nr = nr, nr
 				checkPackB(t, name, &withNR, &scalarNR, true, sizes, r)
@@ -28,11 +30,18 @@ func TestPackBTransposer(t *testing.T) {
 		})
 }
 
+// blockSizes are the kb (and nb) the pack tests try: around the 8- and
+// 16-value blocks of the assembly packs, with every remainder modulo 8 and
+// 16 (each takes another path through a partial block), whole slivers of
+// every width (a full last sliver is not followed by a partial one, which
+// would overwrite what a copy wrote past its end), and larger.
+var blockSizes = []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 13, 14, 15, 16, 17, 24, 31, 32, 33, 47, 48, 49, 63, 255, 257}
+
 // TestPackBCopy checks each set's copying pack of an untransposed B
 // against the scalar pack in the same way: full slivers go through the
 // set's packCopy, a partial last one through the scalar loop.
 func TestPackBCopy(t *testing.T) {
-	sizes := []int{1, 2, 7, 17, 31, 33, 47, 49, 97, 255, 257}
+	sizes := append([]int{97}, blockSizes...)
 	r := rand.New(rand.NewSource(10))
 	forEachAsmPack(t, "a copying pack of B",
 		func(ks *kernelSet) bool { return ks.packCopy != nil },
@@ -100,7 +109,7 @@ func checkPackB(t *testing.T, name string, ks, scalar *kernelSet, transB bool, s
 // alpha (the zero padding must stay +0) and partial slivers of several
 // heights.
 func TestPackA(t *testing.T) {
-	sizes := []int{1, 2, 7, 15, 16, 17, 31, 33, 47, 49, 63, 255, 257}
+	sizes := blockSizes
 	r := rand.New(rand.NewSource(9))
 	forEachAsmPack(t, "an assembly pack of A",
 		func(ks *kernelSet) bool { return ks.packRows != nil || ks.packCols != nil },
@@ -109,7 +118,12 @@ func TestPackA(t *testing.T) {
 			mr := ks.mr
 			for _, transA := range []bool{false, true} {
 				for _, kb := range sizes {
-					for _, mb := range []int{mr, 2*mr + 5, 2*mr - 1, 1} {
+					// A whole sliver, and two whose second has each height.
+					mbs := []int{1}
+					for rows := 1; rows <= mr; rows++ {
+						mbs = append(mbs, mr+rows)
+					}
+					for _, mb := range mbs {
 						for _, alpha := range []float32{1, -0.75} {
 							i0, p0 := 3, 5
 							// Stored A: mb rows of kb values, or kb rows of mb values.

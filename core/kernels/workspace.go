@@ -47,11 +47,14 @@ func getWorkspace() *workspace { return workspaces.get() }
 func putWorkspace(ws *workspace) { workspaces.put(ws) }
 
 // ensure grows the buffers to what kernel set ks needs; they never shrink.
+// The drivers round a block of up to mc rows (nc columns) up to whole
+// tiles (splitEven), so the buffers hold mc and nc rounded up the same way:
+// 8×48's nc of 1024 makes blocks of 1,056 columns.
 func (ws *workspace) ensure(ks *kernelSet) {
-	if n := ks.mc * ks.kc; len(ws.a) < n {
+	if n := roundUp(ks.mc, ks.mr) * ks.kc; len(ws.a) < n {
 		ws.a = alignedFloats(n)
 	}
-	if n := ks.nc * ks.kc; len(ws.b) < n {
+	if n := roundUp(ks.nc, ks.nr) * ks.kc; len(ws.b) < n {
 		ws.b = alignedFloats(n)
 	}
 	if n := ks.mr * ks.nr; len(ws.tile) < n {
@@ -69,3 +72,6 @@ func alignedFloats(n int) []float32 {
 	}
 	return buf[off : off+n : off+n]
 }
+
+// roundUp rounds n up to a multiple of unit.
+func roundUp(n, unit int) int { return (n + unit - 1) / unit * unit }

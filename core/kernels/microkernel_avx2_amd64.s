@@ -1,0 +1,293 @@
+//go:build goexperiment.simd && amd64
+
+// AVX2+FMA micro-kernels in Go assembly (ABI0), declared in
+// microkernel_avx2_asm.go. Each one is a microKernel (dispatch.go):
+//
+//	acc[i][j] = Σ_{p<k} a[p·MR+i] · b[p·bStride/4 + j]    (k ≥ 1)
+//	C[i][j]   = acc[i][j]                  if beta == 0 (C is not read)
+//	C[i][j]   = acc[i][j] + beta·C[i][j]   otherwise (beta as float32 bits)
+//
+// They are shaped for the 16 ymm registers of a CPU without AVX-512, as
+// OpenBLAS's Haswell and BLIS's haswell kernels are: 12 accumulators in
+// Y4–Y15, the k-th row of the B sliver in Y0–Y1 (6×16) or Y0–Y2 (4×24),
+// and each A value broadcast from memory (VBROADCASTSS m32 is a load-port
+// µop on Haswell and Zen, so no shuffle competes with the two FMA ports)
+// into the one or two registers left. 12 FMAs per k step hide the FMA
+// latency (4–5 cycles on two ports needs 8–10 chains) with room to spare;
+// the archsimd kernel had 8, because Go's register allocator spills beyond
+// that. Before the loop, the C tile is prefetched (see PREFETCHC). Every
+// return follows a VZEROUPPER: the Go code that runs next uses legacy SSE
+// for float32 arithmetic. R14 (g) and the stack are never touched.
+
+#include "textflag.h"
+
+// STEP6X16 is one step along k: row p of the B sliver times the 6 values
+// of column p of the A sliver.
+#define STEP6X16 \
+	VMOVUPS 0(DI), Y0; \
+	VMOVUPS 32(DI), Y1; \
+	VBROADCASTSS 0(SI), Y2; \
+	VFMADD231PS Y0, Y2, Y4; \
+	VFMADD231PS Y1, Y2, Y5; \
+	VBROADCASTSS 4(SI), Y3; \
+	VFMADD231PS Y0, Y3, Y6; \
+	VFMADD231PS Y1, Y3, Y7; \
+	VBROADCASTSS 8(SI), Y2; \
+	VFMADD231PS Y0, Y2, Y8; \
+	VFMADD231PS Y1, Y2, Y9; \
+	VBROADCASTSS 12(SI), Y3; \
+	VFMADD231PS Y0, Y3, Y10; \
+	VFMADD231PS Y1, Y3, Y11; \
+	VBROADCASTSS 16(SI), Y2; \
+	VFMADD231PS Y0, Y2, Y12; \
+	VFMADD231PS Y1, Y2, Y13; \
+	VBROADCASTSS 20(SI), Y3; \
+	VFMADD231PS Y0, Y3, Y14; \
+	VFMADD231PS Y1, Y3, Y15; \
+	ADDQ $24, SI; \
+	ADDQ DX, DI
+
+// func kernel6x16AVX2asm(k int, a, b *float32, bStride uintptr, c *float32, ldc int, beta uint32)
+TEXT ·kernel6x16AVX2asm(SB), NOSPLIT, $0-52
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ bStride+24(FP), DX
+	MOVQ c+32(FP), R8
+	MOVQ ldc+40(FP), R9
+	SHLQ $2, R9
+	MOVQ R8, R10
+	PREFETCHT0 0(R10)
+	PREFETCHT0 63(R10)
+	ADDQ R9, R10
+	PREFETCHT0 0(R10)
+	PREFETCHT0 63(R10)
+	ADDQ R9, R10
+	PREFETCHT0 0(R10)
+	PREFETCHT0 63(R10)
+	ADDQ R9, R10
+	PREFETCHT0 0(R10)
+	PREFETCHT0 63(R10)
+	ADDQ R9, R10
+	PREFETCHT0 0(R10)
+	PREFETCHT0 63(R10)
+	ADDQ R9, R10
+	PREFETCHT0 0(R10)
+	PREFETCHT0 63(R10)
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+	MOVQ CX, BX
+	SHRQ $2, BX
+	JZ rest
+loop4:
+	STEP6X16
+	STEP6X16
+	STEP6X16
+	STEP6X16
+	DECQ BX
+	JNZ loop4
+rest:
+	ANDQ $3, CX
+	JZ store
+loop1:
+	STEP6X16
+	DECQ CX
+	JNZ loop1
+store:
+	MOVL beta+48(FP), AX
+	TESTL AX, AX
+	JNZ accumulate
+	VMOVUPS Y4, 0(R8)
+	VMOVUPS Y5, 32(R8)
+	ADDQ R9, R8
+	VMOVUPS Y6, 0(R8)
+	VMOVUPS Y7, 32(R8)
+	ADDQ R9, R8
+	VMOVUPS Y8, 0(R8)
+	VMOVUPS Y9, 32(R8)
+	ADDQ R9, R8
+	VMOVUPS Y10, 0(R8)
+	VMOVUPS Y11, 32(R8)
+	ADDQ R9, R8
+	VMOVUPS Y12, 0(R8)
+	VMOVUPS Y13, 32(R8)
+	ADDQ R9, R8
+	VMOVUPS Y14, 0(R8)
+	VMOVUPS Y15, 32(R8)
+	VZEROUPPER
+	RET
+accumulate:
+	VBROADCASTSS beta+48(FP), Y0
+	VFMADD231PS 0(R8), Y0, Y4
+	VMOVUPS Y4, 0(R8)
+	VFMADD231PS 32(R8), Y0, Y5
+	VMOVUPS Y5, 32(R8)
+	ADDQ R9, R8
+	VFMADD231PS 0(R8), Y0, Y6
+	VMOVUPS Y6, 0(R8)
+	VFMADD231PS 32(R8), Y0, Y7
+	VMOVUPS Y7, 32(R8)
+	ADDQ R9, R8
+	VFMADD231PS 0(R8), Y0, Y8
+	VMOVUPS Y8, 0(R8)
+	VFMADD231PS 32(R8), Y0, Y9
+	VMOVUPS Y9, 32(R8)
+	ADDQ R9, R8
+	VFMADD231PS 0(R8), Y0, Y10
+	VMOVUPS Y10, 0(R8)
+	VFMADD231PS 32(R8), Y0, Y11
+	VMOVUPS Y11, 32(R8)
+	ADDQ R9, R8
+	VFMADD231PS 0(R8), Y0, Y12
+	VMOVUPS Y12, 0(R8)
+	VFMADD231PS 32(R8), Y0, Y13
+	VMOVUPS Y13, 32(R8)
+	ADDQ R9, R8
+	VFMADD231PS 0(R8), Y0, Y14
+	VMOVUPS Y14, 0(R8)
+	VFMADD231PS 32(R8), Y0, Y15
+	VMOVUPS Y15, 32(R8)
+	VZEROUPPER
+	RET
+
+// STEP4X24 is one step along k: row p of the B sliver times the 4 values
+// of column p of the A sliver.
+#define STEP4X24 \
+	VMOVUPS 0(DI), Y0; \
+	VMOVUPS 32(DI), Y1; \
+	VMOVUPS 64(DI), Y2; \
+	VBROADCASTSS 0(SI), Y3; \
+	VFMADD231PS Y0, Y3, Y4; \
+	VFMADD231PS Y1, Y3, Y5; \
+	VFMADD231PS Y2, Y3, Y6; \
+	VBROADCASTSS 4(SI), Y3; \
+	VFMADD231PS Y0, Y3, Y7; \
+	VFMADD231PS Y1, Y3, Y8; \
+	VFMADD231PS Y2, Y3, Y9; \
+	VBROADCASTSS 8(SI), Y3; \
+	VFMADD231PS Y0, Y3, Y10; \
+	VFMADD231PS Y1, Y3, Y11; \
+	VFMADD231PS Y2, Y3, Y12; \
+	VBROADCASTSS 12(SI), Y3; \
+	VFMADD231PS Y0, Y3, Y13; \
+	VFMADD231PS Y1, Y3, Y14; \
+	VFMADD231PS Y2, Y3, Y15; \
+	ADDQ $16, SI; \
+	ADDQ DX, DI
+
+// func kernel4x24AVX2asm(k int, a, b *float32, bStride uintptr, c *float32, ldc int, beta uint32)
+TEXT ·kernel4x24AVX2asm(SB), NOSPLIT, $0-52
+	MOVQ k+0(FP), CX
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DI
+	MOVQ bStride+24(FP), DX
+	MOVQ c+32(FP), R8
+	MOVQ ldc+40(FP), R9
+	SHLQ $2, R9
+	MOVQ R8, R10
+	PREFETCHT0 0(R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 95(R10)
+	ADDQ R9, R10
+	PREFETCHT0 0(R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 95(R10)
+	ADDQ R9, R10
+	PREFETCHT0 0(R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 95(R10)
+	ADDQ R9, R10
+	PREFETCHT0 0(R10)
+	PREFETCHT0 64(R10)
+	PREFETCHT0 95(R10)
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	VXORPS Y14, Y14, Y14
+	VXORPS Y15, Y15, Y15
+	MOVQ CX, BX
+	SHRQ $2, BX
+	JZ rest
+loop4:
+	STEP4X24
+	STEP4X24
+	STEP4X24
+	STEP4X24
+	DECQ BX
+	JNZ loop4
+rest:
+	ANDQ $3, CX
+	JZ store
+loop1:
+	STEP4X24
+	DECQ CX
+	JNZ loop1
+store:
+	MOVL beta+48(FP), AX
+	TESTL AX, AX
+	JNZ accumulate
+	VMOVUPS Y4, 0(R8)
+	VMOVUPS Y5, 32(R8)
+	VMOVUPS Y6, 64(R8)
+	ADDQ R9, R8
+	VMOVUPS Y7, 0(R8)
+	VMOVUPS Y8, 32(R8)
+	VMOVUPS Y9, 64(R8)
+	ADDQ R9, R8
+	VMOVUPS Y10, 0(R8)
+	VMOVUPS Y11, 32(R8)
+	VMOVUPS Y12, 64(R8)
+	ADDQ R9, R8
+	VMOVUPS Y13, 0(R8)
+	VMOVUPS Y14, 32(R8)
+	VMOVUPS Y15, 64(R8)
+	VZEROUPPER
+	RET
+accumulate:
+	VBROADCASTSS beta+48(FP), Y0
+	VFMADD231PS 0(R8), Y0, Y4
+	VMOVUPS Y4, 0(R8)
+	VFMADD231PS 32(R8), Y0, Y5
+	VMOVUPS Y5, 32(R8)
+	VFMADD231PS 64(R8), Y0, Y6
+	VMOVUPS Y6, 64(R8)
+	ADDQ R9, R8
+	VFMADD231PS 0(R8), Y0, Y7
+	VMOVUPS Y7, 0(R8)
+	VFMADD231PS 32(R8), Y0, Y8
+	VMOVUPS Y8, 32(R8)
+	VFMADD231PS 64(R8), Y0, Y9
+	VMOVUPS Y9, 64(R8)
+	ADDQ R9, R8
+	VFMADD231PS 0(R8), Y0, Y10
+	VMOVUPS Y10, 0(R8)
+	VFMADD231PS 32(R8), Y0, Y11
+	VMOVUPS Y11, 32(R8)
+	VFMADD231PS 64(R8), Y0, Y12
+	VMOVUPS Y12, 64(R8)
+	ADDQ R9, R8
+	VFMADD231PS 0(R8), Y0, Y13
+	VMOVUPS Y13, 0(R8)
+	VFMADD231PS 32(R8), Y0, Y14
+	VMOVUPS Y14, 32(R8)
+	VFMADD231PS 64(R8), Y0, Y15
+	VMOVUPS Y15, 64(R8)
+	VZEROUPPER
+	RET
