@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bigdl-go/bigdl-go/core/criterion"
 	"github.com/bigdl-go/bigdl-go/core/nn"
@@ -110,7 +111,15 @@ func TestRunEndsItsWorkers(t *testing.T) {
 		if during != 2 {
 			t.Fatalf("%d worker goroutines during a run with 3 workers, want 2", during)
 		}
-		if n := workerGoroutines(); n != 0 {
+		// A worker's last act is the deferred Done that release waits for, so
+		// it may still be on its way out when Run returns: allow it that, but
+		// not to stay. (That none touches the Trainer after Run returns is
+		// what -race checks in TestOneTaskMatchesLocalTraining.)
+		n := workerGoroutines()
+		for deadline := time.Now().Add(5 * time.Second); n != 0 && time.Now().Before(deadline); n = workerGoroutines() {
+			time.Sleep(time.Millisecond)
+		}
+		if n != 0 {
 			t.Fatalf("fail %v: %d worker goroutines outlive Run", fail, n)
 		}
 	}
