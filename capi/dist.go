@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,8 +18,9 @@ import (
 //
 //   bigdl_new("Comm", {"host": h})  listens on h (port chosen by the system);
 //       "address" -> "h:port"; "connect" {"rank", "peers": [addresses in rank order],
-//       "timeout": seconds, "transport": "auto" (default) or "tcp"} completes the mesh
-//       and closes the listener; "transport" -> "shm", "tcp", or "" before the first
+//       "timeout": seconds, "transport": "auto" (default) or "tcp", "secret": the run's
+//       secret in hex} completes the mesh, every connection authenticated on the secret,
+//       and closes the listener -> {"rejected": [a line per stranger's connection dropped]}; "transport" -> "shm", "tcp", or "" before the first
 //       exchange; freeing the handle closes every socket and the shared memory.
 //   Optimizer config "dist": {"comm": handle, "total": records in all partitions,
 //       "seed": the run's shuffling seed (each rank derives its own), "rng": the driver's
@@ -69,7 +71,18 @@ func (c *comm) call(method string, req *request) (response, error) {
 		if err := c.SetTransport(transport); err != nil {
 			return response{}, err
 		}
-		return response{}, c.Connect(rank, peers, time.Duration(secs*float64(time.Second)))
+		secret, _ := req.args["secret"].(string)
+		key, err := hex.DecodeString(secret)
+		if err != nil {
+			return response{}, errors.New("connect: secret must be hex") // never echo it
+		}
+		if err := c.SetSecret(key); err != nil {
+			return response{}, err
+		}
+		rejected := []string{}
+		c.OnReject(func(msg string) { rejected = append(rejected, msg) })
+		err = c.Connect(rank, peers, time.Duration(secs*float64(time.Second)))
+		return response{result: map[string]any{"rejected": rejected}}, err
 	case "transport":
 		return response{result: c.Transport()}, nil
 	case "close":

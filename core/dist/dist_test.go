@@ -1,10 +1,12 @@
 package dist
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -250,6 +252,7 @@ func TestCloseDuringWait(t *testing.T) {
 func TestConnectTimesOutWhenAPeerNeverComes(t *testing.T) {
 	a, _ := Listen("127.0.0.1")
 	b, _ := Listen("127.0.0.1")
+	a.SetSecret(NewSecret())
 	addrs := []string{a.Addr(), b.Addr()}
 	b.Close()
 	start := time.Now()
@@ -338,4 +341,154 @@ func benchmarkSync(b *testing.B, n int, transport string) {
 	}
 	b.StopTimer()
 	<-done // rank 1 ends with the benchmark, before closeAll
+}
+
+// intrude connects to addr and does one of the things a stranger might:
+// send garbage, greet well-formed with a real rank but the wrong secret,
+// or connect and close (a port scan).
+func intrude(t *testing.T, addr, kind string, rank uint32) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		t.Fatalf("%s: connecting to %s: %v", kind, addr, err)
+	}
+	defer conn.Close()
+	switch kind {
+	case "garbage":
+		conn.Write([]byte("GET / HTTP/1.0\r\n\r\n plus more than a greeting's worth of bytes"))
+	case "wrong secret":
+		// The listener answers only once Connect runs: wait a moment, then go.
+		if err := DialHandshake(conn, NewSecret(), rank, 0, time.Now().Add(50*time.Millisecond)); err == nil {
+			t.Errorf("a dialer with the wrong secret passed the listener's proof")
+		}
+	case "scan":
+	}
+}
+
+// TestIntrudersAreRejectedAndTheMeshForms: strangers connecting to every
+// rank's port before the ranks connect (garbage, a real rank's greeting
+// without the secret, a port scan) are each rejected and reported, and the
+// mesh still forms and works.
+func TestIntrudersAreRejectedAndTheMeshForms(t *testing.T) {
+	const ranks = 3
+	comms := make([]*Comm, ranks)
+	addrs := make([]string, ranks)
+	secret := NewSecret()
+	var mu sync.Mutex
+	rejected := make([][]string, ranks)
+	for r := range comms {
+		c, err := Listen("127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetSecret(secret)
+		c.OnReject(func(msg string) { mu.Lock(); rejected[r] = append(rejected[r], msg); mu.Unlock() })
+		comms[r], addrs[r] = c, c.Addr()
+	}
+	defer closeAll(comms)
+	kinds := []string{"garbage", "wrong secret", "scan"}
+	for _, a := range addrs {
+		for _, k := range kinds {
+			intrude(t, a, k, ranks-1)
+		}
+	}
+	mustRun(t, "connecting", comms, func(c *Comm) error {
+		return c.Connect(slices.Index(comms, c), addrs, 5*time.Second)
+	})
+	mustRun(t, "AllGather", comms, func(c *Comm) error {
+		v := make([]float32, 9)
+		lo, hi := Shard(c.Rank(), ranks, len(v))
+		for i := lo; i < hi; i++ {
+			v[i] = float32(i)
+		}
+		if err := c.AllGather(v); err != nil {
+			return err
+		}
+		for i := range v {
+			if v[i] != float32(i) {
+				return fmt.Errorf("element %d is %v", i, v[i])
+			}
+		}
+		return nil
+	})
+	// The last rank accepts no peer, but drops and reports the strangers
+	// queued on its listener all the same.
+	for r := 0; r < ranks; r++ {
+		if len(rejected[r]) != len(kinds) {
+			t.Errorf("rank %d rejected %d connections, want %d: %q", r, len(rejected[r]), len(kinds), rejected[r])
+		}
+		for _, m := range rejected[r] {
+			if !strings.Contains(m, "rejected a connection from 127.0.0.1:") {
+				t.Errorf("rank %d: %q does not name the stranger's address", r, m)
+			}
+			if strings.Contains(m, fmt.Sprintf("%x", secret)) {
+				t.Errorf("rank %d: the message shows the secret: %q", r, m)
+			}
+		}
+	}
+}
+
+// TestStrangerWithoutProofCannotTakeARank: a stranger that claims a rank
+// and stays connected without proving it holds the secret neither fails
+// the run nor holds up the real peer.
+func TestStrangerWithoutProofCannotTakeARank(t *testing.T) {
+	comms := make([]*Comm, 2)
+	addrs := make([]string, 2)
+	secret := NewSecret()
+	for r := range comms {
+		c, _ := Listen("127.0.0.1")
+		c.SetSecret(secret)
+		comms[r], addrs[r] = c, c.Addr()
+	}
+	defer closeAll(comms)
+	conn, err := net.Dial("tcp", addrs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Greets as rank 1 and reads the answer, then never sends a proof.
+	conn.Write(append([]byte(authMagic), 1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16))
+	mustRun(t, "connecting", comms, func(c *Comm) error {
+		if c == comms[0] {
+			return c.Connect(0, addrs, 5*time.Second)
+		}
+		return c.Connect(1, addrs, 5*time.Second)
+	})
+}
+
+// TestAPeerWithAnotherSecretIsNotAccepted: ranks of different runs (other
+// secrets) never form a mesh; each waits out its deadline and names the
+// rank that never came.
+func TestAPeerWithAnotherSecretIsNotAccepted(t *testing.T) {
+	comms := make([]*Comm, 2)
+	addrs := make([]string, 2)
+	for r := range comms {
+		c, _ := Listen("127.0.0.1")
+		c.SetSecret(NewSecret())
+		comms[r], addrs[r] = c, c.Addr()
+	}
+	defer closeAll(comms)
+	errs := run(comms, func(c *Comm) error {
+		if c == comms[0] {
+			return c.Connect(0, addrs, 300*time.Millisecond)
+		}
+		return c.Connect(1, addrs, 300*time.Millisecond)
+	})
+	if errs[0] == nil || !strings.Contains(errs[0].Error(), "ranks [1] did not connect") {
+		t.Errorf("rank 0: %v, want an error naming rank 1", errs[0])
+	}
+	if errs[1] == nil || !strings.Contains(errs[1].Error(), "rank 0") || !errors.Is(errs[1], ErrAuth) {
+		t.Errorf("rank 1: %v, want an authentication error naming rank 0", errs[1])
+	}
+}
+
+func TestConnectWithoutSecretIsRefused(t *testing.T) {
+	c, _ := Listen("127.0.0.1")
+	defer c.Close()
+	if err := c.Connect(0, []string{c.Addr()}, time.Second); err == nil || !strings.Contains(err.Error(), "secret") {
+		t.Errorf("got %v", err)
+	}
+	if err := c.SetSecret([]byte("short")); err == nil {
+		t.Error("a 5-byte secret was taken")
+	}
 }

@@ -214,7 +214,7 @@ def _train_partition(payload, iterator):
             r, a = json.loads(msg)
             peers[r] = a
         _native.call(comm, "connect", {"rank": rank, "peers": peers, "timeout": p["timeout"],
-                                       "transport": p["transport"]})
+                                       "transport": p["transport"], "secret": p["secret"]})
         model = _load_model(p["model"])
         handles.append(model)
         crit = _native.new(p["criterion"]["class"], p["criterion"]["args"])
@@ -323,6 +323,7 @@ def optimize(opt):
         host = "127.0.0.1"
     timeout, transport = sync_timeout(), sync_transport()
     segments = 0
+    secret = os.urandom(32).hex()  # this run's: only its own tasks can join the mesh
     listener = _Listener(host, log)
     start = time.time()
     try:
@@ -335,7 +336,7 @@ def optimize(opt):
                 "method_t": mstate["t"], "method_bufs": bufs, "batch_size": opt._batch_size,
                 "end_trigger": opt._end_trigger, "stop": v["trigger"] if v is not None else None,
                 "cores": cpus, "total": total, "seed": seed, "rng": rng_state, "resume": resume, "timeout": timeout,
-                "transport": transport, "listener": listener.address})
+                "transport": transport, "listener": listener.address, "secret": secret})
             try:
                 # The shuffle after the barrier stage makes it a shuffle-map stage,
                 # which Spark re-runs as a whole when a task fails (a failed barrier
