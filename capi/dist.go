@@ -16,7 +16,8 @@ import (
 
 // The calls distributed training needs (python/bigdl/_spark.py drives them):
 //
-//   bigdl_new("Comm", {"host": h})  listens on h (port chosen by the system);
+//   bigdl_new("Comm", {"host": h, "ports": [lo, hi] or null})  listens on h (on the first free
+//       port of lo..hi, else a port the system chooses);
 //       "address" -> "h:port"; "connect" {"rank", "peers": [addresses in rank order],
 //       "timeout": seconds, "transport": "auto" (default) or "tcp", "secret": the run's
 //       secret in hex} completes the mesh, every connection authenticated on the secret,
@@ -41,7 +42,15 @@ func newComm(args map[string]any) (*comm, error) {
 	if host == "" {
 		host = "127.0.0.1"
 	}
-	c, err := dist.Listen(host)
+	var c *dist.Comm
+	var err error
+	if ports, ok := args["ports"].([]any); ok && len(ports) == 2 {
+		lo, _ := ports[0].(float64)
+		hi, _ := ports[1].(float64)
+		c, err = dist.ListenRange(host, int(lo), int(hi))
+	} else {
+		c, err = dist.Listen(host)
+	}
 	if err != nil {
 		return nil, err
 	}

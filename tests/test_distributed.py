@@ -243,3 +243,63 @@ def test_cluster_without_slots_is_refused_up_front(sc, monkeypatch):
     X, y = data(40, 7)
     with pytest.raises(ValueError, match="no task slot"):
         train(sc.parallelize(samples(X, y), 2), epochs=1)
+
+
+def test_a_task_that_never_registers_fails_the_others_at_the_deadline(sc, monkeypatch, caplog):
+    X, y = data(200, 10)
+    monkeypatch.setenv("BIGDL_SYNC_TIMEOUT", "3")
+    sc.environment["BIGDL_TEST_SKIP_REGISTER"] = "1:1:%d" % time.time_ns()  # first attempt only
+    before = all_stage_ids(sc)
+    try:
+        with caplog.at_level(logging.INFO, logger="bigdl"):
+            train(sc.parallelize(samples(X, y), 2), epochs=1, seed=10)
+    finally:
+        del sc.environment["BIGDL_TEST_SKIP_REGISTER"]
+    msgs = [r.getMessage() for r in caplog.records]
+    assert any("rank 1 did not register with the driver within 3s" in m and "registered: 0" in m for m in msgs), msgs
+    assert any("training on Spark finished" in m for m in msgs)
+    assert any(s[4] > 0 and s[2] == s[3] == 2 for s in barrier_stages_since(sc, before)), "no stage was re-run"
+
+
+def _intrude(address, kind, rank):
+    import socket
+    import struct
+    host, port = address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=2) as s:
+        if kind == "garbage":
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n and more bytes than a greeting")
+        elif kind == "wrong secret":  # well-formed greeting as a real rank, then a proof made without the secret
+            s.sendall(b"BDLA" + struct.pack("<I", rank) + os.urandom(16) + os.urandom(32))
+        # "scan": connect and close
+
+
+def test_intruders_are_rejected_and_logged_and_training_is_undisturbed(sc, caplog):
+    from bigdl import _spark
+    X, y = data(300, 11)
+    ref = train(sc.parallelize(samples(X, y), 2), epochs=2, seed=11).get_weights()
+    kinds = ["garbage", "wrong secret", "scan"]
+    attacked = []
+
+    def attack(peers, channel):
+        if attacked:
+            return
+        attacked.append(peers)
+        for address in peers + [channel]:
+            for kind in kinds:
+                _intrude(address, kind, 0)
+
+    _spark._test_before_peers = attack
+    try:
+        with caplog.at_level(logging.INFO, logger="bigdl"):
+            got = train(sc.parallelize(samples(X, y), 2), epochs=2, seed=11).get_weights()
+    finally:
+        _spark._test_before_peers = None
+    assert attacked, "the test's intruders never ran"
+    msgs = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    channel = [m for m in msgs if "the training channel rejected a connection from 127.0.0.1:" in m]
+    assert len(channel) == len(kinds), msgs
+    for rank in range(2):
+        mesh = [m for m in msgs if m.startswith("task %d: dist: rank %d: rejected a connection from 127.0.0.1:" % (rank, rank))]
+        assert len(mesh) == len(kinds), (rank, msgs)
+    for a, b in zip(ref, got):
+        np.testing.assert_array_equal(a, b)

@@ -14,6 +14,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +69,23 @@ func Listen(host string) (*Comm, error) {
 		return nil, fmt.Errorf("dist: listening on %s: %w", host, err)
 	}
 	return &Comm{ln: ln, rank: -1, timeout: DefaultTimeout}, nil
+}
+
+// ListenRange is Listen on the first free port of [lo, hi], for clusters
+// whose firewalls open only a range to the tasks.
+func ListenRange(host string, lo, hi int) (*Comm, error) {
+	if lo < 1 || hi > 65535 || lo > hi {
+		return nil, fmt.Errorf("dist: port range %d-%d is not within 1-65535", lo, hi)
+	}
+	var last error
+	for port := lo; port <= hi; port++ {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err == nil {
+			return &Comm{ln: ln, rank: -1, timeout: DefaultTimeout}, nil
+		}
+		last = err
+	}
+	return nil, fmt.Errorf("dist: no free port in %d-%d on %s: %w", lo, hi, host, last)
 }
 
 // Addr is the address peers dial.

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -490,5 +491,27 @@ func TestConnectWithoutSecretIsRefused(t *testing.T) {
 	}
 	if err := c.SetSecret([]byte("short")); err == nil {
 		t.Error("a 5-byte secret was taken")
+	}
+}
+
+func TestListenRangeTakesAFreePortOfTheRange(t *testing.T) {
+	a, err := Listen("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	_, p, _ := net.SplitHostPort(a.Addr())
+	taken, _ := strconv.Atoi(p)
+	b, err := ListenRange("127.0.0.1", taken, taken+50)
+	if err != nil {
+		t.Fatalf("no free port near %d: %v", taken, err)
+	}
+	defer b.Close()
+	_, q, _ := net.SplitHostPort(b.Addr())
+	if got, _ := strconv.Atoi(q); got <= taken || got > taken+50 {
+		t.Errorf("listening on port %d, want one in %d..%d other than %d", got, taken, taken+50, taken)
+	}
+	if _, err := ListenRange("127.0.0.1", taken, taken); err == nil || !strings.Contains(err.Error(), "no free port") {
+		t.Errorf("a range of one taken port: %v", err)
 	}
 }

@@ -6,14 +6,16 @@ validations, or the whole run) is one barrier stage with one task per
 partition. Each task turns its partition into arrays, loads the model the
 driver broadcast, and runs the Go training loop on its share of every
 global mini-batch; the tasks sum gradients and exchange updated weights peer
-to peer over TCP (core/dist), with addresses exchanged through
-BarrierTaskContext.allGather. At the segment's end each task returns its
+to peer over TCP or shared memory (core/dist), every connection
+authenticated on a secret the driver draws for the run. At the segment's end each task returns its
 shard of the weights and of the optim method's state; the driver holds
 them, validates (an ordinary job), and starts the next segment from them.
 A failed stage is re-run by Spark from the weights the driver holds.
 
-Task 0 streams its progress lines to a listener the driver opens for the
-run; the driver logs them to the `bigdl` logger.
+Tasks talk to the driver over one authenticated channel per run
+(bigdl/_channel.py): they register there and receive their peers'
+addresses, and task 0 streams its progress lines, which the driver logs to
+the `bigdl` logger.
 
 The native library is loaded inside the tasks (bigdl._native loads lazily),
 never before Spark's Python workers fork.
@@ -27,7 +29,7 @@ import time
 
 import numpy as np
 
-from bigdl import _native
+from bigdl import _channel, _native
 from bigdl._arrays import features_and_labels
 from bigdl.util.common import bigdl_logger
 
@@ -109,65 +111,6 @@ def task_slots(sc, want=1, wait=None):
         time.sleep(0.5)  # executors of a cluster may still be registering
 
 
-# Progress listener -------------------------------------------------------------
-
-class _Listener(object):
-    """A TCP server on the driver that logs the lines task 0 sends."""
-
-    def __init__(self, host, log):
-        self.log = log
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind((host, 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.address = "%s:%d" % (host, self.sock.getsockname()[1])
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="bigdl-progress", daemon=True)
-        self._thread.start()
-
-    def _serve(self):
-        conns = []
-        while not self._stop.is_set():
-            try:
-                c, _ = self.sock.accept()
-                c.settimeout(0.2)
-                conns.append([c, b""])
-            except socket.timeout:
-                pass
-            except OSError:
-                break
-            for entry in list(conns):
-                try:
-                    data = entry[0].recv(65536)
-                except socket.timeout:
-                    continue
-                except OSError:
-                    data = b""
-                if not data:
-                    entry[0].close()
-                    conns.remove(entry)
-                    continue
-                entry[1] += data
-                *lines, entry[1] = entry[1].split(b"\n")
-                for line in lines:
-                    self.log.info(line.decode("utf-8", "replace"))
-        for c, _ in conns:
-            c.close()
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(5)
-        self.sock.close()
-
-
-def _connect_progress(address):
-    host, port = address.rsplit(":", 1)
-    try:
-        return socket.create_connection((host, int(port)), timeout=10)
-    except OSError:
-        return None  # progress is a convenience: training goes on without it
-
-
 # The training task ---------------------------------------------------------------
 
 def _test_hook(name, rank, ctx):
@@ -191,30 +134,73 @@ def _test_hook(name, rank, ctx):
     return int(it)
 
 
+def mesh_host(channel):
+    """The address this task's mesh port binds and advertises: BIGDL_MESH_HOST,
+    else the interface its connection to the driver left through (the one
+    that routes to the driver, so likely to the other executors too)."""
+    return os.environ.get("BIGDL_MESH_HOST") or channel.sock.getsockname()[0]
+
+
+def mesh_ports():
+    """BIGDL_MESH_PORTS="lo-hi": the ports the mesh may listen on (a firewalled
+    cluster opens that range); unset, the system picks a free port."""
+    v = os.environ.get("BIGDL_MESH_PORTS")
+    if not v:
+        return None
+    try:
+        lo, hi = (int(x) for x in v.split("-"))
+        if 0 < lo <= hi < 65536:
+            return [lo, hi]
+    except ValueError:
+        pass
+    raise ValueError('BIGDL_MESH_PORTS must be a port range "lo-hi", got %r' % v)
+
+
+def _rendezvous(ch, p, rank, addr):
+    """Registers this task with the driver; returns every rank's address."""
+    ch.send({"type": "register", "segment": p["segment"], "rank": rank, "addr": addr})
+    wait = p["timeout"] + 10  # the driver's own deadline fires first and names the missing rank
+    deadline = time.time() + wait
+    while True:
+        try:
+            msg = ch.recv(deadline)
+        except EOFError:
+            raise RuntimeError("task %d: the driver closed the training channel before sending the peer list" % rank)
+        if msg is None:
+            raise TimeoutError("task %d: the driver sent no peer list within %gs" % (rank, wait))
+        if msg.get("type") == "peers":
+            return msg["peers"]
+        if msg.get("type") == "error":
+            raise RuntimeError("task %d: %s" % (rank, msg.get("message")))
+
+
 def _train_partition(payload, iterator):
     from pyspark import BarrierTaskContext
     ctx = BarrierTaskContext.get()
     rank = ctx.partitionId()
-    infos = ctx.getTaskInfos()
-    ranks = len(infos)
     p = payload.value
+    ranks = p["ranks"]
+    clock = {"start": time.time()}
     x, y = features_and_labels(list(iterator), "training_rdd partition %d" % rank)
-    host = infos[rank].address.rsplit(":", 1)[0] or "127.0.0.1"
-    if host == "localhost":
-        host = "127.0.0.1"
+    clock["arrays"] = time.time()
     handles = []
     opt = None
-    progress = None
+    ch = None
     try:
-        comm = _native.new("Comm", {"host": host})
+        if _test_hook("BIGDL_TEST_SKIP_REGISTER", rank, ctx):
+            time.sleep(p["timeout"] + 5)  # neither registers nor answers; the others must not wait past the deadline
+            raise RuntimeError("task %d: test hook BIGDL_TEST_SKIP_REGISTER" % rank)
+        ch = _channel.connect(p["channel"], p["secret"], rank, p["timeout"])
+        comm = _native.new("Comm", {"host": mesh_host(ch), "ports": mesh_ports()})
         handles.append(comm)
         addr, _ = _native.call(comm, "address")
-        peers = [None] * ranks
-        for msg in ctx.allGather(json.dumps([rank, addr])):
-            r, a = json.loads(msg)
-            peers[r] = a
-        _native.call(comm, "connect", {"rank": rank, "peers": peers, "timeout": p["timeout"],
-                                       "transport": p["transport"], "secret": p["secret"]})
+        peers = _rendezvous(ch, p, rank, addr)
+        clock["peers"] = time.time()
+        connected, _ = _native.call(comm, "connect", {"rank": rank, "peers": peers, "timeout": p["timeout"],
+                                                      "transport": p["transport"], "secret": p["secret"]})
+        if connected["rejected"]:
+            ch.send({"type": "rejected", "lines": connected["rejected"]})
+        clock["mesh"] = time.time()
         model = _load_model(p["model"])
         handles.append(model)
         crit = _native.new(p["criterion"]["class"], p["criterion"]["args"])
@@ -233,24 +219,29 @@ def _train_partition(payload, iterator):
         opt = _native.new("Optimizer", config)
         _native.call(opt, "set_data", {"which": "train"}, [x, y])
         del x, y
-        if rank == 0 and p["listener"]:
-            progress = _connect_progress(p["listener"])
+        clock["setup"] = time.time()
         _native.call(opt, "start")
         while True:
             status, _ = _native.call(opt, "wait", {"seconds": 0.2})
-            if progress is not None and status["lines"]:
+            if rank == 0 and status["lines"]:
                 try:
-                    progress.sendall(("\n".join(status["lines"]) + "\n").encode("utf-8"))
+                    ch.send({"type": "progress", "lines": status["lines"]})
                 except OSError:
-                    progress = None
+                    pass  # progress is a convenience: training goes on without it
             if not status["running"]:
                 break
         if "error" in status:
             raise _native.error_for(status["status"], "task %d of %d: %s" % (rank, ranks, status["error"]))
+        clock["train"] = time.time()
         state, _ = _native.call(opt, "dist_state")
         state["transport"], _ = _native.call(comm, "transport")
         weights = _native.call(model, "get_flat_weights")[1][0][lo:hi]
         mstate, bufs = _native.call(method, "get_state")
+        clock["state"] = time.time()
+        try:
+            ch.send({"type": "timing", "segment": p["segment"], "seconds": _phases(clock)})
+        except OSError:
+            pass
         yield rank, state, weights, mstate["t"], bufs
     finally:
         if opt is not None:
@@ -263,8 +254,14 @@ def _train_partition(payload, iterator):
             _native.free(opt)
         for h in reversed(handles):  # freeing the Comm closes every socket
             _native.free(h)
-        if progress is not None:
-            progress.close()
+        if ch is not None:
+            ch.close()
+
+
+def _phases(clock):
+    """Seconds between a task's checkpoints, in order."""
+    names = list(clock)
+    return {n: round(clock[n] - clock[names[i]], 6) for i, n in enumerate(names[1:])}
 
 
 # Driver --------------------------------------------------------------------------
@@ -302,6 +299,23 @@ def _prepare_training_rdd(opt, log):
     return rdd, counts
 
 
+# Tests set this to act on a segment's peer list before the tasks receive it.
+_test_before_peers = None
+
+
+def driver_addresses(sc):
+    """(bind, advertise): where the driver's channel listens and the address
+    tasks dial: spark.driver.bindAddress and spark.driver.host, as Spark's own
+    driver endpoints; 127.0.0.1 for a local master."""
+    conf = sc.getConf()
+    if (sc.master or "").startswith("local"):
+        return "127.0.0.1", "127.0.0.1"
+    host = conf.get("spark.driver.host", None) or socket.gethostbyname(socket.gethostname())
+    if host == "localhost":
+        host = "127.0.0.1"
+    return conf.get("spark.driver.bindAddress", None) or host, host
+
+
 def optimize(opt):
     """Optimizer.optimize() for a training RDD: trains on the executors and
     leaves the final weights (and optim state) in opt.model / opt.optim_method."""
@@ -318,16 +332,16 @@ def optimize(opt):
     rng_state, _ = _native.call(0, "rng_state")  # where local training's Dropout masks would come from
     resume = [{} for _ in range(ranks)]
     state = {"Epoch": 1, "Iteration": 0, "Score": 0.0, "HasScore": False, "Loss": 0.0, "EpochEnded": False}
-    host = sc.getConf().get("spark.driver.host", "127.0.0.1")
-    if (sc.master or "").startswith("local") or host == "localhost":
-        host = "127.0.0.1"
+    bind, host = driver_addresses(sc)
     timeout, transport = sync_timeout(), sync_transport()
     segments = 0
-    secret = os.urandom(32).hex()  # this run's: only its own tasks can join the mesh
-    listener = _Listener(host, log)
+    secret = os.urandom(32).hex()  # this run's: only its own tasks get in
+    channel = _channel.Driver(bind, host, secret, ranks, timeout, log)
+    channel.before_peers = _test_before_peers
     start = time.time()
     try:
         while not _native.call(0, "trigger_fires", {"trigger": opt._end_trigger, "state": state})[0]:
+            channel.start_segment(segments)
             mstate, bufs = method._call("get_state")
             flat = model._call("get_flat_weights")[1][0]
             payload = sc.broadcast({
@@ -336,7 +350,8 @@ def optimize(opt):
                 "method_t": mstate["t"], "method_bufs": bufs, "batch_size": opt._batch_size,
                 "end_trigger": opt._end_trigger, "stop": v["trigger"] if v is not None else None,
                 "cores": cpus, "total": total, "seed": seed, "rng": rng_state, "resume": resume, "timeout": timeout,
-                "transport": transport, "listener": listener.address, "secret": secret})
+                "transport": transport, "channel": channel.address, "secret": secret, "segment": segments,
+                "ranks": ranks})
             try:
                 # The shuffle after the barrier stage makes it a shuffle-map stage,
                 # which Spark re-runs as a whole when a task fails (a failed barrier
@@ -374,7 +389,7 @@ def optimize(opt):
             for r in resume:
                 r["state"] = state
     finally:
-        listener.close()
+        channel.close()
     log.info("training on Spark finished: %d iterations in %.1fs, %.3fs of them in the tasks' training loops",
              state["Iteration"], time.time() - start, resume[0]["elapsed"])
     return model
