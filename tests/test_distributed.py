@@ -303,3 +303,31 @@ def test_intruders_are_rejected_and_logged_and_training_is_undisturbed(sc, caplo
         assert len(mesh) == len(kinds), (rank, msgs)
     for a, b in zip(ref, got):
         np.testing.assert_array_equal(a, b)
+
+
+def test_array_blocks_are_built_once_per_run_and_a_rerun_stage_reads_them(sc, tmp_path):
+    # Three segments (validation every epoch) and, in the second run, a failed and re-run
+    # stage: each partition of the training and validation sets becomes arrays once per run.
+    X, y = data(400, 12)
+    Xv, yv = data(100, 13)
+    weights, built = {}, {}
+    for run, fault in (("clean", None), ("faulty", "1:20:%d" % time.time_ns())):
+        hook = tmp_path / run
+        hook.mkdir()
+        sc.environment["BIGDL_TEST_COUNT_BLOCKS"] = str(hook)
+        if fault:
+            sc.environment["BIGDL_TEST_FAIL_TASK"] = fault
+        before = all_stage_ids(sc)
+        try:
+            weights[run] = train(sc.parallelize(samples(X, y), 2), epochs=3, seed=12,
+                                 val=sc.parallelize(samples(Xv, yv), 3)).get_weights()
+        finally:
+            sc.environment.pop("BIGDL_TEST_FAIL_TASK", None)
+            del sc.environment["BIGDL_TEST_COUNT_BLOCKS"]
+        built[run] = sorted(p.name.rsplit("-", 1)[0] for p in hook.iterdir())
+        if fault:
+            assert any(s[4] > 0 and s[2] == s[3] == 2 for s in barrier_stages_since(sc, before)), "no stage was re-run"
+    for run in built:
+        assert built[run] == ["training_rdd-0", "training_rdd-1", "val_rdd-0", "val_rdd-1"], (run, built[run])
+    for a, b in zip(weights["clean"], weights["faulty"]):
+        np.testing.assert_array_equal(a, b)

@@ -165,6 +165,7 @@ class Driver(object):
         self._threads = []
         self._stop = threading.Event()
         self.timings = {}  # segment -> {rank: {phase: seconds}}
+        self.first_registered = {}  # segment -> time its first task registered
         self.registered = {}  # segment -> time the last rank of its last attempt registered
         self._thread = threading.Thread(target=self._serve, name="bigdl-channel", daemon=True)
         self._thread.start()
@@ -250,6 +251,7 @@ class Driver(object):
                 send = []
                 if not g.members:
                     g.started = time.time()
+                    self.first_registered.setdefault(self._segment, g.started)
                 if old is not None:  # a later attempt of the task replaces an earlier one
                     send.append((old[0], {"type": "error", "message": "replaced by a later attempt of task %d" % rank}))
                 g.members[rank] = (conn, str(msg.get("addr")))

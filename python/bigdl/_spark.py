@@ -21,6 +21,7 @@ The native library is loaded inside the tasks (bigdl._native loads lazily),
 never before Spark's Python workers fork.
 """
 import json
+import logging
 import os
 import socket
 import tempfile
@@ -181,7 +182,11 @@ def _train_partition(payload, iterator):
     p = payload.value
     ranks = p["ranks"]
     clock = {"start": time.time()}
-    x, y = features_and_labels(list(iterator), "training_rdd partition %d" % rank)
+    elements = list(iterator)
+    val = None
+    if len(elements) == 1 and isinstance(elements[0], tuple):  # (training block, validation block)
+        elements, val = [elements[0][0]], elements[0][1]
+    x, y = _block_arrays(elements, "training_rdd partition %d" % rank)
     clock["arrays"] = time.time()
     handles = []
     opt = None
@@ -238,11 +243,19 @@ def _train_partition(payload, iterator):
         weights = _native.call(model, "get_flat_weights")[1][0][lo:hi]
         mstate, bufs = _native.call(method, "get_state")
         clock["state"] = time.time()
+        scores = None
+        if state["stopped"] and val is not None and p["val"] is not None:
+            # Every task holds the whole model after the last all-gather: each
+            # scores its share of the validation set, and the driver combines them.
+            vx, vy = _block_arrays([val], "val_rdd partition %d" % rank)
+            if vx is not None:
+                scores, _ = _native.call(model, "evaluate", p["val"], [vx, vy])
+            clock["validation"] = time.time()
         try:
             ch.send({"type": "timing", "segment": p["segment"], "seconds": _phases(clock)})
         except OSError:
             pass
-        yield rank, state, weights, mstate["t"], bufs
+        yield rank, state, weights, mstate["t"], bufs, scores
     finally:
         if opt is not None:
             try:
@@ -266,12 +279,62 @@ def _phases(clock):
 
 # Driver --------------------------------------------------------------------------
 
+# Array blocks: each partition turned into arrays once per run -------------------------
+
+BLOCK_VERSION = 1
+
+
+def _to_blocks(what):
+    """A mapPartitionsWithIndex function turning a partition of Sample into
+    one array block: {"version", "count", "features": [ndarray, ...],
+    "labels": [ndarray, ...], "feature_nest", "label_nest"}. The lists carry
+    a record's tensors in order (one each today); a nest, when not None, is
+    the JSON nesting of a table over them, so multi-input models and table
+    labels keep the format."""
+    def convert(index, iterator):
+        records = list(iterator)
+        block = {"version": BLOCK_VERSION, "count": len(records), "features": [], "labels": [],
+                 "feature_nest": None, "label_nest": None}
+        if records:
+            x, y = features_and_labels(records, "%s partition %d" % (what, index))
+            block["features"], block["labels"] = [x], [y]
+        hook = os.environ.get("BIGDL_TEST_COUNT_BLOCKS")
+        if hook:  # a file per conversion, so tests can count them across processes
+            fd, _ = tempfile.mkstemp(prefix="%s-%d-" % (what, index), dir=hook)
+            os.close(fd)
+        yield block
+    return convert
+
+
+def _block_arrays(blocks, what):
+    """(features, labels) of the one block a partition of a block RDD holds."""
+    blocks = list(blocks)
+    if len(blocks) != 1 or blocks[0].get("version") != BLOCK_VERSION:
+        raise RuntimeError("%s: expected one array block of version %d per partition, got %d"
+                           % (what, BLOCK_VERSION, len(blocks)))
+    b = blocks[0]
+    if not b["count"]:
+        return None, None
+    return b["features"][0], b["labels"][0]
+
+
+def _blocks(rdd, what):
+    """rdd as a persisted RDD of array blocks, and its record counts per
+    partition (the job that counts them builds them)."""
+    from pyspark import StorageLevel
+    blocks = rdd.mapPartitionsWithIndex(_to_blocks(what)).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        counts = blocks.map(lambda b: b["count"]).collect()
+    except BaseException:
+        blocks.unpersist()
+        raise
+    return blocks, counts
+
+
 def _prepare_training_rdd(opt, log):
-    """The training RDD, persisted once, with no more partitions than task slots."""
+    """The training RDD as persisted array blocks, with no more partitions
+    than task slots and none empty; the caller unpersists them."""
     rdd = opt._training_data
-    cached = getattr(opt, "_spark_train", None)
-    if cached is not None and cached[0] is rdd:
-        return cached[1], cached[2]
     sc = rdd.context
     slots, cpus = task_slots(sc, want=rdd.getNumPartitions())
     if slots < 1:
@@ -283,20 +346,18 @@ def _prepare_training_rdd(opt, log):
         log.info("training_rdd has %d partitions but the cluster runs %d tasks at once: repartitioning it to %d "
                  "(training runs one task per partition, all at the same time)", parts, slots, slots)
         rdd = rdd.repartition(slots)
-    rdd = rdd.persist()
-    counts = rdd.mapPartitions(lambda it: [sum(1 for _ in it)]).collect()
+    blocks, counts = _blocks(rdd, "training_rdd")
     if counts and 0 < sum(counts) and min(counts) == 0:
         n = min(len([c for c in counts if c > 0]), slots)
         log.info("training_rdd has empty partitions: repartitioning it to %d", n)
-        rdd.unpersist()
-        rdd = opt._training_data.repartition(n).persist()
-        counts = rdd.mapPartitions(lambda it: [sum(1 for _ in it)]).collect()
-    if sum(counts) == 0:
-        raise ValueError("training_rdd is empty: it needs at least one record")
-    if min(counts) == 0:
+        blocks.unpersist()
+        blocks, counts = _blocks(opt._training_data.repartition(n), "training_rdd")
+    if sum(counts) == 0 or min(counts) == 0:
+        blocks.unpersist()
+        if sum(counts) == 0:
+            raise ValueError("training_rdd is empty: it needs at least one record")
         raise ValueError("training_rdd has an empty partition after repartitioning (%s records per partition)" % counts)
-    opt._spark_train = (opt._training_data, rdd, counts)
-    return rdd, counts
+    return blocks, counts
 
 
 # Tests set this to act on a segment's peer list before the tasks receive it.
@@ -319,8 +380,37 @@ def driver_addresses(sc):
 def optimize(opt):
     """Optimizer.optimize() for a training RDD: trains on the executors and
     leaves the final weights (and optim state) in opt.model / opt.optim_method."""
+    from bigdl.util.common import is_spark_rdd
     log = bigdl_logger()
     rdd, counts = _prepare_training_rdd(opt, log)
+    persisted = [rdd]
+    try:
+        v = opt._validation
+        if v is not None and is_spark_rdd(v["data"]):
+            rdd = _with_validation_blocks(rdd, v["data"], len(counts))
+            persisted.append(rdd)
+            rdd.count()  # builds the validation blocks, reading the training blocks from the cache
+            persisted[0].unpersist()
+        return _optimize(opt, log, rdd, counts)
+    finally:
+        for r in persisted:
+            r.unpersist()
+
+
+def _with_validation_blocks(train_blocks, val_rdd, ranks):
+    """Each training block paired with a share of the validation set (as
+    blocks, one per training partition), persisted: the training tasks score
+    the model on their share at each validation, with no job of its own."""
+    from pyspark import StorageLevel
+    if val_rdd.getNumPartitions() != ranks:
+        # A shuffle, not coalesce: a barrier stage refuses narrow ancestors
+        # with another partition count.
+        val_rdd = val_rdd.repartition(ranks)
+    val_blocks = val_rdd.mapPartitionsWithIndex(_to_blocks("val_rdd"))
+    return train_blocks.zip(val_blocks).persist(StorageLevel.MEMORY_AND_DISK)
+
+
+def _optimize(opt, log, rdd, counts):
     sc = rdd.context
     ranks, total = len(counts), sum(counts)
     _, cpus = task_slots(sc, wait=0)
@@ -342,6 +432,7 @@ def optimize(opt):
     try:
         while not _native.call(0, "trigger_fires", {"trigger": opt._end_trigger, "state": state})[0]:
             channel.start_segment(segments)
+            clock = {"start": time.time()}
             mstate, bufs = method._call("get_state")
             flat = model._call("get_flat_weights")[1][0]
             payload = sc.broadcast({
@@ -351,7 +442,8 @@ def optimize(opt):
                 "end_trigger": opt._end_trigger, "stop": v["trigger"] if v is not None else None,
                 "cores": cpus, "total": total, "seed": seed, "rng": rng_state, "resume": resume, "timeout": timeout,
                 "transport": transport, "channel": channel.address, "secret": secret, "segment": segments,
-                "ranks": ranks})
+                "ranks": ranks, "val": {"batch_size": v["batch_size"], "methods": v["methods"]} if v else None})
+            clock["broadcast"] = time.time()
             try:
                 # The shuffle after the barrier stage makes it a shuffle-map stage,
                 # which Spark re-runs as a whole when a task fails (a failed barrier
@@ -360,6 +452,7 @@ def optimize(opt):
                            .map(lambda r: (r[0], r)).partitionBy(1).values().collect())
             finally:
                 payload.destroy()
+            clock["stage"] = time.time()
             results.sort(key=lambda r: r[0])
             if [r[0] for r in results] != list(range(ranks)):
                 raise RuntimeError("a training stage returned results for tasks %s, expected 0..%d"
@@ -371,23 +464,32 @@ def optimize(opt):
             if not segments:
                 log.info("tasks exchanged parameters %s", {"shm": "through shared memory (one host)",
                          "tcp": "over TCP"}.get(results[0][1]["transport"], "not at all"))
-            segments += 1
             resume = [r[1]["resume"] for r in results]
             state = dict(resume[0]["state"])
-            if not results[0][1]["stopped"]:
+            clock["results"] = time.time()
+            stopped = results[0][1]["stopped"]
+            if stopped:
+                # The validation trigger ended the segment: validate on the executors.
+                epoch, done = state["Epoch"], resume[0]["epoch_records"]
+                if state["EpochEnded"]:
+                    epoch, done = epoch - 1, total
+                if any(r[5] is not None for r in results):
+                    scores = combine_scores([r[5] for r in results if r[5] is not None], v["methods"])
+                else:
+                    scores = _validate(model, v)
+                for i, r in enumerate(scores):
+                    log.info("[Epoch %d %d/%d][Iteration %d][Wall Clock %.3fs] %s is %s", epoch, done, total,
+                             state["Iteration"], resume[0]["elapsed"], r["method"], r["text"])
+                    if i == 0:
+                        state["Score"], state["HasScore"] = r["result"], True
+                for r in resume:
+                    r["state"] = state
+                clock["validation"] = time.time()
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s", _segment_breakdown(segments, clock, channel))
+            segments += 1
+            if not stopped:
                 break
-            # The validation trigger ended the segment: validate on the executors.
-            epoch, done = state["Epoch"], resume[0]["epoch_records"]
-            if state["EpochEnded"]:
-                epoch, done = epoch - 1, total
-            scores = _validate(model, v, log)
-            for i, r in enumerate(scores):
-                log.info("[Epoch %d %d/%d][Iteration %d][Wall Clock %.3fs] %s is %s", epoch, done, total,
-                         state["Iteration"], resume[0]["elapsed"], r["method"], r["text"])
-                if i == 0:
-                    state["Score"], state["HasScore"] = r["result"], True
-            for r in resume:
-                r["state"] = state
     finally:
         channel.close()
     log.info("training on Spark finished: %d iterations in %.1fs, %.3fs of them in the tasks' training loops",
@@ -395,11 +497,37 @@ def optimize(opt):
     return model
 
 
-def _validate(model, v, log):
-    """Scores on the validation set: on the executors for an RDD, else here."""
-    from bigdl.util.common import is_spark_rdd
-    if is_spark_rdd(v["data"]):
-        return evaluate(model, v["data"], v["batch_size"], v["methods"])
+def _segment_breakdown(segment, clock, channel):
+    """One DEBUG line: where a segment's seconds went. The stage's share is
+    split by the channel's clock (first and last registration) and the
+    tasks' own (the slowest task's phases)."""
+    phases = _phases(clock)
+    parts = ["segment %d: %.3fs:" % (segment, sum(phases.values())), "broadcast %.3f" % phases["broadcast"]]
+    first, last = channel.first_registered.get(segment), channel.registered.get(segment)
+    tasks = channel.timings.get(segment, {})
+    if first and last:
+        parts.append("stage start to first registration %.3f, rendezvous %.3f"
+                     % (first - clock["broadcast"], last - first))
+        slowest = {}
+        for t in tasks.values():
+            for k, sec in t.items():
+                slowest[k] = max(slowest.get(k, 0.0), sec)
+        if slowest:
+            inside = sum(v for k, v in slowest.items() if k not in ("arrays", "peers"))
+            parts.append("in the tasks (slowest task): %s" % ", ".join(
+                "%s %.3f" % (k, v) for k, v in slowest.items()))
+            parts.append("results back %.3f" % max(0.0, clock["stage"] - last - inside))
+    else:
+        parts.append("stage %.3f" % phases["stage"])
+    parts.append("driver update %.3f" % phases["results"])
+    if "validation" in phases:
+        parts.append("validation %.3f" % phases["validation"])
+    return ", ".join(parts[:1]) + " " + ", ".join(parts[1:])
+
+
+def _validate(model, v):
+    """Scores on a validation set that is not an RDD (an RDD's are scored by
+    the training tasks)."""
     if v["arrays"] is None:
         v["arrays"] = features_and_labels(v["data"], "val_rdd")
     return model._call("evaluate", {"batch_size": v["batch_size"], "methods": v["methods"]}, list(v["arrays"]))[0]
@@ -421,8 +549,8 @@ def _evaluate_partition(payload, iterator):
     records = list(iterator)
     if not records:
         return
-    p = payload.value
     x, y = features_and_labels(records, "evaluation partition")
+    p = payload.value
     model = _load_model(p["model"])
     try:
         results, _ = _native.call(model, "evaluate", {"batch_size": p["batch_size"], "methods": p["methods"]}, [x, y])
@@ -440,6 +568,12 @@ def evaluate(model, rdd, batch_size, specs):
         parts = rdd.mapPartitions(lambda it: _evaluate_partition(payload, it)).collect()
     finally:
         payload.destroy()
+    return combine_scores(parts, specs)
+
+
+def combine_scores(parts, specs):
+    """The scores of a whole set from its partitions' (each a mean over its
+    records), combined exactly over records."""
     if not parts:
         raise ValueError("the evaluation set is empty: it needs at least one record")
     out = []
