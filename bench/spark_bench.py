@@ -191,7 +191,7 @@ def go_sync_bench():
     p = subprocess.run([go, "test", "-run", "^$", "-bench", "Sync270k", "-benchtime", "1s", "./core/dist"],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     found = {m.group(1): float(m.group(2)) / 1e6
-             for m in re.finditer(r"BenchmarkSync270k/(\w+)\S*\s+\d+\s+([0-9.]+) ns/op", p.stdout)}
+             for m in re.finditer(r"BenchmarkSync270k/([\w+]+?)(?:-\d+)?\s+\d+\s+([0-9.]+) ns/op", p.stdout)}
     if not found:
         raise RuntimeError((p.stdout + p.stderr)[-500:])
     return found

@@ -20,9 +20,11 @@ import (
 //       port of lo..hi, else a port the system chooses);
 //       "address" -> "h:port"; "connect" {"rank", "peers": [addresses in rank order],
 //       "timeout": seconds, "transport": "auto" (default) or "tcp", "secret": the run's
-//       secret in hex} completes the mesh, every connection authenticated on the secret,
-//       and closes the listener -> {"rejected": [a line per stranger's connection dropped]}; "transport" -> "shm", "tcp", or "" before the first
-//       exchange; freeing the handle closes every socket and the shared memory.
+//       secret in hex, "encrypt": seal every message (AES-256-GCM)} completes the mesh,
+//       every connection authenticated on the secret, and closes the listener ->
+//       {"rejected": [a line per stranger's connection dropped]}; "transport" -> "shm",
+//       "tcp", or "" before the first exchange; freeing the handle closes every socket and
+//       the shared memory.
 //   Optimizer config "dist": {"comm": handle, "total": records in all partitions,
 //       "seed": the run's shuffling seed (each rank derives its own), "rng": the driver's
 //       generator state or null,
@@ -88,6 +90,8 @@ func (c *comm) call(method string, req *request) (response, error) {
 		if err := c.SetSecret(key); err != nil {
 			return response{}, err
 		}
+		encrypt, _ := req.args["encrypt"].(bool)
+		c.SetEncrypted(encrypt)
 		rejected := []string{}
 		c.OnReject(func(msg string) { rejected = append(rejected, msg) })
 		err = c.Connect(rank, peers, time.Duration(secs*float64(time.Second)))

@@ -67,70 +67,83 @@ func authTag(secret []byte, label string, nd, na []byte, rd, ra uint32) []byte {
 // DialHandshake proves this end (rank) holds secret to the acceptor on
 // conn and checks that the acceptor is rank want and holds it too.
 func DialHandshake(conn net.Conn, secret []byte, rank, want uint32, deadline time.Time) error {
+	_, err := dialHandshake(conn, secret, rank, want, deadline)
+	return err
+}
+
+func dialHandshake(conn net.Conn, secret []byte, rank, want uint32, deadline time.Time) (*session, error) {
 	conn.SetDeadline(deadline)
 	var hello [helloBytes]byte
 	copy(hello[:], authMagic)
 	binary.LittleEndian.PutUint32(hello[4:], rank)
 	nd := hello[8:]
 	if _, err := rand.Read(nd); err != nil {
-		return err
+		return nil, err
 	}
 	if _, err := conn.Write(hello[:]); err != nil {
-		return fmt.Errorf("greeting: %w", err)
+		return nil, fmt.Errorf("greeting: %w", err)
 	}
 	var ans [answerBytes]byte
 	if _, err := io.ReadFull(conn, ans[:]); err != nil {
-		return fmt.Errorf("reading the answer to the greeting: %w", err)
+		return nil, fmt.Errorf("reading the answer to the greeting: %w", err)
 	}
 	ra := binary.LittleEndian.Uint32(ans[:4])
 	na := ans[4 : 4+authNonce]
 	if ra != want || !hmac.Equal(ans[4+authNonce:], authTag(secret, "bigdl accept", nd, na, rank, ra)) {
-		return fmt.Errorf("the listener did not prove it is rank %d of this run: %w", int32(want), ErrAuth)
+		return nil, fmt.Errorf("the listener did not prove it is rank %d of this run: %w", int32(want), ErrAuth)
 	}
 	if _, err := conn.Write(authTag(secret, "bigdl dial", nd, na, rank, ra)); err != nil {
-		return fmt.Errorf("sending the proof: %w", err)
+		return nil, fmt.Errorf("sending the proof: %w", err)
 	}
-	return nil
+	return &session{nd: nd, na: na, rd: rank, ra: ra}, nil
 }
 
 // AcceptHandshake checks that the dialer on conn holds secret, proving
 // this end (rank) holds it too, and returns the dialer's rank. valid
 // rejects a claimed rank before any proof is computed for it.
 func AcceptHandshake(conn net.Conn, secret []byte, rank uint32, valid func(uint32) bool, deadline time.Time) (uint32, error) {
+	s, err := acceptHandshake(conn, secret, rank, valid, deadline)
+	if err != nil {
+		return 0, err
+	}
+	return s.rd, nil
+}
+
+func acceptHandshake(conn net.Conn, secret []byte, rank uint32, valid func(uint32) bool, deadline time.Time) (*session, error) {
 	conn.SetDeadline(deadline)
 	var hello [helloBytes]byte
 	if _, err := io.ReadFull(conn, hello[:]); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return 0, fmt.Errorf("closed before greeting: %w", ErrAuth)
+			return nil, fmt.Errorf("closed before greeting: %w", ErrAuth)
 		}
-		return 0, fmt.Errorf("no greeting: %w (%w)", ErrAuth, err)
+		return nil, fmt.Errorf("no greeting: %w (%w)", ErrAuth, err)
 	}
 	if string(hello[:4]) != authMagic {
-		return 0, fmt.Errorf("a greeting in another protocol: %w", ErrAuth)
+		return nil, fmt.Errorf("a greeting in another protocol: %w", ErrAuth)
 	}
 	rd := binary.LittleEndian.Uint32(hello[4:])
 	if !valid(rd) {
-		return 0, fmt.Errorf("it claims rank %d, which is not expected: %w", int32(rd), ErrAuth)
+		return nil, fmt.Errorf("it claims rank %d, which is not expected: %w", int32(rd), ErrAuth)
 	}
 	nd := hello[8:]
 	var ans [answerBytes]byte
 	binary.LittleEndian.PutUint32(ans[:], rank)
 	na := ans[4 : 4+authNonce]
 	if _, err := rand.Read(na); err != nil {
-		return 0, err
+		return nil, err
 	}
 	copy(ans[4+authNonce:], authTag(secret, "bigdl accept", nd, na, rd, rank))
 	if _, err := conn.Write(ans[:]); err != nil {
-		return 0, fmt.Errorf("answering the greeting: %w (%w)", ErrAuth, err)
+		return nil, fmt.Errorf("answering the greeting: %w (%w)", ErrAuth, err)
 	}
 	var proof [authMAC]byte
 	if _, err := io.ReadFull(conn, proof[:]); err != nil {
-		return 0, fmt.Errorf("claimed rank %d but sent no proof: %w", rd, ErrAuth)
+		return nil, fmt.Errorf("claimed rank %d but sent no proof: %w", rd, ErrAuth)
 	}
 	if !hmac.Equal(proof[:], authTag(secret, "bigdl dial", nd, na, rd, rank)) {
-		return 0, fmt.Errorf("claimed rank %d without the run's secret: %w", rd, ErrAuth)
+		return nil, fmt.Errorf("claimed rank %d without the run's secret: %w", rd, ErrAuth)
 	}
-	return rd, nil
+	return &session{nd: nd, na: na, rd: rd, ra: rank}, nil
 }
 
 // NewSecret is a fresh random secret for one run.

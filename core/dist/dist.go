@@ -36,6 +36,7 @@ type Comm struct {
 	timeout     time.Duration
 	secret      []byte
 	onReject    func(msg string)
+	encrypted   bool // seal every message on the connections (seal.go)
 	ln          net.Listener
 	peers       []*peer // indexed by rank; nil for this rank
 
@@ -59,6 +60,9 @@ type peer struct {
 
 	out [2][]byte // what this collective still has to send the peer
 	in  [2][]byte // what it still has to receive from the peer
+
+	seal *sealer   // nil unless the mesh is encrypted
+	dst  [2][]byte // where a sealed frame's plaintext goes
 }
 
 // Listen opens this rank's listener on host (":0" picks a free port; use
@@ -109,6 +113,10 @@ func (c *Comm) SetSecret(secret []byte) error {
 	return nil
 }
 
+// SetEncrypted, called before Connect, seals everything the mesh's
+// connections carry (see seal.go).
+func (c *Comm) SetEncrypted(on bool) { c.encrypted = on }
+
 // OnReject, if set before Connect, hears of every connection the listener
 // dropped because it did not authenticate: a stranger's connection is
 // logged, never fatal. It is called from Connect's goroutine.
@@ -150,11 +158,14 @@ func (c *Comm) Connect(rank int, addrs []string, timeout time.Duration) (err err
 		if err != nil {
 			return c.peerErr(r, "connecting to", err)
 		}
-		if err := DialHandshake(conn, c.secret, uint32(rank), uint32(r), deadline); err != nil {
+		sess, err := dialHandshake(conn, c.secret, uint32(rank), uint32(r), deadline)
+		if err == nil {
+			c.peers[r], err = c.newPeer(r, conn, sess, true)
+		}
+		if err != nil {
 			conn.Close()
 			return c.peerErr(r, "authenticating with", err)
 		}
-		c.peers[r] = c.newPeer(r, conn)
 	}
 	for missing := len(addrs) - 1 - rank; missing > 0; {
 		select {
@@ -163,7 +174,10 @@ func (c *Comm) Connect(rank int, addrs []string, timeout time.Duration) (err err
 				c.reject(fmt.Sprintf("rejected a connection from %s: %v", a.from, a.err))
 				continue
 			}
-			c.peers[a.rank] = c.newPeer(a.rank, a.conn)
+			if c.peers[a.rank], err = c.newPeer(a.rank, a.conn, a.sess, false); err != nil {
+				a.conn.Close()
+				return err
+			}
 			missing--
 		case <-acc.timer.C:
 			var waiting []int
@@ -202,6 +216,7 @@ type accepting struct {
 
 type acceptResult struct {
 	rank int
+	sess *session
 	conn net.Conn
 	from string
 	err  error
@@ -241,8 +256,13 @@ func (c *Comm) startAccepting(deadline time.Time) *accepting {
 				if hd.After(deadline) {
 					hd = deadline
 				}
-				r, err := AcceptHandshake(conn, c.secret, uint32(c.rank), valid, hd)
-				res := acceptResult{rank: int(r), conn: conn, from: conn.RemoteAddr().String(), err: err}
+				sess, err := acceptHandshake(conn, c.secret, uint32(c.rank), valid, hd)
+				res := acceptResult{sess: sess, conn: conn, from: conn.RemoteAddr().String(), err: err}
+				var r uint32
+				if err == nil {
+					r = sess.rd
+					res.rank = int(r)
+				}
 				a.mu.Lock()
 				delete(a.conns, conn)
 				switch {
@@ -305,11 +325,20 @@ func (c *Comm) clearDeadlines() {
 	}
 }
 
-func (c *Comm) newPeer(r int, conn net.Conn) *peer {
+func (c *Comm) newPeer(r int, conn net.Conn, sess *session, dialer bool) (*peer, error) {
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	return &peer{rank: r, addr: c.addrs[r], conn: conn, sock: newSocket(conn)}
+	p := &peer{rank: r, addr: c.addrs[r], conn: conn, sock: newSocket(conn)}
+	if c.encrypted {
+		tx, rx, err := sess.keys(c.secret, dialer)
+		if err != nil {
+			return nil, err
+		}
+		p.seal = &sealer{tx: tx, rx: rx}
+		p.conn = &sealedConn{Conn: conn, s: p.seal}
+	}
+	return p, nil
 }
 
 // Close releases every socket and the shared memory. A collective in
@@ -379,6 +408,14 @@ func (c *Comm) exchange(got func(r int)) error {
 	poll := spin.Poller{Goroutines: true}
 	var deadline time.Time
 	next := 0 // the peer whose data is taken next
+	if c.encrypted {
+		for _, p := range c.peers {
+			if p != nil {
+				p.sealOut()
+				p.sealIn()
+			}
+		}
+	}
 	for {
 		moved, sending := false, false
 		for _, p := range c.peers {
@@ -420,6 +457,11 @@ func (c *Comm) exchange(got func(r int)) error {
 			}
 			if b != nil {
 				break
+			}
+			if p.seal != nil {
+				if err := p.openIn(); err != nil {
+					return c.failPeers(c.peerErr(p.rank, "receiving from", err))
+				}
 			}
 			got(p.rank)
 		}
@@ -581,6 +623,10 @@ func float32View(v []float64) []float32 {
 
 // Group is a set of Comms connected in one process (for tests and benchmarks).
 func Group(ranks int, timeout time.Duration) ([]*Comm, error) {
+	return connectGroup(ranks, timeout, false)
+}
+
+func connectGroup(ranks int, timeout time.Duration, encrypted bool) ([]*Comm, error) {
 	comms := make([]*Comm, ranks)
 	addrs := make([]string, ranks)
 	secret := NewSecret()
@@ -590,6 +636,7 @@ func Group(ranks int, timeout time.Duration) ([]*Comm, error) {
 			return nil, err
 		}
 		c.SetSecret(secret)
+		c.SetEncrypted(encrypted)
 		comms[r], addrs[r] = c, c.Addr()
 	}
 	errs := make([]error, ranks)

@@ -1,6 +1,7 @@
 package dist
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -42,12 +43,17 @@ func closeAll(comms []*Comm) {
 	}
 }
 
-var transports = []string{TransportAuto, TransportTCP}
+// transports are the ways ranks can exchange shards; "+aes" seals every
+// message on the connections (SetEncrypted).
+var transports = []string{TransportAuto, TransportTCP, TransportAuto + sealed, TransportTCP + sealed}
+
+const sealed = "+aes"
 
 // group connects ranks in this process, all set to transport.
 func group(t testing.TB, ranks int, timeout time.Duration, transport string) []*Comm {
 	t.Helper()
-	comms, err := Group(ranks, timeout)
+	transport, encrypted := strings.CutSuffix(transport, sealed)
+	comms, err := connectGroup(ranks, timeout, encrypted)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +70,7 @@ func group(t testing.TB, ranks int, timeout time.Duration, transport string) []*
 func wantTransport(t *testing.T, comms []*Comm, transport string) {
 	t.Helper()
 	want := "tcp"
-	if transport == TransportAuto && runtime.GOOS == "linux" {
+	if transport, _ = strings.CutSuffix(transport, sealed); transport == TransportAuto && runtime.GOOS == "linux" {
 		want = "shm"
 	}
 	for _, c := range comms {
@@ -513,5 +519,154 @@ func TestListenRangeTakesAFreePortOfTheRange(t *testing.T) {
 	}
 	if _, err := ListenRange("127.0.0.1", taken, taken); err == nil || !strings.Contains(err.Error(), "no free port") {
 		t.Errorf("a range of one taken port: %v", err)
+	}
+}
+
+// relay is a TCP proxy in front of addr that keeps a copy of every byte it
+// relays, and flips one byte past the first flipAt (0: never).
+type relay struct {
+	ln     net.Listener
+	mu     sync.Mutex
+	seen   []byte
+	flipAt int
+	wg     sync.WaitGroup
+}
+
+func newRelay(t *testing.T, addr string, flipAt int) *relay {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &relay{ln: ln, flipAt: flipAt}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		in, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		out, err := net.Dial("tcp", addr)
+		if err != nil {
+			in.Close()
+			return
+		}
+		r.wg.Add(2)
+		go r.pipe(in, out)
+		go r.pipe(out, in)
+	}()
+	return r
+}
+
+func (r *relay) pipe(from, to net.Conn) {
+	defer r.wg.Done()
+	defer to.Close()
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := from.Read(buf)
+		if n > 0 {
+			r.mu.Lock()
+			if r.flipAt > 0 && len(r.seen) < r.flipAt && len(r.seen)+n > r.flipAt {
+				buf[r.flipAt-len(r.seen)] ^= 1
+			}
+			r.seen = append(r.seen, buf[:n]...)
+			r.mu.Unlock()
+			if _, err := to.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (r *relay) close() { r.ln.Close(); r.wg.Wait() }
+
+// relayedPair connects two ranks, rank 1 reaching rank 0 through a relay.
+func relayedPair(t *testing.T, encrypted bool, flipAt int) ([]*Comm, *relay) {
+	comms := make([]*Comm, 2)
+	secret := NewSecret()
+	for r := range comms {
+		c, err := Listen("127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetSecret(secret)
+		c.SetEncrypted(encrypted)
+		c.SetTransport(TransportTCP)
+		comms[r] = c
+	}
+	rl := newRelay(t, comms[0].Addr(), flipAt)
+	errs := run(comms, func(c *Comm) error {
+		if c == comms[0] {
+			return c.Connect(0, []string{c.Addr(), comms[1].Addr()}, 5*time.Second)
+		}
+		return c.Connect(1, []string{rl.ln.Addr().String(), c.Addr()}, 5*time.Second)
+	})
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	return comms, rl
+}
+
+// TestSealedMeshCarriesNoPlaintext: with encryption on, what crosses the
+// wire holds no run of the float32s exchanged, and the results are those of
+// the plain mesh; without it, the run is there (so the check can fail).
+func TestSealedMeshCarriesNoPlaintext(t *testing.T) {
+	vec := make([]float32, 4096)
+	for i := range vec {
+		vec[i] = 1 + float32(i)/3
+	}
+	results := map[bool][]float32{}
+	for _, encrypted := range []bool{false, true} {
+		comms, rl := relayedPair(t, encrypted, 0)
+		vecs := [][]float32{append([]float32(nil), vec...), append([]float32(nil), vec...)}
+		mustRun(t, "ReduceScatter and AllGather", comms, func(c *Comm) error {
+			v := vecs[c.Rank()]
+			if _, _, err := c.ReduceScatter(v, []float64{1}); err != nil {
+				return err
+			}
+			return c.AllGather(v)
+		})
+		closeAll(comms)
+		rl.close()
+		results[encrypted] = vecs[0]
+		// Any 8 consecutive values of either rank's shard, before or after the sum.
+		found := false
+		for _, v := range [][]float32{vec, vecs[0]} {
+			for _, at := range []int{10, 2100, 3000} {
+				if bytes.Contains(rl.seen, bytesOf(v[at:at+8])) {
+					found = true
+				}
+			}
+		}
+		if found == encrypted {
+			t.Errorf("encrypted %v: the relay saw the plaintext: %v", encrypted, found)
+		}
+		if len(rl.seen) < 4*len(vec) {
+			t.Errorf("encrypted %v: the relay saw only %d bytes", encrypted, len(rl.seen))
+		}
+	}
+	if !slices.Equal(results[false], results[true]) {
+		t.Error("the sealed mesh's results differ from the plain mesh's")
+	}
+}
+
+// TestTamperedMessageFailsTheCollective: one flipped bit on the wire fails
+// the collective on the receiving rank, naming the sender.
+func TestTamperedMessageFailsTheCollective(t *testing.T) {
+	comms, rl := relayedPair(t, true, 1000) // past the handshake, inside a collective's message
+	defer rl.close()
+	defer closeAll(comms)
+	errs := run(comms, func(c *Comm) error { return c.AllGather(make([]float32, 1000)) })
+	failed := false
+	for r, err := range errs {
+		if err != nil && strings.Contains(err.Error(), "does not authenticate") &&
+			strings.Contains(err.Error(), fmt.Sprintf("rank %d (", 1-r)) {
+			failed = true
+		}
+	}
+	if !failed {
+		t.Errorf("%v: want a rank to fail naming its peer's message that does not authenticate", errs)
 	}
 }

@@ -54,6 +54,8 @@ def _read(sock, n):
 
 
 def dial_handshake(sock, secret, rank, want=DRIVER_RANK):
+    """Proves this end holds secret and checks the other does; returns the
+    transcript (nd, na, rd, ra) the session keys derive from."""
     nd = os.urandom(NONCE)
     sock.sendall(MAGIC + struct.pack("<I", rank) + nd)
     ans = _read(sock, 4 + NONCE + MAC)
@@ -61,6 +63,7 @@ def dial_handshake(sock, secret, rank, want=DRIVER_RANK):
     if ra != want or not hmac.compare_digest(ans[4 + NONCE:], _tag(secret, b"bigdl accept", nd, na, rank, ra)):
         raise AuthError("the driver's channel did not prove it belongs to this run")
     sock.sendall(_tag(secret, b"bigdl dial", nd, na, rank, ra))
+    return nd, na, rank, ra
 
 
 def accept_handshake(sock, secret, valid, rank=DRIVER_RANK):
@@ -75,26 +78,94 @@ def accept_handshake(sock, secret, valid, rank=DRIVER_RANK):
     proof = _read(sock, MAC)
     if not hmac.compare_digest(proof, _tag(secret, b"bigdl dial", nd, na, rd, rank)):
         raise AuthError("it claimed rank %d without the run's secret" % rd)
-    return rd
+    return nd, na, rd, rank
+
+
+class _Sealer(object):
+    """Encrypt-then-MAC for the channel's messages when the application asks
+    Spark for encryption (Python's standard library has no cipher, so the
+    stream is HMAC-SHA256 in counter mode, a PRF keystream, and each frame
+    carries an HMAC-SHA256 tag over its counter and ciphertext). Keys per
+    direction derive from the secret and the handshake's transcript, as the
+    mesh's do (core/dist/seal.go); counters keep any frame from being
+    replayed or reordered."""
+
+    def __init__(self, secret, transcript, dialer):
+        nd, na, rd, ra = transcript
+        out = _tag(secret, b"bigdl key dialer to acceptor", nd, na, rd, ra)
+        back = _tag(secret, b"bigdl key acceptor to dialer", nd, na, rd, ra)
+        tx, rx = (out, back) if dialer else (back, out)
+        self.tx = self._keys(tx)
+        self.rx = self._keys(rx)
+        self.txn = self.rxn = 0
+
+    @staticmethod
+    def _keys(k):
+        return (hmac.new(k, b"enc", hashlib.sha256).digest(), hmac.new(k, b"mac", hashlib.sha256).digest())
+
+    @staticmethod
+    def _xor(enc, n, data):
+        head = struct.pack("<Q", n)
+        stream = b"".join(hmac.new(enc, head + struct.pack("<I", i), hashlib.sha256).digest()
+                          for i in range((len(data) + 31) // 32))
+        return (int.from_bytes(data, "little") ^ int.from_bytes(stream[:len(data)], "little")).to_bytes(len(data), "little")
+
+    def seal(self, data):
+        enc, mac = self.tx
+        ct = self._xor(enc, self.txn, data)
+        tag = hmac.new(mac, struct.pack("<Q", self.txn) + ct, hashlib.sha256).digest()
+        self.txn += 1
+        return struct.pack("<I", len(ct)) + ct + tag
+
+    def open(self, ct, tag):
+        enc, mac = self.rx
+        want = hmac.new(mac, struct.pack("<Q", self.rxn) + ct, hashlib.sha256).digest()
+        if not hmac.compare_digest(tag, want):
+            raise ValueError("a message that does not authenticate (tampered with, or not from this run)")
+        data = self._xor(enc, self.rxn, ct)
+        self.rxn += 1
+        return data
 
 
 class Connection(object):
-    """JSON messages, one per line, over an authenticated socket."""
+    """JSON messages over an authenticated socket: one per line, or one per
+    sealed frame when the channel is encrypted."""
 
-    def __init__(self, sock):
+    def __init__(self, sock, sealer=None):
         self.sock = sock
+        self.sealer = sealer
         self._buf = b""
         self._lock = threading.Lock()
 
     def send(self, msg):
-        data = (json.dumps(msg) + "\n").encode("utf-8")
+        data = json.dumps(msg).encode("utf-8")
         with self._lock:
-            self.sock.sendall(data)
+            self.sock.sendall(self.sealer.seal(data) if self.sealer else data + b"\n")
+
+    def _message(self):
+        """The first whole message in the buffer, or None."""
+        if self.sealer is None:
+            if b"\n" not in self._buf:
+                return None
+            line, self._buf = self._buf.split(b"\n", 1)
+            return line
+        if len(self._buf) < 4:
+            return None
+        n = struct.unpack("<I", self._buf[:4])[0]
+        if n > 1 << 24:
+            raise ValueError("a message longer than 16 MiB")
+        if len(self._buf) < 4 + n + MAC:
+            return None
+        ct, tag, self._buf = self._buf[4:4 + n], self._buf[4 + n:4 + n + MAC], self._buf[4 + n + MAC:]
+        return self.sealer.open(ct, tag)
 
     def recv(self, deadline):
         """The next message, or None once deadline (time.time()) passed;
         EOFError when the other end closed."""
-        while b"\n" not in self._buf:
+        while True:
+            data = self._message()
+            if data is not None:
+                break
             left = deadline - time.time()
             if left <= 0:
                 return None
@@ -106,10 +177,9 @@ class Connection(object):
             if not chunk:
                 raise EOFError("the connection closed")
             self._buf += chunk
-            if len(self._buf) > 1 << 24:
+            if len(self._buf) > 1 << 25:
                 raise ValueError("a message longer than 16 MiB")
-        line, self._buf = self._buf.split(b"\n", 1)
-        msg = json.loads(line.decode("utf-8"))
+        msg = json.loads(data.decode("utf-8"))
         if not isinstance(msg, dict):
             raise ValueError("a message that is not a JSON object")
         return msg
@@ -121,17 +191,18 @@ class Connection(object):
             pass
 
 
-def connect(address, secret, rank, timeout):
+def connect(address, secret, rank, timeout, encrypt=False):
     """A task's authenticated connection to the driver's channel."""
     host, port = address.rsplit(":", 1)
     sock = socket.create_connection((host, int(port)), timeout=min(timeout, HANDSHAKE_TIMEOUT))
+    key = bytes.fromhex(secret)
     try:
-        dial_handshake(sock, bytes.fromhex(secret), rank)
+        transcript = dial_handshake(sock, key, rank)
     except BaseException:
         sock.close()
         raise
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return Connection(sock)
+    return Connection(sock, _Sealer(key, transcript, True) if encrypt else None)
 
 
 class _Group(object):
@@ -147,12 +218,14 @@ class Driver(object):
 
     start_segment(s) opens registration for segment s. before_peers, if set
     (tests), is called with the peer list and the channel's address before
-    the tasks receive the list."""
+    the tasks receive the list, and may return another list to send.
+    With encrypt, every message after the handshake is sealed (_Sealer)."""
 
     before_peers = None
 
-    def __init__(self, bind, advertise, secret, ranks, timeout, log):
+    def __init__(self, bind, advertise, secret, ranks, timeout, log, encrypt=False):
         self.secret, self.ranks, self.timeout, self.log = bytes.fromhex(secret), ranks, timeout, log
+        self.encrypt = encrypt
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.bind((bind, 0))
         self.sock.listen(64)
@@ -200,12 +273,13 @@ class Driver(object):
         try:
             sock.settimeout(min(HANDSHAKE_TIMEOUT, self.timeout))
             try:
-                rank = accept_handshake(sock, self.secret, lambda r: r < self.ranks)
+                transcript = accept_handshake(sock, self.secret, lambda r: r < self.ranks)
             except (AuthError, OSError) as e:
                 reason = "no greeting within %.0fs" % sock.gettimeout() if isinstance(e, socket.timeout) else e
                 self.log.warning("the training channel rejected a connection from %s: %s", peer, reason)
                 return
-            conn = Connection(sock)
+            rank = transcript[2]
+            conn = Connection(sock, _Sealer(self.secret, transcript, False) if self.encrypt else None)
             while not self._stop.is_set():
                 try:
                     msg = conn.recv(time.time() + 0.5)
@@ -265,7 +339,7 @@ class Driver(object):
             self._send(c, m)
         if peers is not None:
             if self.before_peers is not None:
-                self.before_peers(peers, self.address)
+                peers = self.before_peers(peers, self.address) or peers
             for c in members:
                 self._send(c, {"type": "peers", "peers": peers})
 

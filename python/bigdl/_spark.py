@@ -195,14 +195,15 @@ def _train_partition(payload, iterator):
         if _test_hook("BIGDL_TEST_SKIP_REGISTER", rank, ctx):
             time.sleep(p["timeout"] + 5)  # neither registers nor answers; the others must not wait past the deadline
             raise RuntimeError("task %d: test hook BIGDL_TEST_SKIP_REGISTER" % rank)
-        ch = _channel.connect(p["channel"], p["secret"], rank, p["timeout"])
+        ch = _channel.connect(p["channel"], p["secret"], rank, p["timeout"], p["encrypt"])
         comm = _native.new("Comm", {"host": mesh_host(ch), "ports": mesh_ports()})
         handles.append(comm)
         addr, _ = _native.call(comm, "address")
         peers = _rendezvous(ch, p, rank, addr)
         clock["peers"] = time.time()
         connected, _ = _native.call(comm, "connect", {"rank": rank, "peers": peers, "timeout": p["timeout"],
-                                                      "transport": p["transport"], "secret": p["secret"]})
+                                                      "transport": p["transport"], "secret": p["secret"],
+                                                      "encrypt": p["encrypt"]})
         if connected["rejected"]:
             ch.send({"type": "rejected", "lines": connected["rejected"]})
         clock["mesh"] = time.time()
@@ -364,6 +365,14 @@ def _prepare_training_rdd(opt, log):
 _test_before_peers = None
 
 
+def wants_encryption(sc):
+    """Whether the application asked Spark to encrypt its traffic: then the
+    mesh and the channel are encrypted too."""
+    conf = sc.getConf()
+    return any(conf.get(k, "false").strip().lower() == "true"
+               for k in ("spark.network.crypto.enabled", "spark.ssl.enabled"))
+
+
 def driver_addresses(sc):
     """(bind, advertise): where the driver's channel listens and the address
     tasks dial: spark.driver.bindAddress and spark.driver.host, as Spark's own
@@ -426,7 +435,8 @@ def _optimize(opt, log, rdd, counts):
     timeout, transport = sync_timeout(), sync_transport()
     segments = 0
     secret = os.urandom(32).hex()  # this run's: only its own tasks get in
-    channel = _channel.Driver(bind, host, secret, ranks, timeout, log)
+    encrypt = wants_encryption(sc)
+    channel = _channel.Driver(bind, host, secret, ranks, timeout, log, encrypt)
     channel.before_peers = _test_before_peers
     start = time.time()
     try:
@@ -442,7 +452,7 @@ def _optimize(opt, log, rdd, counts):
                 "end_trigger": opt._end_trigger, "stop": v["trigger"] if v is not None else None,
                 "cores": cpus, "total": total, "seed": seed, "rng": rng_state, "resume": resume, "timeout": timeout,
                 "transport": transport, "channel": channel.address, "secret": secret, "segment": segments,
-                "ranks": ranks, "val": {"batch_size": v["batch_size"], "methods": v["methods"]} if v else None})
+                "ranks": ranks, "encrypt": encrypt, "val": {"batch_size": v["batch_size"], "methods": v["methods"]} if v else None})
             clock["broadcast"] = time.time()
             try:
                 # The shuffle after the barrier stage makes it a shuffle-map stage,
