@@ -334,10 +334,13 @@ class Driver(object):
                     peers = [g.members[r][1] for r in range(self.ranks)]
                     members = [m[0] for m in g.members.values()]
                     self.registered[self._segment] = time.time()
+                    segment = self._segment
                     self._group = _Group()  # a re-run of the stage registers afresh
         for c, m in send:
             self._send(c, m)
         if peers is not None:
+            if segment == 0:  # where the tasks listen: what a cluster's firewall must let through
+                self.log.info("training on Spark: the tasks' mesh addresses are %s", peers)
             if self.before_peers is not None:
                 peers = self.before_peers(peers, self.address) or peers
             for c in members:
