@@ -9,8 +9,8 @@ run goes on. Then both sides exchange typed JSON messages, one per line:
   task -> driver  {"type": "register", "segment": s, "rank": r, "addr": "host:port"}
                   {"type": "progress", "lines": [...]}     (task 0's progress lines)
                   {"type": "rejected", "lines": [...]}     (strangers its mesh port dropped)
-                  {"type": "timing", "rank": r, "seconds": {...}}
-  driver -> task  {"type": "peers", "peers": [addresses in rank order]}
+                  {"type": "result", "segment": s, "group": g, ...}  (a task's share of the segment's end)
+  driver -> task  {"type": "peers", "peers": [addresses in rank order], "group": g}
                   {"type": "error", "message": "..."}
 
 Registration replaces BarrierTaskContext.allGather (which Spark polls once a
@@ -238,6 +238,10 @@ class Driver(object):
         self._threads = []
         self._stop = threading.Event()
         self.timings = {}  # segment -> {rank: {phase: seconds}}
+        self._groups = 0  # rendezvous completed so far: each attempt of a segment is one
+        self._results = {}  # (segment, group) -> {rank: result message}
+        self._last_group = {}  # segment -> its latest complete rendezvous
+        self._cond = threading.Condition(self._lock)
         self.first_registered = {}  # segment -> time its first task registered
         self.registered = {}  # segment -> time the last rank of its last attempt registered
         self._thread = threading.Thread(target=self._serve, name="bigdl-channel", daemon=True)
@@ -305,9 +309,27 @@ class Driver(object):
         elif kind == "rejected":
             for line in msg.get("lines", []):
                 self.log.warning("task %d: %s", rank, line)
-        elif kind == "timing":
+        elif kind == "result":
             with self._lock:
+                self._results.setdefault((msg.get("segment"), msg.get("group")), {})[rank] = msg
                 self.timings.setdefault(msg.get("segment"), {})[rank] = msg.get("seconds", {})
+                self._cond.notify_all()
+
+    def results(self, segment, deadline):
+        """Every rank's result message for segment, in rank order, from its
+        latest attempt (a re-run stage's tasks register afresh)."""
+        with self._lock:
+            while True:
+                got = self._results.get((segment, self._last_group.get(segment)), {})
+                if len(got) == self.ranks:
+                    return [got[r] for r in range(self.ranks)]
+                left = deadline - time.time()
+                if left <= 0:
+                    missing = [r for r in range(self.ranks) if r not in got]
+                    raise RuntimeError("training on Spark: the stage of segment %d ended, but task%s %s sent no "
+                                       "result on the channel" % (segment, "s" if len(missing) > 1 else "",
+                                                                  ", ".join(map(str, missing))))
+                self._cond.wait(min(left, 0.5))
 
     def _register(self, conn, rank, msg):
         if msg.get("rank") != rank:
@@ -335,6 +357,9 @@ class Driver(object):
                     members = [m[0] for m in g.members.values()]
                     self.registered[self._segment] = time.time()
                     segment = self._segment
+                    self._groups += 1
+                    group = self._groups
+                    self._last_group[segment] = group
                     self._group = _Group()  # a re-run of the stage registers afresh
         for c, m in send:
             self._send(c, m)
@@ -344,7 +369,7 @@ class Driver(object):
             if self.before_peers is not None:
                 peers = self.before_peers(peers, self.address) or peers
             for c in members:
-                self._send(c, {"type": "peers", "peers": peers})
+                self._send(c, {"type": "peers", "peers": peers, "group": group})
 
     def _check_deadline(self):
         with self._lock:

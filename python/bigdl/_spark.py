@@ -20,6 +20,7 @@ the `bigdl` logger.
 The native library is loaded inside the tasks (bigdl._native loads lazily),
 never before Spark's Python workers fork.
 """
+import base64
 import json
 import logging
 import os
@@ -170,7 +171,7 @@ def _rendezvous(ch, p, rank, addr):
         if msg is None:
             raise TimeoutError("task %d: the driver sent no peer list within %gs" % (rank, wait))
         if msg.get("type") == "peers":
-            return msg["peers"]
+            return msg["peers"], msg["group"]
         if msg.get("type") == "error":
             raise RuntimeError("task %d: %s" % (rank, msg.get("message")))
 
@@ -199,7 +200,7 @@ def _train_partition(payload, iterator):
         comm = _native.new("Comm", {"host": mesh_host(ch), "ports": mesh_ports()})
         handles.append(comm)
         addr, _ = _native.call(comm, "address")
-        peers = _rendezvous(ch, p, rank, addr)
+        peers, group = _rendezvous(ch, p, rank, addr)
         clock["peers"] = time.time()
         connected, _ = _native.call(comm, "connect", {"rank": rank, "peers": peers, "timeout": p["timeout"],
                                                       "transport": p["transport"], "secret": p["secret"],
@@ -252,11 +253,12 @@ def _train_partition(payload, iterator):
             if vx is not None:
                 scores, _ = _native.call(model, "evaluate", p["val"], [vx, vy])
             clock["validation"] = time.time()
-        try:
-            ch.send({"type": "timing", "segment": p["segment"], "seconds": _phases(clock)})
-        except OSError:
-            pass
-        yield rank, state, weights, mstate["t"], bufs, scores
+        # The result travels on the channel: the stage is a map stage with no
+        # output, so no second stage collects it (see _run_segment).
+        ch.send({"type": "result", "segment": p["segment"], "group": group, "state": state,
+                 "weights": _b64(weights), "t": mstate["t"], "bufs": [_b64(b) for b in bufs], "scores": scores,
+                 "seconds": _phases(clock)})
+        return []
     finally:
         if opt is not None:
             try:
@@ -270,6 +272,14 @@ def _train_partition(payload, iterator):
             _native.free(h)
         if ch is not None:
             ch.close()
+
+
+def _b64(a):
+    return base64.b64encode(np.ascontiguousarray(a, dtype=np.float32).tobytes()).decode("ascii")
+
+
+def _unb64(s):
+    return np.frombuffer(base64.b64decode(s), dtype=np.float32).copy()
 
 
 def _phases(clock):
@@ -455,18 +465,10 @@ def _optimize(opt, log, rdd, counts):
                 "ranks": ranks, "encrypt": encrypt, "val": {"batch_size": v["batch_size"], "methods": v["methods"]} if v else None})
             clock["broadcast"] = time.time()
             try:
-                # The shuffle after the barrier stage makes it a shuffle-map stage,
-                # which Spark re-runs as a whole when a task fails (a failed barrier
-                # result stage is not retried).
-                results = (rdd.barrier().mapPartitions(lambda it: _train_partition(payload, it))
-                           .map(lambda r: (r[0], r)).partitionBy(1).values().collect())
+                results = _run_segment(sc, rdd, payload, channel, segments, timeout)
             finally:
                 payload.destroy()
             clock["stage"] = time.time()
-            results.sort(key=lambda r: r[0])
-            if [r[0] for r in results] != list(range(ranks)):
-                raise RuntimeError("a training stage returned results for tasks %s, expected 0..%d"
-                                   % ([r[0] for r in results], ranks - 1))
             model._call("set_flat_weights", tensors=[np.concatenate([r[2] for r in results])])
             nbufs = len(results[0][4])
             method._call("set_state", {"t": results[0][3]},
@@ -505,6 +507,31 @@ def _optimize(opt, log, rdd, counts):
     log.info("training on Spark finished: %d iterations in %.1fs, %.3fs of them in the tasks' training loops",
              state["Iteration"], time.time() - start, resume[0]["elapsed"])
     return model
+
+
+def _run_segment(sc, rdd, payload, channel, segment, timeout):
+    """Runs a segment's barrier stage; returns each rank's result
+    (rank, state, weights shard, t, buffers, scores) in rank order.
+
+    The partitionBy after the barrier stage makes it a shuffle-map stage,
+    which Spark re-runs as a whole when a task fails (a failed barrier result
+    stage is not retried). Only that stage runs (SparkContext.submitMapStage):
+    the tasks send their results on the channel, so no second stage is
+    needed to collect them."""
+    shuffled = rdd.barrier().mapPartitions(lambda it: _train_partition(payload, it)).map(
+        lambda r: (0, r)).partitionBy(1)
+    r = shuffled._jrdd.rdd()
+    for _ in range(8):  # partitionBy's JVM side: a map over the ShuffledRDD
+        dep = r.dependencies().head()
+        if dep.getClass().getName() == "org.apache.spark.ShuffleDependency":
+            break
+        r = dep.rdd()
+    else:
+        raise RuntimeError("no shuffle dependency below partitionBy's RDD")
+    sc._jsc.sc().submitMapStage(dep).get()
+    msgs = channel.results(segment, time.time() + timeout)
+    return [(r, m["state"], _unb64(m["weights"]), m["t"], [_unb64(b) for b in m["bufs"]], m["scores"])
+            for r, m in enumerate(msgs)]
 
 
 def _segment_breakdown(segment, clock, channel):
