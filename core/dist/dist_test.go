@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -668,5 +669,26 @@ func TestTamperedMessageFailsTheCollective(t *testing.T) {
 	}
 	if !failed {
 		t.Errorf("%v: want a rank to fail naming its peer's message that does not authenticate", errs)
+	}
+}
+
+// TestRegionFileIsTheOwnersAlone: another user on the host can neither read
+// the shards in a region nor write into them.
+func TestRegionFileIsTheOwnersAlone(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("shared memory is Linux only")
+	}
+	g, path, _, err := createRegion(2, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.unmap()
+	defer os.Remove(path)
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("the region file has mode %v, want -rw-------", st.Mode().Perm())
 	}
 }
