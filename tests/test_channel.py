@@ -62,6 +62,10 @@ class Relay(object):
                     pass
 
     def close(self):
+        try:
+            self.ln.shutdown(socket.SHUT_RDWR)  # wakes the accept; close alone does not
+        except OSError:
+            pass
         self.ln.close()
         for t in self.threads:
             t.join(5)
@@ -176,3 +180,22 @@ def test_a_tampered_frame_is_refused():
     frame[6] ^= 1
     with pytest.raises(ValueError, match="does not authenticate"):
         reader.open(bytes(frame[4:4 + n]), bytes(frame[4 + n:]))
+
+
+@pytest.mark.parametrize("size,encrypt", [(40 << 20, False), (2 << 20, True)])
+def test_a_large_message_crosses_whole(size, encrypt):
+    # A result carries a task's shard of the weights: many megabytes for a large model.
+    a, b = socket.socketpair()
+    transcript = (b"n" * 16, b"m" * 16, 0, _channel.DRIVER_RANK)
+    ca = _channel.Connection(a, _channel._Sealer(b"k" * 32, transcript, True) if encrypt else None)
+    cb = _channel.Connection(b, _channel._Sealer(b"k" * 32, transcript, False) if encrypt else None)
+    payload = "x" * size
+    t = threading.Thread(target=lambda: (ca.send({"type": "result", "weights": payload}), ca.send({"type": "end"})))
+    t.start()
+    try:
+        assert cb.recv(time.time() + 60) == {"type": "result", "weights": payload}
+        assert cb.recv(time.time() + 60) == {"type": "end"}
+    finally:
+        t.join(60)
+        ca.close()
+        cb.close()

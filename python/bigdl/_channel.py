@@ -33,6 +33,10 @@ DRIVER_RANK = 0xFFFFFFFF
 NONCE = 16
 MAC = 32
 HANDSHAKE_TIMEOUT = 10.0
+# A result carries a task's shard of the weights and optim state in base64: a
+# model as large as the shared-memory cap (1 GiB) must fit. Only an
+# authenticated end can send one.
+MAX_MESSAGE = 3 << 30
 
 
 class AuthError(Exception):
@@ -134,7 +138,8 @@ class Connection(object):
     def __init__(self, sock, sealer=None):
         self.sock = sock
         self.sealer = sealer
-        self._buf = b""
+        self._buf = bytearray()  # grows in place: a result can be hundreds of megabytes
+        self._scanned = 0  # bytes of _buf known to hold no newline
         self._lock = threading.Lock()
 
     def send(self, msg):
@@ -145,18 +150,23 @@ class Connection(object):
     def _message(self):
         """The first whole message in the buffer, or None."""
         if self.sealer is None:
-            if b"\n" not in self._buf:
+            end = self._buf.find(b"\n", self._scanned)
+            if end < 0:
+                self._scanned = len(self._buf)
                 return None
-            line, self._buf = self._buf.split(b"\n", 1)
+            line = bytes(self._buf[:end])
+            del self._buf[:end + 1]
+            self._scanned = 0
             return line
         if len(self._buf) < 4:
             return None
         n = struct.unpack("<I", self._buf[:4])[0]
-        if n > 1 << 24:
-            raise ValueError("a message longer than 16 MiB")
+        if n > MAX_MESSAGE:
+            raise ValueError("a message longer than %d bytes" % MAX_MESSAGE)
         if len(self._buf) < 4 + n + MAC:
             return None
-        ct, tag, self._buf = self._buf[4:4 + n], self._buf[4 + n:4 + n + MAC], self._buf[4 + n + MAC:]
+        ct, tag = bytes(self._buf[4:4 + n]), bytes(self._buf[4 + n:4 + n + MAC])
+        del self._buf[:4 + n + MAC]
         return self.sealer.open(ct, tag)
 
     def recv(self, deadline):
@@ -171,14 +181,14 @@ class Connection(object):
                 return None
             self.sock.settimeout(min(left, 0.5))
             try:
-                chunk = self.sock.recv(65536)
+                chunk = self.sock.recv(1 << 20)
             except socket.timeout:
                 continue
             if not chunk:
                 raise EOFError("the connection closed")
             self._buf += chunk
-            if len(self._buf) > 1 << 25:
-                raise ValueError("a message longer than 16 MiB")
+            if len(self._buf) > MAX_MESSAGE + 64:
+                raise ValueError("a message longer than %d bytes" % MAX_MESSAGE)
         msg = json.loads(data.decode("utf-8"))
         if not isinstance(msg, dict):
             raise ValueError("a message that is not a JSON object")
