@@ -253,6 +253,7 @@ class Driver(object):
         self._last_group = {}  # segment -> its latest complete rendezvous
         self._cond = threading.Condition(self._lock)
         self.first_registered = {}  # segment -> time its first task registered
+        self.started = {}  # segment -> when its first task started (the task's clock)
         self.registered = {}  # segment -> time the last rank of its last attempt registered
         self._thread = threading.Thread(target=self._serve, name="bigdl-channel", daemon=True)
         self._thread.start()
@@ -323,6 +324,9 @@ class Driver(object):
             with self._lock:
                 self._results.setdefault((msg.get("segment"), msg.get("group")), {})[rank] = msg
                 self.timings.setdefault(msg.get("segment"), {})[rank] = msg.get("seconds", {})
+                if isinstance(msg.get("started"), (int, float)):
+                    seg = msg.get("segment")
+                    self.started[seg] = min(self.started.get(seg, msg["started"]), msg["started"])
                 self._cond.notify_all()
 
     def results(self, segment, deadline):
