@@ -1,32 +1,32 @@
 """Training, validation and prediction on Spark executors.
 
-Training (BigDL's DistriOptimizer, synchronous data parallelism): the
-training RDD is persisted once; each segment of the run (between two
-validations, or the whole run) is one barrier stage with one task per
-partition. Each task turns its partition into arrays, loads the model the
-driver broadcast, and runs the Go training loop on its share of every
-global mini-batch; the tasks sum gradients and exchange updated weights peer
-to peer over TCP or shared memory (core/dist), every connection
-authenticated on a secret the driver draws for the run. At the segment's end each task returns its
-shard of the weights and of the optim method's state; the driver holds
-them, validates (an ordinary job), and starts the next segment from them.
-A failed stage is re-run by Spark from the weights the driver holds.
+Training (BigDL's DistriOptimizer, synchronous data parallelism): each
+optimize() turns the training RDD into a persisted RDD of array blocks once
+(one block per partition, each paired with a share of the validation set);
+each segment of the run (between two validations, or the whole run) is one
+barrier stage with one task per partition. Each task reads its block, loads
+the model the driver broadcast, and runs the Go training loop on its share
+of every global mini-batch; the tasks sum gradients and exchange updated
+weights peer to peer over TCP or shared memory (core/dist), every connection
+authenticated on a secret the driver draws for the run. At the segment's end
+each task scores its share of the validation set if the validation trigger
+ended it, and sends its shard of the weights and of the optim method's state
+to the driver, which holds them and starts the next segment from them. A
+failed stage is re-run by Spark from the weights the driver holds.
 
 Tasks talk to the driver over one authenticated channel per run
 (bigdl/_channel.py): they register there and receive their peers'
-addresses, and task 0 streams its progress lines, which the driver logs to
-the `bigdl` logger.
+addresses, task 0 streams its progress lines, which the driver logs to the
+`bigdl` logger, and every task sends its result.
 
 The native library is loaded inside the tasks (bigdl._native loads lazily),
 never before Spark's Python workers fork.
 """
 import base64
-import json
 import logging
 import os
 import socket
 import tempfile
-import threading
 import time
 
 import numpy as np
