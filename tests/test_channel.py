@@ -199,3 +199,23 @@ def test_a_large_message_crosses_whole(size, encrypt):
         t.join(60)
         ca.close()
         cb.close()
+
+
+def test_the_channel_listens_in_the_port_range_it_is_given(log, monkeypatch):
+    from bigdl import _spark
+    taken = _channel.Driver("127.0.0.1", "127.0.0.1", os.urandom(32).hex(), 1, 5, log)
+    port = int(taken.address.rsplit(":", 1)[1])
+    monkeypatch.setenv("BIGDL_DRIVER_PORTS", "%d-%d" % (port, port + 40))
+    try:
+        d = _channel.Driver("127.0.0.1", "127.0.0.1", os.urandom(32).hex(), 1, 5, log, ports=_spark.mesh_ports(
+            "BIGDL_DRIVER_PORTS"))
+        got = int(d.address.rsplit(":", 1)[1])
+        d.close()
+        assert port < got <= port + 40
+        with pytest.raises(OSError, match="no free port in %d-%d" % (port, port)):
+            _channel.Driver("127.0.0.1", "127.0.0.1", os.urandom(32).hex(), 1, 5, log, ports=[port, port])
+    finally:
+        taken.close()
+    monkeypatch.setenv("BIGDL_DRIVER_PORTS", "7000:7100")
+    with pytest.raises(ValueError, match="BIGDL_DRIVER_PORTS must be a port range"):
+        _spark.mesh_ports("BIGDL_DRIVER_PORTS")

@@ -215,6 +215,22 @@ def connect(address, secret, rank, timeout, encrypt=False):
     return Connection(sock, _Sealer(key, transcript, True) if encrypt else None)
 
 
+def _bind(sock, host, ports):
+    """Binds sock to host on the first free port of ports ([lo, hi]), or on
+    one the system picks."""
+    if not ports:
+        sock.bind((host, 0))
+        return
+    for port in range(ports[0], ports[1] + 1):
+        try:
+            sock.bind((host, port))
+            return
+        except OSError as e:
+            last = e
+    sock.close()
+    raise OSError("the training channel found no free port in %d-%d on %s: %s" % (ports[0], ports[1], host, last))
+
+
 class _Group(object):
     """The tasks of one attempt of a segment that registered so far."""
 
@@ -233,11 +249,11 @@ class Driver(object):
 
     before_peers = None
 
-    def __init__(self, bind, advertise, secret, ranks, timeout, log, encrypt=False):
+    def __init__(self, bind, advertise, secret, ranks, timeout, log, encrypt=False, ports=None):
         self.secret, self.ranks, self.timeout, self.log = bytes.fromhex(secret), ranks, timeout, log
         self.encrypt = encrypt
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind((bind, 0))
+        _bind(self.sock, bind, ports)
         self.sock.listen(64)
         self.sock.settimeout(0.2)
         self.address = "%s:%d" % (advertise, self.sock.getsockname()[1])

@@ -143,10 +143,12 @@ def mesh_host(channel):
     return os.environ.get("BIGDL_MESH_HOST") or channel.sock.getsockname()[0]
 
 
-def mesh_ports():
-    """BIGDL_MESH_PORTS="lo-hi": the ports the mesh may listen on (a firewalled
-    cluster opens that range); unset, the system picks a free port."""
-    v = os.environ.get("BIGDL_MESH_PORTS")
+def mesh_ports(name="BIGDL_MESH_PORTS"):
+    """A port range "lo-hi" from the environment: the ports the mesh (on the
+    executors, BIGDL_MESH_PORTS) or the driver's channel (BIGDL_DRIVER_PORTS)
+    may listen on, for a firewalled cluster that opens only that range;
+    unset, the system picks a free port."""
+    v = os.environ.get(name)
     if not v:
         return None
     try:
@@ -155,7 +157,7 @@ def mesh_ports():
             return [lo, hi]
     except ValueError:
         pass
-    raise ValueError('BIGDL_MESH_PORTS must be a port range "lo-hi", got %r' % v)
+    raise ValueError('%s must be a port range "lo-hi", got %r' % (name, v))
 
 
 def _rendezvous(ch, p, rank, addr):
@@ -446,7 +448,7 @@ def _optimize(opt, log, rdd, counts):
     segments = 0
     secret = os.urandom(32).hex()  # this run's: only its own tasks get in
     encrypt = wants_encryption(sc)
-    channel = _channel.Driver(bind, host, secret, ranks, timeout, log, encrypt)
+    channel = _channel.Driver(bind, host, secret, ranks, timeout, log, encrypt, mesh_ports("BIGDL_DRIVER_PORTS"))
     channel.before_peers = _test_before_peers
     start = time.time()
     try:
