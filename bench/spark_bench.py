@@ -3,6 +3,13 @@
 gloo), for the MLP 784-256-256-10, plus the per-iteration sync cost.
 
 python bench/spark_bench.py  (prints one markdown section)
+
+python bench/spark_bench.py --compare OLD/python [--rounds N]: Spark's overhead
+around the training loops, this checkout against another (OLD/python holds its
+bigdl package with its built library, e.g. from `git worktree add`), run in
+alternation so both see the same machine: the logistic lecture's optimize()
+with LECTURE_SPARK=1 on local[2] (20 segments, one per epoch), the cost of a
+segment outside the loops, and the MLP's in-loop rates over shm and TCP.
 """
 import json
 import logging
@@ -191,7 +198,7 @@ def go_sync_bench():
     p = subprocess.run([go, "test", "-run", "^$", "-bench", "Sync270k", "-benchtime", "1s", "./core/dist"],
                        cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
     found = {m.group(1): float(m.group(2)) / 1e6
-             for m in re.finditer(r"BenchmarkSync270k/(\w+)\S*\s+\d+\s+([0-9.]+) ns/op", p.stdout)}
+             for m in re.finditer(r"BenchmarkSync270k/([\w+]+?)(?:-\d+)?\s+\d+\s+([0-9.]+) ns/op", p.stdout)}
     if not found:
         raise RuntimeError((p.stdout + p.stderr)[-500:])
     return found
@@ -318,7 +325,82 @@ def main():
           "region and read once by the peer; over TCP they are also copied through the kernel." % (PARAMS, PARAMS * 4 // 2))
 
 
+_LECTURE = re.compile(r"training on Spark finished: (\d+) iterations in ([0-9.]+)s, ([0-9.]+)s of them")
+
+
+def lecture_run(python_dir):
+    """(optimize() seconds, seconds in the tasks' loops) of one lecture run on local[2]."""
+    env = dict(os.environ, LECTURE_SPARK="1", PYTHONPATH=python_dir, PYTHONDONTWRITEBYTECODE="1")
+    p = subprocess.run([sys.executable, "lecture_logistic.py"], cwd=os.path.join(ROOT, "examples"), env=env,
+                       capture_output=True, text=True, timeout=900)
+    m = _LECTURE.search(p.stderr)
+    if p.returncode or not m:
+        raise RuntimeError("the lecture failed under %s: %s" % (python_dir, p.stderr[-1000:]))
+    return float(m.group(2)), float(m.group(3))
+
+
+def in_loop_run(python_dir):
+    """{transport: records/s in the tasks' loops} of the MLP on a 2-partition RDD."""
+    env = dict(os.environ, PYTHONPATH=python_dir, PYTHONDONTWRITEBYTECODE="1")
+    p = subprocess.run([sys.executable, os.path.abspath(__file__), "--rdd-child"], env=env,
+                       capture_output=True, text=True, timeout=900)
+    try:
+        return json.loads(p.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise RuntimeError("the in-loop run failed under %s: %s" % (python_dir, p.stderr[-1000:]))
+
+
+def rdd_child():
+    from pyspark import SparkContext
+    from bigdl.util.common import create_spark_conf
+    sc = SparkContext.getOrCreate(create_spark_conf().setMaster("local[2]").setAppName("bigdl-spark-bench")
+                                  .set("spark.ui.enabled", "false"))
+    sc.setLogLevel("ERROR")
+    out = {}
+    for transport in ("auto", "tcp"):
+        out[transport] = run_rdd(sc, transport)[2]
+    sc.stop()
+    print(json.dumps(out))
+
+
+def spread(values, spec="%.2f"):
+    values = sorted(values)
+    return (spec + " (%s–%s)") % (values[len(values) // 2], spec % values[0], spec % values[-1])
+
+
+def compare(old, rounds):
+    new = os.path.join(ROOT, "python")
+    lect = {"old": [], "new": []}
+    loops = {"old": [], "new": []}
+    for _ in range(rounds):
+        for name, d in (("old", old), ("new", new)):  # alternating: both see the same load
+            lect[name].append(lecture_run(d))
+            loops[name].append(in_loop_run(d))
+    print("## Spark overhead, this checkout (new) against %s (old)" % old)
+    print()
+    print("Logistic lecture with LECTURE_SPARK=1 on local[2] (20 epochs, validation every epoch: 20 segments), "
+          "and the 784-256-256-10 MLP on a 2-partition RDD (in-loop rates, as in the main table); "
+          "%d rounds, old and new alternating; median (min–max); %d CPUs." % (rounds, os.cpu_count()))
+    print()
+    print("| measure | old | new |")
+    print("|---|---:|---:|")
+    row = lambda name, f, spec="%.2f": print("| %s | %s | %s |" % (name, spread([f(x) for x in lect["old"]], spec),
+                                                                  spread([f(x) for x in lect["new"]], spec)))
+    row("lecture optimize() (s)", lambda r: r[0])
+    row("per segment outside the tasks' loops (s)", lambda r: (r[0] - r[1]) / 20, "%.3f")
+    for t in ("auto", "tcp"):
+        print("| MLP in-loop records/s, BIGDL_SYNC_TRANSPORT=%s | %s | %s |" % (
+            t, spread([x[t] for x in loops["old"]], "%.0f"), spread([x[t] for x in loops["new"]], "%.0f")))
+
+
 if __name__ == "__main__":
+    if sys.argv[1:2] == ["--rdd-child"]:  # bigdl comes from PYTHONPATH: this checkout's or the old one
+        rdd_child()
+        sys.exit(0)
+    if sys.argv[1:2] == ["--compare"]:
+        rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
+        compare(os.path.abspath(sys.argv[2]), rounds)
+        sys.exit(0)
     sys.path.insert(0, os.path.join(ROOT, "python"))
     # Spark's Python workers and the --local child import bigdl from here too.
     os.environ["PYTHONPATH"] = os.pathsep.join(

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,11 +16,15 @@ import (
 
 // The calls distributed training needs (python/bigdl/_spark.py drives them):
 //
-//   bigdl_new("Comm", {"host": h})  listens on h (port chosen by the system);
+//   bigdl_new("Comm", {"host": h, "ports": [lo, hi] or null})  listens on h (on the first free
+//       port of lo..hi, else a port the system chooses);
 //       "address" -> "h:port"; "connect" {"rank", "peers": [addresses in rank order],
-//       "timeout": seconds, "transport": "auto" (default) or "tcp"} completes the mesh
-//       and closes the listener; "transport" -> "shm", "tcp", or "" before the first
-//       exchange; freeing the handle closes every socket and the shared memory.
+//       "timeout": seconds, "transport": "auto" (default) or "tcp", "secret": the run's
+//       secret in hex, "encrypt": seal every message (AES-256-GCM)} completes the mesh,
+//       every connection authenticated on the secret, and closes the listener ->
+//       {"rejected": [a line per stranger's connection dropped]}; "transport" -> "shm",
+//       "tcp", or "" before the first exchange; freeing the handle closes every socket and
+//       the shared memory.
 //   Optimizer config "dist": {"comm": handle, "total": records in all partitions,
 //       "seed": the run's shuffling seed (each rank derives its own), "rng": the driver's
 //       generator state or null,
@@ -39,7 +44,15 @@ func newComm(args map[string]any) (*comm, error) {
 	if host == "" {
 		host = "127.0.0.1"
 	}
-	c, err := dist.Listen(host)
+	var c *dist.Comm
+	var err error
+	if ports, ok := args["ports"].([]any); ok && len(ports) == 2 {
+		lo, _ := ports[0].(float64)
+		hi, _ := ports[1].(float64)
+		c, err = dist.ListenRange(host, int(lo), int(hi))
+	} else {
+		c, err = dist.Listen(host)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +82,20 @@ func (c *comm) call(method string, req *request) (response, error) {
 		if err := c.SetTransport(transport); err != nil {
 			return response{}, err
 		}
-		return response{}, c.Connect(rank, peers, time.Duration(secs*float64(time.Second)))
+		secret, _ := req.args["secret"].(string)
+		key, err := hex.DecodeString(secret)
+		if err != nil {
+			return response{}, errors.New("connect: secret must be hex") // never echo it
+		}
+		if err := c.SetSecret(key); err != nil {
+			return response{}, err
+		}
+		encrypt, _ := req.args["encrypt"].(bool)
+		c.SetEncrypted(encrypt)
+		rejected := []string{}
+		c.OnReject(func(msg string) { rejected = append(rejected, msg) })
+		err = c.Connect(rank, peers, time.Duration(secs*float64(time.Second)))
+		return response{result: map[string]any{"rejected": rejected}}, err
 	case "transport":
 		return response{result: c.Transport()}, nil
 	case "close":

@@ -243,3 +243,156 @@ def test_cluster_without_slots_is_refused_up_front(sc, monkeypatch):
     X, y = data(40, 7)
     with pytest.raises(ValueError, match="no task slot"):
         train(sc.parallelize(samples(X, y), 2), epochs=1)
+
+
+def test_a_task_that_never_registers_fails_the_others_at_the_deadline(sc, monkeypatch, caplog):
+    X, y = data(200, 10)
+    monkeypatch.setenv("BIGDL_SYNC_TIMEOUT", "3")
+    sc.environment["BIGDL_TEST_SKIP_REGISTER"] = "1:1:%d" % time.time_ns()  # first attempt only
+    before = all_stage_ids(sc)
+    try:
+        with caplog.at_level(logging.INFO, logger="bigdl"):
+            train(sc.parallelize(samples(X, y), 2), epochs=1, seed=10)
+    finally:
+        del sc.environment["BIGDL_TEST_SKIP_REGISTER"]
+    msgs = [r.getMessage() for r in caplog.records]
+    assert any("rank 1 did not register with the driver within 3s" in m and "registered: 0" in m for m in msgs), msgs
+    assert any("training on Spark finished" in m for m in msgs)
+    assert any(s[4] > 0 and s[2] == s[3] == 2 for s in barrier_stages_since(sc, before)), "no stage was re-run"
+
+
+def _intrude(address, kind, rank):
+    import socket
+    import struct
+    host, port = address.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=2) as s:
+        if kind == "garbage":
+            s.sendall(b"GET / HTTP/1.0\r\n\r\n and more bytes than a greeting")
+        elif kind == "wrong secret":  # well-formed greeting as a real rank, then a proof made without the secret
+            s.sendall(b"BDLA" + struct.pack("<I", rank) + os.urandom(16) + os.urandom(32))
+        # "scan": connect and close
+
+
+def test_intruders_are_rejected_and_logged_and_training_is_undisturbed(sc, caplog):
+    from bigdl import _spark
+    X, y = data(300, 11)
+    ref = train(sc.parallelize(samples(X, y), 2), epochs=2, seed=11).get_weights()
+    kinds = ["garbage", "wrong secret", "scan"]
+    attacked = []
+
+    def attack(peers, channel):
+        if attacked:
+            return
+        attacked.append(peers)
+        for address in peers + [channel]:
+            for kind in kinds:
+                _intrude(address, kind, 0)
+
+    _spark._test_before_peers = attack
+    try:
+        with caplog.at_level(logging.INFO, logger="bigdl"):
+            got = train(sc.parallelize(samples(X, y), 2), epochs=2, seed=11).get_weights()
+    finally:
+        _spark._test_before_peers = None
+    assert attacked, "the test's intruders never ran"
+    msgs = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    channel = [m for m in msgs if "the training channel rejected a connection from 127.0.0.1:" in m]
+    assert len(channel) == len(kinds), msgs
+    for rank in range(2):
+        mesh = [m for m in msgs if m.startswith("task %d: dist: rank %d: rejected a connection from 127.0.0.1:" % (rank, rank))]
+        assert len(mesh) == len(kinds), (rank, msgs)
+    for a, b in zip(ref, got):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_array_blocks_are_built_once_per_run_and_a_rerun_stage_reads_them(sc, tmp_path):
+    # Three segments (validation every epoch) and, in the second run, a failed and re-run
+    # stage: each partition of the training and validation sets becomes arrays once per run.
+    X, y = data(400, 12)
+    Xv, yv = data(100, 13)
+    weights, built = {}, {}
+    for run, fault in (("clean", None), ("faulty", "1:20:%d" % time.time_ns())):
+        hook = tmp_path / run
+        hook.mkdir()
+        sc.environment["BIGDL_TEST_COUNT_BLOCKS"] = str(hook)
+        if fault:
+            sc.environment["BIGDL_TEST_FAIL_TASK"] = fault
+        before = all_stage_ids(sc)
+        try:
+            weights[run] = train(sc.parallelize(samples(X, y), 2), epochs=3, seed=12,
+                                 val=sc.parallelize(samples(Xv, yv), 3)).get_weights()
+        finally:
+            sc.environment.pop("BIGDL_TEST_FAIL_TASK", None)
+            del sc.environment["BIGDL_TEST_COUNT_BLOCKS"]
+        built[run] = sorted(p.name.rsplit("-", 1)[0] for p in hook.iterdir())
+        if fault:
+            assert any(s[4] > 0 and s[2] == s[3] == 2 for s in barrier_stages_since(sc, before)), "no stage was re-run"
+    for run in built:
+        assert built[run] == ["training_rdd-0", "training_rdd-1", "val_rdd-0", "val_rdd-1"], (run, built[run])
+    for a, b in zip(weights["clean"], weights["faulty"]):
+        np.testing.assert_array_equal(a, b)
+
+
+def _weight_runs(weights):
+    """Byte strings of 8 consecutive float32 weights, from across the model."""
+    flat = np.concatenate([np.asarray(w, dtype=np.float32).ravel() for w in weights])
+    return [flat[i:i + 8].tobytes() for i in range(0, flat.size - 8, max(1, flat.size // 16))]
+
+
+def relayed_training(X, y, seed):
+    """Trains with rank 1 reaching rank 0 through a relay (over TCP); returns
+    the weights and the bytes the relay saw."""
+    from bigdl import _spark
+    from test_channel import Relay
+    relays = []
+
+    def through_relay(peers, channel):
+        relays.append(Relay(peers[0]))
+        return [relays[-1].address] + peers[1:]
+
+    _spark._test_before_peers = through_relay
+    os.environ["BIGDL_SYNC_TRANSPORT"] = "tcp"
+    try:
+        sc = __import__("pyspark").SparkContext._active_spark_context
+        weights = train(sc.parallelize(samples(X, y), 2), epochs=1, seed=seed).get_weights()
+    finally:
+        _spark._test_before_peers = None
+        del os.environ["BIGDL_SYNC_TRANSPORT"]
+        for r in relays:
+            r.close()
+    return weights, b"".join(bytes(r.seen) for r in relays)
+
+
+ENCRYPTED = textwrap.dedent("""
+    import sys
+    import numpy as np
+    sys.path.insert(0, %r)
+    from pyspark import SparkContext
+    from bigdl.util.common import create_spark_conf
+    import test_distributed as t
+    conf = (create_spark_conf().setMaster("local[2]").set("spark.authenticate", "true")
+            .set("spark.network.crypto.enabled", "true"))
+    sc = SparkContext.getOrCreate(conf)
+    sc.setLogLevel("ERROR")
+    X, y = t.data(300, 14)
+    weights, seen = t.relayed_training(X, y, 14)
+    np.savez(%r, *weights)
+    print("RELAYED", len(seen), sum(run in seen for run in t._weight_runs(weights)))
+""")
+
+
+def test_with_spark_crypto_the_mesh_carries_no_weights_and_trains_the_same(sc, tmp_path):
+    X, y = data(300, 14)
+    plain, seen = relayed_training(X, y, 14)
+    # The control: without encryption the relay sees the weights, so the check can fail.
+    assert sum(run in seen for run in _weight_runs(plain)) > 0, len(seen)
+    out = tmp_path / "encrypted.npz"
+    p = _run_python(code=ENCRYPTED % (os.path.dirname(os.path.abspath(__file__)), str(out)), timeout=300,
+                    env=child_env())
+    assert p.returncode == 0, p.stderr[-3000:]
+    line = [l for l in p.stdout.splitlines() if l.startswith("RELAYED")][-1].split()
+    assert int(line[1]) > 4 * sum(w.size for w in plain), line  # the mesh's traffic went through the relay
+    assert line[2] == "0", "the relay saw %s runs of the weights in clear" % line[2]
+    got = np.load(out)
+    for i, a in enumerate(plain):
+        np.testing.assert_array_equal(a, got["arr_%d" % i])

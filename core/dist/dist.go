@@ -9,12 +9,12 @@
 package dist
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +34,9 @@ type Comm struct {
 	rank, ranks int
 	addrs       []string
 	timeout     time.Duration
+	secret      []byte
+	onReject    func(msg string)
+	encrypted   bool // seal every message on the connections (seal.go)
 	ln          net.Listener
 	peers       []*peer // indexed by rank; nil for this rank
 
@@ -57,6 +60,9 @@ type peer struct {
 
 	out [2][]byte // what this collective still has to send the peer
 	in  [2][]byte // what it still has to receive from the peer
+
+	seal *sealer   // nil unless the mesh is encrypted
+	dst  [2][]byte // where a sealed frame's plaintext goes
 }
 
 // Listen opens this rank's listener on host (":0" picks a free port; use
@@ -69,6 +75,23 @@ func Listen(host string) (*Comm, error) {
 	return &Comm{ln: ln, rank: -1, timeout: DefaultTimeout}, nil
 }
 
+// ListenRange is Listen on the first free port of [lo, hi], for clusters
+// whose firewalls open only a range to the tasks.
+func ListenRange(host string, lo, hi int) (*Comm, error) {
+	if lo < 1 || hi > 65535 || lo > hi {
+		return nil, fmt.Errorf("dist: port range %d-%d is not within 1-65535", lo, hi)
+	}
+	var last error
+	for port := lo; port <= hi; port++ {
+		ln, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		if err == nil {
+			return &Comm{ln: ln, rank: -1, timeout: DefaultTimeout}, nil
+		}
+		last = err
+	}
+	return nil, fmt.Errorf("dist: no free port in %d-%d on %s: %w", lo, hi, host, last)
+}
+
 // Addr is the address peers dial.
 func (c *Comm) Addr() string { return c.ln.Addr().String() }
 
@@ -79,26 +102,54 @@ func (c *Comm) Ranks() int { return c.ranks }
 // Timeout is the bound on every wait on a peer.
 func (c *Comm) Timeout() time.Duration { return c.timeout }
 
+// SetSecret sets the run's secret, which every rank must share: each
+// connection of the mesh proves both ends hold it before it is used (see
+// auth.go). Call it before Connect.
+func (c *Comm) SetSecret(secret []byte) error {
+	if len(secret) < MinSecretBytes {
+		return fmt.Errorf("dist: the run's secret must have at least %d bytes, got %d", MinSecretBytes, len(secret))
+	}
+	c.secret = append([]byte(nil), secret...)
+	return nil
+}
+
+// SetEncrypted, called before Connect, seals everything the mesh's
+// connections carry (see seal.go).
+func (c *Comm) SetEncrypted(on bool) { c.encrypted = on }
+
+// OnReject, if set before Connect, hears of every connection the listener
+// dropped because it did not authenticate: a stranger's connection is
+// logged, never fatal. It is called from Connect's goroutine.
+func (c *Comm) OnReject(f func(msg string)) { c.onReject = f }
+
 // Connect joins the mesh: addrs holds every rank's Addr in rank order
 // (addrs[rank] is this Comm's own). Rank i dials the ranks below it and
-// accepts the ranks above it; each dialler first sends its rank. The
-// listener is closed once the mesh is complete, so nothing stays listening.
+// accepts the ranks above it; every connection is authenticated on the
+// run's secret (SetSecret) in both directions. A connection that fails
+// authentication is closed and reported to OnReject, and Connect goes on
+// waiting for the real peer until the timeout. The listener is closed once
+// the mesh is complete, so nothing stays listening.
 func (c *Comm) Connect(rank int, addrs []string, timeout time.Duration) (err error) {
 	if rank < 0 || rank >= len(addrs) {
 		return fmt.Errorf("dist: rank %d out of range for %d ranks", rank, len(addrs))
+	}
+	if len(c.secret) < MinSecretBytes {
+		return errors.New("dist: Connect needs the run's secret (SetSecret)")
 	}
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
 	c.rank, c.ranks, c.addrs, c.timeout = rank, len(addrs), addrs, timeout
 	c.peers = make([]*peer, len(addrs))
+	deadline := time.Now().Add(timeout)
+	acc := c.startAccepting(deadline)
 	defer func() {
+		acc.stop(c.reject)
 		c.ln.Close()
 		if err != nil {
 			c.Close()
 		}
 	}()
-	deadline := time.Now().Add(timeout)
 	// Dial the lower ranks; their listeners were open before the addresses
 	// were exchanged, so a refused connection means the peer is gone.
 	for r := 0; r < rank; r++ {
@@ -107,38 +158,160 @@ func (c *Comm) Connect(rank int, addrs []string, timeout time.Duration) (err err
 		if err != nil {
 			return c.peerErr(r, "connecting to", err)
 		}
-		c.peers[r] = c.newPeer(r, conn)
-		var hello [4]byte
-		binary.LittleEndian.PutUint32(hello[:], uint32(rank))
-		conn.SetDeadline(deadline)
-		if _, err := conn.Write(hello[:]); err != nil {
-			return c.peerErr(r, "greeting", err)
+		sess, err := dialHandshake(conn, c.secret, uint32(rank), uint32(r), deadline)
+		if err == nil {
+			c.peers[r], err = c.newPeer(r, conn, sess, true)
+		}
+		if err != nil {
+			conn.Close()
+			return c.peerErr(r, "authenticating with", err)
 		}
 	}
-	for n := rank + 1; n < len(addrs); n++ {
-		if tl, ok := c.ln.(*net.TCPListener); ok {
-			tl.SetDeadline(deadline)
+	for missing := len(addrs) - 1 - rank; missing > 0; {
+		select {
+		case a := <-acc.results:
+			if a.err != nil {
+				c.reject(fmt.Sprintf("rejected a connection from %s: %v", a.from, a.err))
+				continue
+			}
+			if c.peers[a.rank], err = c.newPeer(a.rank, a.conn, a.sess, false); err != nil {
+				a.conn.Close()
+				return err
+			}
+			missing--
+		case <-acc.timer.C:
+			var waiting []int
+			for r := rank + 1; r < len(addrs); r++ {
+				if c.peers[r] == nil {
+					waiting = append(waiting, r)
+				}
+			}
+			return fmt.Errorf("dist: rank %d: ranks %v did not connect within %v: %w",
+				rank, waiting, timeout, os.ErrDeadlineExceeded)
 		}
-		conn, err := c.ln.Accept()
-		if err != nil {
-			return fmt.Errorf("dist: rank %d: waiting for ranks %d..%d to connect within %v: %w",
-				rank, rank+1, len(addrs)-1, timeout, err)
-		}
-		conn.SetDeadline(deadline)
-		var hello [4]byte
-		if _, err := io.ReadFull(conn, hello[:]); err != nil {
-			conn.Close()
-			return fmt.Errorf("dist: rank %d: reading a peer's greeting from %s: %w", rank, conn.RemoteAddr(), err)
-		}
-		r := int(binary.LittleEndian.Uint32(hello[:]))
-		if r <= rank || r >= len(addrs) || c.peers[r] != nil {
-			conn.Close()
-			return fmt.Errorf("dist: rank %d: unexpected greeting from %s claiming rank %d", rank, conn.RemoteAddr(), r)
-		}
-		c.peers[r] = c.newPeer(r, conn)
 	}
 	c.clearDeadlines()
 	return nil
+}
+
+func (c *Comm) reject(msg string) {
+	if c.onReject != nil {
+		c.onReject(fmt.Sprintf("dist: rank %d: %s", c.rank, msg))
+	}
+}
+
+// accepting runs the listener while Connect dials: each connection is
+// authenticated in a goroutine of its own, so a stranger that says nothing
+// delays no one. stop ends every goroutine it started.
+type accepting struct {
+	ln      net.Listener
+	results chan acceptResult
+	timer   *time.Timer
+	loop    sync.WaitGroup // the accept loop
+	shakes  sync.WaitGroup // the handshakes
+	mu      sync.Mutex
+	over    bool              // Connect is done: whoever connects now is a stranger
+	conns   map[net.Conn]bool // connections still in a handshake
+}
+
+type acceptResult struct {
+	rank int
+	sess *session
+	conn net.Conn
+	from string
+	err  error
+}
+
+// sweepFor is how long the listener keeps taking connections once the mesh
+// is complete, so strangers already queued on it are dropped and reported
+// rather than reset unseen by the kernel.
+const sweepFor = 2 * time.Millisecond
+
+func (c *Comm) startAccepting(deadline time.Time) *accepting {
+	a := &accepting{ln: c.ln, results: make(chan acceptResult), timer: time.NewTimer(time.Until(deadline)),
+		conns: map[net.Conn]bool{}}
+	claimed := make([]bool, c.ranks) // ranks that proved themselves
+	valid := func(r uint32) bool { return int(r) > c.rank && int(r) < c.ranks }
+	a.loop.Add(1)
+	go func() {
+		defer a.loop.Done()
+		for {
+			conn, err := a.ln.Accept()
+			if err != nil {
+				return // closed, or the sweep's deadline passed
+			}
+			a.mu.Lock()
+			if a.over {
+				a.mu.Unlock()
+				conn.Close()
+				a.results <- acceptResult{from: conn.RemoteAddr().String(), err: fmt.Errorf("the mesh is complete: %w", ErrAuth)}
+				continue
+			}
+			a.conns[conn] = true
+			a.shakes.Add(1)
+			a.mu.Unlock()
+			go func() {
+				defer a.shakes.Done()
+				hd := time.Now().Add(handshakeTimeout)
+				if hd.After(deadline) {
+					hd = deadline
+				}
+				sess, err := acceptHandshake(conn, c.secret, uint32(c.rank), valid, hd)
+				res := acceptResult{sess: sess, conn: conn, from: conn.RemoteAddr().String(), err: err}
+				var r uint32
+				if err == nil {
+					r = sess.rd
+					res.rank = int(r)
+				}
+				a.mu.Lock()
+				delete(a.conns, conn)
+				switch {
+				case err == nil && a.over:
+					res.err = fmt.Errorf("the mesh is complete: %w", ErrAuth)
+				case err == nil && claimed[r]:
+					res.err = fmt.Errorf("rank %d is already connected: %w", r, ErrAuth)
+				case err == nil:
+					claimed[r] = true
+				}
+				a.mu.Unlock()
+				if res.err != nil {
+					conn.Close()
+					res.conn = nil
+				}
+				a.results <- res
+			}()
+		}
+	}()
+	return a
+}
+
+// stop ends the accepting goroutines, reporting every connection they had
+// not handed over as rejected; the caller then closes the listener.
+func (a *accepting) stop(reject func(string)) {
+	a.timer.Stop()
+	a.mu.Lock()
+	a.over = true
+	for conn := range a.conns {
+		conn.Close()
+	}
+	a.mu.Unlock()
+	if tl, ok := a.ln.(*net.TCPListener); ok {
+		tl.SetDeadline(time.Now().Add(sweepFor))
+	} else {
+		a.ln.Close()
+	}
+	go func() {
+		a.loop.Wait()
+		a.shakes.Wait()
+		close(a.results)
+	}()
+	for res := range a.results {
+		if res.err == nil { // a real peer, but Connect has given up
+			res.conn.Close()
+			continue
+		}
+		reject(fmt.Sprintf("rejected a connection from %s: %v", res.from, res.err))
+	}
 }
 
 // clearDeadlines lifts the deadlines set for connecting or negotiating:
@@ -152,11 +325,20 @@ func (c *Comm) clearDeadlines() {
 	}
 }
 
-func (c *Comm) newPeer(r int, conn net.Conn) *peer {
+func (c *Comm) newPeer(r int, conn net.Conn, sess *session, dialer bool) (*peer, error) {
 	if tc, ok := conn.(*net.TCPConn); ok {
 		tc.SetNoDelay(true)
 	}
-	return &peer{rank: r, addr: c.addrs[r], conn: conn, sock: newSocket(conn)}
+	p := &peer{rank: r, addr: c.addrs[r], conn: conn, sock: newSocket(conn)}
+	if c.encrypted {
+		tx, rx, err := sess.keys(c.secret, dialer)
+		if err != nil {
+			return nil, err
+		}
+		p.seal = &sealer{tx: tx, rx: rx}
+		p.conn = &sealedConn{Conn: conn, s: p.seal}
+	}
+	return p, nil
 }
 
 // Close releases every socket and the shared memory. A collective in
@@ -226,6 +408,14 @@ func (c *Comm) exchange(got func(r int)) error {
 	poll := spin.Poller{Goroutines: true}
 	var deadline time.Time
 	next := 0 // the peer whose data is taken next
+	if c.encrypted {
+		for _, p := range c.peers {
+			if p != nil {
+				p.sealOut()
+				p.sealIn()
+			}
+		}
+	}
 	for {
 		moved, sending := false, false
 		for _, p := range c.peers {
@@ -267,6 +457,11 @@ func (c *Comm) exchange(got func(r int)) error {
 			}
 			if b != nil {
 				break
+			}
+			if p.seal != nil {
+				if err := p.openIn(); err != nil {
+					return c.failPeers(c.peerErr(p.rank, "receiving from", err))
+				}
 			}
 			got(p.rank)
 		}
@@ -428,13 +623,20 @@ func float32View(v []float64) []float32 {
 
 // Group is a set of Comms connected in one process (for tests and benchmarks).
 func Group(ranks int, timeout time.Duration) ([]*Comm, error) {
+	return connectGroup(ranks, timeout, false)
+}
+
+func connectGroup(ranks int, timeout time.Duration, encrypted bool) ([]*Comm, error) {
 	comms := make([]*Comm, ranks)
 	addrs := make([]string, ranks)
+	secret := NewSecret()
 	for r := range comms {
 		c, err := Listen("127.0.0.1")
 		if err != nil {
 			return nil, err
 		}
+		c.SetSecret(secret)
+		c.SetEncrypted(encrypted)
 		comms[r], addrs[r] = c, c.Addr()
 	}
 	errs := make([]error, ranks)

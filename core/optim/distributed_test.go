@@ -2,6 +2,7 @@ package optim
 
 import (
 	"bufio"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"os"
@@ -236,9 +237,11 @@ func benchmarkDistributedStepProcesses(b *testing.B, transport string) {
 		b.Fatal(err)
 	}
 	defer c.Close()
+	secret := dist.NewSecret()
+	c.SetSecret(secret)
 	child := exec.Command(os.Args[0], "-test.run=^TestPeerProcess$", "-test.count=1")
 	child.Env = append(os.Environ(), "BIGDL_TEST_PEER="+c.Addr(), "BIGDL_TEST_PEER_STEPS="+strconv.Itoa(b.N+1),
-		"BIGDL_TEST_PEER_TRANSPORT="+transport)
+		"BIGDL_TEST_PEER_TRANSPORT="+transport, "BIGDL_TEST_PEER_SECRET="+hex.EncodeToString(secret))
 	out, err := child.StdoutPipe()
 	if err != nil {
 		b.Fatal(err)
@@ -286,6 +289,10 @@ func TestPeerProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	secret, _ := hex.DecodeString(os.Getenv("BIGDL_TEST_PEER_SECRET"))
+	if err := c.SetSecret(secret); err != nil {
+		t.Fatal(err)
+	}
 	fmt.Println(c.Addr())
 	c.SetTransport(os.Getenv("BIGDL_TEST_PEER_TRANSPORT"))
 	if err := c.Connect(1, []string{addr0, c.Addr()}, 10*time.Second); err != nil {

@@ -1,33 +1,37 @@
 """Training, validation and prediction on Spark executors.
 
-Training (BigDL's DistriOptimizer, synchronous data parallelism): the
-training RDD is persisted once; each segment of the run (between two
-validations, or the whole run) is one barrier stage with one task per
-partition. Each task turns its partition into arrays, loads the model the
-driver broadcast, and runs the Go training loop on its share of every
-global mini-batch; the tasks sum gradients and exchange updated weights peer
-to peer over TCP (core/dist), with addresses exchanged through
-BarrierTaskContext.allGather. At the segment's end each task returns its
-shard of the weights and of the optim method's state; the driver holds
-them, validates (an ordinary job), and starts the next segment from them.
-A failed stage is re-run by Spark from the weights the driver holds.
+Training (BigDL's DistriOptimizer, synchronous data parallelism): each
+optimize() turns the training RDD into a persisted RDD of array blocks once
+(one block per partition, each paired with a share of the validation set);
+each segment of the run (between two validations, or the whole run) is one
+barrier stage with one task per partition. Each task reads its block, loads
+the model the driver broadcast, and runs the Go training loop on its share
+of every global mini-batch; the tasks sum gradients and exchange updated
+weights peer to peer over TCP or shared memory (core/dist), every connection
+authenticated on a secret the driver draws for the run. At the segment's end
+each task scores its share of the validation set if the validation trigger
+ended it, and sends its shard of the weights and of the optim method's state
+to the driver, which holds them and starts the next segment from them. A
+failed stage is re-run by Spark from the weights the driver holds.
 
-Task 0 streams its progress lines to a listener the driver opens for the
-run; the driver logs them to the `bigdl` logger.
+Tasks talk to the driver over one authenticated channel per run
+(bigdl/_channel.py): they register there and receive their peers'
+addresses, task 0 streams its progress lines, which the driver logs to the
+`bigdl` logger, and every task sends its result.
 
 The native library is loaded inside the tasks (bigdl._native loads lazily),
 never before Spark's Python workers fork.
 """
-import json
+import base64
+import logging
 import os
 import socket
 import tempfile
-import threading
 import time
 
 import numpy as np
 
-from bigdl import _native
+from bigdl import _channel, _native
 from bigdl._arrays import features_and_labels
 from bigdl.util.common import bigdl_logger
 
@@ -109,65 +113,6 @@ def task_slots(sc, want=1, wait=None):
         time.sleep(0.5)  # executors of a cluster may still be registering
 
 
-# Progress listener -------------------------------------------------------------
-
-class _Listener(object):
-    """A TCP server on the driver that logs the lines task 0 sends."""
-
-    def __init__(self, host, log):
-        self.log = log
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind((host, 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.address = "%s:%d" % (host, self.sock.getsockname()[1])
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, name="bigdl-progress", daemon=True)
-        self._thread.start()
-
-    def _serve(self):
-        conns = []
-        while not self._stop.is_set():
-            try:
-                c, _ = self.sock.accept()
-                c.settimeout(0.2)
-                conns.append([c, b""])
-            except socket.timeout:
-                pass
-            except OSError:
-                break
-            for entry in list(conns):
-                try:
-                    data = entry[0].recv(65536)
-                except socket.timeout:
-                    continue
-                except OSError:
-                    data = b""
-                if not data:
-                    entry[0].close()
-                    conns.remove(entry)
-                    continue
-                entry[1] += data
-                *lines, entry[1] = entry[1].split(b"\n")
-                for line in lines:
-                    self.log.info(line.decode("utf-8", "replace"))
-        for c, _ in conns:
-            c.close()
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(5)
-        self.sock.close()
-
-
-def _connect_progress(address):
-    host, port = address.rsplit(":", 1)
-    try:
-        return socket.create_connection((host, int(port)), timeout=10)
-    except OSError:
-        return None  # progress is a convenience: training goes on without it
-
-
 # The training task ---------------------------------------------------------------
 
 def _test_hook(name, rank, ctx):
@@ -191,30 +136,80 @@ def _test_hook(name, rank, ctx):
     return int(it)
 
 
+def mesh_host(channel):
+    """The address this task's mesh port binds and advertises: BIGDL_MESH_HOST,
+    else the interface its connection to the driver left through (the one
+    that routes to the driver, so likely to the other executors too)."""
+    return os.environ.get("BIGDL_MESH_HOST") or channel.sock.getsockname()[0]
+
+
+def mesh_ports(name="BIGDL_MESH_PORTS"):
+    """A port range "lo-hi" from the environment: the ports the mesh (on the
+    executors, BIGDL_MESH_PORTS) or the driver's channel (BIGDL_DRIVER_PORTS)
+    may listen on, for a firewalled cluster that opens only that range;
+    unset, the system picks a free port."""
+    v = os.environ.get(name)
+    if not v:
+        return None
+    try:
+        lo, hi = (int(x) for x in v.split("-"))
+        if 0 < lo <= hi < 65536:
+            return [lo, hi]
+    except ValueError:
+        pass
+    raise ValueError('%s must be a port range "lo-hi", got %r' % (name, v))
+
+
+def _rendezvous(ch, p, rank, addr):
+    """Registers this task with the driver; returns every rank's address."""
+    ch.send({"type": "register", "segment": p["segment"], "rank": rank, "addr": addr})
+    wait = p["timeout"] + 10  # the driver's own deadline fires first and names the missing rank
+    deadline = time.time() + wait
+    while True:
+        try:
+            msg = ch.recv(deadline)
+        except EOFError:
+            raise RuntimeError("task %d: the driver closed the training channel before sending the peer list" % rank)
+        if msg is None:
+            raise TimeoutError("task %d: the driver sent no peer list within %gs" % (rank, wait))
+        if msg.get("type") == "peers":
+            return msg["peers"], msg["group"]
+        if msg.get("type") == "error":
+            raise RuntimeError("task %d: %s" % (rank, msg.get("message")))
+
+
 def _train_partition(payload, iterator):
     from pyspark import BarrierTaskContext
     ctx = BarrierTaskContext.get()
     rank = ctx.partitionId()
-    infos = ctx.getTaskInfos()
-    ranks = len(infos)
     p = payload.value
-    x, y = features_and_labels(list(iterator), "training_rdd partition %d" % rank)
-    host = infos[rank].address.rsplit(":", 1)[0] or "127.0.0.1"
-    if host == "localhost":
-        host = "127.0.0.1"
+    ranks = p["ranks"]
+    clock = {"start": time.time()}
+    elements = list(iterator)
+    val = None
+    if len(elements) == 1 and isinstance(elements[0], tuple):  # (training block, validation block)
+        elements, val = [elements[0][0]], elements[0][1]
+    x, y = _block_arrays(elements, "training_rdd partition %d" % rank)
+    clock["arrays"] = time.time()
     handles = []
     opt = None
-    progress = None
+    ch = None
     try:
-        comm = _native.new("Comm", {"host": host})
+        if _test_hook("BIGDL_TEST_SKIP_REGISTER", rank, ctx):
+            time.sleep(p["timeout"] + 5)  # neither registers nor answers; the others must not wait past the deadline
+            raise RuntimeError("task %d: test hook BIGDL_TEST_SKIP_REGISTER" % rank)
+        ch = _channel.connect(p["channel"], p["secret"], rank, p["timeout"], p["encrypt"])
+        comm = _native.new("Comm", {"host": mesh_host(ch), "ports": mesh_ports()})
         handles.append(comm)
         addr, _ = _native.call(comm, "address")
-        peers = [None] * ranks
-        for msg in ctx.allGather(json.dumps([rank, addr])):
-            r, a = json.loads(msg)
-            peers[r] = a
-        _native.call(comm, "connect", {"rank": rank, "peers": peers, "timeout": p["timeout"],
-                                       "transport": p["transport"]})
+        peers, group = _rendezvous(ch, p, rank, addr)
+        clock["peers"] = time.time()
+        connected, _ = _native.call(comm, "connect", {"rank": rank, "peers": peers, "timeout": p["timeout"],
+                                                      "transport": p["transport"], "secret": p["secret"],
+                                                      "encrypt": p["encrypt"]})
+        if connected["rejected"]:
+            ch.send({"type": "rejected", "lines": connected["rejected"]})
+        clock["mesh"] = time.time()
         model = _load_model(p["model"])
         handles.append(model)
         crit = _native.new(p["criterion"]["class"], p["criterion"]["args"])
@@ -241,27 +236,42 @@ def _train_partition(payload, iterator):
         opt = _native.new("Optimizer", config)
         _native.call(opt, "set_data", {"which": "train"}, [x, y])
         del x, y
-        if rank == 0 and p["listener"]:
-            progress = _connect_progress(p["listener"])
+        clock["setup"] = time.time()
         _native.call(opt, "start")
         while True:
             status, _ = _native.call(opt, "wait", {"seconds": 0.2})
-            if progress is not None and status["lines"]:
+            if rank == 0 and status["lines"]:
                 try:
-                    progress.sendall(("\n".join(status["lines"]) + "\n").encode("utf-8"))
+                    ch.send({"type": "progress", "lines": status["lines"]})
                 except OSError:
-                    progress = None
+                    pass  # progress is a convenience: training goes on without it
             if not status["running"]:
                 break
         if "error" in status:
             raise _native.error_for(status["status"], "task %d of %d: %s" % (rank, ranks, status["error"]))
+        clock["train"] = time.time()
         state, _ = _native.call(opt, "dist_state")
         state["transport"], _ = _native.call(comm, "transport")
         weights = _native.call(model, "get_flat_weights")[1][0][lo:hi]
         mstate, bufs = _native.call(method, "get_state")
         if (mstate.get("extra") or {}).get("whole"):
             bufs = [b[lo:hi] for b in bufs]  # the driver joins the tasks' shards
-        yield rank, state, weights, mstate, bufs
+        clock["state"] = time.time()
+        scores = None
+        if state["stopped"] and val is not None and p["val"] is not None:
+            # Every task holds the whole model after the last all-gather: each
+            # scores its share of the validation set, and the driver combines them.
+            vx, vy = _block_arrays([val], "val_rdd partition %d" % rank)
+            if vx is not None:
+                scores, _ = _native.call(model, "evaluate", p["val"], [vx, vy])
+            clock["validation"] = time.time()
+        # The result travels on the channel: the stage is a map stage with no
+        # output, so no second stage collects it (see _run_segment).
+        ch.send({"type": "result", "segment": p["segment"], "group": group, "state": state,
+                 "weights": _b64(weights), "mstate": {"t": mstate["t"], "extra": mstate.get("extra")},
+                 "bufs": [_b64(b) for b in bufs], "scores": scores,
+                 "seconds": _phases(clock), "started": clock["start"]})
+        return []
     finally:
         if opt is not None:
             try:
@@ -273,18 +283,82 @@ def _train_partition(payload, iterator):
             _native.free(opt)
         for h in reversed(handles):  # freeing the Comm closes every socket
             _native.free(h)
-        if progress is not None:
-            progress.close()
+        if ch is not None:
+            ch.close()
+
+
+def _b64(a):
+    return base64.b64encode(np.ascontiguousarray(a, dtype=np.float32).tobytes()).decode("ascii")
+
+
+def _unb64(s):
+    return np.frombuffer(base64.b64decode(s), dtype=np.float32).copy()
+
+
+def _phases(clock):
+    """Seconds between a task's checkpoints, in order."""
+    names = list(clock)
+    return {n: round(clock[n] - clock[names[i]], 6) for i, n in enumerate(names[1:])}
 
 
 # Driver --------------------------------------------------------------------------
 
+# Array blocks: each partition turned into arrays once per run -------------------------
+
+BLOCK_VERSION = 1
+
+
+def _to_blocks(what):
+    """A mapPartitionsWithIndex function turning a partition of Sample into
+    one array block: {"version", "count", "features": [ndarray, ...],
+    "labels": [ndarray, ...], "feature_nest", "label_nest"}. The lists carry
+    a record's tensors in order (one each today); a nest, when not None, is
+    the JSON nesting of a table over them, so multi-input models and table
+    labels keep the format."""
+    def convert(index, iterator):
+        records = list(iterator)
+        block = {"version": BLOCK_VERSION, "count": len(records), "features": [], "labels": [],
+                 "feature_nest": None, "label_nest": None}
+        if records:
+            x, y = features_and_labels(records, "%s partition %d" % (what, index))
+            block["features"], block["labels"] = [x], [y]
+        hook = os.environ.get("BIGDL_TEST_COUNT_BLOCKS")
+        if hook:  # a file per conversion, so tests can count them across processes
+            fd, _ = tempfile.mkstemp(prefix="%s-%d-" % (what, index), dir=hook)
+            os.close(fd)
+        yield block
+    return convert
+
+
+def _block_arrays(blocks, what):
+    """(features, labels) of the one block a partition of a block RDD holds."""
+    blocks = list(blocks)
+    if len(blocks) != 1 or blocks[0].get("version") != BLOCK_VERSION:
+        raise RuntimeError("%s: expected one array block of version %d per partition, got %d"
+                           % (what, BLOCK_VERSION, len(blocks)))
+    b = blocks[0]
+    if not b["count"]:
+        return None, None
+    return b["features"][0], b["labels"][0]
+
+
+def _blocks(rdd, what):
+    """rdd as a persisted RDD of array blocks, and its record counts per
+    partition (the job that counts them builds them)."""
+    from pyspark import StorageLevel
+    blocks = rdd.mapPartitionsWithIndex(_to_blocks(what)).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        counts = blocks.map(lambda b: b["count"]).collect()
+    except BaseException:
+        blocks.unpersist()
+        raise
+    return blocks, counts
+
+
 def _prepare_training_rdd(opt, log):
-    """The training RDD, persisted once, with no more partitions than task slots."""
+    """The training RDD as persisted array blocks, with no more partitions
+    than task slots and none empty; the caller unpersists them."""
     rdd = opt._training_data
-    cached = getattr(opt, "_spark_train", None)
-    if cached is not None and cached[0] is rdd:
-        return cached[1], cached[2]
     sc = rdd.context
     slots, cpus = task_slots(sc, want=rdd.getNumPartitions())
     if slots < 1:
@@ -296,27 +370,79 @@ def _prepare_training_rdd(opt, log):
         log.info("training_rdd has %d partitions but the cluster runs %d tasks at once: repartitioning it to %d "
                  "(training runs one task per partition, all at the same time)", parts, slots, slots)
         rdd = rdd.repartition(slots)
-    rdd = rdd.persist()
-    counts = rdd.mapPartitions(lambda it: [sum(1 for _ in it)]).collect()
+    blocks, counts = _blocks(rdd, "training_rdd")
     if counts and 0 < sum(counts) and min(counts) == 0:
         n = min(len([c for c in counts if c > 0]), slots)
         log.info("training_rdd has empty partitions: repartitioning it to %d", n)
-        rdd.unpersist()
-        rdd = opt._training_data.repartition(n).persist()
-        counts = rdd.mapPartitions(lambda it: [sum(1 for _ in it)]).collect()
-    if sum(counts) == 0:
-        raise ValueError("training_rdd is empty: it needs at least one record")
-    if min(counts) == 0:
+        blocks.unpersist()
+        blocks, counts = _blocks(opt._training_data.repartition(n), "training_rdd")
+    if sum(counts) == 0 or min(counts) == 0:
+        blocks.unpersist()
+        if sum(counts) == 0:
+            raise ValueError("training_rdd is empty: it needs at least one record")
         raise ValueError("training_rdd has an empty partition after repartitioning (%s records per partition)" % counts)
-    opt._spark_train = (opt._training_data, rdd, counts)
-    return rdd, counts
+    return blocks, counts
+
+
+# Tests set this to act on a segment's peer list before the tasks receive it.
+_test_before_peers = None
+
+
+def wants_encryption(sc):
+    """Whether the application asked Spark to encrypt its traffic: then the
+    mesh and the channel are encrypted too."""
+    conf = sc.getConf()
+    return any(conf.get(k, "false").strip().lower() == "true"
+               for k in ("spark.network.crypto.enabled", "spark.ssl.enabled"))
+
+
+def driver_addresses(sc):
+    """(bind, advertise): where the driver's channel listens and the address
+    tasks dial: spark.driver.bindAddress and spark.driver.host, as Spark's own
+    driver endpoints; 127.0.0.1 for a local master."""
+    conf = sc.getConf()
+    if (sc.master or "").startswith("local"):
+        return "127.0.0.1", "127.0.0.1"
+    host = conf.get("spark.driver.host", None) or socket.gethostbyname(socket.gethostname())
+    if host == "localhost":
+        host = "127.0.0.1"
+    return conf.get("spark.driver.bindAddress", None) or host, host
 
 
 def optimize(opt):
     """Optimizer.optimize() for a training RDD: trains on the executors and
     leaves the final weights (and optim state) in opt.model / opt.optim_method."""
+    from bigdl.util.common import is_spark_rdd
     log = bigdl_logger()
     rdd, counts = _prepare_training_rdd(opt, log)
+    persisted = [rdd]
+    try:
+        v = opt._validation
+        if v is not None and is_spark_rdd(v["data"]):
+            rdd = _with_validation_blocks(rdd, v["data"], len(counts))
+            persisted.append(rdd)
+            rdd.count()  # builds the validation blocks, reading the training blocks from the cache
+            persisted[0].unpersist()
+        return _optimize(opt, log, rdd, counts)
+    finally:
+        for r in persisted:
+            r.unpersist()
+
+
+def _with_validation_blocks(train_blocks, val_rdd, ranks):
+    """Each training block paired with a share of the validation set (as
+    blocks, one per training partition), persisted: the training tasks score
+    the model on their share at each validation, with no job of its own."""
+    from pyspark import StorageLevel
+    if val_rdd.getNumPartitions() != ranks:
+        # A shuffle, not coalesce: a barrier stage refuses narrow ancestors
+        # with another partition count.
+        val_rdd = val_rdd.repartition(ranks)
+    val_blocks = val_rdd.mapPartitionsWithIndex(_to_blocks("val_rdd"))
+    return train_blocks.zip(val_blocks).persist(StorageLevel.MEMORY_AND_DISK)
+
+
+def _optimize(opt, log, rdd, counts):
     sc = rdd.context
     ranks, total = len(counts), sum(counts)
     _, cpus = task_slots(sc, wait=0)
@@ -328,15 +454,18 @@ def optimize(opt):
     rng_state, _ = _native.call(0, "rng_state")  # where local training's Dropout masks would come from
     resume = [{} for _ in range(ranks)]
     state = {"Epoch": 1, "Iteration": 0, "Score": 0.0, "HasScore": False, "Loss": 0.0, "EpochEnded": False}
-    host = sc.getConf().get("spark.driver.host", "127.0.0.1")
-    if (sc.master or "").startswith("local") or host == "localhost":
-        host = "127.0.0.1"
+    bind, host = driver_addresses(sc)
     timeout, transport = sync_timeout(), sync_transport()
     segments = 0
-    listener = _Listener(host, log)
+    secret = os.urandom(32).hex()  # this run's: only its own tasks get in
+    encrypt = wants_encryption(sc)
+    channel = _channel.Driver(bind, host, secret, ranks, timeout, log, encrypt, mesh_ports("BIGDL_DRIVER_PORTS"))
+    channel.before_peers = _test_before_peers
     start = time.time()
     try:
         while not _native.call(0, "trigger_fires", {"trigger": opt._end_trigger, "state": state})[0]:
+            channel.start_segment(segments)
+            clock = {"start": time.time()}
             mstate, bufs = method._call("get_state")
             flat = model._call("get_flat_weights")[1][0]
             payload = sc.broadcast({
@@ -346,19 +475,14 @@ def optimize(opt):
                 "batch_size": opt._batch_size,
                 "end_trigger": opt._end_trigger, "clip": opt._clip, "stop": v["trigger"] if v is not None else None,
                 "cores": cpus, "total": total, "seed": seed, "rng": rng_state, "resume": resume, "timeout": timeout,
-                "transport": transport, "listener": listener.address})
+                "transport": transport, "channel": channel.address, "secret": secret, "segment": segments,
+                "ranks": ranks, "encrypt": encrypt, "val": {"batch_size": v["batch_size"], "methods": v["methods"]} if v else None})
+            clock["broadcast"] = time.time()
             try:
-                # The shuffle after the barrier stage makes it a shuffle-map stage,
-                # which Spark re-runs as a whole when a task fails (a failed barrier
-                # result stage is not retried).
-                results = (rdd.barrier().mapPartitions(lambda it: _train_partition(payload, it))
-                           .map(lambda r: (r[0], r)).partitionBy(1).values().collect())
+                results = _run_segment(sc, rdd, payload, channel, segments, timeout)
             finally:
                 payload.destroy()
-            results.sort(key=lambda r: r[0])
-            if [r[0] for r in results] != list(range(ranks)):
-                raise RuntimeError("a training stage returned results for tasks %s, expected 0..%d"
-                                   % ([r[0] for r in results], ranks - 1))
+            clock["stage"] = time.time()
             model._call("set_flat_weights", tensors=[np.concatenate([r[2] for r in results])])
             nbufs = len(results[0][4])
             method._call("set_state", {"t": results[0][3]["t"], "extra": results[0][3].get("extra")},
@@ -366,35 +490,98 @@ def optimize(opt):
             if not segments:
                 log.info("tasks exchanged parameters %s", {"shm": "through shared memory (one host)",
                          "tcp": "over TCP"}.get(results[0][1]["transport"], "not at all"))
-            segments += 1
             resume = [r[1]["resume"] for r in results]
             state = dict(resume[0]["state"])
-            if not results[0][1]["stopped"]:
+            clock["results"] = time.time()
+            stopped = results[0][1]["stopped"]
+            if stopped:
+                # The validation trigger ended the segment: validate on the executors.
+                epoch, done = state["Epoch"], resume[0]["epoch_records"]
+                if state["EpochEnded"]:
+                    epoch, done = epoch - 1, total
+                if any(r[5] is not None for r in results):
+                    scores = combine_scores([r[5] for r in results if r[5] is not None], v["methods"])
+                else:
+                    scores = _validate(model, v)
+                for i, r in enumerate(scores):
+                    log.info("[Epoch %d %d/%d][Iteration %d][Wall Clock %.3fs] %s is %s", epoch, done, total,
+                             state["Iteration"], resume[0]["elapsed"], r["method"], r["text"])
+                    if i == 0:
+                        state["Score"], state["HasScore"] = r["result"], True
+                for r in resume:
+                    r["state"] = state
+                clock["validation"] = time.time()
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s", _segment_breakdown(segments, clock, channel))
+            segments += 1
+            if not stopped:
                 break
-            # The validation trigger ended the segment: validate on the executors.
-            epoch, done = state["Epoch"], resume[0]["epoch_records"]
-            if state["EpochEnded"]:
-                epoch, done = epoch - 1, total
-            scores = _validate(model, v, log)
-            for i, r in enumerate(scores):
-                log.info("[Epoch %d %d/%d][Iteration %d][Wall Clock %.3fs] %s is %s", epoch, done, total,
-                         state["Iteration"], resume[0]["elapsed"], r["method"], r["text"])
-                if i == 0:
-                    state["Score"], state["HasScore"] = r["result"], True
-            for r in resume:
-                r["state"] = state
     finally:
-        listener.close()
+        channel.close()
     log.info("training on Spark finished: %d iterations in %.1fs, %.3fs of them in the tasks' training loops",
              state["Iteration"], time.time() - start, resume[0]["elapsed"])
     return model
 
 
-def _validate(model, v, log):
-    """Scores on the validation set: on the executors for an RDD, else here."""
-    from bigdl.util.common import is_spark_rdd
-    if is_spark_rdd(v["data"]):
-        return evaluate(model, v["data"], v["batch_size"], v["methods"])
+def _run_segment(sc, rdd, payload, channel, segment, timeout):
+    """Runs a segment's barrier stage; returns each rank's result
+    (rank, state, weights shard, t, buffers, scores) in rank order.
+
+    The partitionBy after the barrier stage makes it a shuffle-map stage,
+    which Spark re-runs as a whole when a task fails (a failed barrier result
+    stage is not retried). Only that stage runs (SparkContext.submitMapStage):
+    the tasks send their results on the channel, so no second stage is
+    needed to collect them."""
+    shuffled = rdd.barrier().mapPartitions(lambda it: _train_partition(payload, it)).map(
+        lambda r: (0, r)).partitionBy(1)
+    r = shuffled._jrdd.rdd()
+    for _ in range(8):  # partitionBy's JVM side: a map over the ShuffledRDD
+        dep = r.dependencies().head()
+        if dep.getClass().getName() == "org.apache.spark.ShuffleDependency":
+            break
+        r = dep.rdd()
+    else:
+        raise RuntimeError("no shuffle dependency below partitionBy's RDD")
+    sc._jsc.sc().submitMapStage(dep).get()
+    msgs = channel.results(segment, time.time() + timeout)
+    return [(r, m["state"], _unb64(m["weights"]), m["mstate"], [_unb64(b) for b in m["bufs"]], m["scores"])
+            for r, m in enumerate(msgs)]
+
+
+def _segment_breakdown(segment, clock, channel):
+    """One DEBUG line: where a segment's seconds went. The stage's share is
+    split by the channel's clock (first and last registration) and the
+    tasks' own (the slowest task's phases)."""
+    phases = _phases(clock)
+    parts = ["segment %d: %.3fs:" % (segment, sum(phases.values())), "broadcast %.3f" % phases["broadcast"]]
+    first, last = channel.first_registered.get(segment), channel.registered.get(segment)
+    tasks = channel.timings.get(segment, {})
+    if first and last:
+        started = channel.started.get(segment)
+        if started:  # the hosts' clocks: exact in local mode, roughly so on a cluster
+            parts.append("stage start to first task start %.3f" % (started - clock["broadcast"]))
+        parts.append("stage start to first registration %.3f, rendezvous %.3f"
+                     % (first - clock["broadcast"], last - first))
+        slowest = {}
+        for t in tasks.values():
+            for k, sec in t.items():
+                slowest[k] = max(slowest.get(k, 0.0), sec)
+        if slowest:
+            inside = sum(v for k, v in slowest.items() if k not in ("arrays", "peers"))
+            parts.append("in the tasks (slowest task): %s" % ", ".join(
+                "%s %.3f" % (k, v) for k, v in slowest.items()))
+            parts.append("results back %.3f" % max(0.0, clock["stage"] - last - inside))
+    else:
+        parts.append("stage %.3f" % phases["stage"])
+    parts.append("driver update %.3f" % phases["results"])
+    if "validation" in phases:
+        parts.append("validation %.3f" % phases["validation"])
+    return ", ".join(parts[:1]) + " " + ", ".join(parts[1:])
+
+
+def _validate(model, v):
+    """Scores on a validation set that is not an RDD (an RDD's are scored by
+    the training tasks)."""
     if v["arrays"] is None:
         v["arrays"] = features_and_labels(v["data"], "val_rdd")
     return model._call("evaluate", {"batch_size": v["batch_size"], "methods": v["methods"]}, list(v["arrays"]))[0]
@@ -416,8 +603,8 @@ def _evaluate_partition(payload, iterator):
     records = list(iterator)
     if not records:
         return
-    p = payload.value
     x, y = features_and_labels(records, "evaluation partition")
+    p = payload.value
     model = _load_model(p["model"])
     try:
         results, _ = _native.call(model, "evaluate", {"batch_size": p["batch_size"], "methods": p["methods"]}, [x, y])
@@ -435,6 +622,12 @@ def evaluate(model, rdd, batch_size, specs):
         parts = rdd.mapPartitions(lambda it: _evaluate_partition(payload, it)).collect()
     finally:
         payload.destroy()
+    return combine_scores(parts, specs)
+
+
+def combine_scores(parts, specs):
+    """The scores of a whole set from its partitions' (each a mean over its
+    records), combined exactly over records."""
     if not parts:
         raise ValueError("the evaluation set is empty: it needs at least one record")
     out = []
