@@ -1,0 +1,172 @@
+"""The element-wise layers and the simple layers with parameters (BigDL's names and
+signatures; bigdl.nn.layer re-exports them). Each is one call into the Go core;
+inplace flags are accepted and outputs never overwrite inputs."""
+from bigdl.nn.layer import Layer
+
+
+class Threshold(Layer):
+    """x where x > th, else v."""
+
+    def __init__(self, th=1e-6, v=0.0, ip=False, bigdl_type="float"):
+        super().__init__(None, bigdl_type, th=th, v=v, ip=ip)
+
+
+class BinaryThreshold(Layer):
+    """1 where x > th, else 0 (its gradient is 0)."""
+
+    def __init__(self, th=1e-6, ip=False, bigdl_type="float"):
+        super().__init__(None, bigdl_type, th=th, ip=ip)
+
+
+class ELU(Layer):
+    """x where x > 0, else alpha·(exp(x) - 1)."""
+
+    def __init__(self, alpha=1.0, inplace=False, bigdl_type="float"):
+        super().__init__(None, bigdl_type, alpha=alpha, inplace=inplace)
+
+
+class LeakyReLU(Layer):
+    """x where x > 0, else negval·x."""
+
+    def __init__(self, negval=0.01, inplace=False, bigdl_type="float"):
+        super().__init__(None, bigdl_type, negval=negval, inplace=inplace)
+
+
+class ReLU6(Layer):
+    """min(max(0, x), 6)."""
+
+    def __init__(self, inplace=False, bigdl_type="float"):
+        super().__init__(None, bigdl_type, inplace=inplace)
+
+
+class HardTanh(Layer):
+    """x clamped to [min_value, max_value]."""
+
+    def __init__(self, min_value=-1.0, max_value=1.0, inplace=False, bigdl_type="float"):
+        super().__init__(None, bigdl_type, min_value=min_value, max_value=max_value, inplace=inplace)
+
+
+class Clamp(Layer):
+    """x clamped to [min, max]."""
+
+    def __init__(self, min, max, bigdl_type="float"):
+        super().__init__(None, bigdl_type, min=min, max=max)
+
+
+class SoftPlus(Layer):
+    """log(1 + exp(beta·x)) / beta (x itself where beta·x > 20)."""
+
+    def __init__(self, beta=1.0, bigdl_type="float"):
+        super().__init__(None, bigdl_type, beta=beta)
+
+
+class SoftSign(Layer):
+    """x / (1 + |x|)."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class SoftShrink(Layer):
+    """x - λ where x > λ, x + λ where x < -λ, else 0."""
+
+    def __init__(self, the_lambda=0.5, bigdl_type="float"):
+        super().__init__(None, bigdl_type, the_lambda=the_lambda)
+
+
+class HardShrink(Layer):
+    """x where |x| > λ, else 0."""
+
+    def __init__(self, the_lambda=0.5, bigdl_type="float"):
+        super().__init__(None, bigdl_type, the_lambda=the_lambda)
+
+
+class HardSigmoid(Layer):
+    """0.2·x + 0.5 clipped to [0, 1]."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class LogSigmoid(Layer):
+    """log(1 / (1 + exp(-x)))."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class TanhShrink(Layer):
+    """x - tanh(x)."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class Abs(Layer):
+    """|x|."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class Exp(Layer):
+    """exp(x)."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class Log(Layer):
+    """log(x)."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class Sqrt(Layer):
+    """sqrt(x)."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class Square(Layer):
+    """x²."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class Power(Layer):
+    """(shift + scale·x) ^ power."""
+
+    def __init__(self, power, scale=1.0, shift=0.0, bigdl_type="float"):
+        super().__init__(None, bigdl_type, power=power, scale=scale, shift=shift)
+
+
+class MulConstant(Layer):
+    """x · scalar."""
+
+    def __init__(self, scalar, inplace=False, bigdl_type="float"):
+        super().__init__(None, bigdl_type, scalar=scalar, inplace=inplace)
+
+
+class AddConstant(Layer):
+    """x + constant_scalar."""
+
+    def __init__(self, constant_scalar, inplace=False, bigdl_type="float"):
+        super().__init__(None, bigdl_type, constant_scalar=constant_scalar, inplace=inplace)
+
+
+class Negative(Layer):
+    """-x."""
+
+    def __init__(self, inplace=False, bigdl_type="float"):
+        super().__init__(None, bigdl_type, inplace=inplace)
+
+
+class GradientReversal(Layer):
+    """The identity forward; backward multiplies the gradient by -the_lambda."""
+
+    def __init__(self, the_lambda=1.0, bigdl_type="float"):
+        super().__init__(None, bigdl_type, the_lambda=the_lambda)
