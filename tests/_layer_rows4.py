@@ -7,7 +7,8 @@ import torch.nn.functional as F
 
 from bigdl.nn.layer import (Abs, AddConstant, BinaryThreshold, Clamp, ELU, Exp, GradientReversal, HardShrink,
                             HardSigmoid, HardTanh, LeakyReLU, Log, LogSigmoid, MulConstant, Negative, Power,
-                            ReLU6, SoftPlus, SoftShrink, SoftSign, Sqrt, Square, TanhShrink, Threshold)
+                            ReLU6, SoftPlus, SoftShrink, SoftSign, Sqrt, Square, TanhShrink, Threshold,
+                            GaussianDropout, GaussianNoise, Masking, Normalize, PReLU, RReLU, SoftMin)
 
 from _layer_rows import LayerRow, away, table, u
 
@@ -56,6 +57,49 @@ LAYERS4 = [
     _ew("AddConstant", lambda: AddConstant(-1.5, True), lambda x: x - 1.5),
     _ew("Negative", lambda: Negative(), torch.neg),
     _ew("GradientReversal", lambda: GradientReversal(0.7), _reversal(0.7)),
+]
+
+
+def _prelu(x, w):
+    # PyTorch's nn.PReLU reads channels from dim 1 always; BigDL from dim 0 of a 1-D or 3-D sample.
+    c = w.shape[0]
+    shape = [1] * x.dim()
+    shape[0 if x.dim() in (1, 3) else 1] = c
+    return torch.where(x > 0, x, w.reshape(shape) * x)
+
+
+def _masked(value):
+    def f(rng):
+        x = rng.uniform(-1, 1, (3, 5, 4)).astype(np.float32)
+        x[0, 1] = value
+        x[2, 4] = value
+        x[1, 2, 0] = value  # one feature equal is not a masked step
+        return x
+    return f
+
+
+LAYERS4 += [
+    LayerRow("PReLU", lambda: PReLU(), away(4, 6), lambda x, w: F.prelu(x, w), x1=away(6), params=[(1,)],
+             bad=(table(u(3)), ["PReLU", "table"])),
+    LayerRow("PReLU-channels", lambda: PReLU(3), away(2, 3, 2, 2), _prelu, x1=away(3, 2, 2), params=[(3,)],
+             bad=(u(2, 4), ["PReLU", "3 channels", "(2, 4)"])),
+    LayerRow("PReLU-channels-2d", lambda: PReLU(4), away(5, 4), _prelu, x1=away(4), params=[(4,)]),
+    # Evaluation mode is deterministic: the slope is (lower + upper) / 2.
+    LayerRow("RReLU-eval", lambda: RReLU(0.1, 0.3).evaluate(), away(4, 6), lambda x: F.leaky_relu(x, 0.2),
+             x1=away(6)),
+    LayerRow("GaussianDropout-eval", lambda: GaussianDropout(0.4).evaluate(), u(4, 6), lambda x: x, x1=u(6)),
+    LayerRow("GaussianNoise-eval", lambda: GaussianNoise(0.5).evaluate(), u(4, 6), lambda x: x, x1=u(6)),
+    LayerRow("SoftMin", lambda: SoftMin(), u(4, 6), lambda x: F.softmin(x, -1), x1=u(6),
+             bad=(u(2, 3, 4), ["SoftMin", "(2, 3, 4)"])),
+    LayerRow("Normalize", lambda: Normalize(2.0), u(4, 6), lambda x: x / (x.abs().pow(2).sum(-1, keepdim=True) + 1e-10).sqrt(),
+             x1=u(6), bad=(u(2, 3, 4), ["Normalize", "(2, 3, 4)"])),
+    LayerRow("Normalize-p3-4d", lambda: Normalize(3.0, 1e-6), away(2, 3, 2, 2),
+             lambda x: x / (x.abs().pow(3).sum(1, keepdim=True) + 1e-6).pow(1 / 3)),
+    LayerRow("Normalize-max", lambda: Normalize(float("inf")), away(4, 6),
+             lambda x: x / (x.abs().max(-1, keepdim=True).values + 1e-10)),
+    # No PyTorch layer masks time steps; BigDL's rule: a step whose features all equal mask_value is zeroed.
+    LayerRow("Masking", lambda: Masking(0.5), _masked(0.5),
+             lambda x: x * (x != 0.5).any(-1, keepdim=True).to(x.dtype), bad=(u(4), ["Masking", "(4,)"])),
 ]
 
 CRITERIA4 = []

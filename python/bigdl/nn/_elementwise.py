@@ -2,6 +2,7 @@
 signatures; bigdl.nn.layer re-exports them). Each is one call into the Go core;
 inplace flags are accepted and outputs never overwrite inputs."""
 from bigdl.nn.layer import Layer
+from bigdl.util.common import DOUBLEMAX
 
 
 class Threshold(Layer):
@@ -170,3 +171,55 @@ class GradientReversal(Layer):
 
     def __init__(self, the_lambda=1.0, bigdl_type="float"):
         super().__init__(None, bigdl_type, the_lambda=the_lambda)
+
+
+class PReLU(Layer):
+    """x where x > 0, else w·x with a learned slope w (init 0.25): one shared when
+    n_output_plane is 0, else one per channel (dim 1 of a sample, dim 2 of a batch)."""
+
+    def __init__(self, n_output_plane=0, bigdl_type="float"):
+        super().__init__(None, bigdl_type, n_output_plane=n_output_plane)
+
+
+class RReLU(Layer):
+    """x where x > 0, else a·x with a ~ U(lower, upper) per element in training and
+    a = (lower + upper) / 2 in evaluation."""
+
+    def __init__(self, lower=1.0 / 8, upper=1.0 / 3, inplace=False, bigdl_type="float"):
+        super().__init__(None, bigdl_type, lower=lower, upper=upper, inplace=inplace)
+
+
+class SoftMin(Layer):
+    """The softmax of -x over the last dimension of 1-D or 2-D input."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class Normalize(Layer):
+    """x / (Σ|x|^p + eps)^(1/p) over the features of each sample (the channels of
+    (batch, c, h, w)); p = DOUBLEMAX (or inf) is the max norm."""
+
+    def __init__(self, p, eps=1e-10, bigdl_type="float"):
+        super().__init__(None, bigdl_type, p=DOUBLEMAX if p == float("inf") else p, eps=eps)
+
+
+class GaussianDropout(Layer):
+    """x·ε with ε ~ N(1, rate / (1 - rate)) per element in training; the identity in evaluation."""
+
+    def __init__(self, rate, bigdl_type="float"):
+        super().__init__(None, bigdl_type, rate=rate)
+
+
+class GaussianNoise(Layer):
+    """x + ε with ε ~ N(0, stddev²) per element in training; the identity in evaluation."""
+
+    def __init__(self, stddev, bigdl_type="float"):
+        super().__init__(None, bigdl_type, stddev=stddev)
+
+
+class Masking(Layer):
+    """Zeroes each time step of (batch, time, features) whose features all equal mask_value."""
+
+    def __init__(self, mask_value=0.0, bigdl_type="float"):
+        super().__init__(None, bigdl_type, mask_value=mask_value)
