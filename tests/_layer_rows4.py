@@ -10,7 +10,12 @@ from bigdl.nn.layer import (Abs, AddConstant, BinaryThreshold, Clamp, ELU, Exp, 
                             ReLU6, SoftPlus, SoftShrink, SoftSign, Sqrt, Square, TanhShrink, Threshold,
                             GaussianDropout, GaussianNoise, Masking, Normalize, PReLU, RReLU, SoftMin)
 
-from _layer_rows import LayerRow, away, table, u
+from bigdl.nn.criterion import (AbsCriterion, BCECriterion, DistKLDivCriterion, HingeEmbeddingCriterion, KullbackLeiblerDivergenceCriterion,
+                                L1Cost, MarginCriterion, MeanAbsolutePercentageCriterion,
+                                MeanSquaredLogarithmicCriterion, MultiLabelSoftMarginCriterion, PoissonCriterion,
+                                SmoothL1Criterion, SoftMarginCriterion)
+
+from _layer_rows import CriterionRow, LayerRow, away, table, u
 
 
 def _ew(name, make, ref, x=None, x1=None):
@@ -102,4 +107,109 @@ LAYERS4 += [
              lambda x: x * (x != 0.5).any(-1, keepdim=True).to(x.dtype), bad=(u(4), ["Masking", "(4,)"])),
 ]
 
+
+def _crit(name, make, data, ref, avg=True, bad=None):
+    """Rows over batches of 1 and of 17, with and without size_average when the criterion has
+    it: make(avg) builds it, data(rng, n) gives (input, target), ref(x, t, avg) is the loss."""
+    rows = []
+    for n in (1, 17):
+        for a in ((True, False) if avg else (None,)):
+            tag = "" if a is None else ("-avg" if a else "-sum")
+            rows.append(CriterionRow("%s-n%d%s" % (name, n, tag), lambda a=a: make(a), lambda rng, n=n: data(rng, n),
+                                     lambda x, t, a=a: ref(x, t, a), bad=bad if n == 17 and a is not False else None))
+    return rows
+
+
+def _red(a):
+    return "sum" if a is False else "mean"
+
+
+def _agg(v, a):
+    return v.sum() if a is False else v.mean()
+
+
+def _normal(*cols, scale=1.0):
+    return lambda rng, n: (rng.randn(n, *cols) * scale).astype(np.float32)
+
+
+def _pair(xf, tf):
+    return lambda rng, n: (xf(rng, n), tf(rng, n))
+
+
+def _signs(*cols):
+    return lambda rng, n: np.where(rng.uniform(size=(n,) + cols) < 0.5, -1.0, 1.0).astype(np.float32)
+
+
+def _uniform(lo, hi, *cols):
+    return lambda rng, n: rng.uniform(lo, hi, (n,) + cols).astype(np.float32)
+
+
+def _mismatch(name, cols=5):
+    return (lambda rng: (np.zeros((17, cols), np.float32), np.zeros((17, cols - 1), np.float32)),
+            [name, "(17, %d)" % cols, "(17, %d)" % (cols - 1)])
+
+
+def _zero_targets(name):
+    return (lambda rng: (np.zeros((17, 5), np.float32), np.zeros((17, 5), np.float32)), [name, "1 or -1"])
+
+
+def _log_probs(rng, n):
+    return np.log(rng.dirichlet(np.ones(5), n)).astype(np.float32)
+
+
+def _sparse_probs(rng, n):
+    p = rng.dirichlet(np.ones(5), n)
+    p[:, 0] = 0  # a target of probability 0 adds nothing
+    return (p / p.sum(1, keepdims=True)).astype(np.float32)
+
+
+_MLSM_W = np.array([0.5, 1.0, 2.0, 1.5, 0.3], np.float32)
+_EPS = 1e-7
+
 CRITERIA4 = []
+CRITERIA4 += _crit("SmoothL1Criterion", lambda a: SmoothL1Criterion(a), _pair(_normal(5, scale=1.5), _normal(5)),
+                   lambda x, t, a: F.smooth_l1_loss(x, t, reduction=_red(a)), bad=_mismatch("SmoothL1Criterion"))
+CRITERIA4 += _crit("MarginCriterion", lambda a: MarginCriterion(0.7, a), _pair(_normal(5), _signs(5)),
+                   lambda x, t, a: _agg(F.relu(0.7 - x * t), a), bad=_zero_targets("MarginCriterion"))
+CRITERIA4 += _crit("MarginCriterion-squared", lambda a: MarginCriterion(0.7, a, squared=True),
+                   _pair(_normal(5), _signs(5)), lambda x, t, a: _agg(F.relu(0.7 - x * t) ** 2, a))
+CRITERIA4 += _crit("SoftMarginCriterion", lambda a: SoftMarginCriterion(a), _pair(_normal(5), _signs(5)),
+                   lambda x, t, a: F.soft_margin_loss(x, t, reduction=_red(a)), bad=_zero_targets("SoftMarginCriterion"))
+CRITERIA4 += _crit("HingeEmbeddingCriterion", lambda a: HingeEmbeddingCriterion(0.6, a),
+                   _pair(_uniform(-0.5, 1.5, 5), _signs(5)),
+                   lambda x, t, a: F.hinge_embedding_loss(x, t, margin=0.6, reduction=_red(a)),
+                   bad=_zero_targets("HingeEmbeddingCriterion"))
+# BigDL's size_average divides by the element count (PyTorch's deprecated "mean" of kl_div).
+CRITERIA4 += _crit("DistKLDivCriterion", lambda a: DistKLDivCriterion(a), _pair(_log_probs, _sparse_probs),
+                   lambda x, t, a: F.kl_div(x, t, reduction="sum") / (x.numel() if a else 1), bad=_mismatch("DistKLDivCriterion"))
+# BigDL averages over every element (PyTorch's multilabel_soft_margin_loss sums a record's mean
+# over classes instead): binary_cross_entropy_with_logits reduces as BigDL does.
+CRITERIA4 += _crit("MultiLabelSoftMarginCriterion", lambda a: MultiLabelSoftMarginCriterion(_MLSM_W, a),
+                   _pair(_normal(5, scale=3), lambda rng, n: rng.randint(0, 2, (n, 5)).astype(np.float32)),
+                   lambda x, t, a: F.binary_cross_entropy_with_logits(x, t, torch.tensor(_MLSM_W, dtype=x.dtype),
+                                                                      reduction=_red(a)),
+                   bad=(lambda rng: (np.zeros((17, 4), np.float32), np.zeros((17, 4), np.float32)),
+                        ["MultiLabelSoftMarginCriterion", "5 weights", "(17, 4)"]))
+CRITERIA4 += _crit("L1Cost", lambda a: L1Cost(), _pair(_normal(5), _normal(5)), lambda x, t, a: x.abs().sum(), avg=False)
+CRITERIA4 += _crit("MeanAbsolutePercentageCriterion", lambda a: MeanAbsolutePercentageCriterion(),
+                   _pair(_normal(5), lambda rng, n: away(n, 5)(rng)),
+                   lambda x, t, a: 100 * ((x - t).abs() / t.abs().clamp(min=_EPS)).mean(), avg=False,
+                   bad=_mismatch("MeanAbsolutePercentageCriterion"))
+CRITERIA4 += _crit("MeanSquaredLogarithmicCriterion", lambda a: MeanSquaredLogarithmicCriterion(),
+                   _pair(_uniform(-0.5, 2, 5), _uniform(0, 2, 5)),
+                   lambda x, t, a: ((t.clamp(min=_EPS) + 1).log() - (x.clamp(min=_EPS) + 1).log()).pow(2).mean(),
+                   avg=False, bad=_mismatch("MeanSquaredLogarithmicCriterion"))
+CRITERIA4 += _crit("PoissonCriterion", lambda a: PoissonCriterion(), _pair(_uniform(0.1, 2, 5), _uniform(0, 3, 5)),
+                   lambda x, t, a: (x - t * (x + _EPS).log()).mean(), avg=False, bad=_mismatch("PoissonCriterion"))
+CRITERIA4 += _crit("KullbackLeiblerDivergenceCriterion", lambda a: KullbackLeiblerDivergenceCriterion(),
+                   _pair(_uniform(0.01, 1.2, 5), _sparse_probs),
+                   lambda x, t, a: (t.clamp(_EPS, 1) * (t.clamp(_EPS, 1) / x.clamp(_EPS, 1)).log()).sum() / x.shape[0],
+                   avg=False, bad=_mismatch("KullbackLeiblerDivergenceCriterion"))
+
+# The criteria part 1 added, over both batch sizes and both averagings.
+CRITERIA4 += _crit("BCECriterion-weighted", lambda a: BCECriterion(_MLSM_W, a),
+                   _pair(_uniform(0.05, 0.95, 5), lambda rng, n: rng.randint(0, 2, (n, 5)).astype(np.float32)),
+                   lambda x, t, a: F.binary_cross_entropy(x, t, torch.tensor(_MLSM_W, dtype=x.dtype), reduction=_red(a)),
+                   bad=_mismatch("BCECriterion"))
+CRITERIA4 += _crit("AbsCriterion", lambda a: AbsCriterion(a), _pair(_normal(5), _normal(5)),
+                   lambda x, t, a: F.l1_loss(x, t, reduction=_red(a)), bad=_mismatch("AbsCriterion"))

@@ -1,0 +1,84 @@
+"""The criteria of BigDL's §3.6 beyond the first few (bigdl.nn.criterion re-exports
+them). Each is one call into the Go core; class targets are 1-based."""
+from bigdl.nn.criterion import Criterion, _weights
+
+
+class SmoothL1Criterion(Criterion):
+    """0.5·d² where |d| < 1, else |d| - 0.5, for d = x - y; averaged over elements."""
+
+    def __init__(self, size_average=True, bigdl_type="float"):
+        super().__init__(None, bigdl_type, size_average=size_average)
+
+
+class MarginCriterion(Criterion):
+    """max(0, margin - x·y) (squared with squared=True) for targets y of ±1; averaged
+    over elements."""
+
+    def __init__(self, margin=1.0, size_average=True, squared=False, bigdl_type="float"):
+        super().__init__(None, bigdl_type, margin=margin, size_average=size_average, squared=squared)
+
+
+class SoftMarginCriterion(Criterion):
+    """log(1 + exp(-x·y)) for targets y of ±1; averaged over elements."""
+
+    def __init__(self, size_average=True, bigdl_type="float"):
+        super().__init__(None, bigdl_type, size_average=size_average)
+
+
+class HingeEmbeddingCriterion(Criterion):
+    """x where y = 1, max(0, margin - x) where y = -1; averaged over elements."""
+
+    def __init__(self, margin=1.0, size_average=True, bigdl_type="float"):
+        super().__init__(None, bigdl_type, margin=margin, size_average=size_average)
+
+
+class DistKLDivCriterion(Criterion):
+    """Σ y·(log y - x) over targets y > 0, for log-probabilities x; averaged over elements."""
+
+    def __init__(self, size_average=True, bigdl_type="float"):
+        super().__init__(None, bigdl_type, size_average=size_average)
+
+
+class MultiLabelSoftMarginCriterion(Criterion):
+    """Binary cross-entropy of sigmoid(x) against 0/1 targets, weighted per class;
+    averaged over elements."""
+
+    def __init__(self, weights=None, size_average=True, bigdl_type="float"):
+        super().__init__(None, bigdl_type, weights=_weights(weights, "MultiLabelSoftMarginCriterion weights"),
+                         size_average=size_average)
+
+
+class L1Cost(Criterion):
+    """Σ|x| (the target is ignored)."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class MeanAbsolutePercentageCriterion(Criterion):
+    """Keras's MAPE: 100·mean(|x - y| / max(|y|, 1e-7))."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class MeanSquaredLogarithmicCriterion(Criterion):
+    """Keras's MSLE: mean((log(max(y, 1e-7) + 1) - log(max(x, 1e-7) + 1))²)."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class PoissonCriterion(Criterion):
+    """Keras's Poisson loss: mean(x - y·log(x + 1e-7))."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class KullbackLeiblerDivergenceCriterion(Criterion):
+    """Keras's KLD: Σ y·log(y/x) over each record (both clipped to [1e-7, 1]), averaged
+    over records."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
