@@ -10,7 +10,9 @@ from bigdl.nn.layer import (Abs, AddConstant, BinaryThreshold, Clamp, ELU, Exp, 
                             ReLU6, SoftPlus, SoftShrink, SoftSign, Sqrt, Square, TanhShrink, Threshold,
                             GaussianDropout, GaussianNoise, Masking, Normalize, PReLU, RReLU, SoftMin)
 
-from bigdl.nn.criterion import (AbsCriterion, BCECriterion, DistKLDivCriterion, HingeEmbeddingCriterion, KullbackLeiblerDivergenceCriterion,
+from bigdl.nn.criterion import (AbsCriterion, BCECriterion, ClassSimplexCriterion, CosineProximityCriterion,
+                                DiceCoefficientCriterion, DotProductCriterion, MultiLabelMarginCriterion,
+                                MultiMarginCriterion, PGCriterion, DistKLDivCriterion, HingeEmbeddingCriterion, KullbackLeiblerDivergenceCriterion,
                                 L1Cost, MarginCriterion, MeanAbsolutePercentageCriterion,
                                 MeanSquaredLogarithmicCriterion, MultiLabelSoftMarginCriterion, PoissonCriterion,
                                 SmoothL1Criterion, SoftMarginCriterion)
@@ -213,3 +215,77 @@ CRITERIA4 += _crit("BCECriterion-weighted", lambda a: BCECriterion(_MLSM_W, a),
                    bad=_mismatch("BCECriterion"))
 CRITERIA4 += _crit("AbsCriterion", lambda a: AbsCriterion(a), _pair(_normal(5), _normal(5)),
                    lambda x, t, a: F.l1_loss(x, t, reduction=_red(a)), bad=_mismatch("AbsCriterion"))
+
+
+def _labels(c):
+    return lambda rng, n: rng.randint(1, c + 1, n).astype(np.float32)
+
+
+def _label_sets(rng, n, c=5):
+    """Each row: a random set of 1-based classes, then zeros (BigDL's end marker)."""
+    t = np.zeros((n, c), np.float32)
+    for i in range(n):
+        k = rng.randint(1, c)
+        t[i, :k] = rng.permutation(c)[:k] + 1
+    return t
+
+
+def _bad_label(name, label, shape=(17, 5)):
+    t = np.ones(shape[:1], np.float32)
+    t[3] = label
+    return (lambda rng: (np.zeros(shape, np.float32), t), [name, "1-based", "[1, %d]" % shape[1]])
+
+
+def regular_simplex(n):
+    """BigDL's (Torch's regsplex) class vertices: n unit vectors in n-1 dimensions, centred at
+    the origin, padded with a zero column; row k's k-th coordinate makes its norm 1, and the
+    rows below share the value that centres the set."""
+    d = n - 1
+    a = np.zeros((n, d))
+    for k in range(d):
+        a[k, k] = 1.0 if k == 0 else np.sqrt(1 - np.sum(a[k, :k] ** 2))
+        a[k + 1:, k] = (a[k, k] ** 2 - 1 - 1.0 / d) / a[k, k]
+    return np.hstack([a, np.zeros((n, 1))])
+
+
+_MM_W = np.array([1.0, 0.5, 2.0, 1.5, 0.7], np.float32)
+_SIMPLEX = regular_simplex(4)
+
+
+def _cosine_proximity(x, t):
+    def unit(v):
+        return v / (v * v).sum(-1, keepdim=True).clamp(min=1e-12).sqrt()
+    return -(unit(x) * unit(t)).sum() / x.numel()
+
+
+def _dice(x, t, a):
+    d = 1 - (2 * (x * t).sum(-1) + 1.0) / (x.sum(-1) + t.sum(-1) + 1.0)
+    return d.mean() if a else d.sum()
+
+
+CRITERIA4 += _crit("MultiMarginCriterion", lambda a: MultiMarginCriterion(1, _MM_W, 0.8, a), _pair(_normal(5), _labels(5)),
+                   lambda x, t, a: F.multi_margin_loss(x, t.long() - 1, p=1, margin=0.8,
+                                                       weight=torch.tensor(_MM_W, dtype=x.dtype), reduction=_red(a)),
+                   bad=_bad_label("MultiMarginCriterion", 0))
+CRITERIA4 += _crit("MultiMarginCriterion-p2", lambda a: MultiMarginCriterion(2, size_average=a),
+                   _pair(_normal(5), _labels(5)),
+                   lambda x, t, a: F.multi_margin_loss(x, t.long() - 1, p=2, reduction=_red(a)),
+                   bad=_bad_label("MultiMarginCriterion", 6))
+# PyTorch's targets are 0-based and end at -1; BigDL's are 1-based and end at 0.
+CRITERIA4 += _crit("MultiLabelMarginCriterion", lambda a: MultiLabelMarginCriterion(a), _pair(_normal(5), _label_sets),
+                   lambda x, t, a: F.multilabel_margin_loss(x, t.long() - 1, reduction=_red(a)),
+                   bad=(lambda rng: (np.zeros((17, 5), np.float32), np.full((17, 5), 6, np.float32)),
+                        ["MultiLabelMarginCriterion", "1-based", "[1, 5]"]))
+CRITERIA4 += _crit("ClassSimplexCriterion", lambda a: ClassSimplexCriterion(4), _pair(_normal(4), _labels(4)),
+                   lambda x, t, a: ((x - torch.tensor(_SIMPLEX)[t.long() - 1]) ** 2).mean(), avg=False,
+                   bad=_bad_label("ClassSimplexCriterion", 5, (17, 4)))
+# BigDL divides by the element count (Keras by the records).
+CRITERIA4 += _crit("CosineProximityCriterion", lambda a: CosineProximityCriterion(), _pair(_normal(5), _normal(5)),
+                   lambda x, t, a: _cosine_proximity(x, t), avg=False, bad=_mismatch("CosineProximityCriterion"))
+CRITERIA4 += _crit("DiceCoefficientCriterion", lambda a: DiceCoefficientCriterion(a, 1.0),
+                   _pair(_uniform(0, 1, 5), lambda rng, n: rng.randint(0, 2, (n, 5)).astype(np.float32)), _dice,
+                   bad=_mismatch("DiceCoefficientCriterion"))
+CRITERIA4 += _crit("DotProductCriterion", lambda a: DotProductCriterion(a), _pair(_normal(5), _normal(5)),
+                   lambda x, t, a: (x * t).sum() / (x.shape[0] if a else 1), bad=_mismatch("DotProductCriterion"))
+CRITERIA4 += _crit("PGCriterion", lambda a: PGCriterion(a), _pair(_uniform(0.05, 1, 5), _normal(5)),
+                   lambda x, t, a: (-x.log() * t).sum() / (x.shape[0] if a else 1), bad=_mismatch("PGCriterion"))

@@ -78,3 +78,29 @@ def test_bad_constructor_arguments_raise_value_errors(make, words):
         make()
     for w in words:
         assert w in str(e.value), "%r lacks %r" % (str(e.value), w)
+
+
+def test_class_simplex_reference_is_a_regular_simplex():
+    # The harness's ClassSimplexCriterion reference: unit vertices with equal pairwise angles
+    # (dot products -1/(n-1)), centred at the origin.
+    from _layer_rows4 import regular_simplex
+    for n in (2, 3, 4, 7):
+        s = regular_simplex(n)
+        g = s @ s.T
+        np.testing.assert_allclose(np.diag(g), 1, atol=1e-12)
+        off = g[~np.eye(n, dtype=bool)]
+        np.testing.assert_allclose(off, -1.0 / (n - 1), atol=1e-12)
+        np.testing.assert_allclose(s.sum(0), 0, atol=1e-12)
+
+
+@pytest.mark.parametrize("label", [0, 6, 2.5, -1])
+def test_class_criteria_refuse_labels_outside_1_to_classes(label):
+    from bigdl.nn.criterion import ClassSimplexCriterion, MultiMarginCriterion
+    x = np.zeros((4, 5), np.float32)
+    t = np.array([1, 2, label, 3], np.float32)
+    for crit in (MultiMarginCriterion(), ClassSimplexCriterion(5)):
+        for call in (crit.forward, crit.backward):
+            with pytest.raises(ValueError) as e:
+                call(x, t)
+            assert "1-based" in str(e.value) and "record 3" in str(e.value), str(e.value)
+        assert crit.forward(x, np.ones(4, np.float32)) >= 0  # still usable

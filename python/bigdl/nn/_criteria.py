@@ -82,3 +82,57 @@ class KullbackLeiblerDivergenceCriterion(Criterion):
 
     def __init__(self, bigdl_type="float"):
         super().__init__(None, bigdl_type)
+
+
+class MultiMarginCriterion(Criterion):
+    """Σ_{d≠t} w_t·max(0, margin - x_t + x_d)^p / classes per record, for 1-based class
+    targets t (p is 1 or 2); averaged over records."""
+
+    def __init__(self, p=1, weights=None, margin=1.0, size_average=True, bigdl_type="float"):
+        super().__init__(None, bigdl_type, p=p, weights=_weights(weights, "MultiMarginCriterion weights"),
+                         margin=margin, size_average=size_average)
+
+
+class MultiLabelMarginCriterion(Criterion):
+    """Σ_{j∈T} Σ_{i∉T} max(0, 1 - (x_j - x_i)) / classes per record, where a target row
+    lists the record's 1-based classes and ends at its first 0; averaged over records."""
+
+    def __init__(self, size_average=True, bigdl_type="float"):
+        super().__init__(None, bigdl_type, size_average=size_average)
+
+
+class ClassSimplexCriterion(Criterion):
+    """Mean squared error between the output (batch, n_classes) and the vertex of a regular
+    simplex standing for each record's 1-based class."""
+
+    def __init__(self, n_classes, bigdl_type="float"):
+        super().__init__(None, bigdl_type, n_classes=n_classes)
+
+
+class CosineProximityCriterion(Criterion):
+    """-Σ cos(x, y) over the records (the last dimension), divided by the element count."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class DiceCoefficientCriterion(Criterion):
+    """Σ 1 - (2·Σx·y + epsilon) / (Σx + Σy + epsilon) over the records; averaged over records."""
+
+    def __init__(self, size_average=True, epsilon=1.0, bigdl_type="float"):
+        super().__init__(None, bigdl_type, size_average=size_average, epsilon=epsilon)
+
+
+class DotProductCriterion(Criterion):
+    """Σ x·y; divided by the records of a 2-D output with size_average."""
+
+    def __init__(self, size_average=False, bigdl_type="float"):
+        super().__init__(None, bigdl_type, size_average=size_average)
+
+
+class PGCriterion(Criterion):
+    """The policy-gradient loss Σ -log(x)·y of probabilities x and rewards y; divided by the
+    records of a 2-D output with sizeAverage."""
+
+    def __init__(self, sizeAverage=False, bigdl_type="float"):
+        super().__init__(None, bigdl_type, sizeAverage=sizeAverage)
