@@ -83,6 +83,7 @@ def test_bad_constructor_arguments_raise_value_errors(make, words):
 def test_class_simplex_reference_is_a_regular_simplex():
     # The harness's ClassSimplexCriterion reference: unit vertices with equal pairwise angles
     # (dot products -1/(n-1)), centred at the origin.
+    import _layer_rows  # noqa: F401  (it imports _layer_rows4, whose rows need its helpers)
     from _layer_rows4 import regular_simplex
     for n in (2, 3, 4, 7):
         s = regular_simplex(n)
