@@ -8,7 +8,8 @@ import torch.nn.functional as F
 from bigdl.nn.layer import (Abs, AddConstant, BinaryThreshold, Clamp, ELU, Exp, GradientReversal, HardShrink,
                             HardSigmoid, HardTanh, LeakyReLU, Log, LogSigmoid, MulConstant, Negative, Power,
                             ReLU6, SoftPlus, SoftShrink, SoftSign, Sqrt, Square, TanhShrink, Threshold,
-                            GaussianDropout, GaussianNoise, Masking, Normalize, PReLU, RReLU, SoftMin)
+                            GaussianDropout, GaussianNoise, Masking, Normalize, PReLU, RReLU, SoftMin,
+                            Add, Bilinear, CAdd, CMul, Cosine, Euclidean, Mul, Scale)
 
 from bigdl.nn.criterion import (AbsCriterion, BCECriterion, ClassSimplexCriterion, CosineProximityCriterion,
                                 DiceCoefficientCriterion, DotProductCriterion, MultiLabelMarginCriterion,
@@ -107,6 +108,46 @@ LAYERS4 += [
     # No PyTorch layer masks time steps; BigDL's rule: a step whose features all equal mask_value is zeroed.
     LayerRow("Masking", lambda: Masking(0.5), _masked(0.5),
              lambda x: x * (x != 0.5).any(-1, keepdim=True).to(x.dtype), bad=(u(4), ["Masking", "(4,)"])),
+]
+
+
+def _same_count(f):
+    """BigDL pairs an input with as many elements as the parameters element by element,
+    keeping the input's shape."""
+    return lambda x, *p: f(x, *p).reshape(x.shape)
+
+
+def _cosine(x, W):
+    return F.normalize(x, dim=-1, eps=1e-30) @ F.normalize(W, dim=-1, eps=1e-30).t()
+
+
+def _euclidean(x, W):
+    # BigDL keeps the centres as the columns of an (input_size, output_size) weight.
+    return ((x.unsqueeze(-1) - W) ** 2).sum(-2).sqrt()
+
+
+LAYERS4 += [
+    LayerRow("CMul", lambda: CMul([1, 6]), u(4, 6), _same_count(lambda x, w: x * w), x1=u(6), params=[(1, 6)], fan=(6, 1),
+             init_args=("wRegularizer",), bad=(u(4, 5), ["CMul", "(1, 6)", "(4, 5)"])),
+    LayerRow("CMul-channels", lambda: CMul([3, 1, 1]), u(2, 3, 2, 2), lambda x, w: x * w, x1=u(3, 2, 2),
+             params=[(3, 1, 1)]),
+    LayerRow("CAdd", lambda: CAdd([6]), u(4, 6), lambda x, b: x + b, x1=u(6), params=[(6,)], init_args=("bRegularizer",),
+             bad=(u(4, 5), ["CAdd", "(6,)", "(4, 5)"])),
+    LayerRow("Scale", lambda: Scale([1, 6]), u(4, 6), _same_count(lambda x, w, b: x * w + b), x1=u(6), params=[(1, 6), (1, 6)],
+             fan=(6, 1)),
+    LayerRow("Add", lambda: Add(6), u(4, 6), lambda x, b: x + b, x1=u(6), params=[(6,)],
+             bad=(u(4, 5), ["Add", "(4, 5)"])),
+    LayerRow("Mul", lambda: Mul(), u(4, 6), lambda x, w: x * w, x1=u(6), params=[(1,)]),
+    LayerRow("Bilinear", lambda: Bilinear(3, 4, 2), table(u(5, 3), u(5, 4)), lambda x, W, b: F.bilinear(x[0], x[1], W, b),
+             params=[(2, 3, 4), (2,)], fan=(3, 2), init_args=("wRegularizer", "bRegularizer"),
+             bad=(table(u(5, 3), u(5, 3)), ["Bilinear", "(5, 3)"])),
+    LayerRow("Bilinear-nobias", lambda: Bilinear(3, 4, 2, bias_res=False), table(u(5, 3), u(5, 4)),
+             lambda x, W: F.bilinear(x[0], x[1], W), params=[(2, 3, 4)]),
+    # BigDL's default bound is 1/sqrt(the weight's first dimension): output_size for Cosine.
+    LayerRow("Cosine", lambda: Cosine(5, 3), u(4, 5), _cosine, x1=u(5), params=[(3, 5)], fan=(3, 5),
+             bad=(u(4, 6), ["Cosine", "(4, 6)"])),
+    LayerRow("Euclidean", lambda: Euclidean(5, 3), u(4, 5), _euclidean, x1=u(5), params=[(5, 3)], fan=(5, 3),
+             bad=(u(4, 6), ["Euclidean", "(4, 6)"])),
 ]
 
 

@@ -105,3 +105,45 @@ def test_class_criteria_refuse_labels_outside_1_to_classes(label):
                 call(x, t)
             assert "1-based" in str(e.value) and "record 3" in str(e.value), str(e.value)
         assert crit.forward(x, np.ones(4, np.float32)) >= 0  # still usable
+
+
+def test_regularizers_of_the_parameterised_layers_join_their_gradients():
+    from bigdl.nn.layer import Bilinear, CAdd, CMul
+    from bigdl.optim.optimizer import L2Regularizer
+    rs = np.random.RandomState(1)
+    x = rs.randn(3, 4).astype(np.float32)
+    gy = rs.randn(3, 4).astype(np.float32)
+    cmul = CMul([4], wRegularizer=L2Regularizer(0.5))
+    cadd = CAdd([4], bRegularizer=L2Regularizer(0.25))
+    for layer in (cmul, cadd):
+        layer.zero_grad_parameters()
+        layer.forward(x)
+        layer.backward(x, gy)
+    w = cmul.get_weights()[0]
+    np.testing.assert_allclose(cmul.parameters()[cmul.name()]["gradWeight"], (gy * x).sum(0) + 0.5 * w, rtol=1e-5)
+    b = cadd.get_weights()[0]
+    np.testing.assert_allclose(cadd.parameters()[cadd.name()]["gradBias"], gy.sum(0) + 0.25 * b, rtol=1e-5)
+    bil = Bilinear(4, 2, 3, wRegularizer=L2Regularizer(0.1), bRegularizer=L2Regularizer(0.2))
+    x2 = rs.randn(3, 2).astype(np.float32)
+    g3 = rs.randn(3, 3).astype(np.float32)
+    bil.zero_grad_parameters()
+    bil.forward([x, x2])
+    bil.backward([x, x2], g3)
+    W, bb = bil.get_weights()
+    p = bil.parameters()[bil.name()]
+    np.testing.assert_allclose(p["gradWeight"], np.einsum("nk,ni,nj->kij", g3, x, x2) + 0.1 * W, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(p["gradBias"], g3.sum(0) + 0.2 * bb, rtol=1e-5)
+
+
+def test_set_init_method_on_the_parameterised_layers():
+    from bigdl.nn.initialization_method import ConstInitMethod, Ones, Zeros
+    from bigdl.nn.layer import Bilinear, CAdd, CMul, Cosine, Euclidean, Mul, Scale
+    for layer in (CMul([2, 3]), Cosine(3, 2), Euclidean(3, 2), Mul(), PReLU(3)):
+        layer.set_init_method(ConstInitMethod(0.5))
+        np.testing.assert_array_equal(layer.get_weights()[0], 0.5)
+    w, b = Scale([3]).set_init_method(Ones(), Zeros()).get_weights()
+    np.testing.assert_array_equal(w, 1)
+    np.testing.assert_array_equal(b, 0)
+    np.testing.assert_array_equal(CAdd([3]).set_init_method(None, Ones()).get_weights()[0], 1)
+    w, b = Bilinear(2, 3, 4).set_init_method(Zeros(), Ones()).get_weights()
+    assert w.shape == (4, 2, 3) and not w.any() and (b == 1).all()

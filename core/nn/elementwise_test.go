@@ -17,7 +17,14 @@ func part4Layers(t *testing.T) []Module {
 	for _, r := range elementwiseRows {
 		ms = append(ms, mustNew(t, r.class, args[r.class]))
 	}
-	for _, c := range []string{"PReLU", "RReLU", "SoftMin", "Normalize", "Masking", "GaussianDropout", "GaussianNoise"} {
+	args["CMul"] = map[string]any{"size": []any{1.0, 6.0}}
+	args["CAdd"] = map[string]any{"size": []any{6.0}}
+	args["Scale"] = map[string]any{"size": []any{5.0, 1.0}}
+	args["Add"] = map[string]any{"input_size": 6.0}
+	args["Cosine"] = map[string]any{"input_size": 6.0, "output_size": 3.0}
+	args["Euclidean"] = map[string]any{"input_size": 6.0, "output_size": 3.0}
+	for _, c := range []string{"PReLU", "RReLU", "SoftMin", "Normalize", "Masking", "GaussianDropout", "GaussianNoise",
+		"CMul", "CAdd", "Scale", "Add", "Mul", "Cosine", "Euclidean"} {
 		ms = append(ms, mustNew(t, c, args[c]))
 	}
 	return ms
@@ -26,9 +33,23 @@ func part4Layers(t *testing.T) []Module {
 // On the training path these layers allocate nothing once their buffers
 // exist, in training and in evaluation mode.
 func TestPart4LayersAllocateNothing(t *testing.T) {
+	bil := NewBilinear(6, 4, 3, true)
+	r0 := rand.New(rand.NewSource(4))
+	xt := table(randTensor(r0, 5, 6), randTensor(r0, 5, 4))
+	gyt := randTensor(r0, 5, 3)
+	SetGradsOverwritten(bil, true)
+	bstep := func() {
+		Forward(bil, xt)
+		Backward(bil, xt, gyt)
+	}
+	bstep()
+	if a := testing.AllocsPerRun(10, bstep); a != 0 {
+		t.Errorf("Bilinear: %v allocations per forward+backward", a)
+	}
 	r := rand.New(rand.NewSource(3))
-	x, gy := randTensor(r, 5, 6), randTensor(r, 5, 6)
+	x := randTensor(r, 5, 6)
 	for _, m := range part4Layers(t) {
+		gy := randTensor(r, Forward(m, x).Shape...)
 		for _, training := range []bool{true, false} {
 			SetTraining(m, training)
 			SetGradsOverwritten(m, true)

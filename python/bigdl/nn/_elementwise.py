@@ -223,3 +223,76 @@ class Masking(Layer):
 
     def __init__(self, mask_value=0.0, bigdl_type="float"):
         super().__init__(None, bigdl_type, mask_value=mask_value)
+
+
+def _sizes(size, what):
+    size = [size] if isinstance(size, int) else list(size)
+    if not size or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in size):
+        raise ValueError("%s: size must be a positive integer or a non-empty list of them, got %r" % (what, size))
+    return size
+
+
+class CMul(Layer):
+    """x · w with a learned weight of shape size, broadcast over the input (a batch
+    dimension, or any dimension where size is 1)."""
+
+    def __init__(self, size, wRegularizer=None, bigdl_type="float"):
+        super().__init__(None, bigdl_type, size=_sizes(size, "CMul"))
+        self._set_regularizers(wRegularizer, None)
+
+
+class CAdd(Layer):
+    """x + b with a learned bias of shape size, broadcast over the input."""
+
+    def __init__(self, size, bRegularizer=None, bigdl_type="float"):
+        super().__init__(None, bigdl_type, size=_sizes(size, "CAdd"))
+        self._set_regularizers(None, bRegularizer)
+
+
+class Scale(Layer):
+    """x · w + b with a learned weight and bias of shape size, broadcast over the input."""
+
+    def __init__(self, size, bigdl_type="float"):
+        super().__init__(None, bigdl_type, size=_sizes(size, "Scale"))
+
+
+class Add(Layer):
+    """x + b with a learned bias of input_size, added to every row."""
+
+    def __init__(self, input_size, bigdl_type="float"):
+        super().__init__(None, bigdl_type, input_size=input_size)
+
+
+class Mul(Layer):
+    """x · w with one learned scalar w."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class Bilinear(Layer):
+    """y_k = x1ᵀ W_k x2 + b_k for an input table [x1 (batch, input_size1), x2 (batch,
+    input_size2)]; W is (output_size, input_size1, input_size2)."""
+
+    def __init__(self, input_size1, input_size2, output_size, bias_res=True, wRegularizer=None, bRegularizer=None,
+                 bigdl_type="float"):
+        super().__init__(None, bigdl_type, input_size1=input_size1, input_size2=input_size2, output_size=output_size,
+                         bias_res=bias_res)
+        self._set_regularizers(wRegularizer, bRegularizer if bias_res else None)
+
+
+class Cosine(Layer):
+    """The cosine similarity of each input row to output_size learned centres (weight
+    (output_size, input_size))."""
+
+    def __init__(self, input_size, output_size, bigdl_type="float"):
+        super().__init__(None, bigdl_type, input_size=input_size, output_size=output_size)
+
+
+class Euclidean(Layer):
+    """The Euclidean distance of each input row to output_size learned centres (weight
+    (input_size, output_size), BigDL's layout); fast_backward is accepted."""
+
+    def __init__(self, input_size, output_size, fast_backward=True, bigdl_type="float"):
+        super().__init__(None, bigdl_type, input_size=input_size, output_size=output_size,
+                         fast_backward=fast_backward)
