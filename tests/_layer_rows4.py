@@ -9,7 +9,8 @@ from bigdl.nn.layer import (Abs, AddConstant, BinaryThreshold, Clamp, ELU, Exp, 
                             HardSigmoid, HardTanh, LeakyReLU, Log, LogSigmoid, MulConstant, Negative, Power,
                             ReLU6, SoftPlus, SoftShrink, SoftSign, Sqrt, Square, TanhShrink, Threshold,
                             GaussianDropout, GaussianNoise, Masking, Normalize, PReLU, RReLU, SoftMin,
-                            Add, Bilinear, CAdd, CMul, Cosine, Euclidean, Mul, Scale)
+                            Add, Bilinear, CAdd, CMul, Cosine, Euclidean, Mul, Scale,
+                            CosineDistance, DotProduct, MM, MV, PairwiseDistance)
 
 from bigdl.nn.criterion import (AbsCriterion, BCECriterion, ClassSimplexCriterion, CosineProximityCriterion,
                                 DiceCoefficientCriterion, DotProductCriterion, MultiLabelMarginCriterion,
@@ -148,6 +149,41 @@ LAYERS4 += [
              bad=(u(4, 6), ["Cosine", "(4, 6)"])),
     LayerRow("Euclidean", lambda: Euclidean(5, 3), u(4, 5), _euclidean, x1=u(5), params=[(5, 3)], fan=(5, 3),
              bad=(u(4, 6), ["Euclidean", "(4, 6)"])),
+]
+
+
+def _rows_out(f):
+    """One value per row; a 1-D pair gives shape (1,), as BigDL's."""
+    return lambda x: f(x[0], x[1]).reshape(-1)
+
+
+def _pdist(p):
+    return _rows_out(lambda a, b: (a - b).abs().pow(p).sum(-1).pow(1.0 / p))
+
+
+def _mt(t, on):
+    return t.transpose(-1, -2) if on else t
+
+
+LAYERS4 += [
+    LayerRow("MM", lambda: MM(), table(u(3, 4), u(4, 2)), lambda x: x[0] @ x[1],
+             bad=(table(u(3, 4), u(3, 2)), ["MM", "(3, 4)", "(3, 2)"])),
+    LayerRow("MM-batch-transposed", lambda: MM(True, True), table(u(5, 4, 3), u(5, 2, 4)),
+             lambda x: _mt(x[0], True) @ _mt(x[1], True)),
+    LayerRow("MM-transA", lambda: MM(trans_a=True), table(u(4, 3), u(4, 2)), lambda x: x[0].t() @ x[1]),
+    LayerRow("MV", lambda: MV(), table(u(3, 4), u(4)), lambda x: x[0] @ x[1],
+             bad=(table(u(3, 4), u(3)), ["MV", "(3, 4)", "(3,)"])),
+    LayerRow("MV-batch-trans", lambda: MV(True), table(u(5, 4, 3), u(5, 4)),
+             lambda x: (x[0].transpose(1, 2) @ x[1].unsqueeze(-1)).squeeze(-1)),
+    LayerRow("DotProduct", lambda: DotProduct(), table(u(5, 4), u(5, 4)), _rows_out(lambda a, b: (a * b).sum(-1)),
+             x1=table(u(4), u(4)), bad=(table(u(5, 4), u(5, 3)), ["DotProduct", "(5, 4)", "(5, 3)"])),
+    LayerRow("CosineDistance", lambda: CosineDistance(), table(u(5, 4), u(5, 4)),
+             _rows_out(lambda a, b: F.cosine_similarity(a, b, -1, eps=1e-30)), x1=table(u(4), u(4)),
+             bad=(u(5, 4), ["CosineDistance", "table"])),
+    LayerRow("PairwiseDistance", lambda: PairwiseDistance(), table(u(5, 4), u(5, 4)), _pdist(2),
+             x1=table(u(4), u(4))),
+    LayerRow("PairwiseDistance-L1", lambda: PairwiseDistance(1), table(u(5, 4), u(5, 4)), _pdist(1)),
+    LayerRow("PairwiseDistance-L3", lambda: PairwiseDistance(3), table(u(5, 4), u(5, 4)), _pdist(3)),
 ]
 
 

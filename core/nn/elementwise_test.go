@@ -3,6 +3,8 @@ package nn
 import (
 	"math/rand"
 	"testing"
+
+	"github.com/bigdl-go/bigdl-go/core/tensor"
 )
 
 // part4Layers builds one of every layer of elementwise.go, activation2.go
@@ -33,18 +35,29 @@ func part4Layers(t *testing.T) []Module {
 // On the training path these layers allocate nothing once their buffers
 // exist, in training and in evaluation mode.
 func TestPart4LayersAllocateNothing(t *testing.T) {
-	bil := NewBilinear(6, 4, 3, true)
 	r0 := rand.New(rand.NewSource(4))
-	xt := table(randTensor(r0, 5, 6), randTensor(r0, 5, 4))
-	gyt := randTensor(r0, 5, 3)
-	SetGradsOverwritten(bil, true)
-	bstep := func() {
-		Forward(bil, xt)
-		Backward(bil, xt, gyt)
+	pairs := []struct {
+		m Module
+		x *tensor.Tensor
+	}{
+		{NewBilinear(6, 4, 3, true), table(randTensor(r0, 5, 6), randTensor(r0, 5, 4))},
+		{mustNew(t, "MM", map[string]any{"trans_b": true}), table(randTensor(r0, 2, 5, 3), randTensor(r0, 2, 4, 3))},
+		{mustNew(t, "MV", nil), table(randTensor(r0, 5, 3), randTensor(r0, 3))},
+		{mustNew(t, "DotProduct", nil), table(randTensor(r0, 5, 3), randTensor(r0, 5, 3))},
+		{mustNew(t, "CosineDistance", nil), table(randTensor(r0, 5, 3), randTensor(r0, 5, 3))},
+		{mustNew(t, "PairwiseDistance", map[string]any{"norm": 3.0}), table(randTensor(r0, 5, 3), randTensor(r0, 5, 3))},
 	}
-	bstep()
-	if a := testing.AllocsPerRun(10, bstep); a != 0 {
-		t.Errorf("Bilinear: %v allocations per forward+backward", a)
+	for _, p := range pairs {
+		gy := randTensor(r0, Forward(p.m, p.x).Shape...)
+		SetGradsOverwritten(p.m, true)
+		step := func() {
+			Forward(p.m, p.x)
+			Backward(p.m, p.x, gy)
+		}
+		step()
+		if a := testing.AllocsPerRun(10, step); a != 0 {
+			t.Errorf("%s: %v allocations per forward+backward", p.m.String(), a)
+		}
 	}
 	r := rand.New(rand.NewSource(3))
 	x := randTensor(r, 5, 6)

@@ -296,3 +296,40 @@ class Euclidean(Layer):
     def __init__(self, input_size, output_size, fast_backward=True, bigdl_type="float"):
         super().__init__(None, bigdl_type, input_size=input_size, output_size=output_size,
                          fast_backward=fast_backward)
+
+
+class MM(Layer):
+    """op(A)·op(B) for a table [A, B] of matrices, or of batches (batch, m, k) and
+    (batch, k, n); op transposes with trans_a / trans_b."""
+
+    def __init__(self, trans_a=False, trans_b=False, bigdl_type="float"):
+        super().__init__(None, bigdl_type, trans_a=trans_a, trans_b=trans_b)
+
+
+class MV(Layer):
+    """op(M)·v for a table [M, v] of a matrix and a vector, or of batches of them; op
+    transposes with trans."""
+
+    def __init__(self, trans=False, bigdl_type="float"):
+        super().__init__(None, bigdl_type, trans=trans)
+
+
+class DotProduct(Layer):
+    """The dot product of the rows of a table [a, b]: (batch,) for (batch, d) inputs."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class CosineDistance(Layer):
+    """The cosine similarity of the rows of a table [a, b]: (batch,) for (batch, d) inputs."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+
+class PairwiseDistance(Layer):
+    """The L_norm distance between the rows of a table [a, b]: (batch,) for (batch, d) inputs."""
+
+    def __init__(self, norm=2, bigdl_type="float"):
+        super().__init__(None, bigdl_type, norm=norm)
