@@ -10,7 +10,7 @@ from bigdl.nn.layer import (Abs, AddConstant, BinaryThreshold, Clamp, ELU, Exp, 
                             ReLU6, SoftPlus, SoftShrink, SoftSign, Sqrt, Square, TanhShrink, Threshold,
                             GaussianDropout, GaussianNoise, Masking, Normalize, PReLU, RReLU, SoftMin,
                             Add, Bilinear, CAdd, CMul, Cosine, Euclidean, Mul, Scale,
-                            CosineDistance, DotProduct, MM, MV, PairwiseDistance)
+                            CosineDistance, DotProduct, MM, MV, PairwiseDistance, Highway, Maxout)
 
 from bigdl.nn.criterion import (AbsCriterion, BCECriterion, ClassSimplexCriterion, CosineProximityCriterion,
                                 DiceCoefficientCriterion, DotProductCriterion, MultiLabelMarginCriterion,
@@ -184,6 +184,35 @@ LAYERS4 += [
              x1=table(u(4), u(4))),
     LayerRow("PairwiseDistance-L1", lambda: PairwiseDistance(1), table(u(5, 4), u(5, 4)), _pdist(1)),
     LayerRow("PairwiseDistance-L3", lambda: PairwiseDistance(3), table(u(5, 4), u(5, 4)), _pdist(3)),
+]
+
+
+def _maxout(k, out):
+    # BigDL groups Linear's outputs as View(k, out): output j is the max over rows k·out + j.
+    def f(x, W, b):
+        z = F.linear(x, W, b)
+        return z.reshape(*z.shape[:-1], k, out).max(-2).values
+    return f
+
+
+def _highway(act):
+    def f(x, W1, b1, W2, b2):
+        g = torch.sigmoid(F.linear(x, W1, b1))
+        return g * act(F.linear(x, W2, b2)) + (1 - g) * x
+    return f
+
+
+LAYERS4 += [
+    LayerRow("Maxout", lambda: Maxout(4, 3, 2), u(5, 4), _maxout(2, 3), x1=u(4), params=[(6, 4), (6,)], fan=(4, 6),
+             init_args=("w_regularizer", "b_regularizer", "init_weight", "init_bias"),
+             bad=(u(5, 3), ["Maxout", "(5, 3)"])),
+    LayerRow("Highway", lambda: Highway(4), u(5, 4), _highway(lambda v: v), x1=u(4),
+             params=[(4, 4), (4,), (4, 4), (4,)], fan=(4, 4), init_args=("wRegularizer", "bRegularizer"),
+             bad=(u(5, 3), ["Highway", "(5, 3)"])),
+    LayerRow("Highway-tanh", lambda: Highway(4, activation="tanh"), u(5, 4), _highway(torch.tanh),
+             params=[(4, 4), (4,), (4, 4), (4,)]),
+    LayerRow("Highway-ELU-nobias", lambda: Highway(3, False, ELU(0.5)), u(5, 3),
+             lambda x, W1, W2: _highway(lambda v: F.elu(v, 0.5))(x, W1, None, W2, None), params=[(3, 3), (3, 3)]),
 ]
 
 

@@ -147,3 +147,29 @@ def test_set_init_method_on_the_parameterised_layers():
     np.testing.assert_array_equal(CAdd([3]).set_init_method(None, Ones()).get_weights()[0], 1)
     w, b = Bilinear(2, 3, 4).set_init_method(Zeros(), Ones()).get_weights()
     assert w.shape == (4, 2, 3) and not w.any() and (b == 1).all()
+
+
+def test_highway_regularizer_reaches_both_linears_and_it_trains():
+    from bigdl.nn.criterion import MSECriterion
+    from bigdl.nn.layer import Highway, Maxout, Sequential
+    from bigdl.optim.optimizer import L2Regularizer, MaxEpoch, Optimizer, SGD
+    rs = np.random.RandomState(2)
+    h = Highway(3, wRegularizer=L2Regularizer(0.5))
+    x, gy = rs.randn(4, 3).astype(np.float32), np.zeros((4, 3), np.float32)
+    h.zero_grad_parameters()
+    h.forward(x)
+    h.backward(x, gy)
+    W1, _, W2, _ = h.get_weights()
+    grads = h._call("get_grads")[1]
+    np.testing.assert_allclose(grads[0], 0.5 * W1, rtol=1e-5)
+    np.testing.assert_allclose(grads[2], 0.5 * W2, rtol=1e-5)
+    # Both owned-Linear layers train inside an Optimizer, whose steps overwrite gradients.
+    X = rs.randn(64, 3).astype(np.float32)
+    Y = np.tanh(X[:, :2]).astype(np.float32)
+    model = Sequential().add(Highway(3, activation="tanh")).add(Maxout(3, 2, 3))
+    before = [w.copy() for w in model.get_weights()]
+    loss0 = MSECriterion().forward(model.forward(X), Y)
+    Optimizer(model=model, training_rdd=(X, Y), criterion=MSECriterion(), end_trigger=MaxEpoch(30),
+              optim_method=SGD(learningrate=0.1), batch_size=16).optimize()
+    assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    assert MSECriterion().forward(model.forward(X), Y) < 0.5 * loss0

@@ -333,3 +333,54 @@ class PairwiseDistance(Layer):
 
     def __init__(self, norm=2, bigdl_type="float"):
         super().__init__(None, bigdl_type, norm=norm)
+
+
+class Maxout(Layer):
+    """Linear(input_size, output_size · maxout_number), then for each output j the largest
+    of the linear outputs k·output_size + j (BigDL's grouping)."""
+
+    def __init__(self, input_size, output_size, maxout_number, with_bias=True, w_regularizer=None,
+                 b_regularizer=None, init_weight=None, init_bias=None, bigdl_type="float"):
+        super().__init__(None, bigdl_type, input_size=input_size, output_size=output_size,
+                         maxout_number=maxout_number, with_bias=with_bias)
+        self._set_regularizers(w_regularizer, b_regularizer if with_bias else None)
+        if init_weight is not None or init_bias is not None:
+            weights = self.get_weights()
+            if init_weight is not None:
+                weights[0] = init_weight
+            if init_bias is not None:
+                if not with_bias:
+                    raise ValueError("Maxout: init_bias given but with_bias is False")
+                weights[1] = init_bias
+            self.set_weights(weights)
+
+
+_ACTIVATIONS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "ReLU", "softmax": "SoftMax", "softplus": "SoftPlus",
+                "softsign": "SoftSign", "hard_sigmoid": "HardSigmoid", "relu6": "ReLU6", "elu": "ELU"}
+
+
+class Highway(Layer):
+    """y = g·a(W2 x + b2) + (1 - g)·x with the gate g = sigmoid(W1 x + b1) and an optional
+    activation a (a layer without parameters, or its name: "tanh", "relu", ...); weights in
+    the order W1, b1, W2, b2."""
+
+    def __init__(self, size, with_bias=True, activation=None, wRegularizer=None, bRegularizer=None,
+                 bigdl_type="float"):
+        if isinstance(activation, str):
+            if activation.lower() == "linear":
+                activation = None
+            elif activation.lower() not in _ACTIVATIONS:
+                raise ValueError("Highway: unknown activation %r; expected a layer or one of %s"
+                                 % (activation, ", ".join(sorted(_ACTIVATIONS))))
+            else:
+                activation = _classes_by_name(_ACTIVATIONS[activation.lower()])()
+        if activation is not None and not isinstance(activation, Layer):
+            raise ValueError("Highway: activation must be a Layer, a name or None, got %r" % (activation,))
+        spec = activation._call("describe")[0] if activation is not None else None
+        super().__init__(None, bigdl_type, size=size, with_bias=with_bias, activation=spec)
+        self._set_regularizers(wRegularizer, bRegularizer if with_bias else None)
+
+
+def _classes_by_name(name):
+    import bigdl.nn.layer as layer
+    return getattr(layer, name)
