@@ -10,7 +10,7 @@ from bigdl.nn.layer import (Abs, AddConstant, BinaryThreshold, Clamp, ELU, Exp, 
                             ReLU6, SoftPlus, SoftShrink, SoftSign, Sqrt, Square, TanhShrink, Threshold,
                             GaussianDropout, GaussianNoise, Masking, Normalize, PReLU, RReLU, SoftMin,
                             Add, Bilinear, CAdd, CMul, Cosine, Euclidean, Mul, Scale,
-                            CosineDistance, DotProduct, MM, MV, PairwiseDistance, Highway, Maxout)
+                            CosineDistance, DotProduct, MM, MV, PairwiseDistance, Highway, Maxout, SReLU)
 
 from bigdl.nn.criterion import (AbsCriterion, BCECriterion, ClassSimplexCriterion, CosineProximityCriterion,
                                 DiceCoefficientCriterion, DotProductCriterion, MultiLabelMarginCriterion,
@@ -213,6 +213,28 @@ LAYERS4 += [
              params=[(4, 4), (4,), (4, 4), (4,)]),
     LayerRow("Highway-ELU-nobias", lambda: Highway(3, False, ELU(0.5)), u(5, 3),
              lambda x, W1, W2: _highway(lambda v: F.elu(v, 0.5))(x, W1, None, W2, None), params=[(3, 3), (3, 3)]),
+]
+
+
+def _srelu(x, tl, al, tr, ar):
+    return torch.where(x >= tr, tr + ar * (x - tr), torch.where(x <= tl, tl + al * (x - tl), x))
+
+
+def _srelu_made(shape, axes=None):
+    """An SReLU whose thresholds and slopes are away from BigDL's initial 0 and 1, so every piece is exercised."""
+    def make():
+        layer = SReLU(shape, axes)
+        rs = np.random.RandomState(3)
+        p = [w.shape for w in layer.get_weights()]
+        layer.set_weights([rs.uniform(-0.6, -0.1, p[0]), rs.uniform(0.1, 0.5, p[1]), rs.uniform(0.1, 0.6, p[2]),
+                           rs.uniform(1.5, 2.5, p[3])])
+        return layer
+    return make
+
+
+LAYERS4 += [
+    LayerRow("SReLU", _srelu_made([4]), u(5, 4), _srelu, params=[(4,)] * 4, bad=(u(5, 3), ["SReLU", "(5, 3)"])),
+    LayerRow("SReLU-shared", _srelu_made([2, 3], [2]), u(5, 2, 3), _srelu, params=[(2, 1)] * 4),
 ]
 
 

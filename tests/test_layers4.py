@@ -173,3 +173,14 @@ def test_highway_regularizer_reaches_both_linears_and_it_trains():
               optim_method=SGD(learningrate=0.1), batch_size=16).optimize()
     assert all(not np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
     assert MSECriterion().forward(model.forward(X), Y) < 0.5 * loss0
+
+
+def test_srelu_starts_as_bigdl_does():
+    from bigdl.nn.layer import SReLU
+    tl, al, tr, ar = SReLU([3, 4]).get_weights()
+    np.testing.assert_array_equal(tl, 0)
+    np.testing.assert_array_equal(ar, 1)
+    assert (tr >= 0).all() and np.abs(al).max() > 0  # tr = |Xavier| + tl; al Xavier
+    with pytest.raises(ValueError) as e:
+        SReLU([3, 4]).forward(np.zeros((2, 4, 3), np.float32))
+    assert "(batch, 3, 4)" in str(e.value) and "(2, 4, 3)" in str(e.value)

@@ -23,12 +23,13 @@ func part4Layers(t *testing.T) []Module {
 	args["CAdd"] = map[string]any{"size": []any{6.0}}
 	args["Scale"] = map[string]any{"size": []any{5.0, 1.0}}
 	args["Add"] = map[string]any{"input_size": 6.0}
+	args["SReLU"] = map[string]any{"input_shape": []any{6.0}}
 	args["Maxout"] = map[string]any{"input_size": 6.0, "output_size": 3.0, "maxout_number": 2.0}
 	args["Highway"] = map[string]any{"size": 6.0, "activation": map[string]any{"class": "Tanh", "config": map[string]any{}}}
 	args["Cosine"] = map[string]any{"input_size": 6.0, "output_size": 3.0}
 	args["Euclidean"] = map[string]any{"input_size": 6.0, "output_size": 3.0}
 	for _, c := range []string{"PReLU", "RReLU", "SoftMin", "Normalize", "Masking", "GaussianDropout", "GaussianNoise",
-		"CMul", "CAdd", "Scale", "Add", "Mul", "Cosine", "Euclidean", "Maxout", "Highway"} {
+		"CMul", "CAdd", "Scale", "Add", "Mul", "Cosine", "Euclidean", "Maxout", "Highway", "SReLU"} {
 		ms = append(ms, mustNew(t, c, args[c]))
 	}
 	return ms

@@ -384,3 +384,13 @@ class Highway(Layer):
 def _classes_by_name(name):
     import bigdl.nn.layer as layer
     return getattr(layer, name)
+
+
+class SReLU(Layer):
+    """The S-shaped ReLU: x between learned thresholds tl and tr, lines of learned slopes al
+    below tl and ar above tr; each parameter has the sample's shape input_shape (1 along
+    the 1-based share_axes). Input (batch, *input_shape); weights [tl, al, tr, ar]."""
+
+    def __init__(self, input_shape, share_axes=None, bigdl_type="float"):
+        super().__init__(None, bigdl_type, input_shape=_sizes(input_shape, "SReLU"),
+                         share_axes=None if share_axes is None else list(share_axes))
