@@ -14,12 +14,13 @@ from bigdl.nn.layer import (Abs, AddConstant, BinaryThreshold, Clamp, ELU, Exp, 
 
 from bigdl.nn.criterion import (AbsCriterion, BCECriterion, ClassSimplexCriterion, CosineProximityCriterion,
                                 DiceCoefficientCriterion, DotProductCriterion, MultiLabelMarginCriterion,
-                                MultiMarginCriterion, PGCriterion, DistKLDivCriterion, HingeEmbeddingCriterion, KullbackLeiblerDivergenceCriterion,
+                                MultiMarginCriterion, PGCriterion, DistKLDivCriterion, L1HingeEmbeddingCriterion,
+                                MSECriterion, SoftmaxWithCriterion, TransformerCriterion, HingeEmbeddingCriterion, KullbackLeiblerDivergenceCriterion,
                                 L1Cost, MarginCriterion, MeanAbsolutePercentageCriterion,
                                 MeanSquaredLogarithmicCriterion, MultiLabelSoftMarginCriterion, PoissonCriterion,
                                 SmoothL1Criterion, SoftMarginCriterion)
 
-from _layer_rows import CriterionRow, LayerRow, away, table, u
+from _layer_rows import CriterionRow, LayerRow, away, seq, table, u
 
 
 def _ew(name, make, ref, x=None, x1=None):
@@ -417,3 +418,48 @@ CRITERIA4 += _crit("DotProductCriterion", lambda a: DotProductCriterion(a), _pai
                    lambda x, t, a: (x * t).sum() / (x.shape[0] if a else 1), bad=_mismatch("DotProductCriterion"))
 CRITERIA4 += _crit("PGCriterion", lambda a: PGCriterion(a), _pair(_uniform(0.05, 1, 5), _normal(5)),
                    lambda x, t, a: (-x.log() * t).sum() / (x.shape[0] if a else 1), bad=_mismatch("PGCriterion"))
+
+
+def _positions(rng, n, ignore=None):
+    t = rng.randint(1, 5, (n, 1, 2, 3)).astype(np.float32)
+    return t
+
+
+def _softmax_with(mode, ignore=None):
+    def ref(x, t, a):
+        tt = (t.reshape(x.shape[0], *x.shape[2:]).long() - 1)
+        ii = -100 if ignore is None else ignore - 1
+        loss = F.cross_entropy(x, tt, ignore_index=ii, reduction="sum")
+        valid = int((tt != ii).sum())
+        n = {"FULL": tt.numel(), "VALID": valid, "BATCH_SIZE": x.shape[0], "NONE": 1}[mode]
+        return loss / max(n, 1)
+    return ref
+
+
+for _mode, _ignore in (("VALID", 2), ("FULL", 3), ("BATCH_SIZE", None), ("NONE", None)):
+    CRITERIA4 += _crit("SoftmaxWithCriterion-%s" % _mode,
+                       lambda a, m=_mode, i=_ignore: SoftmaxWithCriterion(i, m),
+                       _pair(lambda rng, n: rng.randn(n, 4, 2, 3).astype(np.float32), _positions),
+                       _softmax_with(_mode, _ignore), avg=False,
+                       bad=(lambda rng: (np.zeros((17, 4, 2, 3), np.float32), np.full((17, 1, 2, 3), 5, np.float32)),
+                            ["SoftmaxWithCriterion", "1-based", "[1, 4]"]))
+
+
+def _l1_hinge(x, t, a):
+    d = (x[0] - x[1]).abs().sum(-1)
+    return torch.where(t > 0, d, F.relu(2.0 - d)).sum()
+
+
+CRITERIA4 += _crit("L1HingeEmbeddingCriterion", lambda a: L1HingeEmbeddingCriterion(2.0),
+                   lambda rng, n: ([rng.randn(n, 4).astype(np.float32), rng.randn(n, 4).astype(np.float32)],
+                                   _signs()(rng, n)),
+                   _l1_hinge, avg=False,
+                   bad=(lambda rng: ([np.zeros((17, 4), np.float32), np.zeros((17, 3), np.float32)], np.ones(17, np.float32)),
+                        ["L1HingeEmbeddingCriterion", "(17, 4)", "(17, 3)"]))
+# PGCriterion is BigDL's TransformerCriterion(DotProductCriterion, Log then MulConstant(-1)).
+CRITERIA4 += _crit("TransformerCriterion-PG", lambda a: TransformerCriterion(DotProductCriterion(a), seq(Log(), MulConstant(-1.0))),
+                   _pair(_uniform(0.05, 1, 5), _normal(5)),
+                   lambda x, t, a: (-x.log() * t).sum() / (x.shape[0] if a else 1))
+CRITERIA4 += _crit("TransformerCriterion-both", lambda a: TransformerCriterion(MSECriterion(), Exp(), SoftSign()),
+                   _pair(_normal(5), _normal(5)), lambda x, t, a: F.mse_loss(x.exp(), F.softsign(t)), avg=False,
+                   bad=_mismatch("MSECriterion"))

@@ -184,3 +184,36 @@ def test_srelu_starts_as_bigdl_does():
     with pytest.raises(ValueError) as e:
         SReLU([3, 4]).forward(np.zeros((2, 4, 3), np.float32))
     assert "(batch, 3, 4)" in str(e.value) and "(2, 4, 3)" in str(e.value)
+
+
+def test_transformer_criterion_refuses_transformers_with_parameters_and_trains():
+    from bigdl.nn.criterion import MSECriterion, TransformerCriterion
+    from bigdl.nn.layer import Linear, Tanh
+    from bigdl.optim.optimizer import Loss, MaxEpoch, Optimizer, SGD
+    with pytest.raises(ValueError) as e:
+        TransformerCriterion(MSECriterion(), Linear(3, 3))
+    assert "input_transformer" in str(e.value) and "parameters" in str(e.value)
+    rs = np.random.RandomState(4)
+    X = rs.randn(64, 3).astype(np.float32)
+    Y = np.tanh(X @ np.array([[0.5], [-1.0], [0.3]], np.float32))
+    model = Linear(3, 1)
+    crit = TransformerCriterion(MSECriterion(), Tanh())
+    loss0 = crit.forward(model.forward(X), Y)
+    opt = Optimizer(model=model, training_rdd=(X, Y), criterion=crit, end_trigger=MaxEpoch(40),
+                    optim_method=SGD(learningrate=0.5), batch_size=16)
+    opt.set_validation(batch_size=16, val_rdd=(X, Y), trigger=MaxEpoch(40), val_method=[Loss(crit)])
+    opt.optimize()
+    assert crit.forward(model.forward(X), Y) < 0.2 * loss0
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: __import__("bigdl.nn.criterion").nn.criterion.MultiMarginCriterion(p=3), ["MultiMarginCriterion", "p"]),
+    (lambda: __import__("bigdl.nn.criterion").nn.criterion.ClassSimplexCriterion(1), ["ClassSimplexCriterion", "n_classes"]),
+    (lambda: __import__("bigdl.nn.criterion").nn.criterion.SoftmaxWithCriterion(normalize_mode="ALL"),
+     ["SoftmaxWithCriterion", "normalize_mode"]),
+])
+def test_bad_criterion_arguments_raise_value_errors(make, words):
+    with pytest.raises(ValueError) as e:
+        make()
+    for w in words:
+        assert w in str(e.value), "%r lacks %r" % (str(e.value), w)

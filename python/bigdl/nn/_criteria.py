@@ -136,3 +136,42 @@ class PGCriterion(Criterion):
 
     def __init__(self, sizeAverage=False, bigdl_type="float"):
         super().__init__(None, bigdl_type, sizeAverage=sizeAverage)
+
+
+class SoftmaxWithCriterion(Criterion):
+    """Softmax over dimension 2 of (batch, classes, ...) then -log p of each position's
+    1-based label, skipping positions labelled ignore_label, divided by the count
+    normalize_mode names: "FULL" (all positions), "VALID" (those not ignored),
+    "BATCH_SIZE" or "NONE"."""
+
+    def __init__(self, ignore_label=None, normalize_mode="VALID", bigdl_type="float"):
+        super().__init__(None, bigdl_type, ignore_label=ignore_label, normalize_mode=normalize_mode)
+
+
+class L1HingeEmbeddingCriterion(Criterion):
+    """‖x1 - x2‖₁ for a target of 1, max(0, margin - ‖x1 - x2‖₁) for -1, for an input table
+    [x1, x2] (summed over rows, one target each)."""
+
+    def __init__(self, margin=1.0, bigdl_type="float"):
+        super().__init__(None, bigdl_type, margin=margin)
+
+
+def _layer_definition(layer, what):
+    if layer is None:
+        return None
+    from bigdl.nn.layer import Layer
+    if not isinstance(layer, Layer):
+        raise ValueError("TransformerCriterion: %s must be a Layer or None, got %r" % (what, layer))
+    return layer._call("describe")[0]
+
+
+class TransformerCriterion(Criterion):
+    """criterion(input_transformer(input), target_transformer(target)); the gradient flows
+    back through input_transformer. The transformers are layers without parameters."""
+
+    def __init__(self, criterion, input_transformer=None, target_transformer=None, bigdl_type="float"):
+        if not isinstance(criterion, Criterion):
+            raise ValueError("TransformerCriterion: criterion must be a Criterion, got %r" % (criterion,))
+        super().__init__(None, bigdl_type, criterion=criterion._spec,
+                         input_transformer=_layer_definition(input_transformer, "input_transformer"),
+                         target_transformer=_layer_definition(target_transformer, "target_transformer"))
