@@ -80,3 +80,35 @@ func TestPart4LayersAllocateNothing(t *testing.T) {
 		}
 	}
 }
+
+// The slice loops of the hot rows compute what their rows' f and df define,
+// at the kinks too (the PyTorch references check the rows themselves).
+func TestFastSlicesMatchTheirRows(t *testing.T) {
+	args := map[string]map[string]any{
+		"LeakyReLU": {"negval": 0.1}, "ReLU6": nil, "HardTanh": {"min_value": -0.5, "max_value": 2.0},
+		"Clamp": {"min": -1.0, "max": 0.5}, "MulConstant": {"scalar": -1.5}, "AddConstant": {"constant_scalar": 0.25},
+		"Negative": nil, "Square": nil,
+	}
+	x := []float32{-7, -6, -2, -1, -0.5, -0.25, 0, 0.25, 0.5, 1, 2, 6, 7}
+	gy := make([]float32, len(x))
+	for i := range gy {
+		gy[i] = float32(i) - 3.5
+	}
+	in, g := &tensor.Tensor{Shape: []int{len(x)}, Data: x}, &tensor.Tensor{Shape: []int{len(x)}, Data: gy}
+	for class, a := range args {
+		m := mustNew(t, class, a)
+		fast, ok := m.(fastElementwise)
+		if !ok {
+			t.Fatalf("%s: not on the slice loops", class)
+		}
+		slow := fast.elementwise
+		yf := append([]float32{}, fast.Forward(in).Data...)
+		gf := append([]float32{}, fast.Backward(in, g).Data...)
+		ys, gs := slow.Forward(in).Data, slow.Backward(in, g).Data
+		for i := range x {
+			if yf[i] != ys[i] || gf[i] != gs[i] {
+				t.Errorf("%s at x=%v: slices give (%v, %v), the row (%v, %v)", class, x[i], yf[i], gf[i], ys[i], gs[i])
+			}
+		}
+	}
+}
