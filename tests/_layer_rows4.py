@@ -129,14 +129,15 @@ def _euclidean(x, W):
 
 
 LAYERS4 += [
-    LayerRow("CMul", lambda: CMul([1, 6]), u(4, 6), _same_count(lambda x, w: x * w), x1=u(6), params=[(1, 6)], fan=(6, 1),
-             init_args=("wRegularizer",), bad=(u(4, 5), ["CMul", "(1, 6)", "(4, 5)"])),
+    # 16 weights, so the fan-in check (one weight beyond half the bound) cannot miss by chance.
+    LayerRow("CMul", lambda: CMul([1, 16]), u(4, 16), _same_count(lambda x, w: x * w), x1=u(16), params=[(1, 16)],
+             fan=(16, 1), init_args=("wRegularizer",), bad=(u(4, 5), ["CMul", "(1, 16)", "(4, 5)"])),
     LayerRow("CMul-channels", lambda: CMul([3, 1, 1]), u(2, 3, 2, 2), lambda x, w: x * w, x1=u(3, 2, 2),
              params=[(3, 1, 1)]),
     LayerRow("CAdd", lambda: CAdd([6]), u(4, 6), lambda x, b: x + b, x1=u(6), params=[(6,)], init_args=("bRegularizer",),
              bad=(u(4, 5), ["CAdd", "(6,)", "(4, 5)"])),
-    LayerRow("Scale", lambda: Scale([1, 6]), u(4, 6), _same_count(lambda x, w, b: x * w + b), x1=u(6), params=[(1, 6), (1, 6)],
-             fan=(6, 1)),
+    LayerRow("Scale", lambda: Scale([1, 16]), u(4, 16), _same_count(lambda x, w, b: x * w + b), x1=u(16),
+             params=[(1, 16), (1, 16)], fan=(16, 1)),
     LayerRow("Add", lambda: Add(6), u(4, 6), lambda x, b: x + b, x1=u(6), params=[(6,)],
              bad=(u(4, 5), ["Add", "(4, 5)"])),
     LayerRow("Mul", lambda: Mul(), u(4, 6), lambda x, w: x * w, x1=u(6), params=[(1,)]),

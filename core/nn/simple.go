@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/bigdl-go/bigdl-go/core/kernels"
 	"github.com/bigdl-go/bigdl-go/core/tensor"
 )
 
@@ -69,6 +70,7 @@ type broadcast struct {
 	inits        initMethods
 	config       map[string]any
 	idx          []int32 // input element -> parameter element, for lastShape
+	rowWise      bool    // idx[i] = i mod n: the parameters repeat along whole rows of n (a batch)
 	lastShape    []int
 	output       *tensor.Tensor
 	gradIn       *tensor.Tensor
@@ -129,6 +131,7 @@ func (b *broadcast) index(x *tensor.Tensor) []int32 {
 		for i := range b.idx {
 			b.idx[i] = int32(i)
 		}
+		b.rowWise = true
 		return b.idx
 	}
 	nd := x.Dims()
@@ -159,6 +162,13 @@ func (b *broadcast) index(x *tensor.Tensor) []int32 {
 		}
 		b.idx[i] = int32(k)
 	}
+	b.rowWise = x.Len()%n == 0
+	for i, k := range b.idx {
+		if int(k) != i%n {
+			b.rowWise = false
+			break
+		}
+	}
 	return b.idx
 }
 
@@ -167,6 +177,10 @@ func (b *broadcast) Forward(x *tensor.Tensor) *tensor.Tensor {
 	b.output = tensor.Ensure(b.output, x.Shape...)
 	y := b.output.Data
 	copy(y, x.Data)
+	if b.rowWise {
+		b.forwardRows(y)
+		return b.output
+	}
 	if b.Weight != nil {
 		w := b.Weight.Value.Data
 		for i, k := range idx {
@@ -203,6 +217,10 @@ func (b *broadcast) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 		for _, p := range b.params {
 			clear(p.Grad.Data)
 		}
+	}
+	if b.rowWise {
+		b.paramGradRows(x.Data, gy.Data)
+		return b.gradIn
 	}
 	if b.Weight != nil {
 		gw := b.Weight.Grad.Data
@@ -530,4 +548,42 @@ func (c *centres) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 		}
 	}
 	return c.gradIn
+}
+
+// forwardRows is Forward when the parameters repeat along whole rows: no
+// index per element, and the bias goes through the vector kernels.
+func (b *broadcast) forwardRows(y []float32) {
+	n := len(b.params[0].Value.Data)
+	rows := len(y) / n
+	if b.Weight != nil {
+		w := b.Weight.Value.Data
+		for r := 0; r < rows; r++ {
+			row := y[r*n : (r+1)*n]
+			for j := range row {
+				row[j] *= w[j]
+			}
+		}
+	}
+	if b.Bias != nil {
+		kernels.AddRowVector(y, rows, n, b.Bias.Value.Data)
+	}
+}
+
+// paramGradRows accumulates the parameter gradients when the parameters
+// repeat along whole rows.
+func (b *broadcast) paramGradRows(x, gy []float32) {
+	n := len(b.params[0].Value.Data)
+	rows := len(x) / n
+	if b.Weight != nil {
+		gw := b.Weight.Grad.Data
+		for r := 0; r < rows; r++ {
+			xr, gr := x[r*n:(r+1)*n], gy[r*n:(r+1)*n]
+			for j := range gw {
+				gw[j] += gr[j] * xr[j]
+			}
+		}
+	}
+	if b.Bias != nil {
+		kernels.SumRows(b.Bias.Grad.Data, gy, rows, n)
+	}
 }
