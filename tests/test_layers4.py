@@ -186,13 +186,19 @@ def test_srelu_starts_as_bigdl_does():
     assert "(batch, 3, 4)" in str(e.value) and "(2, 4, 3)" in str(e.value)
 
 
-def test_transformer_criterion_refuses_transformers_with_parameters_and_trains():
+def test_transformer_criterion_keeps_its_transformers_weights_and_trains():
     from bigdl.nn.criterion import MSECriterion, TransformerCriterion
     from bigdl.nn.layer import Linear, Tanh
     from bigdl.optim.optimizer import Loss, MaxEpoch, Optimizer, SGD
-    with pytest.raises(ValueError) as e:
-        TransformerCriterion(MSECriterion(), Linear(3, 3))
-    assert "input_transformer" in str(e.value) and "parameters" in str(e.value)
+    # A transformer with weights (a feature network, as in style transfer): its own weights are used.
+    feat = Linear(3, 2)
+    W, b = feat.get_weights()
+    rs = np.random.RandomState(5)
+    x, t = rs.randn(6, 3).astype(np.float32), rs.randn(6, 3).astype(np.float32)
+    crit = TransformerCriterion(MSECriterion(), feat, feat)
+    fx, ft = x @ W.T + b, t @ W.T + b
+    np.testing.assert_allclose(crit.forward(x, t), np.mean((fx - ft) ** 2), rtol=1e-5)
+    np.testing.assert_allclose(crit.backward(x, t), (2 * (fx - ft) / fx.size) @ W, rtol=1e-4, atol=1e-7)
     rs = np.random.RandomState(4)
     X = rs.randn(64, 3).astype(np.float32)
     Y = np.tanh(X @ np.array([[0.5], [-1.0], [0.3]], np.float32))

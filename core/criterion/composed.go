@@ -249,8 +249,8 @@ func (l *L1HingeEmbedding) Backward(x, y *tensor.Tensor) *tensor.Tensor {
 // Transformer applies criterion to input and target first passed through
 // layers (input_transformer, target_transformer; either may be absent); the
 // gradient flows back through the input's transformer. The layers are built
-// from their definitions, so they must have no parameters: a definition
-// carries no weights.
+// from their definitions and given the weights passed beside them, which
+// the criterion never changes.
 type Transformer struct {
 	inner     Criterion
 	inT, tgtT nn.Module
@@ -291,11 +291,16 @@ func newTransformer(a *nn.Args) (Criterion, error) {
 		if err != nil {
 			return nil, fmt.Errorf("TransformerCriterion: %s: %w", f.name, err)
 		}
-		if len(nn.AllParams(m)) > 0 {
-			return nil, fmt.Errorf("TransformerCriterion: %s %s has parameters, which a criterion cannot train", f.name, m.String())
+		// A definition carries no weights: they come beside it, and stay fixed (a criterion trains nothing).
+		ws := a.List(f.name + "_weights")
+		if err := setWeights(m, ws); err != nil {
+			return nil, fmt.Errorf("TransformerCriterion: %s: %w", f.name, err)
 		}
 		*f.dst = m
 		t.config[f.name] = d
+		if ws != nil {
+			t.config[f.name+"_weights"] = ws
+		}
 	}
 	return t, nil
 }
@@ -326,4 +331,26 @@ func (t *Transformer) Backward(x, y *tensor.Tensor) *tensor.Tensor {
 		return g
 	}
 	return nn.Backward(t.inT, x, g)
+}
+
+// setWeights fills m's parameters, in AllParams order, from JSON lists of numbers.
+func setWeights(m nn.Module, ws []any) error {
+	ps := nn.AllParams(m)
+	if len(ws) != len(ps) {
+		return fmt.Errorf("%s has %d parameter tensors, %d given", m.String(), len(ps), len(ws))
+	}
+	for i, p := range ps {
+		vals, ok := ws[i].([]any)
+		if !ok || len(vals) != p.Value.Len() {
+			return fmt.Errorf("%s: parameter %d needs %d numbers", m.String(), i+1, p.Value.Len())
+		}
+		for j, v := range vals {
+			f, ok := v.(float64)
+			if !ok {
+				return fmt.Errorf("%s: parameter %d holds %v, not a number", m.String(), i+1, v)
+			}
+			p.Value.Data[j] = float32(f)
+		}
+	}
+	return nil
 }

@@ -282,7 +282,9 @@ func (s *ClassSimplex) Norm(x, y *tensor.Tensor) (float64, bool) {
 	return float64(x.Len()), true
 }
 
-func (s *ClassSimplex) CheckTargets(y *tensor.Tensor, _ int) error { return checkLabels(s.Class(), y, s.N) }
+func (s *ClassSimplex) CheckTargets(y *tensor.Tensor, _ int) error {
+	return checkLabels(s.Class(), y, s.N)
+}
 
 // checkLabels is classOf's check over every label, as an error.
 func checkLabels(class string, y *tensor.Tensor, classes int) (err error) {

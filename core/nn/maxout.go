@@ -157,7 +157,7 @@ func (h *Highway) Fans(p *Param) (int, int) {
 	}
 	return FansOneD(p.Value.Shape)
 }
-func (h *Highway) overwritesGrads()         {}
+func (h *Highway) overwritesGrads() {}
 func (h *Highway) SetInitMethods(w, b InitMethod) error {
 	if err := h.gate.SetInitMethods(w, b); err != nil {
 		return err

@@ -157,21 +157,25 @@ class L1HingeEmbeddingCriterion(Criterion):
 
 
 def _layer_definition(layer, what):
+    """A transformer's definition and weights (flat lists), or (None, None)."""
     if layer is None:
-        return None
+        return None, None
     from bigdl.nn.layer import Layer
     if not isinstance(layer, Layer):
         raise ValueError("TransformerCriterion: %s must be a Layer or None, got %r" % (what, layer))
-    return layer._call("describe")[0]
+    weights = layer._call("get_weights")[1] or []
+    return layer._call("describe")[0], [[float(v) for v in w.reshape(-1)] for w in weights]
 
 
 class TransformerCriterion(Criterion):
     """criterion(input_transformer(input), target_transformer(target)); the gradient flows
-    back through input_transformer. The transformers are layers without parameters."""
+    back through input_transformer. The transformers are copied with their weights when
+    the criterion is built, and the criterion never changes those weights."""
 
     def __init__(self, criterion, input_transformer=None, target_transformer=None, bigdl_type="float"):
         if not isinstance(criterion, Criterion):
             raise ValueError("TransformerCriterion: criterion must be a Criterion, got %r" % (criterion,))
-        super().__init__(None, bigdl_type, criterion=criterion._spec,
-                         input_transformer=_layer_definition(input_transformer, "input_transformer"),
-                         target_transformer=_layer_definition(target_transformer, "target_transformer"))
+        inp, inp_w = _layer_definition(input_transformer, "input_transformer")
+        tgt, tgt_w = _layer_definition(target_transformer, "target_transformer")
+        super().__init__(None, bigdl_type, criterion=criterion._spec, input_transformer=inp,
+                         input_transformer_weights=inp_w, target_transformer=tgt, target_transformer_weights=tgt_w)

@@ -221,7 +221,7 @@ class GaussianNoise(Layer):
 class Masking(Layer):
     """Zeroes each time step of (batch, time, features) whose features all equal mask_value."""
 
-    def __init__(self, mask_value=0.0, bigdl_type="float"):
+    def __init__(self, mask_value, bigdl_type="float"):
         super().__init__(None, bigdl_type, mask_value=mask_value)
 
 
