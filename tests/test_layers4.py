@@ -223,3 +223,31 @@ def test_bad_criterion_arguments_raise_value_errors(make, words):
         make()
     for w in words:
         assert w in str(e.value), "%r lacks %r" % (str(e.value), w)
+
+
+def _criteria4():
+    import _layer_rows  # noqa: F401  (it imports _layer_rows4)
+    from _layer_rows4 import CRITERIA4
+    return [r for r in CRITERIA4 if r.name.endswith("-n17-avg") or r.name.endswith("-n17")]
+
+
+ODD = [np.ones((), np.float32), np.ones(1, np.float32), np.ones((0, 5), np.float32), np.ones((2, 1, 1), np.float32),
+       [], [np.ones(2, np.float32), np.ones(2, np.float32)], [[np.ones(2, np.float32)]]]
+
+
+@pytest.mark.parametrize("row", _criteria4(), ids=repr)
+def test_criteria_take_odd_inputs_or_raise_value_errors(row):
+    """Scalars, empty batches, tables where tensors belong and the reverse: a loss or a
+    ValueError, never an internal error, and the criterion works afterwards."""
+    crit = row.make()
+    x, t = row.data(np.random.RandomState(13))
+    for odd_x in ODD + [x]:
+        for odd_t in ODD + [t]:
+            if odd_x is x and odd_t is t:
+                continue
+            for call in (crit.forward, crit.backward):
+                try:
+                    call(odd_x, odd_t)
+                except ValueError:
+                    pass
+    assert np.isfinite(crit.forward(x, t))
