@@ -287,3 +287,9 @@ CRITERIA += [
                  bad=(lambda rng: (np.zeros((4, 6), np.float32), [np.zeros((4, 6), np.float32)] * 2),
                       ["SmoothL1CriterionWithWeights", "target table"])),
 ]
+
+# "Layers, part 4" keeps its rows in their own module.
+from _layer_rows4 import CRITERIA4, LAYERS4  # noqa: E402
+
+LAYERS += LAYERS4
+CRITERIA += CRITERIA4

@@ -572,3 +572,4 @@ class ActivityRegularization(Layer):
 # The table, container and shape layers live in their own module; they are
 # BigDL's bigdl.nn.layer names.
 from bigdl.nn._tables import *  # noqa: E402,F401,F403
+from bigdl.nn._elementwise import *  # noqa: E402,F401,F403
