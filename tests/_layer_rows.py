@@ -10,7 +10,10 @@ A LayerRow gives:
             None: `np_ref`, a numpy forward, and finite differences for backward.
   x1        rng -> an unbatched input (None: the layer has no unbatched form)
   params    the parameter shapes (get_weights() order)
-  fan       (fan_in, fan_out) BigDL uses for the weight (None: no weight)
+  fan       (fan_in, fan_out) BigDL uses for the weight (None: no weight); the default
+            initialisation's bound is 1/sqrt(fan_in)
+  init_fans (fan_in, fan_out) the init methods (Xavier, ...) use, when they differ from fan
+            (a weight in VariableFormat.Default: both are its element count)
   init_args the constructor's regularizer / init arguments BigDL has
   bad       (rng -> an input the layer must refuse, words the error must contain)
 """
@@ -31,9 +34,10 @@ from bigdl.nn.layer import (Bottle, Input, MapTable, Model, CAddTable, CAveTable
 
 class LayerRow:
     def __init__(self, name, make, x, ref=None, np_ref=None, x1=None, params=(), fan=None, init_args=(),
-                 bad=None):
+                 bad=None, init_fans=None):
         self.name, self.make, self.x, self.ref, self.np_ref, self.x1 = name, make, x, ref, np_ref, x1
         self.params, self.fan, self.init_args, self.bad = list(params), fan, tuple(init_args), bad
+        self.init_fans = init_fans or fan
 
     def __repr__(self):
         return self.name

@@ -142,7 +142,7 @@ LAYERS4 += [
              bad=(u(4, 5), ["Add", "(4, 5)"])),
     LayerRow("Mul", lambda: Mul(), u(4, 6), lambda x, w: x * w, x1=u(6), params=[(1,)]),
     LayerRow("Bilinear", lambda: Bilinear(3, 4, 2), table(u(5, 3), u(5, 4)), lambda x, W, b: F.bilinear(x[0], x[1], W, b),
-             params=[(2, 3, 4), (2,)], fan=(3, 2), init_args=("wRegularizer", "bRegularizer"),
+             params=[(2, 3, 4), (2,)], fan=(3, 2), init_fans=(24, 24), init_args=("wRegularizer", "bRegularizer"),
              bad=(table(u(5, 3), u(5, 3)), ["Bilinear", "(5, 3)"])),
     LayerRow("Bilinear-nobias", lambda: Bilinear(3, 4, 2, bias_res=False), table(u(5, 3), u(5, 4)),
              lambda x, W: F.bilinear(x[0], x[1], W), params=[(2, 3, 4)]),

@@ -146,7 +146,7 @@ def test_fan_in_and_fan_out_drive_xavier(row):
     layer = row.make()
     RNG().set_seed(11)
     assert layer.set_init_method(Xavier(), Zeros()) is layer
-    fan_in, fan_out = row.fan
+    fan_in, fan_out = row.init_fans
     bound = np.sqrt(6.0 / (fan_in + fan_out))
     w = layer.get_weights()[0]
     np.testing.assert_array_equal(w, BigDLStream(11).uniform(-bound, bound, w.size).reshape(w.shape))
