@@ -2,7 +2,6 @@ package optim
 
 import (
 	"math"
-	"sync"
 	"testing"
 
 	"github.com/bigdl-go/bigdl-go/core/nn"
@@ -60,18 +59,7 @@ func setupRun(t *testing.T, setup func(*Trainer), workers, ranks int) []float32 
 		tr.X, tr.Y = split(tr.X, lo, hi), split(tr.Y, lo, hi)
 		trainers[r] = tr
 	}
-	errs := make([]error, ranks)
-	var wg sync.WaitGroup
-	for r, tr := range trainers {
-		wg.Add(1)
-		go func() { defer wg.Done(); errs[r] = tr.Run() }()
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	runRanks(t, trainers)
 	w, _ := nn.Flatten(trainers[0].Model)
 	return append([]float32(nil), w...)
 }

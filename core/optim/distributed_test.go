@@ -98,18 +98,7 @@ func TestTasksComputeTheGlobalBatchGradient(t *testing.T) {
 			tr.X, tr.Y = split(tr.X, lo, hi), split(tr.Y, lo, hi)
 			trainers[r] = tr
 		}
-		errs := make([]error, ranks)
-		var wg sync.WaitGroup
-		for r, tr := range trainers {
-			wg.Add(1)
-			go func() { defer wg.Done(); errs[r] = tr.Run() }()
-		}
-		wg.Wait()
-		for _, err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		runRanks(t, trainers)
 		w0, _ := nn.Flatten(trainers[0].Model)
 		for r := 1; r < ranks; r++ {
 			w, _ := nn.Flatten(trainers[r].Model)
@@ -316,4 +305,22 @@ func mlp784Task(tb testing.TB, c *dist.Comm) *Trainer {
 	}
 	tb.Cleanup(tr.release)
 	return tr
+}
+
+// runRanks runs every rank's trainer at once, as the tasks of one stage
+// run, and fails the test on any rank's error.
+func runRanks(t *testing.T, trainers []*Trainer) {
+	t.Helper()
+	errs := make([]error, len(trainers))
+	var wg sync.WaitGroup
+	for r, tr := range trainers {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[r] = tr.Run() }()
+	}
+	wg.Wait()
+	for r, err := range errs {
+		if err != nil {
+			t.Fatalf("rank %d: %v", r, err)
+		}
+	}
 }
