@@ -14,10 +14,13 @@ import torch
 
 from bigdl.nn.layer import Layer
 
+from _conv_rows import CONV_LAYERS
 from _layer_rows import CRITERIA, LAYERS
 from _reference import rel_err
 
 TOL = 1e-4
+
+LAYERS = LAYERS + CONV_LAYERS
 
 
 def leaves(a):

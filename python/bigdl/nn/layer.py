@@ -572,3 +572,6 @@ class ActivityRegularization(Layer):
 # The table, container and shape layers live in their own module; they are
 # BigDL's bigdl.nn.layer names.
 from bigdl.nn._tables import *  # noqa: E402,F401,F403
+
+# Convolution, pooling and normalisation layers, by family in their own module.
+from bigdl.nn._conv import *  # noqa: E402,F401,F403

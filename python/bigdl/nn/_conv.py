@@ -1,0 +1,74 @@
+"""Convolution, pooling and normalisation layers (BigDL's bigdl.nn.layer names,
+re-exported by bigdl.nn.layer). Arguments come width before height, as in BigDL."""
+from bigdl.nn.layer import Layer, _not_yet
+
+__all__ = ["SpatialConvolution", "SpatialMaxPooling", "SpatialAveragePooling"]
+
+
+def _init_params(layer, init_weight, init_bias, init_grad_weight, init_grad_bias, with_bias=True):
+    """Applies the init_* arguments of BigDL's signatures: initial values used verbatim."""
+    if init_weight is not None or init_bias is not None:
+        weights = layer.get_weights()
+        if init_weight is not None:
+            weights[0] = init_weight
+        if init_bias is not None:
+            if not with_bias:
+                raise ValueError("%s: init_bias given but the layer has no bias" % type(layer).__name__)
+            weights[1] = init_bias
+        layer.set_weights(weights)
+    if init_grad_weight is not None or init_grad_bias is not None:
+        _not_yet("%s init_grad_weight/init_grad_bias" % type(layer).__name__)
+
+
+class SpatialConvolution(Layer):
+    """2-D convolution of (C, H, W) or (N, C, H, W) input ((H, W, C) / (N, H, W, C) with
+    data_format="NHWC"). Output size floor((in + 2·pad − k)/stride) + 1; pad_w = pad_h = -1 is
+    TensorFlow's SAME. get_weights() gives the weight as (n_group, n_output_plane/n_group,
+    n_input_plane/n_group, kernel_h, kernel_w) ((1, kernel_h, kernel_w, n_input_plane,
+    n_output_plane) in NHWC) and the bias as (n_output_plane,).
+
+    >>> conv = SpatialConvolution(6, 12, 5, 5)
+    """
+
+    def __init__(self, n_input_plane, n_output_plane, kernel_w, kernel_h, stride_w=1, stride_h=1, pad_w=0,
+                 pad_h=0, n_group=1, propagate_back=True, wRegularizer=None, bRegularizer=None, init_weight=None,
+                 init_bias=None, init_grad_weight=None, init_grad_bias=None, with_bias=True, data_format="NCHW",
+                 bigdl_type="float"):
+        super().__init__(None, bigdl_type, n_input_plane=n_input_plane, n_output_plane=n_output_plane,
+                         kernel_w=kernel_w, kernel_h=kernel_h, stride_w=stride_w, stride_h=stride_h, pad_w=pad_w,
+                         pad_h=pad_h, n_group=n_group, propagate_back=propagate_back, with_bias=with_bias,
+                         data_format=data_format)
+        self._set_regularizers(wRegularizer, bRegularizer)
+        _init_params(self, init_weight, init_bias, init_grad_weight, init_grad_bias, with_bias)
+
+
+class SpatialMaxPooling(Layer):
+    """Max over kw × kh windows moved by dw, dh of (C, H, W) or (N, C, H, W) input (format
+    "NHWC": channels last). Output size op((in + 2·pad − k)/d) + 1, op floor, or ceil with
+    to_ceil (or after .ceil()); pad_w = pad_h = -1 is SAME."""
+
+    def __init__(self, kw, kh, dw, dh, pad_w=0, pad_h=0, to_ceil=False, format="NCHW", bigdl_type="float"):
+        super().__init__(None, bigdl_type, kw=kw, kh=kh, dw=dw, dh=dh, pad_w=pad_w, pad_h=pad_h,
+                         to_ceil=to_ceil, format=format)
+
+    def ceil(self):
+        """Rounds the output size up from now on; returns self."""
+        self._call("set_ceil", {"on": True})
+        return self
+
+    def floor(self):
+        """Rounds the output size down from now on; returns self."""
+        self._call("set_ceil", {"on": False})
+        return self
+
+
+class SpatialAveragePooling(Layer):
+    """Mean over kw × kh windows moved by dw, dh (the sum when divide is False).
+    count_include_pad: padded zeros count in the divisor; global_pooling: one window over the
+    whole image; ceil_mode rounds the output size up; pad_w = pad_h = -1 is SAME."""
+
+    def __init__(self, kw, kh, dw=1, dh=1, pad_w=0, pad_h=0, global_pooling=False, ceil_mode=False,
+                 count_include_pad=True, divide=True, format="NCHW", bigdl_type="float"):
+        super().__init__(None, bigdl_type, kw=kw, kh=kh, dw=dw, dh=dh, pad_w=pad_w, pad_h=pad_h,
+                         global_pooling=global_pooling, ceil_mode=ceil_mode, count_include_pad=count_include_pad,
+                         divide=divide, format=format)

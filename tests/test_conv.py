@@ -1,0 +1,62 @@
+"""SpatialConvolution and pooling beyond the harness rows: BigDL's constructor
+checks, weight layout, description and mode switches."""
+import numpy as np
+import pytest
+
+from bigdl.nn.layer import Layer, Sequential, SpatialAveragePooling, SpatialConvolution, SpatialMaxPooling
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: SpatialConvolution(6, 12, 5, 5, stride_w=0), ["SpatialConvolution", "stride_w 0"]),
+    (lambda: SpatialConvolution(6, 12, 5, 5, 1, 1, 0, 0, n_group=4), ["SpatialConvolution", "n_group 4", "6", "12"]),
+    (lambda: SpatialConvolution(6, 12, 5, 5, pad_w=-1), ["SpatialConvolution", "SAME"]),
+    (lambda: SpatialConvolution(4, 4, 3, 3, n_group=2, data_format="NHWC"), ["SpatialConvolution", "NCHW"]),
+    (lambda: SpatialConvolution(4, 4, 3, 3, data_format="CHWN"), ["SpatialConvolution", "CHWN"]),
+    (lambda: SpatialMaxPooling(2, 2, 0, 2), ["SpatialMaxPooling", "stride_w 0"]),
+    (lambda: SpatialMaxPooling(2, 2, 2, 2, 2, 2), ["SpatialMaxPooling", "half the kernel"]),
+    (lambda: SpatialAveragePooling(2, 2, 1, 0), ["SpatialAveragePooling", "stride_h 0"]),
+])
+def test_bad_arguments_are_value_errors_naming_the_layer(make, words):
+    with pytest.raises(ValueError) as e:
+        make()
+    for w in words:
+        assert w in str(e.value), "%r lacks %r" % (str(e.value), w)
+
+
+def test_weight_is_bigdls_5d_layout_and_init_weight_is_used_verbatim():
+    w = np.random.RandomState(0).randn(1, 12, 6, 5, 5).astype(np.float32)
+    b = np.arange(12, dtype=np.float32)
+    conv = SpatialConvolution(6, 12, 5, 5, init_weight=w, init_bias=b)
+    got = conv.get_weights()
+    np.testing.assert_array_equal(got[0], w)
+    np.testing.assert_array_equal(got[1], b)
+    assert SpatialConvolution(6, 12, 5, 5, n_group=3).get_weights()[0].shape == (3, 4, 2, 5, 5)
+    assert SpatialConvolution(6, 12, 5, 3, data_format="NHWC").get_weights()[0].shape == (1, 3, 5, 6, 12)
+
+
+def test_description_names_width_before_height():
+    conv = SpatialConvolution(6, 12, 5, 3, 2, 1, 1, 0).set_name("conv2")
+    assert str(conv) == "SpatialConvolution[conv2](6 -> 12, 5 x 3, 2, 1, 1, 0)"
+    assert str(SpatialMaxPooling(2, 3, 2, 1).set_name("p")) == "SpatialMaxPooling[p](2, 3, 2, 1, 0, 0)"
+
+
+def test_propagate_back_false_gives_a_zero_input_gradient_but_trains():
+    x = np.random.RandomState(1).rand(2, 3, 6, 6).astype(np.float32)
+    conv = SpatialConvolution(3, 4, 3, 3, propagate_back=False)
+    y = conv.forward(x)
+    conv.zero_grad_parameters()
+    gx = conv.backward(x, np.ones_like(y))
+    assert gx.shape == x.shape and not gx.any()
+    assert np.abs(conv.parameters()[conv.name()]["gradWeight"]).sum() > 0
+
+
+def test_ceil_switch_survives_save_and_load(tmp_path):
+    x = np.random.RandomState(2).rand(1, 2, 8, 8).astype(np.float32)
+    pool = SpatialMaxPooling(3, 3, 2, 2)
+    assert pool.forward(x).shape == (1, 2, 3, 3)
+    assert pool.ceil() is pool
+    assert pool.forward(x).shape == (1, 2, 4, 4)
+    path = str(tmp_path / "pool.bigdl")
+    Sequential().add(pool).save(path)
+    assert Layer.load(path).forward(x).shape == (1, 2, 4, 4)
+    assert pool.floor().forward(x).shape == (1, 2, 3, 3)
