@@ -17,6 +17,8 @@ type ConvGeom struct {
 // (zero outside the image). col has C·KH·KW rows of n·OutH·OutW values, so
 // the images of one chunk of a batch share one product with the weights.
 func Im2col(col, x []float32, n int, g *ConvGeom) {
+	short := shortCopies()
+	defer endShortCopies(short)
 	ohw := g.OutH * g.OutW
 	ld := n * ohw
 	img := g.C * g.H * g.W
@@ -27,7 +29,7 @@ func Im2col(col, x []float32, n int, g *ConvGeom) {
 				for s := 0; s < n; s++ {
 					plane := x[s*img+c*g.H*g.W : s*img+(c+1)*g.H*g.W]
 					dst := row[s*ohw : (s+1)*ohw]
-					patchRow(dst, plane, g, i, j)
+					patchRow(dst, plane, g, i, j, short)
 				}
 			}
 		}
@@ -36,7 +38,7 @@ func Im2col(col, x []float32, n int, g *ConvGeom) {
 
 // patchRow fills dst (OutH·OutW values) with the pixels that kernel offset
 // (i, j) reads from one plane.
-func patchRow(dst, plane []float32, g *ConvGeom, i, j int) {
+func patchRow(dst, plane []float32, g *ConvGeom, i, j int, short bool) {
 	// The output columns whose input column lies inside the image: a run
 	// [lo, hi), so the loop over a row has no bounds test per pixel.
 	off := j*g.DilW - g.PadL
@@ -49,15 +51,22 @@ func patchRow(dst, plane []float32, g *ConvGeom, i, j int) {
 			continue
 		}
 		src := plane[iy*g.W : (iy+1)*g.W]
-		clear(d[:lo])
-		if g.DW == 1 {
+		if lo > 0 {
+			clear(d[:lo])
+		}
+		switch {
+		case g.DW == 1 && short && hi-lo <= 16:
+			copy16(d[lo:hi], src[lo+off:hi+off])
+		case g.DW == 1:
 			copy(d[lo:hi], src[lo+off:hi+off])
-		} else {
+		default:
 			for ox, ix := lo, lo*g.DW+off; ox < hi; ox, ix = ox+1, ix+g.DW {
 				d[ox] = src[ix]
 			}
 		}
-		clear(d[hi:])
+		if hi < g.OutW {
+			clear(d[hi:])
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/bigdl-go/bigdl-go/core/tensor"
 )
@@ -175,8 +176,13 @@ func (p *SpatialPooling) Forward(x *tensor.Tensor) *tensor.Tensor {
 		}
 		p.argmax = p.argmax[:planes*ohw]
 	}
+	inside := g.padT == 0 && g.padL == 0 && (g.oh-1)*p.DH+g.kh <= g.h && (g.ow-1)*p.DW+g.kw <= g.w
 	for pl := 0; pl < planes; pl++ {
 		in, out := xs[pl*hw:(pl+1)*hw], ys[pl*ohw:(pl+1)*ohw]
+		if p.Max && inside {
+			p.maxInside(&g, in, out, p.argmax[pl*ohw:(pl+1)*ohw])
+			continue
+		}
 		for oy := 0; oy < g.oh; oy++ {
 			for ox := 0; ox < g.ow; ox++ {
 				y0, y1, x0, x1, div := p.window(&g, oy, ox)
@@ -250,3 +256,51 @@ func (p *SpatialPooling) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 	}
 	return p.gradIn
 }
+
+// maxInside is the max of one plane when no window leaves the image (no
+// padding, as in LeNet-5): no clipping and no divisor, so no call per window.
+func (p *SpatialPooling) maxInside(g *poolGeom, in, out []float32, argmax []int32) {
+	if g.kh == 2 && g.kw == 2 {
+		max2x2(in, out, argmax, g.w, g.oh, g.ow, p.DH, p.DW)
+		return
+	}
+	for oy := 0; oy < g.oh; oy++ {
+		for ox := 0; ox < g.ow; ox++ {
+			base := oy*p.DH*g.w + ox*p.DW
+			best, at := in[base], base
+			for i := 0; i < g.kh; i++ {
+				row := in[base+i*g.w : base+i*g.w+g.kw]
+				for j, v := range row {
+					if v > best || v != v && best == best {
+						best, at = v, base+i*g.w+j
+					}
+				}
+			}
+			out[oy*g.ow+ox] = best
+			argmax[oy*g.ow+ox] = int32(at)
+		}
+	}
+}
+
+// max2x2 is maxInside for 2×2 windows, the pooling of LeNet-5 and most CNNs.
+// It picks indices by arithmetic on the comparisons, without branches:
+// where the maximum lies is random, and branches on it mispredicted half
+// the time. A NaN wins (!(a <= b) holds for it), as in PyTorch.
+func max2x2(in, out []float32, argmax []int32, w, oh, ow, dh, dw int) {
+	for oy := 0; oy < oh; oy++ {
+		r0 := oy * dh * w
+		o, a := out[oy*ow:(oy+1)*ow], argmax[oy*ow:(oy+1)*ow]
+		for ox := range o {
+			t := r0 + ox*dw
+			b := t + w
+			t += b2i(!(in[t+1] <= in[t]))
+			b += b2i(!(in[b+1] <= in[b]))
+			t += (b - t) * b2i(!(in[b] <= in[t]))
+			o[ox], a[ox] = in[t], int32(t)
+		}
+	}
+}
+
+// b2i is 1 for true and 0 for false, read from the bool's byte so that no
+// branch is compiled (Go's bool is that byte, 0 or 1).
+func b2i(b bool) int { return int(*(*uint8)(unsafe.Pointer(&b))) }
