@@ -107,6 +107,9 @@ CONV_LAYERS = [
     conv_row("SpatialConvolution-NHWC", (3, 5, 3, 2, 1, 2, 1, 0), u(2, 7, 6, 3), kw={"data_format": "NHWC"},
              x1=u(7, 6, 3), bad=(u(2, 7, 6, 4), ["SpatialConvolution", "(2, 7, 6, 4)"])),
     conv_row("SpatialConvolution-NHWC-same", (2, 3, 3, 3, 2, 2, -1, -1), u(2, 9, 7, 2), kw={"data_format": "NHWC"}),
+    # Stride 1 without padding takes the wide im2col path: with groups, in NHWC, unbatched.
+    conv_row("SpatialConvolution-wide-groups", (4, 6, 3, 2), u(3, 4, 6, 9), kw={"n_group": 2}, x1=u(4, 5, 5)),
+    conv_row("SpatialConvolution-wide-NHWC", (3, 4, 2, 3), u(2, 6, 7, 3), kw={"data_format": "NHWC"}, x1=u(5, 4, 3)),
     # LeNet-5's shapes, and a chunk boundary inside the batch (many images of 24x24 outputs).
     conv_row("SpatialConvolution-lenet1", (1, 6, 5, 5), u(5, 1, 28, 28)),
     conv_row("SpatialConvolution-lenet2", (6, 12, 5, 5), u(3, 6, 12, 12)),

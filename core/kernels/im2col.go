@@ -127,3 +127,52 @@ func Col2im(x, col []float32, n int, g *ConvGeom) {
 		}
 	}
 }
+
+// Wide reports whether the window slides by 1 with no padding or dilation,
+// where Im2colWide and Col2imWide apply.
+func (g *ConvGeom) Wide() bool {
+	return g.DH == 1 && g.DW == 1 && g.PadT == 0 && g.PadL == 0 && g.DilH == 1 && g.DilW == 1
+}
+
+// Im2colWide is Im2col for a Wide window with output rows W values wide
+// instead of OutW: then each kernel offset reads one contiguous run of an
+// image, OutH·W values from (i, j), and a row of col is n copies instead of
+// n·OutH short ones. The last W − OutW values of each output row are junk
+// the caller discards (their output gradient must be zero). A run may read
+// past its plane into the next; past the end of x it reads zeros.
+func Im2colWide(col, x []float32, n int, g *ConvGeom) {
+	span := g.OutH * g.W
+	ld, plane := n*span, g.H*g.W
+	for c := 0; c < g.C; c++ {
+		for i := 0; i < g.KH; i++ {
+			for j := 0; j < g.KW; j++ {
+				row := col[((c*g.KH+i)*g.KW+j)*ld:]
+				for s := 0; s < n; s++ {
+					dst := row[s*span : (s+1)*span]
+					k := copy(dst, x[min((s*g.C+c)*plane+i*g.W+j, len(x)):])
+					clear(dst[k:])
+				}
+			}
+		}
+	}
+}
+
+// Col2imWide is Im2colWide's adjoint (added into x). The junk columns of
+// col hold zeros when the output gradient's junk did, so the runs that
+// overlap the next plane add nothing to it.
+func Col2imWide(x, col []float32, n int, g *ConvGeom) {
+	span := g.OutH * g.W
+	ld, plane := n*span, g.H*g.W
+	for c := 0; c < g.C; c++ {
+		for i := 0; i < g.KH; i++ {
+			for j := 0; j < g.KW; j++ {
+				row := col[((c*g.KH+i)*g.KW+j)*ld:]
+				for s := 0; s < n; s++ {
+					at := (s*g.C+c)*plane + i*g.W + j
+					dst := x[at:min(at+span, len(x))]
+					Axpy(1, row[s*span:s*span+len(dst)], dst)
+				}
+			}
+		}
+	}
+}

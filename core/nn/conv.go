@@ -253,41 +253,56 @@ func ensureConvOut(t *tensor.Tensor, batched bool, n int, nhwc bool, ch, h, w in
 	return tensor.Ensure(t, a, b, d)
 }
 
-// sizes are the output pixels and input values per image, the rows of a
-// group's weight and its output channels, and how many images share one
-// im2col and one product; it sizes the workspaces for them.
-func (c *SpatialConvolution) sizes(n int, g *kernels.ConvGeom) (ohw, img, kg, outG, cs int) {
-	ohw, img = g.OutH*g.OutW, g.C*g.H*g.W
+// sizes are the output pixels and input values per image, the columns
+// each image takes in col (OutH·W for a Wide window, see Im2colWide), the
+// rows of a group's weight and its output channels, and how many images
+// share one im2col and one product; it sizes the workspaces for them.
+func (c *SpatialConvolution) sizes(n int, g *kernels.ConvGeom) (ohw, img, span, kg, outG, cs int) {
+	ohw, img, span = g.OutH*g.OutW, g.C*g.H*g.W, g.OutH*g.OutW
+	if g.Wide() {
+		span = g.OutH * g.W
+	}
 	k := g.C * g.KH * g.KW
-	cs = max(1, min(n, colBudget/max(1, k*ohw)))
-	c.ws.col = grow(c.ws.col, k*cs*ohw)
-	c.ws.ybuf = grow(c.ws.ybuf, c.NOut*cs*ohw)
-	return ohw, img, k / c.Groups, c.NOut / c.Groups, cs
+	cs = max(1, min(n, colBudget/max(1, k*span)))
+	c.ws.col = grow(c.ws.col, k*cs*span)
+	c.ws.ybuf = grow(c.ws.ybuf, c.NOut*cs*span)
+	return ohw, img, span, k / c.Groups, c.NOut / c.Groups, cs
+}
+
+func im2col(col, x []float32, n int, g *kernels.ConvGeom) {
+	if g.Wide() {
+		kernels.Im2colWide(col, x, n, g)
+	} else {
+		kernels.Im2col(col, x, n, g)
+	}
 }
 
 // forward computes y (n, NOut, OutH, OutW) from x (n, C, H, W) and the
 // (groups, out/groups, in/groups·kh·kw) weight w.
 func (c *SpatialConvolution) forward(x, y []float32, n int, g *kernels.ConvGeom, w, bias []float32) {
-	ohw, img, kg, outG, cs := c.sizes(n, g)
+	ohw, img, span, kg, outG, cs := c.sizes(n, g)
 	ws := &c.ws
 	for s0 := 0; s0 < n; s0 += cs {
 		m := min(cs, n-s0)
-		p := m * ohw
-		kernels.Im2col(ws.col, x[s0*img:(s0+m)*img], m, g)
+		p := m * span
+		im2col(ws.col, x[s0*img:(s0+m)*img], m, g)
 		for gr := 0; gr < c.Groups; gr++ {
 			kernels.Sgemm(false, false, outG, p, kg, 1, w[gr*outG*kg:], kg, ws.col[gr*kg*p:], p, 0, ws.ybuf[gr*outG*p:], p)
 		}
+		rw := span / g.OutH // a row of the product: OutW, or W for a Wide window
 		for s := 0; s < m; s++ {
 			for o := 0; o < c.NOut; o++ {
-				dst := y[((s0+s)*c.NOut+o)*ohw : ((s0+s)*c.NOut+o+1)*ohw]
-				src := ws.ybuf[o*p+s*ohw : o*p+(s+1)*ohw]
-				if bias == nil {
-					copy(dst, src)
-					continue
+				var b float32
+				if bias != nil {
+					b = bias[o]
 				}
-				b := bias[o]
-				for i, v := range src {
-					dst[i] = v + b
+				dst := y[((s0+s)*c.NOut+o)*ohw : ((s0+s)*c.NOut+o+1)*ohw]
+				src := ws.ybuf[o*p+s*span : o*p+(s+1)*span]
+				for oy := 0; oy < g.OutH; oy++ {
+					d, r := dst[oy*g.OutW:(oy+1)*g.OutW], src[oy*rw:oy*rw+g.OutW]
+					for i, v := range r {
+						d[i] = v + b
+					}
 				}
 			}
 		}
@@ -380,10 +395,11 @@ func (c *SpatialConvolution) gradResult() *tensor.Tensor {
 // gw and adds the bias gradient to gb (each skipped when nil), and writes
 // the input gradient into gx (when not nil); the layout is forward's.
 func (c *SpatialConvolution) backward(x, gy []float32, n int, g *kernels.ConvGeom, w, gw []float32, overwrite bool, gb, gx []float32) {
-	ohw, img, kg, outG, cs := c.sizes(n, g)
+	ohw, img, span, kg, outG, cs := c.sizes(n, g)
+	rw := span / g.OutH
 	ws := &c.ws
 	if gb != nil {
-		ws.ones = grow(ws.ones, cs*ohw)
+		ws.ones = grow(ws.ones, cs*span)
 		for i := range ws.ones {
 			ws.ones[i] = 1
 		}
@@ -393,18 +409,29 @@ func (c *SpatialConvolution) backward(x, gy []float32, n int, g *kernels.ConvGeo
 	}
 	for s0 := 0; s0 < n; s0 += cs {
 		m := min(cs, n-s0)
-		p := m * ohw
-		// The chunk's output gradient by channel: (NOut, m·ohw).
+		p := m * span
+		// The chunk's output gradient by channel, (NOut, m·span), zero in
+		// a Wide window's junk columns.
 		for s := 0; s < m; s++ {
 			for o := 0; o < c.NOut; o++ {
-				copy(ws.ybuf[o*p+s*ohw:o*p+(s+1)*ohw], gy[((s0+s)*c.NOut+o)*ohw:((s0+s)*c.NOut+o+1)*ohw])
+				dst := ws.ybuf[o*p+s*span : o*p+(s+1)*span]
+				src := gy[((s0+s)*c.NOut+o)*ohw : ((s0+s)*c.NOut+o+1)*ohw]
+				if rw == g.OutW {
+					copy(dst, src)
+					continue
+				}
+				for oy := 0; oy < g.OutH; oy++ {
+					d := dst[oy*rw : (oy+1)*rw]
+					copy(d, src[oy*g.OutW:(oy+1)*g.OutW])
+					clear(d[g.OutW:])
+				}
 			}
 		}
 		for o := range gb {
 			gb[o] += kernels.Dot(ws.ybuf[o*p:(o+1)*p], ws.ones[:p])
 		}
 		if gw != nil {
-			kernels.Im2col(ws.col, x[s0*img:(s0+m)*img], m, g)
+			im2col(ws.col, x[s0*img:(s0+m)*img], m, g)
 			beta := float32(1)
 			if overwrite && s0 == 0 {
 				beta = 0
@@ -417,7 +444,11 @@ func (c *SpatialConvolution) backward(x, gy []float32, n int, g *kernels.ConvGeo
 			for gr := 0; gr < c.Groups; gr++ {
 				kernels.Sgemm(true, false, kg, p, outG, 1, w[gr*outG*kg:], kg, ws.ybuf[gr*outG*p:], p, 0, ws.col[gr*kg*p:], p)
 			}
-			kernels.Col2im(gx[s0*img:(s0+m)*img], ws.col, m, g)
+			if g.Wide() {
+				kernels.Col2imWide(gx[s0*img:(s0+m)*img], ws.col, m, g)
+			} else {
+				kernels.Col2im(gx[s0*img:(s0+m)*img], ws.col, m, g)
+			}
 		}
 	}
 }
