@@ -8,7 +8,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from bigdl.nn.layer import SpatialAveragePooling, SpatialConvolution, SpatialMaxPooling
+from bigdl.nn.layer import SpatialAveragePooling, SpatialConvolution, SpatialDilatedConvolution, SpatialMaxPooling
 
 from _layer_rows import LayerRow, u
 
@@ -114,6 +114,13 @@ CONV_LAYERS = [
     conv_row("SpatialConvolution-lenet1", (1, 6, 5, 5), u(5, 1, 28, 28)),
     conv_row("SpatialConvolution-lenet2", (6, 12, 5, 5), u(3, 6, 12, 12)),
     conv_row("SpatialConvolution-chunks", (20, 3, 5, 5), u(37, 20, 28, 28)),
+
+    LayerRow("SpatialDilatedConvolution", lambda: SpatialDilatedConvolution(3, 4, 3, 2, 1, 2, 1, 0, 2, 3),
+             u(2, 3, 13, 9), lambda x, W, b: F.conv2d(x, W, b, stride=(2, 1), padding=(0, 1), dilation=(3, 2)),
+             x1=u(3, 12, 8), params=[(4, 3, 2, 3), (4,)], fan=(18, 24), init_args=("wRegularizer", "bRegularizer"),
+             bad=(u(2, 3, 3, 9), ["SpatialDilatedConvolution", "larger than the padded input", "(2, 3, 3, 9)"])),
+    LayerRow("SpatialDilatedConvolution-plain", lambda: SpatialDilatedConvolution(2, 3, 3, 3), u(2, 2, 6, 7),
+             lambda x, W, b: F.conv2d(x, W, b), params=[(3, 2, 3, 3), (3,)], fan=(18, 27)),
 
     LayerRow("SpatialMaxPooling", lambda: SpatialMaxPooling(2, 2, 2, 2), u(2, 3, 8, 6), maxpool_ref(2, 2, 2, 2),
              x1=u(3, 8, 6), bad=(u(3, 5), ["SpatialMaxPooling", "(3, 5)"])),

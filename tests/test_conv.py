@@ -3,7 +3,8 @@ checks, weight layout, description and mode switches."""
 import numpy as np
 import pytest
 
-from bigdl.nn.layer import Layer, Sequential, SpatialAveragePooling, SpatialConvolution, SpatialMaxPooling
+from bigdl.nn.layer import (Layer, Sequential, SpatialAveragePooling, SpatialConvolution, SpatialDilatedConvolution,
+                            SpatialMaxPooling)
 
 
 @pytest.mark.parametrize("make, words", [
@@ -12,9 +13,12 @@ from bigdl.nn.layer import Layer, Sequential, SpatialAveragePooling, SpatialConv
     (lambda: SpatialConvolution(6, 12, 5, 5, pad_w=-1), ["SpatialConvolution", "SAME"]),
     (lambda: SpatialConvolution(4, 4, 3, 3, n_group=2, data_format="NHWC"), ["SpatialConvolution", "NCHW"]),
     (lambda: SpatialConvolution(4, 4, 3, 3, data_format="CHWN"), ["SpatialConvolution", "CHWN"]),
-    (lambda: SpatialMaxPooling(2, 2, 0, 2), ["SpatialMaxPooling", "stride_w 0"]),
+    (lambda: SpatialMaxPooling(2, 2, 0, 2), ["SpatialMaxPooling", "dw 0"]),
     (lambda: SpatialMaxPooling(2, 2, 2, 2, 2, 2), ["SpatialMaxPooling", "half the kernel"]),
-    (lambda: SpatialAveragePooling(2, 2, 1, 0), ["SpatialAveragePooling", "stride_h 0"]),
+    (lambda: SpatialAveragePooling(2, 2, 1, 0), ["SpatialAveragePooling", "dh 0"]),
+    (lambda: SpatialDilatedConvolution(2, 3, 3, 3, dilation_w=0), ["SpatialDilatedConvolution", "dilation_w 0"]),
+    (lambda: SpatialDilatedConvolution(2, 3, 3, 3, pad_w=-1, pad_h=-1), ["SpatialDilatedConvolution", "pad_w"]),
+    (lambda: SpatialDilatedConvolution(2, 3, 3, 3, 0, 1), ["SpatialDilatedConvolution", "dw 0"]),
 ])
 def test_bad_arguments_are_value_errors_naming_the_layer(make, words):
     with pytest.raises(ValueError) as e:
@@ -38,6 +42,8 @@ def test_description_names_width_before_height():
     conv = SpatialConvolution(6, 12, 5, 3, 2, 1, 1, 0).set_name("conv2")
     assert str(conv) == "SpatialConvolution[conv2](6 -> 12, 5 x 3, 2, 1, 1, 0)"
     assert str(SpatialMaxPooling(2, 3, 2, 1).set_name("p")) == "SpatialMaxPooling[p](2, 3, 2, 1, 0, 0)"
+    assert (str(SpatialDilatedConvolution(2, 3, 5, 3, 1, 2, 0, 1, 2, 4).set_name("d"))
+            == "SpatialDilatedConvolution[d](2 -> 3, 5 x 3, 1, 2, 0, 1, 4, 2)")
 
 
 def test_propagate_back_false_gives_a_zero_input_gradient_but_trains():

@@ -50,21 +50,53 @@ const colBudget = 1 << 18
 
 func init() {
 	Register("SpatialConvolution", func(a *Args) (Module, error) {
-		c, err := newConv(a, "SpatialConvolution", a.Int("n_group", 1), a.String("data_format", "NCHW"), 1, 1)
+		c, err := newConv(a, "SpatialConvolution", convNames, a.Int("n_group", 1), a.String("data_format", "NCHW"), 1, 1)
 		if err != nil {
 			return nil, err
 		}
 		c.desc = fmt.Sprintf("(%d -> %d, %d x %d, %d, %d, %d, %d)", c.NIn, c.NOut, c.KW, c.KH, c.DW, c.DH, c.PadW, c.PadH)
 		return c, nil
 	})
+	// BigDL's dilated convolution: no groups or SAME padding, and its weight
+	// is 4-D (out, in, kh, kw), the same values as a one-group 5-D weight.
+	Register("SpatialDilatedConvolution", func(a *Args) (Module, error) {
+		dilW, dilH := a.Int("dilation_w", 1), a.Int("dilation_h", 1)
+		if a.Err() == nil && (dilW < 1 || dilH < 1) {
+			return nil, fmt.Errorf("SpatialDilatedConvolution: dilations must be positive, got dilation_w %d and dilation_h %d", dilW, dilH)
+		}
+		if a.Int("pad_w", 0) < 0 || a.Int("pad_h", 0) < 0 {
+			return nil, fmt.Errorf("SpatialDilatedConvolution: pad_w and pad_h must be ≥ 0, got %d and %d", a.Int("pad_w", 0), a.Int("pad_h", 0))
+		}
+		c, err := newConv(a, "SpatialDilatedConvolution", dilatedNames, 1, "NCHW", dilW, dilH)
+		if err != nil {
+			return nil, err
+		}
+		c.Weight.Value.Shape, c.Weight.Grad.Shape = []int{c.NOut, c.NIn, c.KH, c.KW}, []int{c.NOut, c.NIn, c.KH, c.KW}
+		for _, k := range []string{"n_group", "propagate_back", "data_format"} {
+			delete(c.config, k)
+		}
+		c.config["dilation_w"], c.config["dilation_h"] = dilW, dilH
+		c.desc = fmt.Sprintf("(%d -> %d, %d x %d, %d, %d, %d, %d, %d, %d)", c.NIn, c.NOut, c.KW, c.KH, c.DW, c.DH,
+			c.PadW, c.PadH, dilH, dilW)
+		return c, nil
+	})
 }
 
+// convArgNames are the names a convolution's Python signature gives its
+// kernel size and strides (BigDL's classes differ).
+type convArgNames struct{ kw, kh, dw, dh string }
+
+var (
+	convNames    = convArgNames{"kernel_w", "kernel_h", "stride_w", "stride_h"}
+	dilatedNames = convArgNames{"kw", "kh", "dw", "dh"}
+)
+
 // newConv reads the arguments every convolution shares and builds the layer.
-func newConv(a *Args, class string, groups int, format string, dilW, dilH int) (*SpatialConvolution, error) {
+func newConv(a *Args, class string, names convArgNames, groups int, format string, dilW, dilH int) (*SpatialConvolution, error) {
 	c := &SpatialConvolution{Base: newBase(class),
 		NIn: a.PositiveInt("n_input_plane"), NOut: a.PositiveInt("n_output_plane"),
-		KW: a.PositiveInt("kernel_w"), KH: a.PositiveInt("kernel_h"),
-		DW: a.Int("stride_w", 1), DH: a.Int("stride_h", 1), PadW: a.Int("pad_w", 0), PadH: a.Int("pad_h", 0),
+		KW: a.PositiveInt(names.kw), KH: a.PositiveInt(names.kh),
+		DW: a.Int(names.dw, 1), DH: a.Int(names.dh, 1), PadW: a.Int("pad_w", 0), PadH: a.Int("pad_h", 0),
 		Groups: groups, PropagateBack: a.Bool("propagate_back", true), DilW: dilW, DilH: dilH}
 	withBias := a.Bool("with_bias", true)
 	if err := a.Err(); err != nil {
@@ -77,7 +109,7 @@ func newConv(a *Args, class string, groups int, format string, dilW, dilH int) (
 	default:
 		return nil, fmt.Errorf("%s: argument data_format must be \"NCHW\" or \"NHWC\", got %q", class, format)
 	}
-	if err := checkWindow(class, c.DW, c.DH, c.PadW, c.PadH); err != nil {
+	if err := checkWindow(class, names.dw, names.dh, c.DW, c.DH, c.PadW, c.PadH); err != nil {
 		return nil, err
 	}
 	if groups < 1 || c.NIn%groups != 0 || c.NOut%groups != 0 {
@@ -87,8 +119,8 @@ func newConv(a *Args, class string, groups int, format string, dilW, dilH int) (
 	if groups != 1 && c.NHWC {
 		return nil, fmt.Errorf("%s: n_group %d: grouped convolution needs data_format \"NCHW\" (as in BigDL)", class, groups)
 	}
-	c.config = map[string]any{"n_input_plane": c.NIn, "n_output_plane": c.NOut, "kernel_w": c.KW, "kernel_h": c.KH,
-		"stride_w": c.DW, "stride_h": c.DH, "pad_w": c.PadW, "pad_h": c.PadH, "n_group": groups,
+	c.config = map[string]any{"n_input_plane": c.NIn, "n_output_plane": c.NOut, names.kw: c.KW, names.kh: c.KH,
+		names.dw: c.DW, names.dh: c.DH, "pad_w": c.PadW, "pad_h": c.PadH, "n_group": groups,
 		"propagate_back": c.PropagateBack, "with_bias": withBias, "data_format": format}
 	if c.NHWC {
 		c.Weight = newParam("weight", 1, c.KH, c.KW, c.NIn, c.NOut)
@@ -111,9 +143,9 @@ func newConv(a *Args, class string, groups int, format string, dilW, dilH int) (
 
 // checkWindow refuses strides below 1 and paddings that are neither ≥ 0
 // nor SAME (-1 on both axes).
-func checkWindow(class string, dw, dh, padW, padH int) error {
+func checkWindow(class, nameW, nameH string, dw, dh, padW, padH int) error {
 	if dw < 1 || dh < 1 {
-		return fmt.Errorf("%s: strides must be positive, got stride_w %d and stride_h %d", class, dw, dh)
+		return fmt.Errorf("%s: strides must be positive, got %s %d and %s %d", class, nameW, dw, nameH, dh)
 	}
 	if !(padW >= 0 && padH >= 0 || padW == -1 && padH == -1) {
 		return fmt.Errorf("%s: pad_w and pad_h must be ≥ 0, or both -1 (SAME), got %d and %d", class, padW, padH)
@@ -133,6 +165,9 @@ func (c *SpatialConvolution) Fans(p *Param) (int, int) {
 	if c.NHWC {
 		r := c.KH * c.KW
 		return c.NIn * r, c.NOut * r
+	}
+	if len(p.Value.Shape) == 4 { // SpatialDilatedConvolution's OUT_IN_KW_KH
+		return FansOutInKwKh(p.Value.Shape)
 	}
 	return FansGroupOutInKwKh(p.Value.Shape)
 }

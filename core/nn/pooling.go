@@ -56,7 +56,7 @@ func (p *SpatialPooling) finish(a *Args, format string) (Module, error) {
 	default:
 		return nil, fmt.Errorf("%s: argument format must be \"NCHW\" or \"NHWC\", got %q", p.class, format)
 	}
-	if err := checkWindow(p.class, p.DW, p.DH, p.PadW, p.PadH); err != nil {
+	if err := checkWindow(p.class, "dw", "dh", p.DW, p.DH, p.PadW, p.PadH); err != nil {
 		return nil, err
 	}
 	if p.Max && p.PadW >= 0 && (p.PadW > p.KW/2 || p.PadH > p.KH/2) {

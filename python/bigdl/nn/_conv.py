@@ -2,7 +2,7 @@
 re-exported by bigdl.nn.layer). Arguments come width before height, as in BigDL."""
 from bigdl.nn.layer import Layer, _not_yet
 
-__all__ = ["SpatialConvolution", "SpatialMaxPooling", "SpatialAveragePooling"]
+__all__ = ["SpatialConvolution", "SpatialDilatedConvolution", "SpatialMaxPooling", "SpatialAveragePooling"]
 
 
 def _init_params(layer, init_weight, init_bias, init_grad_weight, init_grad_bias, with_bias=True):
@@ -40,6 +40,19 @@ class SpatialConvolution(Layer):
                          data_format=data_format)
         self._set_regularizers(wRegularizer, bRegularizer)
         _init_params(self, init_weight, init_bias, init_grad_weight, init_grad_bias, with_bias)
+
+
+class SpatialDilatedConvolution(Layer):
+    """2-D convolution whose kernel taps are dilation_w / dilation_h pixels apart (à trous), over
+    (C, H, W) or (N, C, H, W) input. Output size floor((in + 2·pad − (dilation·(k − 1) + 1))/d) + 1.
+    get_weights() gives the weight as (n_output_plane, n_input_plane, kh, kw) and the bias as
+    (n_output_plane,)."""
+
+    def __init__(self, n_input_plane, n_output_plane, kw, kh, dw=1, dh=1, pad_w=0, pad_h=0, dilation_w=1,
+                 dilation_h=1, wRegularizer=None, bRegularizer=None, bigdl_type="float"):
+        super().__init__(None, bigdl_type, n_input_plane=n_input_plane, n_output_plane=n_output_plane, kw=kw,
+                         kh=kh, dw=dw, dh=dh, pad_w=pad_w, pad_h=pad_h, dilation_w=dilation_w, dilation_h=dilation_h)
+        self._set_regularizers(wRegularizer, bRegularizer)
 
 
 class SpatialMaxPooling(Layer):
