@@ -8,7 +8,8 @@ import math
 import torch
 import torch.nn.functional as F
 
-from bigdl.nn.layer import SpatialAveragePooling, SpatialConvolution, SpatialDilatedConvolution, SpatialMaxPooling
+from bigdl.nn.layer import (SpatialAveragePooling, SpatialConvolution, SpatialDilatedConvolution, SpatialMaxPooling,
+                            SpatialZeroPadding)
 
 from _layer_rows import LayerRow, u
 
@@ -154,4 +155,10 @@ CONV_LAYERS = [
              avgpool_ref(2, 3, 1, 2, divide=False)),
     LayerRow("SpatialAveragePooling-NHWC", lambda: SpatialAveragePooling(3, 2, 2, 2, format="NHWC"), u(2, 7, 9, 3),
              avgpool_ref(3, 2, 2, 2, fmt="NHWC"), x1=u(7, 9, 3)),
+
+    LayerRow("SpatialZeroPadding", lambda: SpatialZeroPadding(1, 2, 3, 0), u(2, 3, 4, 5), lambda x: F.pad(x, (1, 2, 3, 0)),
+             x1=u(3, 4, 5), bad=(u(4, 5), ["SpatialZeroPadding", "(4, 5)"])),
+    LayerRow("SpatialZeroPadding-crop", lambda: SpatialZeroPadding(-1, 2, 0, -2), u(2, 3, 6, 5),
+             lambda x: F.pad(x, (-1, 2, 0, -2)), x1=u(3, 6, 5),
+             bad=(u(2, 3, 2, 5), ["SpatialZeroPadding", "(2, 3, 2, 5)"])),
 ]

@@ -65,7 +65,7 @@ func TestSpatialConvolutionMatchesDefinition(t *testing.T) {
 	}
 }
 
-// LeNet's convolutions and pooling, in both layouts, allocate nothing per
+// LeNet's convolutions and pooling (and zero padding), in both layouts, allocate nothing per
 // training step once their workspaces exist.
 func TestConvolutionAndPoolingDoNotAllocate(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
@@ -76,6 +76,9 @@ func TestConvolutionAndPoolingDoNotAllocate(t *testing.T) {
 		seq.Add(conv)
 		seq.Add(mustNew(t, "SpatialMaxPooling", map[string]any{"kw": 2.0, "kh": 2.0, "dw": 2.0, "dh": 2.0, "format": format}))
 		seq.Add(mustNew(t, "SpatialAveragePooling", map[string]any{"kw": 3.0, "kh": 3.0, "pad_w": 1.0, "pad_h": 1.0, "format": format}))
+		if format == "NCHW" {
+			seq.Add(mustNew(t, "SpatialZeroPadding", map[string]any{"pad_left": 1.0, "pad_right": -1.0, "pad_top": 2.0, "pad_bottom": 0.0}))
+		}
 		x := randTensor(r, 9, 2, 16, 16)
 		if format == "NHWC" {
 			x = randTensor(r, 9, 16, 16, 2)

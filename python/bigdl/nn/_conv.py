@@ -2,7 +2,8 @@
 re-exported by bigdl.nn.layer). Arguments come width before height, as in BigDL."""
 from bigdl.nn.layer import Layer, _not_yet
 
-__all__ = ["SpatialConvolution", "SpatialDilatedConvolution", "SpatialMaxPooling", "SpatialAveragePooling"]
+__all__ = ["SpatialConvolution", "SpatialDilatedConvolution", "SpatialMaxPooling", "SpatialAveragePooling",
+           "SpatialZeroPadding"]
 
 
 def _init_params(layer, init_weight, init_bias, init_grad_weight, init_grad_bias, with_bias=True):
@@ -85,3 +86,12 @@ class SpatialAveragePooling(Layer):
         super().__init__(None, bigdl_type, kw=kw, kh=kh, dw=dw, dh=dh, pad_w=pad_w, pad_h=pad_h,
                          global_pooling=global_pooling, ceil_mode=ceil_mode, count_include_pad=count_include_pad,
                          divide=divide, format=format)
+
+
+class SpatialZeroPadding(Layer):
+    """Pads the last two dimensions of (C, H, W) or (N, C, H, W) input with zeros: pad_left and
+    pad_right columns, pad_top and pad_bottom rows; a negative amount crops."""
+
+    def __init__(self, pad_left, pad_right, pad_top, pad_bottom, bigdl_type="float"):
+        super().__init__(None, bigdl_type, pad_left=pad_left, pad_right=pad_right, pad_top=pad_top,
+                         pad_bottom=pad_bottom)
