@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from bigdl.nn.layer import (SpatialAveragePooling, SpatialConvolution, SpatialDilatedConvolution, SpatialMaxPooling,
-                            SpatialZeroPadding)
+                            SpatialZeroPadding, TemporalConvolution, TemporalMaxPooling)
 
 from _layer_rows import LayerRow, u
 
@@ -73,6 +73,18 @@ def avgpool_ref(kw, kh, dw, dh, pw=0, ph=0, ceil=False, include=True, divide=Tru
         return y if divide else y * (k[0] * k[1])
     f = batched_or_not(f)
     return nhwc(f) if fmt == "NHWC" else f
+
+
+def temporal_conv_ref(kw, dw, f):
+    """BigDL's (out, kw·F) weight as conv1d's (out, F, kw), over (N, T, F) or (T, F) input."""
+    def ref(x, W, b):
+        w = W.reshape(W.shape[0], kw, f).permute(0, 2, 1)
+        return F.conv1d(x.transpose(-1, -2), w, b, stride=dw).transpose(-1, -2)
+    return ref
+
+
+def temporal_max_ref(kw, dw):
+    return lambda x: F.max_pool1d(x.transpose(-1, -2), kw, dw).transpose(-1, -2)
 
 
 def conv_row(name, args, x, kw={}, x1=None, bad=None, **ref):
@@ -161,4 +173,17 @@ CONV_LAYERS = [
     LayerRow("SpatialZeroPadding-crop", lambda: SpatialZeroPadding(-1, 2, 0, -2), u(2, 3, 6, 5),
              lambda x: F.pad(x, (-1, 2, 0, -2)), x1=u(3, 6, 5),
              bad=(u(2, 3, 2, 5), ["SpatialZeroPadding", "(2, 3, 2, 5)"])),
+
+
+    LayerRow("TemporalConvolution", lambda: TemporalConvolution(4, 3, 3), u(2, 7, 4), temporal_conv_ref(3, 1, 4),
+             x1=u(6, 4), params=[(3, 12), (3,)], fan=(12, 3),
+             init_args=("weight_regularizer", "bias_regularizer", "init_weight", "init_bias"),
+             bad=(u(2, 7, 5), ["TemporalConvolution", "(2, 7, 5)"])),
+    LayerRow("TemporalConvolution-stride", lambda: TemporalConvolution(3, 5, 2, 3), u(3, 10, 3),
+             temporal_conv_ref(2, 3, 3), x1=u(9, 3), params=[(5, 6), (5,)], fan=(6, 5),
+             bad=(u(2, 1, 3), ["TemporalConvolution", "longer than", "(2, 1, 3)"])),
+    LayerRow("TemporalMaxPooling", lambda: TemporalMaxPooling(2), u(3, 8, 5), temporal_max_ref(2, 2), x1=u(7, 5),
+             bad=(u(5,), ["TemporalMaxPooling", "(5,)"])),
+    LayerRow("TemporalMaxPooling-overlap", lambda: TemporalMaxPooling(3, 1), u(2, 6, 4), temporal_max_ref(3, 1),
+             x1=u(5, 4), bad=(u(2, 2, 4), ["TemporalMaxPooling", "longer than", "(2, 2, 4)"])),
 ]

@@ -100,3 +100,21 @@ func TestConvolutionAndPoolingDoNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// The text CNN's layers allocate nothing per step either.
+func TestTemporalLayersDoNotAllocate(t *testing.T) {
+	r := rand.New(rand.NewSource(2))
+	seq := NewSequential()
+	seq.Add(mustNew(t, "TemporalConvolution", map[string]any{"input_frame_size": 8.0, "output_frame_size": 5.0, "kernel_w": 3.0}))
+	seq.Add(mustNew(t, "TemporalMaxPooling", map[string]any{"k_w": 2.0}))
+	x := randTensor(r, 6, 20, 8)
+	gy := randTensor(r, seq.Forward(x).Shape...)
+	step := func() {
+		seq.Forward(x)
+		seq.Backward(x, gy)
+	}
+	step()
+	if a := testing.AllocsPerRun(10, step); a != 0 {
+		t.Fatalf("%v allocations per forward+backward", a)
+	}
+}

@@ -3,7 +3,7 @@ re-exported by bigdl.nn.layer). Arguments come width before height, as in BigDL.
 from bigdl.nn.layer import Layer, _not_yet
 
 __all__ = ["SpatialConvolution", "SpatialDilatedConvolution", "SpatialMaxPooling", "SpatialAveragePooling",
-           "SpatialZeroPadding"]
+           "SpatialZeroPadding", "TemporalConvolution", "TemporalMaxPooling"]
 
 
 def _init_params(layer, init_weight, init_bias, init_grad_weight, init_grad_bias, with_bias=True):
@@ -95,3 +95,25 @@ class SpatialZeroPadding(Layer):
     def __init__(self, pad_left, pad_right, pad_top, pad_bottom, bigdl_type="float"):
         super().__init__(None, bigdl_type, pad_left=pad_left, pad_right=pad_right, pad_top=pad_top,
                          pad_bottom=pad_bottom)
+
+
+class TemporalConvolution(Layer):
+    """1-D convolution over the frames of (T, input_frame_size) or (N, T, input_frame_size) input:
+    output frame t is W · (frames t·stride_w … t·stride_w + kernel_w − 1, concatenated) + b, with
+    W of shape (output_frame_size, kernel_w·input_frame_size)."""
+
+    def __init__(self, input_frame_size, output_frame_size, kernel_w, stride_w=1, propagate_back=True,
+                 weight_regularizer=None, bias_regularizer=None, init_weight=None, init_bias=None,
+                 init_grad_weight=None, init_grad_bias=None, bigdl_type="float"):
+        super().__init__(None, bigdl_type, input_frame_size=input_frame_size, output_frame_size=output_frame_size,
+                         kernel_w=kernel_w, stride_w=stride_w, propagate_back=propagate_back)
+        self._set_regularizers(weight_regularizer, bias_regularizer)
+        _init_params(self, init_weight, init_bias, init_grad_weight, init_grad_bias)
+
+
+class TemporalMaxPooling(Layer):
+    """Max over windows of k_w frames, d_w apart (d_w = -1: k_w), of each feature of (T, F) or
+    (N, T, F) input."""
+
+    def __init__(self, k_w, d_w=-1, bigdl_type="float"):
+        super().__init__(None, bigdl_type, k_w=k_w, d_w=d_w)
