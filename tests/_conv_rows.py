@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from bigdl.nn.layer import (SpatialAveragePooling, SpatialConvolution, SpatialDilatedConvolution, SpatialMaxPooling,
-                            SpatialZeroPadding, TemporalConvolution, TemporalMaxPooling)
+                            SpatialZeroPadding, TemporalConvolution, TemporalMaxPooling,
+                            SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
 
 from _layer_rows import LayerRow, u
 
@@ -186,4 +187,12 @@ CONV_LAYERS = [
              bad=(u(5,), ["TemporalMaxPooling", "(5,)"])),
     LayerRow("TemporalMaxPooling-overlap", lambda: TemporalMaxPooling(3, 1), u(2, 6, 4), temporal_max_ref(3, 1),
              x1=u(5, 4), bad=(u(2, 2, 4), ["TemporalMaxPooling", "longer than", "(2, 2, 4)"])),
+
+    # Dropout rows run in evaluation mode (the scaled identity); test_conv.py checks training.
+    LayerRow("SpatialDropout1D-eval", lambda: SpatialDropout1D(0.3).evaluate(), u(2, 5, 4), lambda x: x * 0.7,
+             x1=u(5, 4), bad=(u(4,), ["SpatialDropout1D", "(4,)"])),
+    LayerRow("SpatialDropout2D-eval", lambda: SpatialDropout2D(0.25, "NHWC").evaluate(), u(2, 3, 4, 5),
+             lambda x: x * 0.75, x1=u(3, 4, 5)),
+    LayerRow("SpatialDropout3D-eval", lambda: SpatialDropout3D(0.5).evaluate(), u(2, 3, 2, 4, 5), lambda x: x * 0.5,
+             x1=u(3, 2, 4, 5)),
 ]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bigdl.nn.layer import (Layer, Sequential, SpatialAveragePooling, SpatialConvolution, SpatialDilatedConvolution,
-                            SpatialMaxPooling)
+                            SpatialDropout1D, SpatialDropout2D, SpatialDropout3D, SpatialMaxPooling)
 
 
 @pytest.mark.parametrize("make, words", [
@@ -66,3 +66,22 @@ def test_ceil_switch_survives_save_and_load(tmp_path):
     Sequential().add(pool).save(path)
     assert Layer.load(path).forward(x).shape == (1, 2, 4, 4)
     assert pool.floor().forward(x).shape == (1, 2, 3, 3)
+
+
+@pytest.mark.parametrize("make, shape, channel_axis", [
+    (lambda: SpatialDropout1D(0.4), (6, 9, 5), 2),
+    (lambda: SpatialDropout2D(0.4), (6, 5, 4, 3), 1),
+    (lambda: SpatialDropout2D(0.4, "NHWC"), (6, 4, 3, 5), 3),
+    (lambda: SpatialDropout3D(0.4), (6, 5, 2, 3, 3), 1),
+])
+def test_spatial_dropout_drops_whole_channels_in_training(make, shape, channel_axis):
+    x = np.random.RandomState(3).uniform(0.5, 1.5, shape).astype(np.float32)
+    layer = make()
+    y = layer.forward(x)
+    kept = np.moveaxis(y != 0, channel_axis, -1).reshape(shape[0], -1, shape[channel_axis])
+    # Each (sample, channel) map is either all kept, unscaled, or all zero.
+    assert np.all(kept.all(axis=1) | ~kept.any(axis=1))
+    np.testing.assert_array_equal(y[y != 0], x[y != 0])
+    assert 0 < (y == 0).mean() < 1
+    gy = np.ones_like(x)
+    np.testing.assert_array_equal(layer.backward(x, gy) != 0, y != 0)

@@ -3,7 +3,8 @@ re-exported by bigdl.nn.layer). Arguments come width before height, as in BigDL.
 from bigdl.nn.layer import Layer, _not_yet
 
 __all__ = ["SpatialConvolution", "SpatialDilatedConvolution", "SpatialMaxPooling", "SpatialAveragePooling",
-           "SpatialZeroPadding", "TemporalConvolution", "TemporalMaxPooling"]
+           "SpatialZeroPadding", "TemporalConvolution", "TemporalMaxPooling",
+           "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"]
 
 
 def _init_params(layer, init_weight, init_bias, init_grad_weight, init_grad_bias, with_bias=True):
@@ -117,3 +118,28 @@ class TemporalMaxPooling(Layer):
 
     def __init__(self, k_w, d_w=-1, bigdl_type="float"):
         super().__init__(None, bigdl_type, k_w=k_w, d_w=d_w)
+
+
+class SpatialDropout1D(Layer):
+    """In training, zeroes each feature (last dimension) of (T, F) or (N, T, F) input across all
+    its frames with probability init_p, keeping the others unscaled; in evaluation, multiplies
+    the input by 1 − init_p."""
+
+    def __init__(self, init_p=0.5, bigdl_type="float"):
+        super().__init__(None, bigdl_type, init_p=init_p)
+
+
+class SpatialDropout2D(Layer):
+    """SpatialDropout1D for the channels of (C, H, W) / (N, C, H, W) input (data_format "NHWC":
+    channels last): whole feature maps are dropped."""
+
+    def __init__(self, init_p=0.5, data_format="NCHW", bigdl_type="float"):
+        super().__init__(None, bigdl_type, init_p=init_p, data_format=data_format)
+
+
+class SpatialDropout3D(Layer):
+    """SpatialDropout2D for (C, D, H, W) / (N, C, D, H, W) input (data_format "NHWC": channels
+    last)."""
+
+    def __init__(self, init_p=0.5, data_format="NCHW", bigdl_type="float"):
+        super().__init__(None, bigdl_type, init_p=init_p, data_format=data_format)
