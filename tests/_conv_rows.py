@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from bigdl.nn.layer import (SpatialAveragePooling, SpatialConvolution, SpatialDilatedConvolution, SpatialMaxPooling,
                             SpatialZeroPadding, TemporalConvolution, TemporalMaxPooling,
-                            SpatialDropout1D, SpatialDropout2D, SpatialDropout3D)
+                            SpatialDropout1D, SpatialDropout2D, SpatialDropout3D, UpSampling1D, UpSampling2D)
 
 from _layer_rows import LayerRow, u
 
@@ -195,4 +195,11 @@ CONV_LAYERS = [
              lambda x: x * 0.75, x1=u(3, 4, 5)),
     LayerRow("SpatialDropout3D-eval", lambda: SpatialDropout3D(0.5).evaluate(), u(2, 3, 2, 4, 5), lambda x: x * 0.5,
              x1=u(3, 2, 4, 5)),
+
+    LayerRow("UpSampling1D", lambda: UpSampling1D(3), u(2, 4, 5), lambda x: x.repeat_interleave(3, dim=1),
+             bad=(u(4, 5), ["UpSampling1D", "(4, 5)"])),
+    LayerRow("UpSampling2D", lambda: UpSampling2D([2, 3]), u(2, 3, 4, 5),
+             lambda x: x.repeat_interleave(2, dim=2).repeat_interleave(3, dim=3), bad=(u(3, 4, 5), ["UpSampling2D", "(3, 4, 5)"])),
+    LayerRow("UpSampling2D-nhwc", lambda: UpSampling2D([3, 2], "nhwc"), u(2, 4, 5, 3),
+             lambda x: x.repeat_interleave(3, dim=1).repeat_interleave(2, dim=2)),
 ]

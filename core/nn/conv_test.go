@@ -65,7 +65,7 @@ func TestSpatialConvolutionMatchesDefinition(t *testing.T) {
 	}
 }
 
-// LeNet's convolutions and pooling (and zero padding), in both layouts, allocate nothing per
+// LeNet's convolutions and pooling (and padding and upsampling), in both layouts, allocate nothing per
 // training step once their workspaces exist.
 func TestConvolutionAndPoolingDoNotAllocate(t *testing.T) {
 	r := rand.New(rand.NewSource(1))
@@ -78,6 +78,7 @@ func TestConvolutionAndPoolingDoNotAllocate(t *testing.T) {
 		seq.Add(mustNew(t, "SpatialAveragePooling", map[string]any{"kw": 3.0, "kh": 3.0, "pad_w": 1.0, "pad_h": 1.0, "format": format}))
 		if format == "NCHW" {
 			seq.Add(mustNew(t, "SpatialZeroPadding", map[string]any{"pad_left": 1.0, "pad_right": -1.0, "pad_top": 2.0, "pad_bottom": 0.0}))
+			seq.Add(mustNew(t, "UpSampling2D", map[string]any{"size": []any{2.0, 1.0}}))
 		}
 		x := randTensor(r, 9, 2, 16, 16)
 		if format == "NHWC" {

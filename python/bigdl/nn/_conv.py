@@ -4,7 +4,7 @@ from bigdl.nn.layer import Layer, _not_yet
 
 __all__ = ["SpatialConvolution", "SpatialDilatedConvolution", "SpatialMaxPooling", "SpatialAveragePooling",
            "SpatialZeroPadding", "TemporalConvolution", "TemporalMaxPooling",
-           "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D"]
+           "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "UpSampling1D", "UpSampling2D"]
 
 
 def _init_params(layer, init_weight, init_bias, init_grad_weight, init_grad_bias, with_bias=True):
@@ -143,3 +143,18 @@ class SpatialDropout3D(Layer):
 
     def __init__(self, init_p=0.5, data_format="NCHW", bigdl_type="float"):
         super().__init__(None, bigdl_type, init_p=init_p, data_format=data_format)
+
+
+class UpSampling1D(Layer):
+    """Repeats each frame of (N, T, F) input length times: (N, T·length, F)."""
+
+    def __init__(self, length, bigdl_type="float"):
+        super().__init__(None, bigdl_type, length=length)
+
+
+class UpSampling2D(Layer):
+    """Repeats each pixel of (N, C, H, W) input size[0] times down and size[1] times across
+    (nearest neighbour); data_format "nhwc" takes (N, H, W, C)."""
+
+    def __init__(self, size, data_format="nchw", bigdl_type="float"):
+        super().__init__(None, bigdl_type, size=[int(s) for s in size], data_format=data_format)
