@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from bigdl.nn.layer import (SpatialAveragePooling, SpatialConvolution, SpatialDilatedConvolution, SpatialMaxPooling,
                             SpatialZeroPadding, TemporalConvolution, TemporalMaxPooling,
-                            SpatialDropout1D, SpatialDropout2D, SpatialDropout3D, UpSampling1D, UpSampling2D)
+                            SpatialDropout1D, SpatialDropout2D, SpatialDropout3D, UpSampling1D, UpSampling2D, Cropping2D)
 
 from _layer_rows import LayerRow, u
 
@@ -202,4 +202,9 @@ CONV_LAYERS = [
              lambda x: x.repeat_interleave(2, dim=2).repeat_interleave(3, dim=3), bad=(u(3, 4, 5), ["UpSampling2D", "(3, 4, 5)"])),
     LayerRow("UpSampling2D-nhwc", lambda: UpSampling2D([3, 2], "nhwc"), u(2, 4, 5, 3),
              lambda x: x.repeat_interleave(3, dim=1).repeat_interleave(2, dim=2)),
+
+    LayerRow("Cropping2D", lambda: Cropping2D([1, 2], [0, 3]), u(2, 3, 6, 7), lambda x: x[:, :, 1:-2, 0:-3],
+             bad=(u(3, 6, 7), ["Cropping2D", "(3, 6, 7)"])),
+    LayerRow("Cropping2D-NHWC", lambda: Cropping2D([2, 0], [1, 1], "NHWC"), u(2, 5, 6, 3), lambda x: x[:, 2:, 1:-1, :],
+             bad=(u(2, 2, 2, 3), ["Cropping2D", "(2, 2, 2, 3)"])),
 ]

@@ -4,7 +4,8 @@ from bigdl.nn.layer import Layer, _not_yet
 
 __all__ = ["SpatialConvolution", "SpatialDilatedConvolution", "SpatialMaxPooling", "SpatialAveragePooling",
            "SpatialZeroPadding", "TemporalConvolution", "TemporalMaxPooling",
-           "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "UpSampling1D", "UpSampling2D"]
+           "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "UpSampling1D", "UpSampling2D",
+           "Cropping2D"]
 
 
 def _init_params(layer, init_weight, init_bias, init_grad_weight, init_grad_bias, with_bias=True):
@@ -158,3 +159,12 @@ class UpSampling2D(Layer):
 
     def __init__(self, size, data_format="nchw", bigdl_type="float"):
         super().__init__(None, bigdl_type, size=[int(s) for s in size], data_format=data_format)
+
+
+class Cropping2D(Layer):
+    """Trims heightCrop = [top, bottom] rows and widthCrop = [left, right] columns off
+    (N, C, H, W) input ((N, H, W, C) with data_format "NHWC")."""
+
+    def __init__(self, heightCrop, widthCrop, data_format="NCHW", bigdl_type="float"):
+        super().__init__(None, bigdl_type, heightCrop=[int(v) for v in heightCrop],
+                         widthCrop=[int(v) for v in widthCrop], data_format=data_format)
