@@ -56,6 +56,7 @@ bench: build $(TEST_STAMP)
 	$(PIP) --quiet threadpoolctl
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./core/kernels ./core/optim
 	$(PY) bench/run.py
+	GO=$(GO) $(PY) bench/lenet_bench.py
 	GO=$(GO) $(PY) bench/spark_bench.py
 
 # BIGDL_GO_CC=zig: a release wheel must be manylinux2014, so a missing zig fails the build instead of

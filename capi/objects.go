@@ -337,6 +337,11 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 		}
 		return response{result: optim.Evaluate(m, req.tensors[0], req.tensors[1], bs, methods)}, nil
 	}
+	if c, ok := m.(nn.MethodCaller); ok {
+		if res, out, handled, err := c.CallMethod(method, req.args, req.tensors); handled {
+			return response{result: res, tensors: out}, err
+		}
+	}
 	return response{}, fmt.Errorf("layers have no method %q", method)
 }
 

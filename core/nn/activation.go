@@ -87,11 +87,9 @@ func (r relu) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 	return r.gradIn
 }
 
-// NewTanh is the element-wise hyperbolic tangent.
+// NewTanh is the element-wise hyperbolic tangent (see tanh.go).
 func NewTanh() Module {
-	return newElementwise("Tanh", map[string]any{},
-		func(x float32) float32 { return float32(math.Tanh(float64(x))) },
-		func(x, y float32) float32 { return 1 - y*y })
+	return tanhLayer{newElementwise("Tanh", map[string]any{}, nil, nil)}
 }
 
 // NewSigmoid is 1/(1+e^-x).

@@ -65,7 +65,7 @@ func checkGradients(t *testing.T, m Module, x *tensor.Tensor) {
 	}
 }
 
-func mustNew(t *testing.T, class string, args map[string]any) Module {
+func mustNew(t testing.TB, class string, args map[string]any) Module {
 	t.Helper()
 	m, err := New(class, args)
 	if err != nil {

@@ -573,3 +573,6 @@ class ActivityRegularization(Layer):
 # BigDL's bigdl.nn.layer names.
 from bigdl.nn._tables import *  # noqa: E402,F401,F403
 from bigdl.nn._elementwise import *  # noqa: E402,F401,F403
+
+# Convolution, pooling and normalisation layers, by family in their own module.
+from bigdl.nn._conv import *  # noqa: E402,F401,F403
