@@ -72,16 +72,7 @@ func (l *Linear) String() string {
 	return fmt.Sprintf("Linear[%s](%d -> %d)", l.name, l.In, l.Out)
 }
 
-func (l *Linear) rows(x *tensor.Tensor) int {
-	switch {
-	case x.Dims() == 1 && x.Shape[0] == l.In:
-		return 1
-	case x.Dims() == 2 && x.Shape[1] == l.In:
-		return x.Shape[0]
-	}
-	shapeError(l, fmt.Sprintf("shape (%d,) or (batch, %d)", l.In, l.In), x.Shape)
-	return 0
-}
+func (l *Linear) rows(x *tensor.Tensor) int { return vectorRows(l, x, l.In) }
 
 func (l *Linear) Forward(x *tensor.Tensor) *tensor.Tensor {
 	n := l.rows(x)

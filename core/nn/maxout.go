@@ -80,9 +80,7 @@ func (m *Maxout) String() string {
 
 func (m *Maxout) Forward(x *tensor.Tensor) *tensor.Tensor {
 	syncInner(&m.Base, m.lin)
-	if !(x.Dims() == 1 && x.Shape[0] == m.In || x.Dims() == 2 && x.Shape[1] == m.In) {
-		shapeError(m, fmt.Sprintf("shape (%d,) or (batch, %d)", m.In, m.In), x.Shape)
-	}
+	vectorRows(m, x, m.In)
 	z := m.lin.Forward(x)
 	n := z.Len() / (m.Out * m.K)
 	if x.Dims() == 1 {
@@ -172,9 +170,7 @@ func (h *Highway) String() string { return fmt.Sprintf("Highway[%s](%d)", h.name
 func (h *Highway) Forward(x *tensor.Tensor) *tensor.Tensor {
 	syncInner(&h.Base, h.gate)
 	syncInner(&h.Base, h.transform)
-	if !(x.Dims() == 1 && x.Shape[0] == h.Size || x.Dims() == 2 && x.Shape[1] == h.Size) {
-		shapeError(h, fmt.Sprintf("shape (%d,) or (batch, %d)", h.Size, h.Size), x.Shape)
-	}
+	vectorRows(h, x, h.Size)
 	g := h.gate.Forward(x)
 	h.g = tensor.Ensure(h.g, g.Shape...)
 	for i, v := range g.Data {

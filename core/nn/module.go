@@ -284,6 +284,20 @@ func shapeError(m Module, want string, got []int) {
 	panic(fmt.Errorf("%s: expected input of %s, got shape %s", m.String(), want, tensor.ShapeString(got)))
 }
 
+// vectorRows is the record count of x for a layer m that reads vectors of
+// size n: 1 for an (n,) input, batch for (batch, n); any other shape is
+// refused, naming m.
+func vectorRows(m Module, x *tensor.Tensor, n int) int {
+	switch {
+	case x.Dims() == 1 && x.Shape[0] == n:
+		return 1
+	case x.Dims() == 2 && x.Shape[1] == n:
+		return x.Shape[0]
+	}
+	shapeError(m, fmt.Sprintf("shape (%d,) or (batch, %d)", n, n), x.Shape)
+	return 0
+}
+
 // SetRNG gives every random layer in m (those with a UseRNG method) the
 // generator g.
 func SetRNG(m Module, g *rng.MT) {

@@ -452,16 +452,7 @@ func (c *centres) gw(k, i int) *float32 {
 	return &c.Weight.Grad.Data[k*c.In+i]
 }
 
-func (c *centres) rows(x *tensor.Tensor) int {
-	switch {
-	case x.Dims() == 1 && x.Shape[0] == c.In:
-		return 1
-	case x.Dims() == 2 && x.Shape[1] == c.In:
-		return x.Shape[0]
-	}
-	shapeError(c, fmt.Sprintf("shape (%d,) or (batch, %d)", c.In, c.In), x.Shape)
-	return 0
-}
+func (c *centres) rows(x *tensor.Tensor) int { return vectorRows(c, x, c.In) }
 
 // cosEps keeps a zero row's cosine finite, as BigDL's 1e-12.
 const cosEps = 1e-12
