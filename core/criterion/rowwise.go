@@ -121,14 +121,7 @@ func (m *MultiMargin) each(x, y *tensor.Tensor, f func(i, d, t int, z, w float64
 	}
 }
 
-func (m *MultiMargin) scale(x *tensor.Tensor) float64 {
-	n, c := rows(x)
-	s := 1 / float64(c)
-	if m.SizeAverage {
-		s /= float64(n)
-	}
-	return s
-}
+func (m *MultiMargin) scale(x *tensor.Tensor) float64 { return perClassScale(x, m.SizeAverage) }
 
 func (m *MultiMargin) Forward(x, y *tensor.Tensor) float64 {
 	var s float64
@@ -211,14 +204,7 @@ func (m *MultiLabelMargin) each(x, y *tensor.Tensor, f func(j, i, off int)) {
 	}
 }
 
-func (m *MultiLabelMargin) scale(x *tensor.Tensor) float64 {
-	n, c := rows(x)
-	s := 1 / float64(c)
-	if m.SizeAverage {
-		s /= float64(n)
-	}
-	return s
-}
+func (m *MultiLabelMargin) scale(x *tensor.Tensor) float64 { return perClassScale(x, m.SizeAverage) }
 
 func (m *MultiLabelMargin) Forward(x, y *tensor.Tensor) float64 {
 	var s float64
@@ -499,4 +485,16 @@ func (d *DotProduct) Backward(x, y *tensor.Tensor) *tensor.Tensor {
 		d.grad.Data[i] = float32(k * g)
 	}
 	return d.grad
+}
+
+// perClassScale is the margin criteria's normaliser: BigDL divides each
+// record's sum over classes by the class count, and with size_average the
+// total by the record count too.
+func perClassScale(x *tensor.Tensor, sizeAverage bool) float64 {
+	n, c := rows(x)
+	s := 1 / float64(c)
+	if sizeAverage {
+		s /= float64(n)
+	}
+	return s
 }
