@@ -347,6 +347,6 @@ CONV_LAYERS = [
     local2d_row("LocallyConnected2D-same", (2, 7, 6, 3, 3, 3, 2, 2, -1, -1), u(2, 2, 6, 7), x1=u(2, 6, 7)),
     local2d_row("LocallyConnected2D-NHWC", (3, 6, 5, 2, 2, 3, 2, 1, 1, 0), u(2, 5, 6, 3), kw={"data_format": "NHWC"},
                 x1=u(5, 6, 3), bad=(u(2, 3, 5, 6), ["LocallyConnected2D", "(5, 6, 3)", "(2, 3, 5, 6)"])),
-    # Many samples: chunks of the batch, the last one partial.
-    local2d_row("LocallyConnected2D-chunks", (8, 12, 12, 3, 3, 3), u(30, 8, 12, 12)),
+    # Many samples: chunks of 36 samples, the last one partial.
+    local2d_row("LocallyConnected2D-chunks", (8, 12, 12, 3, 3, 3), u(40, 8, 12, 12)),
 ]

@@ -51,7 +51,7 @@ func TestVolumetricConvolutionMatchesDefinition(t *testing.T) {
 	}{
 		{1, 1, 4, 5, 6, 2, [3]int{2, 3, 3}, [3]int{1, 1, 1}, [3]int{0, 0, 0}},
 		{3, 2, 5, 7, 6, 4, [3]int{3, 2, 3}, [3]int{2, 1, 2}, [3]int{1, 1, 0}},
-		{30, 3, 6, 9, 8, 5, [3]int{2, 3, 3}, [3]int{1, 2, 1}, [3]int{1, 0, 1}}, // several chunks
+		{12, 6, 8, 12, 10, 5, [3]int{2, 3, 3}, [3]int{1, 2, 1}, [3]int{1, 0, 1}}, // chunks of 5 volumes
 		{2, 2, 3, 4, 70, 3, [3]int{1, 2, 5}, [3]int{1, 1, 1}, [3]int{0, 1, 2}}, // a width past the kernels' tiles
 	} {
 		c := mustNew(t, "VolumetricConvolution", map[string]any{"n_input_plane": float64(tc.c), "n_output_plane": float64(tc.out),
@@ -140,17 +140,32 @@ func TestVolumetricAndLocallyConnectedReplicasDoNotAllocate(t *testing.T) {
 		return seq
 	}
 	seq := build()
-	x := randTensor(r, 9, 2, 3, 8, 8)
+	x := randTensor(r, 70, 2, 3, 8, 8) // two chunks of the convolution's vol2col
 	gy := randTensor(r, seq.Forward(x).Shape...)
 	if a := stepAllocs(seq, x, gy); a != 0 {
 		t.Fatalf("%v allocations per forward+backward", a)
 	}
-	SetGradsOverwritten(seq, true)
+	_, want := paramGrads(seq, x, gy)
+	if !SetGradsOverwritten(seq, true) {
+		t.Fatal("the layers refused to overwrite their gradients")
+	}
 	SetInputGradUnused(seq, true)
 	if a := stepAllocs(seq, x, gy); a != 0 {
 		t.Fatalf("as the training loop runs it: %v allocations per step", a)
 	}
-	_, want := paramGrads(seq, x, gy)
+	// Overwriting gradients that hold garbage gives what accumulating from zero gave.
+	for _, p := range AllParams(seq) {
+		for i := range p.Grad.Data {
+			p.Grad.Data[i] = float32(i) + 0.5
+		}
+	}
+	seq.Forward(x)
+	seq.Backward(x, gy)
+	for i, p := range AllParams(seq) {
+		if !slices.Equal(p.Grad.Data, want[i]) {
+			t.Fatalf("parameter %d: an overwriting backward differs from one from zeroed gradients", i)
+		}
+	}
 
 	replica, grads, err := Clone(seq)
 	if err != nil {
