@@ -183,8 +183,10 @@ func (c *VolumetricConvolution) gemm() gemmConv {
 // volWindow unfolds volumes by vol2col.
 type volWindow kernels.VolGeom
 
-func (w *volWindow) unfold(col, x []float32, n int) { kernels.Vol2col(col, x, n, (*kernels.VolGeom)(w)) }
-func (w *volWindow) fold(x, col []float32, n int)   { kernels.Col2vol(x, col, n, (*kernels.VolGeom)(w)) }
+func (w *volWindow) unfold(col, x []float32, n int) {
+	kernels.Vol2col(col, x, n, (*kernels.VolGeom)(w))
+}
+func (w *volWindow) fold(x, col []float32, n int) { kernels.Col2vol(x, col, n, (*kernels.VolGeom)(w)) }
 
 func (c *VolumetricConvolution) outShape(x *tensor.Tensor, n int) []int {
 	s := []int{c.NOut, c.geom.OutT, c.geom.Slice.OutH, c.geom.Slice.OutW}

@@ -52,7 +52,7 @@ func TestVolumetricConvolutionMatchesDefinition(t *testing.T) {
 		{1, 1, 4, 5, 6, 2, [3]int{2, 3, 3}, [3]int{1, 1, 1}, [3]int{0, 0, 0}},
 		{3, 2, 5, 7, 6, 4, [3]int{3, 2, 3}, [3]int{2, 1, 2}, [3]int{1, 1, 0}},
 		{12, 6, 8, 12, 10, 5, [3]int{2, 3, 3}, [3]int{1, 2, 1}, [3]int{1, 0, 1}}, // chunks of 5 volumes
-		{2, 2, 3, 4, 70, 3, [3]int{1, 2, 5}, [3]int{1, 1, 1}, [3]int{0, 1, 2}}, // a width past the kernels' tiles
+		{2, 2, 3, 4, 70, 3, [3]int{1, 2, 5}, [3]int{1, 1, 1}, [3]int{0, 1, 2}},   // a width past the kernels' tiles
 	} {
 		c := mustNew(t, "VolumetricConvolution", map[string]any{"n_input_plane": float64(tc.c), "n_output_plane": float64(tc.out),
 			"k_t": float64(tc.k[0]), "k_h": float64(tc.k[1]), "k_w": float64(tc.k[2]),
