@@ -10,7 +10,9 @@ import torch.nn.functional as F
 
 from bigdl.nn.layer import (SpatialAveragePooling, SpatialConvolution, SpatialDilatedConvolution, SpatialMaxPooling,
                             SpatialZeroPadding, TemporalConvolution, TemporalMaxPooling,
-                            SpatialDropout1D, SpatialDropout2D, SpatialDropout3D, UpSampling1D, UpSampling2D, Cropping2D)
+                            SpatialDropout1D, SpatialDropout2D, SpatialDropout3D, UpSampling1D, UpSampling2D, Cropping2D,
+                            VolumetricConvolution, VolumetricMaxPooling, VolumetricAveragePooling, LocallyConnected1D,
+                            LocallyConnected2D)
 
 from _layer_rows import LayerRow, u
 
@@ -47,10 +49,10 @@ def conv_ref(kw, kh, dw=1, dh=1, pw=0, ph=0, groups=1, fmt="NCHW", bias=True):
     return nhwc(f) if fmt == "NHWC" else f
 
 
-def batched_or_not(f):
-    """f for 4-D input, also given 3-D input (one sample)."""
+def batched_or_not(f, rank=4):
+    """f for batched input of the given rank, also given one sample (a rank less)."""
     def g(x, *w):
-        if x.dim() == 3:
+        if x.dim() == rank - 1:
             return f(x.unsqueeze(0), *w).squeeze(0)
         return f(x, *w)
     return g
@@ -101,6 +103,84 @@ def conv_row(name, args, x, kw={}, x1=None, bad=None, **ref):
     return LayerRow(name, lambda: SpatialConvolution(*args, **kw), x,
                     conv_ref(k_w, k_h, *args[4:8], groups=groups, fmt=fmt, bias=bias),
                     x1=x1, params=params, fan=(n_in * k_w * k_h, n_out * k_w * k_h),
+                    init_args=("wRegularizer", "bRegularizer", "init_weight", "init_bias"), bad=bad)
+
+
+def vol_conv_ref(kt, kw, kh, dt=1, dw=1, dh=1, pt=0, pw=0, ph=0, bias=True):
+    """BigDL's time, width, height arguments as conv3d's (time, height, width)."""
+    def f(x, W, b=None):
+        if not bias:
+            b = None
+        if pt == -1:
+            (f0, f1), (t, bo), (le, r) = (same_pad(x.shape[-3], kt, dt), same_pad(x.shape[-2], kh, dh),
+                                          same_pad(x.shape[-1], kw, dw))
+            return F.conv3d(F.pad(x, (le, r, t, bo, f0, f1)), W, b, stride=(dt, dh, dw))
+        return F.conv3d(x, W, b, stride=(dt, dh, dw), padding=(pt, ph, pw))
+    return batched_or_not(f, 5)
+
+
+def vol_conv_row(name, args, x, kw={}, x1=None, bad=None):
+    n_in, n_out, k_t, k_w, k_h = args[:5]
+    bias = kw.get("with_bias", True)
+    r = k_t * k_w * k_h
+    return LayerRow(name, lambda: VolumetricConvolution(*args, **kw), x, vol_conv_ref(*args[2:], bias=bias), x1=x1,
+                    params=[(n_out, n_in, k_t, k_h, k_w)] + ([(n_out,)] if bias else []), fan=(n_in * r, n_out * r),
+                    init_args=("wRegularizer", "bRegularizer"), bad=bad)
+
+
+def vol_pool_ref(kt, kw, kh, dt, dw, dh, pt=0, pw=0, ph=0, include=True, ceil=False, avg=False):
+    def f(x):
+        if avg:
+            return F.avg_pool3d(x, (kt, kh, kw), (dt, dh, dw), (pt, ph, pw), ceil_mode=ceil, count_include_pad=include)
+        return F.max_pool3d(x, (kt, kh, kw), (dt, dh, dw), (pt, ph, pw))
+    return batched_or_not(f, 5)
+
+
+def local1d_ref(kw, dw):
+    """(N, T, F) windows as (N, out frames, kw·F) rows, each frame's own (out, kw·F) filter."""
+    def f(x, W, b):
+        win = x.unfold(1, kw, dw).transpose(2, 3)  # (N, frames, kw, F)
+        return torch.einsum("ntk,tok->nto", win.reshape(*win.shape[:2], -1), W) + b
+    return batched_or_not(f, 3)
+
+
+def local2d_ref(kw, kh, dw=1, dh=1, pw=0, ph=0, fmt="NCHW", bias=True):
+    """Each position's own filter over F.unfold's (c, kh, kw) patches ((kh, kw, c) in NHWC). The
+    bias is added in storage order to a sample's output, as BigDL's Tensor.add does."""
+    def f(x, W, b=None):
+        if fmt == "NHWC":
+            x = x.permute(0, 3, 1, 2)
+        n, c, h, w = x.shape
+        if pw == -1:
+            (t, bo), (le, r) = same_pad(h, kh, dh), same_pad(w, kw, dw)
+            x, pad = F.pad(x, (le, r, t, bo)), (0, 0)
+        else:
+            pad = (ph, pw)
+        cols = F.unfold(x, (kh, kw), padding=pad, stride=(dh, dw))  # (N, c·kh·kw, L)
+        oh, ow = (x.shape[2] + 2 * pad[0] - kh) // dh + 1, (x.shape[3] + 2 * pad[1] - kw) // dw + 1
+        if fmt == "NHWC":
+            cols = cols.reshape(n, c, kh * kw, -1).transpose(1, 2).reshape(n, c * kh * kw, -1)
+            y = torch.einsum("nkl,lok->nlo", cols, W)
+            y = y + b if bias else y
+            return y.reshape(n, oh, ow, -1)
+        y = torch.einsum("nkl,lok->nol", cols, W)
+        y = y + b.reshape(y.shape[1:]) if bias else y
+        return y.reshape(n, -1, oh, ow)
+    return batched_or_not(f, 4)
+
+
+def local2d_row(name, args, x, kw={}, x1=None, bad=None):
+    n_in, in_w, in_h, n_out, k_w, k_h = args[:6]
+    dw, dh, pw, ph = (list(args[6:10]) + [1, 1, 0, 0][len(args[6:10]):])
+    if pw == -1:
+        oh, ow = math.ceil(in_h / dh), math.ceil(in_w / dw)
+    else:
+        oh, ow = (in_h + 2 * ph - k_h) // dh + 1, (in_w + 2 * pw - k_w) // dw + 1
+    bias = kw.get("with_bias", True)
+    params = [(oh * ow, n_out, n_in * k_h * k_w)] + ([(oh * ow, n_out)] if bias else [])
+    return LayerRow(name, lambda: LocallyConnected2D(*args, **kw), x,
+                    local2d_ref(k_w, k_h, dw, dh, pw, ph, kw.get("data_format", "NCHW"), bias), x1=x1, params=params,
+                    fan=(n_in * k_w * k_h, n_out * k_w * k_h),
                     init_args=("wRegularizer", "bRegularizer", "init_weight", "init_bias"), bad=bad)
 
 
@@ -207,4 +287,66 @@ CONV_LAYERS = [
              bad=(u(3, 6, 7), ["Cropping2D", "(3, 6, 7)"])),
     LayerRow("Cropping2D-NHWC", lambda: Cropping2D([2, 0], [1, 1], "NHWC"), u(2, 5, 6, 3), lambda x: x[:, 2:, 1:-1, :],
              bad=(u(2, 2, 2, 3), ["Cropping2D", "(2, 2, 2, 3)"])),
+
+    vol_conv_row("VolumetricConvolution", (3, 4, 2, 3, 3), u(2, 3, 4, 6, 5), x1=u(3, 4, 6, 5),
+                 bad=(u(2, 5, 4, 6, 5), ["VolumetricConvolution", "(2, 5, 4, 6, 5)"])),
+    vol_conv_row("VolumetricConvolution-rank", (3, 4, 2, 3, 3), u(2, 3, 4, 6, 5),
+                 bad=(u(3, 4, 5), ["VolumetricConvolution", "(3, 4, 5)"])),
+    vol_conv_row("VolumetricConvolution-kernel-too-large", (2, 3, 3, 2, 2), u(2, 2, 4, 5, 5),
+                 bad=(u(2, 2, 2, 5, 5), ["VolumetricConvolution", "larger than the padded input", "(2, 2, 2, 5, 5)"])),
+    vol_conv_row("VolumetricConvolution-stride-pad", (2, 3, 3, 2, 3, 2, 1, 2, 1, 1, 0), u(3, 2, 7, 8, 9), x1=u(2, 6, 7, 5)),
+    vol_conv_row("VolumetricConvolution-batch1", (2, 3, 3, 3, 3, 1, 1, 1, 1, 1, 1), u(1, 2, 5, 5, 5)),
+    vol_conv_row("VolumetricConvolution-nobias", (3, 2, 2, 2, 2, 2, 2, 2), u(2, 3, 5, 6, 7), kw={"with_bias": False}),
+    vol_conv_row("VolumetricConvolution-same", (2, 3, 3, 2, 3, 2, 1, 2, -1, -1, -1), u(2, 2, 5, 6, 7), x1=u(2, 4, 5, 3)),
+    # A chunk boundary inside the batch (vol2col of 11 volumes at a time) and a row past the kernels' tiles.
+    vol_conv_row("VolumetricConvolution-chunks", (4, 5, 2, 3, 3, 1, 1, 1, 0, 1, 1), u(25, 4, 6, 8, 8)),
+    vol_conv_row("VolumetricConvolution-wide", (1, 2, 1, 3, 1), u(2, 1, 2, 3, 37)),
+
+    LayerRow("VolumetricMaxPooling", lambda: VolumetricMaxPooling(2, 2, 2, 2, 2, 2), u(2, 3, 4, 6, 8),
+             vol_pool_ref(2, 2, 2, 2, 2, 2), x1=u(3, 4, 6, 8), bad=(u(3, 4, 5), ["VolumetricMaxPooling", "(3, 4, 5)"])),
+    LayerRow("VolumetricMaxPooling-stride-pad", lambda: VolumetricMaxPooling(3, 2, 3, 2, 1, 2, 1, 1, 1), u(2, 2, 7, 9, 6),
+             vol_pool_ref(3, 2, 3, 2, 1, 2, 1, 1, 1), x1=u(2, 7, 9, 6)),
+    LayerRow("VolumetricMaxPooling-batch1", lambda: VolumetricMaxPooling(1, 3, 2, 1, 3, 2), u(1, 2, 3, 5, 7),
+             vol_pool_ref(1, 3, 2, 1, 3, 2),
+             bad=(u(1, 2, 3, 1, 7), ["VolumetricMaxPooling", "larger than the padded input", "(1, 2, 3, 1, 7)"])),
+
+    LayerRow("VolumetricAveragePooling", lambda: VolumetricAveragePooling(2, 2, 2, 2, 2, 2), u(2, 3, 4, 6, 8),
+             vol_pool_ref(2, 2, 2, 2, 2, 2, avg=True), x1=u(3, 4, 6, 8),
+             bad=(u(3, 4, 5), ["VolumetricAveragePooling", "(3, 4, 5)"])),
+    LayerRow("VolumetricAveragePooling-pad", lambda: VolumetricAveragePooling(3, 3, 2, 2, 2, 1, 1, 1, 1), u(2, 2, 5, 6, 7),
+             vol_pool_ref(3, 3, 2, 2, 2, 1, 1, 1, 1, avg=True), x1=u(2, 5, 6, 7)),
+    LayerRow("VolumetricAveragePooling-exclude-pad", lambda: VolumetricAveragePooling(3, 2, 3, 2, 1, 2, 1, 1, 1, False),
+             u(2, 2, 5, 7, 6), vol_pool_ref(3, 2, 3, 2, 1, 2, 1, 1, 1, include=False, avg=True)),
+    LayerRow("VolumetricAveragePooling-ceil", lambda: VolumetricAveragePooling(2, 3, 3, 2, 2, 2, 0, 1, 1, ceil_mode=True),
+             u(2, 2, 5, 8, 7), vol_pool_ref(2, 3, 3, 2, 2, 2, 0, 1, 1, ceil=True, avg=True), x1=u(2, 5, 8, 7)),
+    # BigDL refuses a window larger than the unpadded input (PyTorch pads first).
+    LayerRow("VolumetricAveragePooling-too-large", lambda: VolumetricAveragePooling(3, 2, 2, 1, 1, 1, 1, 1, 1),
+             u(1, 2, 3, 4, 4), vol_pool_ref(3, 2, 2, 1, 1, 1, 1, 1, 1, avg=True),
+             bad=(u(1, 2, 2, 4, 4), ["VolumetricAveragePooling", "larger than the input", "(1, 2, 2, 4, 4)"])),
+
+    # BigDL's fans for LocallyConnected1D's 3-D weight are OUT_IN's reading of its first two axes
+    # (output_frame_size, output frames); the default draw's bound is 1/sqrt(kernel_w·input_frame_size).
+    LayerRow("LocallyConnected1D", lambda: LocallyConnected1D(7, 4, 3, 3), u(2, 7, 4), local1d_ref(3, 1), x1=u(7, 4),
+             params=[(5, 3, 12), (5, 3)], fan=(12, 3), init_fans=(3, 5),
+             init_args=("weight_regularizer", "bias_regularizer", "init_weight", "init_bias"),
+             bad=(u(2, 7, 5), ["LocallyConnected1D", "(2, 7, 5)"])),
+    LayerRow("LocallyConnected1D-stride", lambda: LocallyConnected1D(10, 3, 5, 3, 2), u(3, 10, 3), local1d_ref(3, 2),
+             x1=u(10, 3), params=[(4, 5, 9), (4, 5)], fan=(9, 5), init_fans=(5, 4),
+             bad=(u(2, 9, 3), ["LocallyConnected1D", "(2, 9, 3)"])),
+    LayerRow("LocallyConnected1D-batch1", lambda: LocallyConnected1D(5, 2, 17, 2, 3), u(1, 5, 2), local1d_ref(2, 3),
+             params=[(2, 17, 4), (2, 17)], bad=(u(5,), ["LocallyConnected1D", "(5,)"])),
+
+    local2d_row("LocallyConnected2D", (3, 6, 5, 4, 3, 3), u(2, 3, 5, 6), x1=u(3, 5, 6),
+                bad=(u(2, 2, 5, 6), ["LocallyConnected2D", "(2, 2, 5, 6)"])),
+    local2d_row("LocallyConnected2D-size", (3, 6, 5, 4, 3, 3), u(2, 3, 5, 6),
+                bad=(u(2, 3, 6, 5), ["LocallyConnected2D", "(3, 5, 6)", "(2, 3, 6, 5)"])),
+    local2d_row("LocallyConnected2D-rank", (3, 6, 5, 4, 3, 3), u(2, 3, 5, 6), bad=(u(3, 5), ["LocallyConnected2D", "(3, 5)"])),
+    local2d_row("LocallyConnected2D-stride-pad", (2, 9, 7, 3, 3, 2, 2, 3, 1, 1), u(3, 2, 7, 9), x1=u(2, 7, 9)),
+    local2d_row("LocallyConnected2D-batch1", (2, 5, 5, 17, 2, 2, 1, 1, 1, 1), u(1, 2, 5, 5)),
+    local2d_row("LocallyConnected2D-nobias", (2, 5, 4, 3, 2, 3), u(2, 2, 4, 5), kw={"with_bias": False}),
+    local2d_row("LocallyConnected2D-same", (2, 7, 6, 3, 3, 3, 2, 2, -1, -1), u(2, 2, 6, 7), x1=u(2, 6, 7)),
+    local2d_row("LocallyConnected2D-NHWC", (3, 6, 5, 2, 2, 3, 2, 1, 1, 0), u(2, 5, 6, 3), kw={"data_format": "NHWC"},
+                x1=u(5, 6, 3), bad=(u(2, 3, 5, 6), ["LocallyConnected2D", "(5, 6, 3)", "(2, 3, 5, 6)"])),
+    # Many samples: chunks of 36 samples, the last one partial.
+    local2d_row("LocallyConnected2D-chunks", (8, 12, 12, 3, 3, 3), u(40, 8, 12, 12)),
 ]

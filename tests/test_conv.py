@@ -3,8 +3,12 @@ checks, weight layout, description and mode switches."""
 import numpy as np
 import pytest
 
-from bigdl.nn.layer import (Layer, Sequential, SpatialAveragePooling, SpatialConvolution, SpatialDilatedConvolution,
-                            SpatialDropout1D, SpatialDropout2D, SpatialDropout3D, SpatialMaxPooling)
+import inspect
+
+from bigdl.nn.layer import (Layer, LocallyConnected1D, LocallyConnected2D, Sequential, SpatialAveragePooling,
+                            SpatialConvolution, SpatialDilatedConvolution, SpatialDropout1D, SpatialDropout2D,
+                            SpatialDropout3D, SpatialMaxPooling, VolumetricAveragePooling, VolumetricConvolution,
+                            VolumetricMaxPooling)
 
 
 @pytest.mark.parametrize("make, words", [
@@ -19,6 +23,18 @@ from bigdl.nn.layer import (Layer, Sequential, SpatialAveragePooling, SpatialCon
     (lambda: SpatialDilatedConvolution(2, 3, 3, 3, dilation_w=0), ["SpatialDilatedConvolution", "dilation_w 0"]),
     (lambda: SpatialDilatedConvolution(2, 3, 3, 3, pad_w=-1, pad_h=-1), ["SpatialDilatedConvolution", "pad_w"]),
     (lambda: SpatialDilatedConvolution(2, 3, 3, 3, 0, 1), ["SpatialDilatedConvolution", "dw 0"]),
+    (lambda: VolumetricConvolution(2, 3, 2, 2, 2, d_t=0), ["VolumetricConvolution", "d_t", "0"]),
+    (lambda: VolumetricConvolution(2, 3, 2, 2, 2, 1, 1, 1, -1, 0, 0), ["VolumetricConvolution", "SAME"]),
+    (lambda: VolumetricConvolution(2, 0, 2, 2, 2), ["VolumetricConvolution", "n_output_plane"]),
+    (lambda: VolumetricMaxPooling(2, 2, 2, 1, 0, 1), ["VolumetricMaxPooling", "d_w", "0"]),
+    (lambda: VolumetricMaxPooling(2, 2, 2, 1, 1, 1, 0, 0, 2), ["VolumetricMaxPooling", "pad_h", "half"]),
+    (lambda: VolumetricAveragePooling(2, 2, 2, 1, 1, 0), ["VolumetricAveragePooling", "d_h", "0"]),
+    (lambda: VolumetricAveragePooling(2, 2, 2, 1, 1, 1, -1), ["VolumetricAveragePooling", "pad_t"]),
+    (lambda: LocallyConnected1D(6, 3, 2, 2, 0), ["LocallyConnected1D", "stride_w", "0"]),
+    (lambda: LocallyConnected1D(3, 3, 2, 4), ["LocallyConnected1D", "kernel_w 4", "n_input_frame 3"]),
+    (lambda: LocallyConnected2D(2, 5, 5, 3, 3, 3, stride_h=0), ["LocallyConnected2D", "stride_h 0"]),
+    (lambda: LocallyConnected2D(2, 5, 3, 3, 3, 4, pad_h=0), ["LocallyConnected2D", "larger than the padded input"]),
+    (lambda: LocallyConnected2D(2, 5, 5, 3, 3, 3, data_format="CHWN"), ["LocallyConnected2D", "CHWN"]),
 ])
 def test_bad_arguments_are_value_errors_naming_the_layer(make, words):
     with pytest.raises(ValueError) as e:
@@ -85,3 +101,74 @@ def test_spatial_dropout_drops_whole_channels_in_training(make, shape, channel_a
     assert 0 < (y == 0).mean() < 1
     gy = np.ones_like(x)
     np.testing.assert_array_equal(layer.backward(x, gy) != 0, y != 0)
+
+
+def test_volumetric_and_locally_connected_signatures_are_bigdls():
+    def params(cls):
+        return [(p.name, p.default) for p in inspect.signature(cls.__init__).parameters.values()][1:]
+    empty = inspect.Parameter.empty
+    assert params(VolumetricConvolution)[:12] == [
+        ("n_input_plane", empty), ("n_output_plane", empty), ("k_t", empty), ("k_w", empty), ("k_h", empty),
+        ("d_t", 1), ("d_w", 1), ("d_h", 1), ("pad_t", 0), ("pad_w", 0), ("pad_h", 0), ("with_bias", True)]
+    # BigDL's pooling strides have no default.
+    assert params(VolumetricMaxPooling)[:9] == [("k_t", empty), ("k_w", empty), ("k_h", empty), ("d_t", empty),
+                                                ("d_w", empty), ("d_h", empty), ("pad_t", 0), ("pad_w", 0), ("pad_h", 0)]
+    assert params(VolumetricAveragePooling)[3:11] == [("d_t", empty), ("d_w", empty), ("d_h", empty), ("pad_t", 0),
+                                                      ("pad_w", 0), ("pad_h", 0), ("count_include_pad", True),
+                                                      ("ceil_mode", False)]
+    assert [n for n, _ in params(LocallyConnected1D)][:6] == [
+        "n_input_frame", "input_frame_size", "output_frame_size", "kernel_w", "stride_w", "propagate_back"]
+    assert [n for n, _ in params(LocallyConnected2D)][:11] == [
+        "n_input_plane", "input_width", "input_height", "n_output_plane", "kernel_w", "kernel_h", "stride_w",
+        "stride_h", "pad_w", "pad_h", "propagate_back"]
+
+
+def test_volumetric_descriptions_follow_bigdls_argument_order():
+    assert (str(VolumetricConvolution(2, 3, 4, 5, 6, 1, 2, 3, 0, 1, 2).set_name("v"))
+            == "VolumetricConvolution[v](2 -> 3, 4 x 5 x 6, 1, 2, 3, 0, 1, 2)")
+    assert str(VolumetricMaxPooling(3, 2, 4, 1, 2, 3, 1).set_name("m")) == "VolumetricMaxPooling[m](3, 2, 4, 1, 2, 3, 1, 0, 0)"
+    assert (str(VolumetricAveragePooling(2, 2, 2, 1, 1, 1, ceil_mode=True).set_name("a"))
+            == "VolumetricAveragePooling[a](2, 2, 2, 1, 1, 1, 0, 0, 0, true, true)")
+    assert str(LocallyConnected2D(6, 2, 4, 12, 1, 3).set_name("l")) == "LocallyConnected2D[l](6 -> 12, 1 x 3, 1, 1, 0, 0)"
+    assert str(LocallyConnected1D(10, 6, 12, 5, 5).set_name("l")) == "LocallyConnected1D[l](6 -> 12, 5 x 5)"
+
+
+def test_volumetric_width_and_height_are_not_swapped():
+    # A 1 x 3 x 1 kernel (time x width x height) reduces the width only.
+    x = np.zeros((1, 2, 5, 7), np.float32)
+    assert VolumetricConvolution(1, 1, 1, 3, 1).forward(x).shape == (1, 2, 5, 5)
+    assert VolumetricMaxPooling(1, 3, 1, 1, 3, 1).forward(x).shape == (1, 2, 5, 2)
+    assert LocallyConnected2D(1, 7, 5, 1, 3, 1).forward(x[:, 0]).shape == (1, 5, 5)
+
+
+def test_locally_connected_2d_adds_its_bias_in_storage_order_as_bigdl():
+    # BigDL adds the (positions, out) bias to the (out, positions) NCHW output by flat index.
+    b = np.arange(2 * 6, dtype=np.float32).reshape(6, 2)
+    layer = LocallyConnected2D(3, 3, 2, 2, 1, 1, init_weight=np.zeros((6, 2, 3), np.float32), init_bias=b)
+    y = layer.forward(np.random.RandomState(0).rand(4, 3, 2, 3).astype(np.float32))
+    np.testing.assert_array_equal(y, np.broadcast_to(b.reshape(2, 2, 3), (4, 2, 2, 3)))
+    nhwc = LocallyConnected2D(3, 3, 2, 2, 1, 1, init_weight=np.zeros((6, 2, 3), np.float32), init_bias=b,
+                              data_format="NHWC")
+    np.testing.assert_array_equal(nhwc.forward(np.ones((2, 3, 3), np.float32)), b.reshape(2, 3, 2))
+
+
+@pytest.mark.parametrize("make, x", [
+    (lambda: LocallyConnected1D(6, 3, 4, 2, propagate_back=False), np.ones((2, 6, 3), np.float32)),
+    (lambda: LocallyConnected2D(2, 4, 4, 3, 2, 2, propagate_back=False), np.ones((2, 2, 4, 4), np.float32)),
+])
+def test_locally_connected_without_propagate_back_trains_but_returns_zero(make, x):
+    layer = make()
+    y = layer.forward(x)
+    layer.zero_grad_parameters()
+    gx = layer.backward(x, np.ones_like(y))
+    assert gx.shape == x.shape and not gx.any()
+    assert np.abs(layer.parameters()[layer.name()]["gradWeight"]).sum() > 0
+
+
+def test_volumetric_and_locally_connected_layers_survive_save_and_load(tmp_path):
+    x = np.random.RandomState(3).rand(2, 1, 4, 6, 6).astype(np.float32)
+    model = (Sequential().add(VolumetricConvolution(1, 2, 2, 3, 3, pad_w=1, pad_h=1))
+             .add(VolumetricAveragePooling(1, 2, 2, 1, 2, 2, ceil_mode=True)).add(VolumetricMaxPooling(3, 1, 1, 1, 1, 1)))
+    path = str(tmp_path / "vol.bigdl")
+    model.save(path)
+    np.testing.assert_array_equal(Layer.load(path).forward(x), model.forward(x))

@@ -99,30 +99,35 @@ func Col2im(x, col []float32, n int, g *ConvGeom) {
 		for i := 0; i < g.KH; i++ {
 			for j := 0; j < g.KW; j++ {
 				row := col[((c*g.KH+i)*g.KW+j)*ld:]
-				off := j*g.DilW - g.PadL
-				lo, hi := validRange(off, g.DW, g.W, g.OutW)
-				if lo >= hi {
-					continue
-				}
 				for s := 0; s < n; s++ {
 					plane := x[s*img+c*g.H*g.W : s*img+(c+1)*g.H*g.W]
-					src := row[s*ohw : (s+1)*ohw]
-					for oy := 0; oy < g.OutH; oy++ {
-						iy := oy*g.DH - g.PadT + i*g.DilH
-						if iy < 0 || iy >= g.H {
-							continue
-						}
-						d := plane[iy*g.W : (iy+1)*g.W]
-						r := src[oy*g.OutW : (oy+1)*g.OutW]
-						if g.DW == 1 {
-							Axpy(1, r[lo:hi], d[lo+off:hi+off])
-						} else {
-							for ox, ix := lo, lo*g.DW+off; ox < hi; ox, ix = ox+1, ix+g.DW {
-								d[ix] += r[ox]
-							}
-						}
-					}
+					addPatchRow(plane, row[s*ohw:(s+1)*ohw], g, i, j)
 				}
+			}
+		}
+	}
+}
+
+// addPatchRow is patchRow's adjoint: it adds src (OutH·OutW values) to the
+// pixels of plane that kernel offset (i, j) reads.
+func addPatchRow(plane, src []float32, g *ConvGeom, i, j int) {
+	off := j*g.DilW - g.PadL
+	lo, hi := validRange(off, g.DW, g.W, g.OutW)
+	if lo >= hi {
+		return
+	}
+	for oy := 0; oy < g.OutH; oy++ {
+		iy := oy*g.DH - g.PadT + i*g.DilH
+		if iy < 0 || iy >= g.H {
+			continue
+		}
+		d := plane[iy*g.W : (iy+1)*g.W]
+		r := src[oy*g.OutW : (oy+1)*g.OutW]
+		if g.DW == 1 {
+			Axpy(1, r[lo:hi], d[lo+off:hi+off])
+		} else {
+			for ox, ix := lo, lo*g.DW+off; ox < hi; ox, ix = ox+1, ix+g.DW {
+				d[ix] += r[ox]
 			}
 		}
 	}

@@ -31,6 +31,7 @@ type SpatialConvolution struct {
 	inits                                 initMethods
 
 	output, gradIn *tensor.Tensor
+	geom           kernels.ConvGeom // the last call's window
 	ws             convWorkspace
 }
 
@@ -256,13 +257,15 @@ func (c *SpatialConvolution) outShape(x *tensor.Tensor, n int, g *kernels.ConvGe
 
 func (c *SpatialConvolution) Forward(x *tensor.Tensor) *tensor.Tensor {
 	n, g := c.geometry(x)
+	c.geom = g
+	gc := c.gemm()
 	c.output = ensureConvOut(c.output, x.Dims() == 4, n, c.NHWC, c.NOut, g.OutH, g.OutW)
 	var bias []float32
 	if c.Bias != nil {
 		bias = c.Bias.Value.Data
 	}
 	if !c.NHWC {
-		c.forward(x.Data, c.output.Data, n, &g, c.Weight.Value.Data, bias)
+		gc.forward(&c.ws, x.Data, c.output.Data, n, c.Weight.Value.Data, bias)
 		return c.output
 	}
 	ws := &c.ws
@@ -271,7 +274,7 @@ func (c *SpatialConvolution) Forward(x *tensor.Tensor) *tensor.Tensor {
 	ws.w = grow(ws.w, c.Weight.Value.Len())
 	hwcToChw(ws.x, x.Data, n, g.H*g.W, c.NIn)
 	c.nhwcWeight(ws.w, c.Weight.Value.Data)
-	c.forward(ws.x, ws.y, n, &g, ws.w, bias)
+	gc.forward(ws, ws.x, ws.y, n, ws.w, bias)
 	chwToHwc(c.output.Data, ws.y, n, g.OutH*g.OutW, c.NOut)
 	return c.output
 }
@@ -288,23 +291,22 @@ func ensureConvOut(t *tensor.Tensor, batched bool, n int, nhwc bool, ch, h, w in
 	return tensor.Ensure(t, a, b, d)
 }
 
-// sizes are the output pixels and input values per image, the columns
-// each image takes in col (OutH·W for a Wide window, see Im2colWide), the
-// rows of a group's weight and its output channels, and how many images
-// share one im2col and one product; it sizes the workspaces for them.
-func (c *SpatialConvolution) sizes(n int, g *kernels.ConvGeom) (ohw, img, span, kg, outG, cs int) {
-	ohw, img, span = g.OutH*g.OutW, g.C*g.H*g.W, g.OutH*g.OutW
+// gemm is the convolution as matrix products over the window c.geom.
+func (c *SpatialConvolution) gemm() gemmConv {
+	g := &c.geom
+	span := g.OutH * g.OutW
 	if g.Wide() {
 		span = g.OutH * g.W
 	}
-	k := g.C * g.KH * g.KW
-	cs = max(1, min(n, colBudget/max(1, k*span)))
-	c.ws.col = grow(c.ws.col, k*cs*span)
-	c.ws.ybuf = grow(c.ws.ybuf, c.NOut*cs*span)
-	return ohw, img, span, k / c.Groups, c.NOut / c.Groups, cs
+	return gemmConv{nOut: c.NOut, groups: c.Groups, img: g.C * g.H * g.W, k: g.C * g.KH * g.KW, span: span,
+		rows: g.OutH, rowW: span / g.OutH, outW: g.OutW, window: (*planeWindow)(g)}
 }
 
-func im2col(col, x []float32, n int, g *kernels.ConvGeom) {
+// planeWindow unfolds images by im2col (its Wide form where it applies).
+type planeWindow kernels.ConvGeom
+
+func (w *planeWindow) unfold(col, x []float32, n int) {
+	g := (*kernels.ConvGeom)(w)
 	if g.Wide() {
 		kernels.Im2colWide(col, x, n, g)
 	} else {
@@ -312,30 +314,68 @@ func im2col(col, x []float32, n int, g *kernels.ConvGeom) {
 	}
 }
 
-// forward computes y (n, NOut, OutH, OutW) from x (n, C, H, W) and the
-// (groups, out/groups, in/groups·kh·kw) weight w.
-func (c *SpatialConvolution) forward(x, y []float32, n int, g *kernels.ConvGeom, w, bias []float32) {
-	ohw, img, span, kg, outG, cs := c.sizes(n, g)
-	ws := &c.ws
+func (w *planeWindow) fold(x, col []float32, n int) {
+	g := (*kernels.ConvGeom)(w)
+	if g.Wide() {
+		kernels.Col2imWide(x, col, n, g)
+	} else {
+		kernels.Col2im(x, col, n, g)
+	}
+}
+
+// unfolding is a convolution's window as its matrix products see it.
+type unfolding interface {
+	// unfold writes the patches of n inputs x into the columns of col.
+	unfold(col, x []float32, n int)
+	// fold is unfold's adjoint: it adds col's values into x.
+	fold(x, col []float32, n int)
+}
+
+// gemmConv is a convolution (2-D or 3-D) as matrix products: each chunk of
+// the batch is unfolded into a workspace the layer keeps, then one product
+// per group covers the whole chunk.
+type gemmConv struct {
+	nOut, groups int
+	img          int // input values per image (all channels)
+	k            int // rows of the unfolding: input channels × kernel size
+	span         int // columns of the unfolding per image
+	rows, rowW   int // output rows per channel and image, and the columns each takes in the unfolding
+	outW         int // output values per row: rowW but for a Wide window, whose rows end in junk
+	window       unfolding
+}
+
+// sizes are a group's rows of the unfolding and output channels, and how
+// many images share one unfolding and one product; it sizes ws for them.
+func (gc *gemmConv) sizes(ws *convWorkspace, n int) (kg, outG, cs int) {
+	cs = max(1, min(n, colBudget/max(1, gc.k*gc.span)))
+	ws.col = grow(ws.col, gc.k*cs*gc.span)
+	ws.ybuf = grow(ws.ybuf, gc.nOut*cs*gc.span)
+	return gc.k / gc.groups, gc.nOut / gc.groups, cs
+}
+
+// forward computes y (n, nOut, output values) from x (n, input values) and
+// the (groups, out/groups, k/groups) weight w.
+func (gc *gemmConv) forward(ws *convWorkspace, x, y []float32, n int, w, bias []float32) {
+	kg, outG, cs := gc.sizes(ws, n)
+	ohw := gc.rows * gc.outW
 	for s0 := 0; s0 < n; s0 += cs {
 		m := min(cs, n-s0)
-		p := m * span
-		im2col(ws.col, x[s0*img:(s0+m)*img], m, g)
-		for gr := 0; gr < c.Groups; gr++ {
+		p := m * gc.span
+		gc.window.unfold(ws.col, x[s0*gc.img:(s0+m)*gc.img], m)
+		for gr := 0; gr < gc.groups; gr++ {
 			kernels.Sgemm(false, false, outG, p, kg, 1, w[gr*outG*kg:], kg, ws.col[gr*kg*p:], p, 0, ws.ybuf[gr*outG*p:], p)
 		}
-		rw := span / g.OutH // a row of the product: OutW, or W for a Wide window
 		for s := 0; s < m; s++ {
-			for o := 0; o < c.NOut; o++ {
+			for o := 0; o < gc.nOut; o++ {
 				var b float32
 				if bias != nil {
 					b = bias[o]
 				}
-				dst := y[((s0+s)*c.NOut+o)*ohw : ((s0+s)*c.NOut+o+1)*ohw]
-				src := ws.ybuf[o*p+s*span : o*p+(s+1)*span]
-				for oy := 0; oy < g.OutH; oy++ {
-					d, r := dst[oy*g.OutW:(oy+1)*g.OutW], src[oy*rw:oy*rw+g.OutW]
-					for i, v := range r {
+				dst := y[((s0+s)*gc.nOut+o)*ohw : ((s0+s)*gc.nOut+o+1)*ohw]
+				src := ws.ybuf[o*p+s*gc.span : o*p+(s+1)*gc.span]
+				for r := 0; r < gc.rows; r++ {
+					d, row := dst[r*gc.outW:(r+1)*gc.outW], src[r*gc.rowW:r*gc.rowW+gc.outW]
+					for i, v := range row {
 						d[i] = v + b
 					}
 				}
@@ -361,6 +401,8 @@ func (c *SpatialConvolution) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 	if !needGx && !train {
 		return c.gradResult()
 	}
+	c.geom = g
+	gc := c.gemm()
 	var gw, gb []float32
 	if train {
 		gw = c.Weight.Grad.Data
@@ -376,7 +418,7 @@ func (c *SpatialConvolution) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 		if needGx {
 			gx = c.gradIn.Data
 		}
-		c.backward(x.Data, gy.Data, n, &g, c.Weight.Value.Data, gw, c.gradsOverwritten, gb, gx)
+		gc.backward(&c.ws, x.Data, gy.Data, n, c.Weight.Value.Data, gw, c.gradsOverwritten, gb, gx)
 		return c.gradResult()
 	}
 	ws := &c.ws
@@ -395,7 +437,7 @@ func (c *SpatialConvolution) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 		ws.gw = grow(ws.gw, c.Weight.Value.Len())
 		gwm = ws.gw
 	}
-	c.backward(ws.x, ws.gy, n, &g, ws.w, gwm, true, gb, gx)
+	gc.backward(ws, ws.x, ws.gy, n, ws.w, gwm, true, gb, gx)
 	if needGx {
 		chwToHwc(c.gradIn.Data, gx, n, g.H*g.W, c.NIn)
 	}
@@ -429,12 +471,11 @@ func (c *SpatialConvolution) gradResult() *tensor.Tensor {
 // backward accumulates (or with overwrite, writes) the weight gradient into
 // gw and adds the bias gradient to gb (each skipped when nil), and writes
 // the input gradient into gx (when not nil); the layout is forward's.
-func (c *SpatialConvolution) backward(x, gy []float32, n int, g *kernels.ConvGeom, w, gw []float32, overwrite bool, gb, gx []float32) {
-	ohw, img, span, kg, outG, cs := c.sizes(n, g)
-	rw := span / g.OutH
-	ws := &c.ws
+func (gc *gemmConv) backward(ws *convWorkspace, x, gy []float32, n int, w, gw []float32, overwrite bool, gb, gx []float32) {
+	kg, outG, cs := gc.sizes(ws, n)
+	ohw := gc.rows * gc.outW
 	if gb != nil {
-		ws.ones = grow(ws.ones, cs*span)
+		ws.ones = grow(ws.ones, cs*gc.span)
 		for i := range ws.ones {
 			ws.ones[i] = 1
 		}
@@ -444,21 +485,21 @@ func (c *SpatialConvolution) backward(x, gy []float32, n int, g *kernels.ConvGeo
 	}
 	for s0 := 0; s0 < n; s0 += cs {
 		m := min(cs, n-s0)
-		p := m * span
-		// The chunk's output gradient by channel, (NOut, m·span), zero in
+		p := m * gc.span
+		// The chunk's output gradient by channel, (nOut, m·span), zero in
 		// a Wide window's junk columns.
 		for s := 0; s < m; s++ {
-			for o := 0; o < c.NOut; o++ {
-				dst := ws.ybuf[o*p+s*span : o*p+(s+1)*span]
-				src := gy[((s0+s)*c.NOut+o)*ohw : ((s0+s)*c.NOut+o+1)*ohw]
-				if rw == g.OutW {
+			for o := 0; o < gc.nOut; o++ {
+				dst := ws.ybuf[o*p+s*gc.span : o*p+(s+1)*gc.span]
+				src := gy[((s0+s)*gc.nOut+o)*ohw : ((s0+s)*gc.nOut+o+1)*ohw]
+				if gc.rowW == gc.outW {
 					copy(dst, src)
 					continue
 				}
-				for oy := 0; oy < g.OutH; oy++ {
-					d := dst[oy*rw : (oy+1)*rw]
-					copy(d, src[oy*g.OutW:(oy+1)*g.OutW])
-					clear(d[g.OutW:])
+				for r := 0; r < gc.rows; r++ {
+					d := dst[r*gc.rowW : (r+1)*gc.rowW]
+					copy(d, src[r*gc.outW:(r+1)*gc.outW])
+					clear(d[gc.outW:])
 				}
 			}
 		}
@@ -466,24 +507,20 @@ func (c *SpatialConvolution) backward(x, gy []float32, n int, g *kernels.ConvGeo
 			gb[o] += kernels.Dot(ws.ybuf[o*p:(o+1)*p], ws.ones[:p])
 		}
 		if gw != nil {
-			im2col(ws.col, x[s0*img:(s0+m)*img], m, g)
+			gc.window.unfold(ws.col, x[s0*gc.img:(s0+m)*gc.img], m)
 			beta := float32(1)
 			if overwrite && s0 == 0 {
 				beta = 0
 			}
-			for gr := 0; gr < c.Groups; gr++ {
+			for gr := 0; gr < gc.groups; gr++ {
 				kernels.Sgemm(false, true, outG, kg, p, 1, ws.ybuf[gr*outG*p:], p, ws.col[gr*kg*p:], p, beta, gw[gr*outG*kg:], kg)
 			}
 		}
 		if gx != nil {
-			for gr := 0; gr < c.Groups; gr++ {
+			for gr := 0; gr < gc.groups; gr++ {
 				kernels.Sgemm(true, false, kg, p, outG, 1, w[gr*outG*kg:], kg, ws.ybuf[gr*outG*p:], p, 0, ws.col[gr*kg*p:], p)
 			}
-			if g.Wide() {
-				kernels.Col2imWide(gx[s0*img:(s0+m)*img], ws.col, m, g)
-			} else {
-				kernels.Col2im(gx[s0*img:(s0+m)*img], ws.col, m, g)
-			}
+			gc.window.fold(gx[s0*gc.img:(s0+m)*gc.img], ws.col, m)
 		}
 	}
 }

@@ -38,9 +38,14 @@ func FansOutIn(shape []int) (int, int) { return shape[1], shape[0] }
 // FansOneD is a vector, a bias: the fan-in is its length, the fan-out 1.
 func FansOneD(shape []int) (int, int) { return shape[0], 1 }
 
-// FansOutInKwKh is an (out, in, kh, kw) convolution kernel.
+// FansOutInKwKh is an (out, in, kh, kw) convolution kernel, or BigDL's
+// OUT_IN_KT_KH_KW, an (out, in, kt, kh, kw) one: the kernel's extent
+// multiplies both fans.
 func FansOutInKwKh(shape []int) (int, int) {
-	r := shape[2] * shape[3]
+	r := 1
+	for _, d := range shape[2:] {
+		r *= d
+	}
 	return shape[1] * r, shape[0] * r
 }
 

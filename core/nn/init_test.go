@@ -15,6 +15,7 @@ func TestFanRulesAreBigDLs(t *testing.T) {
 		{"OUT_IN (Linear weight)", FansOutIn, []int{10, 784}, 784, 10},
 		{"ONE_D (bias)", FansOneD, []int{10}, 10, 1},
 		{"OUT_IN_KW_KH", FansOutInKwKh, []int{12, 6, 5, 3}, 6 * 15, 12 * 15},
+		{"OUT_IN_KT_KH_KW (VolumetricConvolution)", FansOutInKwKh, []int{12, 6, 2, 5, 3}, 6 * 30, 12 * 30},
 		// SpatialConvolution(6, 12, 5, 3, n_group=2): (2, 6, 3, 3, 5); no division by the groups.
 		{"GP_OUT_IN_KW_KH (SpatialConvolution)", FansGroupOutInKwKh, []int{2, 6, 3, 3, 5}, 6 * 15, 12 * 15},
 		{"GP_IN_OUT_KW_KH (SpatialFullConvolution)", FansGroupInOutKwKh, []int{2, 3, 6, 3, 5}, 6 * 15, 12 * 15},

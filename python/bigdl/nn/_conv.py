@@ -5,7 +5,8 @@ from bigdl.nn.layer import Layer, _not_yet
 __all__ = ["SpatialConvolution", "SpatialDilatedConvolution", "SpatialMaxPooling", "SpatialAveragePooling",
            "SpatialZeroPadding", "TemporalConvolution", "TemporalMaxPooling",
            "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "UpSampling1D", "UpSampling2D",
-           "Cropping2D"]
+           "Cropping2D", "VolumetricConvolution", "VolumetricMaxPooling", "VolumetricAveragePooling",
+           "LocallyConnected1D", "LocallyConnected2D"]
 
 
 def _init_params(layer, init_weight, init_bias, init_grad_weight, init_grad_bias, with_bias=True):
@@ -168,3 +169,84 @@ class Cropping2D(Layer):
     def __init__(self, heightCrop, widthCrop, data_format="NCHW", bigdl_type="float"):
         super().__init__(None, bigdl_type, heightCrop=[int(v) for v in heightCrop],
                          widthCrop=[int(v) for v in widthCrop], data_format=data_format)
+
+
+class VolumetricConvolution(Layer):
+    """3-D convolution of (C, T, H, W) or (N, C, T, H, W) input; arguments come time, width,
+    height. Output size floor((in + 2·pad − k)/d) + 1 per axis; pad_t = pad_w = pad_h = -1 is
+    TensorFlow's SAME. get_weights() gives the weight as (n_output_plane, n_input_plane, k_t, k_h,
+    k_w) and the bias as (n_output_plane,).
+
+    >>> conv = VolumetricConvolution(6, 12, 5, 5, 5, 1, 1, 1)
+    """
+
+    def __init__(self, n_input_plane, n_output_plane, k_t, k_w, k_h, d_t=1, d_w=1, d_h=1, pad_t=0, pad_w=0,
+                 pad_h=0, with_bias=True, wRegularizer=None, bRegularizer=None, bigdl_type="float"):
+        super().__init__(None, bigdl_type, n_input_plane=n_input_plane, n_output_plane=n_output_plane, k_t=k_t,
+                         k_w=k_w, k_h=k_h, d_t=d_t, d_w=d_w, d_h=d_h, pad_t=pad_t, pad_w=pad_w, pad_h=pad_h,
+                         with_bias=with_bias)
+        self._set_regularizers(wRegularizer, bRegularizer)
+
+
+class VolumetricMaxPooling(Layer):
+    """Max over k_t × k_w × k_h windows moved by d_t, d_w, d_h of (C, T, H, W) or (N, C, T, H, W)
+    input; padding (at most half the kernel) is never the maximum."""
+
+    def __init__(self, k_t, k_w, k_h, d_t, d_w, d_h, pad_t=0, pad_w=0, pad_h=0, bigdl_type="float"):
+        super().__init__(None, bigdl_type, k_t=k_t, k_w=k_w, k_h=k_h, d_t=d_t, d_w=d_w, d_h=d_h, pad_t=pad_t,
+                         pad_w=pad_w, pad_h=pad_h)
+
+
+class VolumetricAveragePooling(Layer):
+    """Mean over k_t × k_w × k_h windows moved by d_t, d_w, d_h of (C, T, H, W) or (N, C, T, H, W)
+    input. count_include_pad: padded zeros count in the divisor; ceil_mode rounds the output size
+    up. As in BigDL the window must fit the unpadded input."""
+
+    def __init__(self, k_t, k_w, k_h, d_t, d_w, d_h, pad_t=0, pad_w=0, pad_h=0, count_include_pad=True,
+                 ceil_mode=False, bigdl_type="float"):
+        super().__init__(None, bigdl_type, k_t=k_t, k_w=k_w, k_h=k_h, d_t=d_t, d_w=d_w, d_h=d_h, pad_t=pad_t,
+                         pad_w=pad_w, pad_h=pad_h, count_include_pad=count_include_pad, ceil_mode=ceil_mode)
+
+
+class LocallyConnected1D(Layer):
+    """TemporalConvolution with a filter of its own for each output frame, over
+    (n_input_frame, input_frame_size) or (N, n_input_frame, input_frame_size) input.
+    get_weights() gives the weight as (n_output_frame, output_frame_size, kernel_w·input_frame_size)
+    and the bias as (n_output_frame, output_frame_size), n_output_frame = (n_input_frame −
+    kernel_w) // stride_w + 1.
+
+    >>> locallyConnected1D = LocallyConnected1D(10, 6, 12, 5, 5)
+    """
+
+    def __init__(self, n_input_frame, input_frame_size, output_frame_size, kernel_w, stride_w=1,
+                 propagate_back=True, weight_regularizer=None, bias_regularizer=None, init_weight=None,
+                 init_bias=None, init_grad_weight=None, init_grad_bias=None, bigdl_type="float"):
+        super().__init__(None, bigdl_type, n_input_frame=n_input_frame, input_frame_size=input_frame_size,
+                         output_frame_size=output_frame_size, kernel_w=kernel_w, stride_w=stride_w,
+                         propagate_back=propagate_back)
+        self._set_regularizers(weight_regularizer, bias_regularizer)
+        _init_params(self, init_weight, init_bias, init_grad_weight, init_grad_bias)
+
+
+class LocallyConnected2D(Layer):
+    """SpatialConvolution with a filter of its own for each output position, over input of the
+    size given: (n_input_plane, input_height, input_width) or with a leading batch dimension
+    (channels last with data_format="NHWC"); pad_w = pad_h = -1 is SAME. get_weights() gives the
+    weight as (out_h·out_w, n_output_plane, n_input_plane·kernel_h·kernel_w), its last axis in
+    (in, kh, kw) order ((kh, kw, in) in NHWC), and the bias as (out_h·out_w, n_output_plane); as
+    in BigDL the bias is added in storage order to each sample's output, so in NCHW its value at
+    flat index i lands on output value i of the (n_output_plane, out_h, out_w) sample.
+
+    >>> locallyConnected2D = LocallyConnected2D(6, 2, 4, 12, 5, 5)
+    """
+
+    def __init__(self, n_input_plane, input_width, input_height, n_output_plane, kernel_w, kernel_h, stride_w=1,
+                 stride_h=1, pad_w=0, pad_h=0, propagate_back=True, wRegularizer=None, bRegularizer=None,
+                 init_weight=None, init_bias=None, init_grad_weight=None, init_grad_bias=None, with_bias=True,
+                 data_format="NCHW", bigdl_type="float"):
+        super().__init__(None, bigdl_type, n_input_plane=n_input_plane, input_width=input_width,
+                         input_height=input_height, n_output_plane=n_output_plane, kernel_w=kernel_w,
+                         kernel_h=kernel_h, stride_w=stride_w, stride_h=stride_h, pad_w=pad_w, pad_h=pad_h,
+                         propagate_back=propagate_back, with_bias=with_bias, data_format=data_format)
+        self._set_regularizers(wRegularizer, bRegularizer)
+        _init_params(self, init_weight, init_bias, init_grad_weight, init_grad_bias, with_bias)
