@@ -3,8 +3,9 @@ checks, weight layout, description and mode switches."""
 import numpy as np
 import pytest
 
-from bigdl.nn.layer import (Layer, Sequential, SpatialAveragePooling, SpatialConvolution, SpatialDilatedConvolution,
-                            SpatialDropout1D, SpatialDropout2D, SpatialDropout3D, SpatialMaxPooling)
+from bigdl.nn.layer import (Cropping3D, Layer, ResizeBilinear, Sequential, SpatialAveragePooling, SpatialConvolution,
+                            SpatialCrossMapLRN, SpatialDilatedConvolution, SpatialDropout1D, SpatialDropout2D,
+                            SpatialDropout3D, SpatialFullConvolution, SpatialMaxPooling, UpSampling3D)
 
 
 @pytest.mark.parametrize("make, words", [
@@ -19,6 +20,21 @@ from bigdl.nn.layer import (Layer, Sequential, SpatialAveragePooling, SpatialCon
     (lambda: SpatialDilatedConvolution(2, 3, 3, 3, dilation_w=0), ["SpatialDilatedConvolution", "dilation_w 0"]),
     (lambda: SpatialDilatedConvolution(2, 3, 3, 3, pad_w=-1, pad_h=-1), ["SpatialDilatedConvolution", "pad_w"]),
     (lambda: SpatialDilatedConvolution(2, 3, 3, 3, 0, 1), ["SpatialDilatedConvolution", "dw 0"]),
+    (lambda: SpatialFullConvolution(4, 6, 3, 3, 0, 1), ["SpatialFullConvolution", "dw 0"]),
+    (lambda: SpatialFullConvolution(4, 6, 3, 3, 2, 2, n_group=4), ["SpatialFullConvolution", "n_group 4", "4", "6"]),
+    (lambda: SpatialFullConvolution(4, 6, 3, 3, 2, 1, adj_w=2), ["SpatialFullConvolution", "adj_w 2", "dw − 1 = 1"]),
+    (lambda: SpatialFullConvolution(4, 6, 3, 3, adj_h=1), ["SpatialFullConvolution", "adj_h 1", "dh − 1 = 0"]),
+    (lambda: SpatialFullConvolution(4, 6, 3, 3, pad_w=-1), ["SpatialFullConvolution", "pad_w"]),
+    (lambda: SpatialFullConvolution(4, 6, 0, 3), ["SpatialFullConvolution", "kw"]),
+    (lambda: SpatialCrossMapLRN(4), ["SpatialCrossMapLRN", "odd", "4"]),
+    (lambda: SpatialCrossMapLRN(data_format="CHWN"), ["SpatialCrossMapLRN", "CHWN"]),
+    (lambda: ResizeBilinear(0, 3), ["ResizeBilinear", "output_height"]),
+    (lambda: ResizeBilinear(3, 3, data_format="HWC"), ["ResizeBilinear", "HWC"]),
+    (lambda: UpSampling3D([2, 2]), ["UpSampling3D", "three positive integers"]),
+    (lambda: UpSampling3D([2, 0, 1]), ["UpSampling3D", "[2 0 1]"]),
+    (lambda: Cropping3D([1, 1], [1], [0, 0]), ["Cropping3D", "dim2Crop"]),
+    (lambda: Cropping3D([1, 1], [1, 1], [0, -1]), ["Cropping3D", "≥ 0"]),
+    (lambda: Cropping3D([1, 1], [1, 1], [0, 0], "NCHW"), ["Cropping3D", "channel_first", "NCHW"]),
 ])
 def test_bad_arguments_are_value_errors_naming_the_layer(make, words):
     with pytest.raises(ValueError) as e:
@@ -85,3 +101,39 @@ def test_spatial_dropout_drops_whole_channels_in_training(make, shape, channel_a
     assert 0 < (y == 0).mean() < 1
     gy = np.ones_like(x)
     np.testing.assert_array_equal(layer.backward(x, gy) != 0, y != 0)
+
+
+def test_full_convolution_weight_layout_description_and_bigdl_examples():
+    deconv = SpatialFullConvolution(6, 4, 5, 3, 2, 1, 1, 0, 1, 0, n_group=2).set_name("up")
+    w, b = deconv.get_weights()
+    assert w.shape == (2, 3, 2, 3, 5) and b.shape == (4,)
+    assert str(deconv) == "SpatialFullConvolution[up](6 -> 4, 5 x 3, 2, 1, 1, 0, 1, 0)"
+    assert len(SpatialFullConvolution(1, 1, 1, 1, no_bias=True).get_weights()) == 1
+    # Output size (in − 1)·d − 2·pad + k + adj, width before height in the arguments.
+    assert deconv.forward(np.ones((2, 6, 4, 7), np.float32)).shape == (2, 4, 6, 16)
+    assert str(SpatialCrossMapLRN(5, 1.0, 0.75, 1.0, "NHWC").set_name("n")) == "SpatialCrossMapLRN[n](5, 1.0, 0.75, 1.0)"
+    assert str(UpSampling3D([1, 2, 3]).set_name("u")) == "UpSampling3D[u](1, 2, 3)"
+    assert (str(Cropping3D([1, 1], [2, 2], [1, 1]).set_name("c"))
+            == "Cropping3D[c](dim1: 1, 1; dim2Crop: 2, 2; dim3Crop: 1, 1)")
+    assert ResizeBilinear(10, 20, False).forward(np.ones((1, 2, 5, 4), np.float32)).shape == (1, 2, 10, 20)
+
+
+def test_full_convolution_refuses_a_misshapen_gradient():
+    deconv = SpatialFullConvolution(2, 3, 3, 3, 2, 2)
+    x = np.ones((2, 2, 4, 4), np.float32)
+    y = deconv.forward(x)
+    with pytest.raises(ValueError) as e:
+        deconv.backward(x, np.ones((2, 3, 9, 8), np.float32))
+    assert "SpatialFullConvolution" in str(e.value) and "(2, 3, 9, 9)" in str(e.value)
+    assert deconv.backward(x, np.ones_like(y)).shape == x.shape
+
+
+def test_resize_bilinear_is_tensorflows_not_pytorchs_half_pixel():
+    """BigDL (TensorFlow's resize_bilinear) samples output pixel i at i·in/out: doubling
+    [0, 1, 2, 3] gives 0, .5, 1, …, 3, 3 (the last pixel repeats), where PyTorch's
+    half-pixel interpolate gives 0, .25, .75, …"""
+    x = np.arange(4, dtype=np.float32).reshape(1, 1, 1, 4)
+    y = ResizeBilinear(1, 8).forward(x)
+    np.testing.assert_allclose(y.ravel(), [0, .5, 1, 1.5, 2, 2.5, 3, 3])
+    y = ResizeBilinear(1, 7, align_corner=True).forward(x)
+    np.testing.assert_allclose(y.ravel(), [0, .5, 1, 1.5, 2, 2.5, 3], rtol=1e-6)

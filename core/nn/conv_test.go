@@ -54,15 +54,20 @@ func TestSpatialConvolutionMatchesDefinition(t *testing.T) {
 		x := randTensor(r, tc.n, tc.c, tc.h, tc.w)
 		got := c.Forward(x).Data
 		want := naiveConv(x, c.Weight.Value.Data, c.Bias.Value.Data, tc.out, tc.groups, tc.k, tc.k, tc.d, tc.d, tc.p, tc.p)
-		var num, den float64
-		for i := range want {
-			num += (float64(got[i]) - want[i]) * (float64(got[i]) - want[i])
-			den += want[i] * want[i]
-		}
-		if e := math.Sqrt(num / den); len(got) != len(want) || e > 1e-5 {
+		if e := relErr(got, want); len(got) != len(want) || e > 1e-5 {
 			t.Errorf("%+v: relative error %g (%d values, want %d)", tc, e, len(got), len(want))
 		}
 	}
+}
+
+// relErr is ‖got − want‖ / ‖want‖ over want's values.
+func relErr(got []float32, want []float64) float64 {
+	var num, den float64
+	for i := range want {
+		num += (float64(got[i]) - want[i]) * (float64(got[i]) - want[i])
+		den += want[i] * want[i]
+	}
+	return math.Sqrt(num / den)
 }
 
 // LeNet's convolutions and pooling (and padding and upsampling), in both layouts, allocate nothing per
