@@ -271,12 +271,13 @@ CONV_LAYERS = [
 
     LayerRow("SpatialCrossMapLRN", lambda: SpatialCrossMapLRN(), u(2, 7, 4, 3), lrn_ref(5, 1.0, 0.75, 1.0),
              bad=(u(7, 4, 3), ["SpatialCrossMapLRN", "(7, 4, 3)"])),
+    # beta 0.75 (the default), 0.5 and any other take different paths to scale^(−beta).
     LayerRow("SpatialCrossMapLRN-args", lambda: SpatialCrossMapLRN(3, 2.0, 0.5, 0.5), u(3, 2, 5, 4),
              lrn_ref(3, 2.0, 0.5, 0.5)),
     LayerRow("SpatialCrossMapLRN-wide", lambda: SpatialCrossMapLRN(7, 1e-2, 0.75, 2.0), u(2, 4, 3, 3, lo=-3, hi=3),
              lrn_ref(7, 1e-2, 0.75, 2.0)),
-    LayerRow("SpatialCrossMapLRN-NHWC", lambda: SpatialCrossMapLRN(5, 1.5, 0.75, 1.0, "NHWC"), u(2, 4, 3, 6),
-             lrn_ref(5, 1.5, 0.75, 1.0, "NHWC"), bad=(u(4, 3, 6), ["SpatialCrossMapLRN", "(4, 3, 6)"])),
+    LayerRow("SpatialCrossMapLRN-NHWC", lambda: SpatialCrossMapLRN(5, 1.5, 0.6, 1.0, "NHWC"), u(2, 4, 3, 6),
+             lrn_ref(5, 1.5, 0.6, 1.0, "NHWC"), bad=(u(4, 3, 6), ["SpatialCrossMapLRN", "(4, 3, 6)"])),
 
     # Aligned corners are PyTorch's align_corners=True.
     LayerRow("ResizeBilinear-align", lambda: ResizeBilinear(7, 5, True), u(2, 3, 4, 3),
