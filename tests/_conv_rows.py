@@ -15,7 +15,7 @@ from bigdl.nn.layer import (SpatialAveragePooling, SpatialConvolution, SpatialDi
                             SpatialDropout1D, SpatialDropout2D, SpatialDropout3D, UpSampling1D, UpSampling2D, Cropping2D,
                             SpatialFullConvolution, SpatialCrossMapLRN, ResizeBilinear, UpSampling3D, Cropping3D)
 
-from _layer_rows import LayerRow, u
+from _layer_rows import LayerRow, table, u
 
 
 def same_pad(size, k, stride):
@@ -120,6 +120,17 @@ def full_conv_row(name, args, x, kw={}, x1=None, bad=None):
     params = [(groups, n_in // groups, n_out // groups, k_h, k_w)] + ([(n_out,)] if bias else [])
     return LayerRow(name, lambda: SpatialFullConvolution(*args, **kw), x, batched_or_not(ref), x1=x1, params=params,
                     fan=(n_in * k_w * k_h, n_out * k_w * k_h), init_args=("wRegularizer", "bRegularizer"), bad=bad)
+
+
+def full_conv_to_target(n_in, n_out, k_w, k_h, d_w, d_h, p_w, p_h):
+    """SpatialFullConvolution on a table [x, target]: PyTorch's ConvTranspose2d given the
+    target's last two dimensions as output_size."""
+    def ref(x, W, b):
+        m = torch.nn.ConvTranspose2d(n_in, n_out, (k_h, k_w), (d_h, d_w), (p_h, p_w)).double()
+        del m.weight, m.bias
+        m.weight, m.bias = W.reshape(n_in, n_out, k_h, k_w), b
+        return m(x[0], output_size=list(x[1].shape[-2:]))
+    return ref
 
 
 def tf_resize_bilinear(x, oh, ow, align, nhwc=False):
@@ -266,6 +277,13 @@ CONV_LAYERS = [
                   x1=u(6, 4, 5)),
     full_conv_row("SpatialFullConvolution-nobias", (4, 3, 2, 2, 2, 2), u(2, 4, 3, 5), kw={"no_bias": True}),
     full_conv_row("SpatialFullConvolution-1x1", (5, 2, 1, 1), u(3, 5, 4, 3)),
+    # A table [x, target]: the target's size picks adj (here 1 on the height, 0 on the width).
+    LayerRow("SpatialFullConvolution-table", lambda: SpatialFullConvolution(3, 2, 3, 3, 2, 2, 1, 1), table(u(2, 3, 4, 5), u(2, 1, 8, 9)),
+             full_conv_to_target(3, 2, 3, 3, 2, 2, 1, 1), x1=table(u(3, 4, 5), u(8, 9)), params=[(1, 3, 2, 3, 3), (2,)],
+             bad=(table(u(2, 3, 4, 5)), ["SpatialFullConvolution", "[input, target]", "{(2, 3, 4, 5)}"])),
+    LayerRow("SpatialFullConvolution-table-stride3", lambda: SpatialFullConvolution(2, 2, 5, 3, 3, 1), table(u(2, 2, 3, 3), u(5, 12)),
+             full_conv_to_target(2, 2, 5, 3, 3, 1, 0, 0), params=[(1, 2, 2, 3, 5), (2,)],
+             bad=(table(u(2, 2, 3, 3), u(4, 4)), ["SpatialFullConvolution", "target size 4 x 4", "5 x 3"])),
     # Many images of 16x16 outputs: more than one chunk of the batch shares a product.
     full_conv_row("SpatialFullConvolution-chunks", (8, 16, 4, 4, 2, 2, 1, 1), u(40, 8, 8, 8)),
 

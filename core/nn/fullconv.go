@@ -19,6 +19,11 @@ import (
 // kernel tap's contribution to the output (the im2col layout of the output
 // image), and col2im adds them into place; backward reads the output
 // gradient with im2col. The workspaces are the layer's and reused.
+//
+// As in BigDL, the input may also be a table [x, target]: then the last two
+// dimensions of target set the output size, through the adj that reaches it
+// (adj = (target + 2·pad − kernel) mod stride), and the gradient with
+// respect to target is zero.
 type SpatialFullConvolution struct {
 	Base
 	NIn, NOut, KW, KH, DW, DH, PadW, PadH, AdjW, AdjH int
@@ -30,6 +35,7 @@ type SpatialFullConvolution struct {
 	inits                                             initMethods
 
 	output, gradIn *tensor.Tensor
+	gradTable      *tensor.Tensor // [gradIn, zeros like target] for a table input
 	ws             fullConvWorkspace
 }
 
@@ -105,15 +111,35 @@ func (c *SpatialFullConvolution) SetInitMethods(w, b InitMethod) error {
 func (c *SpatialFullConvolution) Params() []*Param       { return c.params }
 func (c *SpatialFullConvolution) Config() map[string]any { return c.config }
 func (c *SpatialFullConvolution) overwritesGrads()       {}
+func (c *SpatialFullConvolution) takesTables()           {}
 func (c *SpatialFullConvolution) String() string {
 	return fmt.Sprintf("%s[%s](%d -> %d, %d x %d, %d, %d, %d, %d, %d, %d)", c.class, c.name, c.NIn, c.NOut,
 		c.KW, c.KH, c.DW, c.DH, c.PadW, c.PadH, c.AdjW, c.AdjH)
 }
 
+// split returns the input image of an activity, a tensor or a table
+// [x, target], and the output adjustments that apply to it.
+func (c *SpatialFullConvolution) split(a *tensor.Tensor) (x *tensor.Tensor, adjW, adjH int) {
+	if !a.IsTable() {
+		return a, c.AdjW, c.AdjH
+	}
+	if len(a.Table) != 2 || a.Table[0].IsTable() || a.Table[1].IsTable() || a.Table[1].Dims() < 2 {
+		panic(fmt.Errorf("%s: expected a tensor or a table [input, target] of two tensors, target of 2 or more dimensions, got %s",
+			c.String(), a.Describe()))
+	}
+	x, t := a.Table[0], a.Table[1].Shape
+	th, tw := t[len(t)-2], t[len(t)-1]
+	if th+2*c.PadH < c.KH || tw+2*c.PadW < c.KW {
+		panic(fmt.Errorf("%s: target size %d x %d (width x height) of %s is smaller than kernel − 2·pad, %d x %d",
+			c.String(), tw, th, a.Describe(), c.KW-2*c.PadW, c.KH-2*c.PadH))
+	}
+	return x, (tw + 2*c.PadW - c.KW) % c.DW, (th + 2*c.PadH - c.KH) % c.DH
+}
+
 // geometry checks x and returns the batch size, the input plane size and
 // the geometry of the convolution this layer is the adjoint of: its image is
 // this layer's output, its output this layer's input.
-func (c *SpatialFullConvolution) geometry(x *tensor.Tensor) (n, hw int, g kernels.ConvGeom) {
+func (c *SpatialFullConvolution) geometry(x *tensor.Tensor, adjW, adjH int) (n, hw int, g kernels.ConvGeom) {
 	n, s := 1, x.Shape
 	if x.Dims() == 4 {
 		n, s = s[0], s[1:]
@@ -122,7 +148,7 @@ func (c *SpatialFullConvolution) geometry(x *tensor.Tensor) (n, hw int, g kernel
 		shapeError(c, fmt.Sprintf("(%d, H, W) or (batch, %d, H, W)", c.NIn, c.NIn), x.Shape)
 	}
 	h, w := s[1], s[2]
-	oh, ow := (h-1)*c.DH-2*c.PadH+c.KH+c.AdjH, (w-1)*c.DW-2*c.PadW+c.KW+c.AdjW
+	oh, ow := (h-1)*c.DH-2*c.PadH+c.KH+adjH, (w-1)*c.DW-2*c.PadW+c.KW+adjW
 	if h < 1 || w < 1 || oh < 1 || ow < 1 {
 		panic(fmt.Errorf("%s: input shape %s gives an output of %d x %d (width x height): "+
 			"(in − 1)·stride − 2·pad + kernel + adj must be ≥ 1 on both axes",
@@ -171,8 +197,9 @@ func byImage(x, src []float32, s0, m, ch, hw int) {
 	}
 }
 
-func (c *SpatialFullConvolution) Forward(x *tensor.Tensor) *tensor.Tensor {
-	n, hw, g := c.geometry(x)
+func (c *SpatialFullConvolution) Forward(a *tensor.Tensor) *tensor.Tensor {
+	x, adjW, adjH := c.split(a)
+	n, hw, g := c.geometry(x, adjW, adjH)
 	c.output = tensor.Ensure(c.output, c.outShape(x, &g)...)
 	y, w := c.output.Data, c.Weight.Value.Data
 	clear(y) // col2im adds
@@ -202,8 +229,9 @@ func (c *SpatialFullConvolution) Forward(x *tensor.Tensor) *tensor.Tensor {
 	return c.output
 }
 
-func (c *SpatialFullConvolution) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
-	n, hw, g := c.geometry(x)
+func (c *SpatialFullConvolution) Backward(a, gy *tensor.Tensor) *tensor.Tensor {
+	x, adjW, adjH := c.split(a)
+	n, hw, g := c.geometry(x, adjW, adjH)
 	ohw := g.H * g.W
 	if gy.Len() != n*c.NOut*ohw || gy.Dims() != x.Dims() {
 		shapeError(c, "a gradient shaped like the output "+tensor.ShapeString(c.outShape(x, &g)), gy.Shape)
@@ -261,5 +289,12 @@ func (c *SpatialFullConvolution) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 	if c.inputGradUnused {
 		return nil
 	}
-	return c.gradIn
+	if !a.IsTable() {
+		return c.gradIn
+	}
+	c.gradTable = tensor.EnsureTable(c.gradTable, 2)
+	zero := tensor.Ensure(c.gradTable.Table[1], a.Table[1].Shape...)
+	clear(zero.Data)
+	c.gradTable.Table[0], c.gradTable.Table[1] = c.gradIn, zero
+	return c.gradTable
 }

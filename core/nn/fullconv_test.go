@@ -124,10 +124,15 @@ func TestFullConvolutionFamilyDoesNotAllocate(t *testing.T) {
 	vol.Add(mustNew(t, "UpSampling3D", map[string]any{"size": []any{2.0, 1.0, 3.0}}))
 	vol.Add(mustNew(t, "Cropping3D", map[string]any{"dim1Crop": []any{1.0, 0.0}, "dim2Crop": []any{0.0, 1.0},
 		"dim3Crop": []any{2.0, 2.0}}))
+	toTarget := fullConv(t, 3, 2, 3, 2, 1, 0, 1, false)
 	for _, tc := range []struct {
 		m Module
 		x *tensor.Tensor
-	}{{img, randTensor(r, 9, 4, 8, 8)}, {vol, randTensor(r, 3, 2, 3, 4, 5)}} {
+	}{
+		{img, randTensor(r, 9, 4, 8, 8)},
+		{vol, randTensor(r, 3, 2, 3, 4, 5)},
+		{toTarget, tensor.NewTable(randTensor(r, 2, 3, 4, 5), randTensor(r, 10, 12))},
+	} {
 		gy := randTensor(r, tc.m.Forward(tc.x).Shape...)
 		step := func() {
 			tc.m.Forward(tc.x)

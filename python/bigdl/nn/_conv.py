@@ -63,7 +63,8 @@ class SpatialFullConvolution(Layer):
     adjoint of SpatialConvolution with the same kernel, stride and padding. Output size
     (in − 1)·d − 2·pad + k + adj per axis, adj_w < dw and adj_h < dh. get_weights() gives the
     weight as (n_group, n_input_plane/n_group, n_output_plane/n_group, kh, kw) and the bias (unless
-    no_bias) as (n_output_plane,).
+    no_bias) as (n_output_plane,). Given a list [x, target], the last two dimensions of target set
+    the output size in place of adj_w and adj_h (target's gradient is zero).
 
     >>> deconv = SpatialFullConvolution(1, 1, 1, 1)
     """
