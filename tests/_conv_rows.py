@@ -275,6 +275,8 @@ CONV_LAYERS = [
     full_conv_row("SpatialFullConvolution-batch1", (2, 3, 4, 4, 2, 2, 1, 1), u(1, 2, 6, 6)),
     full_conv_row("SpatialFullConvolution-groups", (6, 4, 3, 2, 2, 1, 1, 0, 1, 0), u(2, 6, 5, 4), kw={"n_group": 2},
                   x1=u(6, 4, 5)),
+    # Stride 1 without padding takes the wide im2col path.
+    full_conv_row("SpatialFullConvolution-wide-groups", (4, 6, 2, 3), u(3, 4, 5, 6), kw={"n_group": 2}, x1=u(4, 3, 7)),
     full_conv_row("SpatialFullConvolution-nobias", (4, 3, 2, 2, 2, 2), u(2, 4, 3, 5), kw={"no_bias": True}),
     full_conv_row("SpatialFullConvolution-1x1", (5, 2, 1, 1), u(3, 5, 4, 3)),
     # A table [x, target]: the target's size picks adj (here 1 on the height, 0 on the width).

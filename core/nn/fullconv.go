@@ -41,7 +41,7 @@ type SpatialFullConvolution struct {
 
 type fullConvWorkspace struct {
 	col    []float32 // Wᵀ·x of a chunk, or im2col of its output gradient
-	x, gx  []float32 // a chunk's input and input gradient by channel, (NIn, m·H·W)
+	x, gx  []float32 // a chunk's input and input gradient by channel, (NIn, m·span)
 	onesHW []float32 // for the bias gradient's sums over an output plane
 }
 
@@ -136,10 +136,9 @@ func (c *SpatialFullConvolution) split(a *tensor.Tensor) (x *tensor.Tensor, adjW
 	return x, (tw + 2*c.PadW - c.KW) % c.DW, (th + 2*c.PadH - c.KH) % c.DH
 }
 
-// geometry checks x and returns the batch size, the input plane size and
-// the geometry of the convolution this layer is the adjoint of: its image is
+// geometry checks x and returns the batch size and the geometry of the convolution this layer is the adjoint of: its image is
 // this layer's output, its output this layer's input.
-func (c *SpatialFullConvolution) geometry(x *tensor.Tensor, adjW, adjH int) (n, hw int, g kernels.ConvGeom) {
+func (c *SpatialFullConvolution) geometry(x *tensor.Tensor, adjW, adjH int) (n int, g kernels.ConvGeom) {
 	n, s := 1, x.Shape
 	if x.Dims() == 4 {
 		n, s = s[0], s[1:]
@@ -156,7 +155,7 @@ func (c *SpatialFullConvolution) geometry(x *tensor.Tensor, adjW, adjH int) (n, 
 	}
 	g = kernels.ConvGeom{C: c.NOut, H: oh, W: ow, KH: c.KH, KW: c.KW, DH: c.DH, DW: c.DW,
 		PadT: c.PadH, PadL: c.PadW, DilH: 1, DilW: 1, OutH: h, OutW: w}
-	return n, h * w, g
+	return n, g
 }
 
 func (c *SpatialFullConvolution) outShape(x *tensor.Tensor, g *kernels.ConvGeom) []int {
@@ -167,53 +166,77 @@ func (c *SpatialFullConvolution) outShape(x *tensor.Tensor, g *kernels.ConvGeom)
 }
 
 // chunk is how many images share one product, sizing the workspaces for
-// them; it also returns the rows of a group's col block and the input
-// channels per group.
-func (c *SpatialFullConvolution) chunk(n, hw int) (cs, kg, inG int) {
+// them; it also returns the columns each image takes in a product (H·W, or
+// H·OutW for a Wide window, see kernels.Im2colWide), the rows of a group's
+// col block and the input channels per group.
+func (c *SpatialFullConvolution) chunk(n int, g *kernels.ConvGeom) (cs, span, kg, inG int) {
 	outG := c.NOut / c.Groups
 	inG = c.NIn / c.Groups
+	span = g.OutH * g.OutW
+	if g.Wide() {
+		span = g.OutH * g.W
+	}
 	k := c.NOut * c.KH * c.KW
-	cs = max(1, min(n, colBudget/max(1, k*hw)))
-	c.ws.col = grow(c.ws.col, k*cs*hw)
-	c.ws.x = grow(c.ws.x, c.NIn*cs*hw)
-	return cs, outG * c.KH * c.KW, inG
+	cs = max(1, min(n, colBudget/max(1, k*span)))
+	c.ws.col = grow(c.ws.col, k*cs*span)
+	c.ws.x = grow(c.ws.x, c.NIn*cs*span)
+	return cs, span, outG * c.KH * c.KW, inG
 }
 
-// byChannel copies images s0… s0+m−1 of x (n, ch, hw) to dst (ch, m·hw), the
-// layout of a product's operand; byImage is its inverse.
-func byChannel(dst, x []float32, s0, m, ch, hw int) {
+// byChannel copies images s0… s0+m−1 of x (n, ch, h, w) to dst (ch, m·span),
+// the layout of a product's operand, each row of w values in rw = span/h
+// (for a Wide window: its junk columns zero, so they add nothing to the
+// products); byImage is its inverse, dropping the junk.
+func byChannel(dst, x []float32, s0, m, ch, h, w, span int) {
+	rw := span / h
 	for s := 0; s < m; s++ {
 		for k := 0; k < ch; k++ {
-			copy(dst[(k*m+s)*hw:(k*m+s+1)*hw], x[((s0+s)*ch+k)*hw:((s0+s)*ch+k+1)*hw])
+			d, src := dst[(k*m+s)*span:(k*m+s+1)*span], x[((s0+s)*ch+k)*h*w:((s0+s)*ch+k+1)*h*w]
+			if rw == w {
+				copy(d, src)
+				continue
+			}
+			for y := 0; y < h; y++ {
+				copy(d[y*rw:y*rw+w], src[y*w:(y+1)*w])
+				clear(d[y*rw+w : (y+1)*rw])
+			}
 		}
 	}
 }
 
-func byImage(x, src []float32, s0, m, ch, hw int) {
+func byImage(x, src []float32, s0, m, ch, h, w, span int) {
+	rw := span / h
 	for s := 0; s < m; s++ {
 		for k := 0; k < ch; k++ {
-			copy(x[((s0+s)*ch+k)*hw:((s0+s)*ch+k+1)*hw], src[(k*m+s)*hw:(k*m+s+1)*hw])
+			d, r := x[((s0+s)*ch+k)*h*w:((s0+s)*ch+k+1)*h*w], src[(k*m+s)*span:(k*m+s+1)*span]
+			for y := 0; y < h; y++ {
+				copy(d[y*w:(y+1)*w], r[y*rw:y*rw+w])
+			}
 		}
 	}
 }
 
 func (c *SpatialFullConvolution) Forward(a *tensor.Tensor) *tensor.Tensor {
 	x, adjW, adjH := c.split(a)
-	n, hw, g := c.geometry(x, adjW, adjH)
+	n, g := c.geometry(x, adjW, adjH)
 	c.output = tensor.Ensure(c.output, c.outShape(x, &g)...)
 	y, w := c.output.Data, c.Weight.Value.Data
 	clear(y) // col2im adds
-	cs, kg, inG := c.chunk(n, hw)
+	cs, span, kg, inG := c.chunk(n, &g)
 	ws := &c.ws
 	img := c.NOut * g.H * g.W
 	for s0 := 0; s0 < n; s0 += cs {
 		m := min(cs, n-s0)
-		p := m * hw
-		byChannel(ws.x, x.Data, s0, m, c.NIn, hw)
+		p := m * span
+		byChannel(ws.x, x.Data, s0, m, c.NIn, g.OutH, g.OutW, span)
 		for gr := 0; gr < c.Groups; gr++ {
 			kernels.Sgemm(true, false, kg, p, inG, 1, w[gr*inG*kg:], kg, ws.x[gr*inG*p:], p, 0, ws.col[gr*kg*p:], p)
 		}
-		kernels.Col2im(y[s0*img:(s0+m)*img], ws.col, m, &g)
+		if g.Wide() {
+			kernels.Col2imWide(y[s0*img:(s0+m)*img], ws.col, m, &g)
+		} else {
+			kernels.Col2im(y[s0*img:(s0+m)*img], ws.col, m, &g)
+		}
 	}
 	if c.Bias != nil {
 		ohw := g.H * g.W
@@ -231,7 +254,7 @@ func (c *SpatialFullConvolution) Forward(a *tensor.Tensor) *tensor.Tensor {
 
 func (c *SpatialFullConvolution) Backward(a, gy *tensor.Tensor) *tensor.Tensor {
 	x, adjW, adjH := c.split(a)
-	n, hw, g := c.geometry(x, adjW, adjH)
+	n, g := c.geometry(x, adjW, adjH)
 	ohw := g.H * g.W
 	if gy.Len() != n*c.NOut*ohw || gy.Dims() != x.Dims() {
 		shapeError(c, "a gradient shaped like the output "+tensor.ShapeString(c.outShape(x, &g)), gy.Shape)
@@ -259,18 +282,18 @@ func (c *SpatialFullConvolution) Backward(a, gy *tensor.Tensor) *tensor.Tensor {
 			}
 		}
 	}
-	cs, kg, inG := c.chunk(n, hw)
+	cs, span, kg, inG := c.chunk(n, &g)
 	if needGx {
-		ws.gx = grow(ws.gx, c.NIn*cs*hw)
+		ws.gx = grow(ws.gx, c.NIn*cs*span)
 	}
 	w, gw := c.Weight.Value.Data, c.Weight.Grad.Data
 	img := c.NOut * ohw
 	for s0 := 0; s0 < n; s0 += cs {
 		m := min(cs, n-s0)
-		p := m * hw
-		kernels.Im2col(ws.col, gy.Data[s0*img:(s0+m)*img], m, &g)
+		p := m * span
+		im2col(ws.col, gy.Data[s0*img:(s0+m)*img], m, &g)
 		if train {
-			byChannel(ws.x, x.Data, s0, m, c.NIn, hw)
+			byChannel(ws.x, x.Data, s0, m, c.NIn, g.OutH, g.OutW, span)
 			beta := float32(1)
 			if c.gradsOverwritten && s0 == 0 {
 				beta = 0
@@ -283,7 +306,7 @@ func (c *SpatialFullConvolution) Backward(a, gy *tensor.Tensor) *tensor.Tensor {
 			for gr := 0; gr < c.Groups; gr++ {
 				kernels.Sgemm(false, false, inG, p, kg, 1, w[gr*inG*kg:], kg, ws.col[gr*kg*p:], p, 0, ws.gx[gr*inG*p:], p)
 			}
-			byImage(c.gradIn.Data, ws.gx, s0, m, c.NIn, hw)
+			byImage(c.gradIn.Data, ws.gx, s0, m, c.NIn, g.OutH, g.OutW, span)
 		}
 	}
 	if c.inputGradUnused {

@@ -60,6 +60,7 @@ func TestSpatialFullConvolutionMatchesDefinition(t *testing.T) {
 		{3, 4, 6, 5, 6, 2, 3, 2, 1, 1},
 		{50, 8, 9, 7, 16, 4, 4, 3, 2, 2}, // several chunks
 		{2, 3, 4, 40, 5, 1, 5, 1, 3, 0},  // padding larger than half the kernel
+		{30, 4, 6, 7, 6, 2, 3, 1, 0, 0},  // the Wide path, in several chunks
 	} {
 		c := fullConv(t, tc.c, tc.out, tc.k, tc.d, tc.p, tc.adj, tc.groups, false)
 		x := randTensor(r, tc.n, tc.c, tc.h, tc.w)
