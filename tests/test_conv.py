@@ -137,3 +137,24 @@ def test_resize_bilinear_is_tensorflows_not_pytorchs_half_pixel():
     np.testing.assert_allclose(y.ravel(), [0, .5, 1, 1.5, 2, 2.5, 3, 3])
     y = ResizeBilinear(1, 7, align_corner=True).forward(x)
     np.testing.assert_allclose(y.ravel(), [0, .5, 1, 1.5, 2, 2.5, 3], rtol=1e-6)
+
+
+def test_a_decoder_of_full_convolutions_trains_through_the_optimizer():
+    """Learns to double an image's size (nearest neighbour) with two transposed convolutions
+    and LRN between them, through the training loop in Go (core/optim's
+    TestDeconvLayersWorkersMatchOneWorker checks the batch split for these layers)."""
+    from bigdl.nn.criterion import MSECriterion
+    from bigdl.nn.layer import Tanh
+    from bigdl.optim.optimizer import SGD, MaxEpoch, Optimizer
+    from bigdl.util.common import RNG
+    RNG().set_seed(3)
+    rng = np.random.RandomState(4)
+    X = rng.uniform(-1, 1, (128, 4, 4, 4)).astype(np.float32)
+    Y = X.repeat(2, axis=2).repeat(2, axis=3)
+    model = (Sequential().add(SpatialFullConvolution(4, 16, 4, 4, 2, 2, 1, 1)).add(Tanh())
+             .add(SpatialCrossMapLRN(3, 0.1)).add(SpatialFullConvolution(16, 4, 3, 3, 1, 1, 1, 1)))
+    crit = MSECriterion()
+    before = crit.forward(model.forward(X), Y)
+    Optimizer(model, (X, Y), crit, MaxEpoch(30), 32, SGD(0.5, momentum=0.9)).optimize()
+    after = crit.forward(model.forward(X), Y)
+    assert after < 0.2 * before, (before, after)
