@@ -101,18 +101,29 @@ func (r *ResizeBilinear) Forward(x *tensor.Tensor) *tensor.Tensor {
 		for oy, ty := range r.ys {
 			top, bot := in[ty.lo*row:(ty.lo+1)*row], in[ty.hi*row:(ty.hi+1)*row]
 			out := y[(p*r.OutH+oy)*orow : (p*r.OutH+oy+1)*orow]
+			if ch == 1 { // channels first: no loop over a pixel's channels
+				for ox, tx := range r.xs {
+					out[ox] = lerp2(top[tx.lo], top[tx.hi], bot[tx.lo], bot[tx.hi], tx.t, ty.t)
+				}
+				continue
+			}
 			for ox, tx := range r.xs {
 				l, rt := tx.lo*ch, tx.hi*ch
 				for c := 0; c < ch; c++ {
-					// BigDL's order of operations, so equal sizes copy exactly.
-					t := top[l+c] + (top[rt+c]-top[l+c])*tx.t
-					b := bot[l+c] + (bot[rt+c]-bot[l+c])*tx.t
-					out[ox*ch+c] = t + (b-t)*ty.t
+					out[ox*ch+c] = lerp2(top[l+c], top[rt+c], bot[l+c], bot[rt+c], tx.t, ty.t)
 				}
 			}
 		}
 	}
 	return r.output
+}
+
+// lerp2 interpolates between four pixels in BigDL's order of operations,
+// so that equal sizes copy exactly.
+func lerp2(tl, tr, bl, br, tx, ty float32) float32 {
+	t := tl + (tr-tl)*tx
+	b := bl + (br-bl)*tx
+	return t + (b-t)*ty
 }
 
 func (r *ResizeBilinear) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
