@@ -8,13 +8,15 @@ import math
 import torch
 import torch.nn.functional as F
 
+import numpy as np
+
 from bigdl.nn.layer import (SpatialAveragePooling, SpatialConvolution, SpatialDilatedConvolution, SpatialMaxPooling,
                             SpatialZeroPadding, TemporalConvolution, TemporalMaxPooling,
                             SpatialDropout1D, SpatialDropout2D, SpatialDropout3D, UpSampling1D, UpSampling2D, Cropping2D,
                             VolumetricConvolution, VolumetricMaxPooling, VolumetricAveragePooling, LocallyConnected1D,
-                            LocallyConnected2D)
+                            LocallyConnected2D, SpatialFullConvolution, SpatialCrossMapLRN, ResizeBilinear, UpSampling3D, Cropping3D)
 
-from _layer_rows import LayerRow, u
+from _layer_rows import LayerRow, table, u
 
 
 def same_pad(size, k, stride):
@@ -182,6 +184,56 @@ def local2d_row(name, args, x, kw={}, x1=None, bad=None):
                     local2d_ref(k_w, k_h, dw, dh, pw, ph, kw.get("data_format", "NCHW"), bias), x1=x1, params=params,
                     fan=(n_in * k_w * k_h, n_out * k_w * k_h),
                     init_args=("wRegularizer", "bRegularizer", "init_weight", "init_bias"), bad=bad)
+def full_conv_row(name, args, x, kw={}, x1=None, bad=None):
+    """SpatialFullConvolution against conv_transpose2d: BigDL's (groups, in/groups, out/groups,
+    kh, kw) weight is PyTorch's (in, out/groups, kh, kw), adj is output_padding."""
+    n_in, n_out, k_w, k_h = args[:4]
+    d_w, d_h, p_w, p_h, a_w, a_h = (list(args[4:10]) + [1, 1, 0, 0, 0, 0][len(args[4:10]):])
+    groups, bias = kw.get("n_group", 1), not kw.get("no_bias", False)
+
+    def ref(x, W, b=None):
+        return F.conv_transpose2d(x, W.reshape(n_in, n_out // groups, k_h, k_w), b, stride=(d_h, d_w),
+                                  padding=(p_h, p_w), output_padding=(a_h, a_w), groups=groups)
+    params = [(groups, n_in // groups, n_out // groups, k_h, k_w)] + ([(n_out,)] if bias else [])
+    return LayerRow(name, lambda: SpatialFullConvolution(*args, **kw), x, batched_or_not(ref), x1=x1, params=params,
+                    fan=(n_in * k_w * k_h, n_out * k_w * k_h), init_args=("wRegularizer", "bRegularizer"), bad=bad)
+
+
+def full_conv_to_target(n_in, n_out, k_w, k_h, d_w, d_h, p_w, p_h):
+    """SpatialFullConvolution on a table [x, target]: PyTorch's ConvTranspose2d given the
+    target's last two dimensions as output_size."""
+    def ref(x, W, b):
+        m = torch.nn.ConvTranspose2d(n_in, n_out, (k_h, k_w), (d_h, d_w), (p_h, p_w)).double()
+        del m.weight, m.bias
+        m.weight, m.bias = W.reshape(n_in, n_out, k_h, k_w), b
+        return m(x[0], output_size=list(x[1].shape[-2:]))
+    return ref
+
+
+def tf_resize_bilinear(x, oh, ow, align, nhwc=False):
+    """TensorFlow's resize_bilinear, which BigDL's ResizeBilinear is (not PyTorch's half-pixel
+    interpolate): output i samples input i·scale, scale = in/out or, aligned, (in−1)/(out−1)."""
+    x = np.asarray(x, np.float64)
+    if nhwc:
+        x = x.transpose(0, 3, 1, 2)
+
+    def taps(n_in, n_out):
+        scale = (n_in - 1) / (n_out - 1) if align and n_out > 1 else n_in / n_out
+        pos = np.arange(n_out) * scale
+        lo = np.floor(pos).astype(int)
+        return lo, np.minimum(lo + 1, n_in - 1), pos - lo
+    (y0, y1, ty), (x0, x1, tx) = taps(x.shape[2], oh), taps(x.shape[3], ow)
+    top = x[:, :, y0][..., x0] * (1 - tx) + x[:, :, y0][..., x1] * tx
+    bot = x[:, :, y1][..., x0] * (1 - tx) + x[:, :, y1][..., x1] * tx
+    y = top * (1 - ty)[:, None] + bot * ty[:, None]
+    return y.transpose(0, 2, 3, 1) if nhwc else y
+
+
+def lrn_ref(size, alpha, beta, k, fmt="NCHW"):
+    """BigDL's alpha is divided by size over a window centred on the channel: PyTorch's
+    local_response_norm for odd size, the only size BigDL takes."""
+    f = lambda x: F.local_response_norm(x, size, alpha, beta, k)
+    return nhwc(f) if fmt == "NHWC" else f
 
 
 CONV_LAYERS = [
@@ -349,4 +401,66 @@ CONV_LAYERS = [
                 x1=u(5, 6, 3), bad=(u(2, 3, 5, 6), ["LocallyConnected2D", "(5, 6, 3)", "(2, 3, 5, 6)"])),
     # Many samples: chunks of 36 samples, the last one partial.
     local2d_row("LocallyConnected2D-chunks", (8, 12, 12, 3, 3, 3), u(40, 8, 12, 12)),
+    full_conv_row("SpatialFullConvolution", (3, 4, 3, 3), u(2, 3, 5, 4), x1=u(3, 5, 4),
+                  bad=(u(2, 5, 5, 4), ["SpatialFullConvolution", "(2, 5, 5, 4)"])),
+    full_conv_row("SpatialFullConvolution-rank", (3, 4, 3, 3), u(2, 3, 5, 4),
+                  bad=(u(3, 5), ["SpatialFullConvolution", "(3, 5)"])),
+    # Padding larger than the output a 1x1 input spans: nothing left of the output.
+    full_conv_row("SpatialFullConvolution-output-too-small", (2, 3, 3, 3, 1, 1, 2, 1), u(2, 2, 4, 4),
+                  bad=(u(2, 2, 1, 1), ["SpatialFullConvolution", "(2, 2, 1, 1)", "-1 x 1"])),
+    full_conv_row("SpatialFullConvolution-stride-pad-adj", (3, 5, 3, 4, 2, 3, 1, 2, 1, 2), u(3, 3, 4, 5),
+                  x1=u(3, 5, 4)),
+    full_conv_row("SpatialFullConvolution-batch1", (2, 3, 4, 4, 2, 2, 1, 1), u(1, 2, 6, 6)),
+    full_conv_row("SpatialFullConvolution-groups", (6, 4, 3, 2, 2, 1, 1, 0, 1, 0), u(2, 6, 5, 4), kw={"n_group": 2},
+                  x1=u(6, 4, 5)),
+    # Stride 1 without padding takes the wide im2col path.
+    full_conv_row("SpatialFullConvolution-wide-groups", (4, 6, 2, 3), u(3, 4, 5, 6), kw={"n_group": 2}, x1=u(4, 3, 7)),
+    full_conv_row("SpatialFullConvolution-nobias", (4, 3, 2, 2, 2, 2), u(2, 4, 3, 5), kw={"no_bias": True}),
+    full_conv_row("SpatialFullConvolution-1x1", (5, 2, 1, 1), u(3, 5, 4, 3)),
+    # A table [x, target]: the target's size picks adj (here 1 on the height, 0 on the width).
+    LayerRow("SpatialFullConvolution-table", lambda: SpatialFullConvolution(3, 2, 3, 3, 2, 2, 1, 1), table(u(2, 3, 4, 5), u(2, 1, 8, 9)),
+             full_conv_to_target(3, 2, 3, 3, 2, 2, 1, 1), x1=table(u(3, 4, 5), u(8, 9)), params=[(1, 3, 2, 3, 3), (2,)],
+             bad=(table(u(2, 3, 4, 5)), ["SpatialFullConvolution", "[input, target]", "{(2, 3, 4, 5)}"])),
+    LayerRow("SpatialFullConvolution-table-stride3", lambda: SpatialFullConvolution(2, 2, 5, 3, 3, 1), table(u(2, 2, 3, 3), u(5, 12)),
+             full_conv_to_target(2, 2, 5, 3, 3, 1, 0, 0), params=[(1, 2, 2, 3, 5), (2,)],
+             bad=(table(u(2, 2, 3, 3), u(4, 4)), ["SpatialFullConvolution", "target size 4 x 4", "5 x 3"])),
+    # Many images of 16x16 outputs: more than one chunk of the batch shares a product.
+    full_conv_row("SpatialFullConvolution-chunks", (8, 16, 4, 4, 2, 2, 1, 1), u(40, 8, 8, 8)),
+
+    LayerRow("SpatialCrossMapLRN", lambda: SpatialCrossMapLRN(), u(2, 7, 4, 3), lrn_ref(5, 1.0, 0.75, 1.0),
+             bad=(u(7, 4, 3), ["SpatialCrossMapLRN", "(7, 4, 3)"])),
+    # beta 0.75 (the default), 0.5 and any other take different paths to scale^(−beta).
+    LayerRow("SpatialCrossMapLRN-args", lambda: SpatialCrossMapLRN(3, 2.0, 0.5, 0.5), u(3, 2, 5, 4),
+             lrn_ref(3, 2.0, 0.5, 0.5)),
+    LayerRow("SpatialCrossMapLRN-wide", lambda: SpatialCrossMapLRN(7, 1e-2, 0.75, 2.0), u(2, 4, 3, 3, lo=-3, hi=3),
+             lrn_ref(7, 1e-2, 0.75, 2.0)),
+    LayerRow("SpatialCrossMapLRN-NHWC", lambda: SpatialCrossMapLRN(5, 1.5, 0.6, 1.0, "NHWC"), u(2, 4, 3, 6),
+             lrn_ref(5, 1.5, 0.6, 1.0, "NHWC"), bad=(u(4, 3, 6), ["SpatialCrossMapLRN", "(4, 3, 6)"])),
+
+    # Aligned corners are PyTorch's align_corners=True.
+    LayerRow("ResizeBilinear-align", lambda: ResizeBilinear(7, 5, True), u(2, 3, 4, 3),
+             lambda x: F.interpolate(x, size=(7, 5), mode="bilinear", align_corners=True),
+             bad=(u(3, 4, 3), ["ResizeBilinear", "(3, 4, 3)"])),
+    LayerRow("ResizeBilinear-align-down", lambda: ResizeBilinear(3, 2, align_corner=True), u(2, 2, 7, 5),
+             lambda x: F.interpolate(x, size=(3, 2), mode="bilinear", align_corners=True)),
+    # Otherwise BigDL samples at i·in/out (TensorFlow), PyTorch at (i + 0.5)·in/out − 0.5.
+    LayerRow("ResizeBilinear", lambda: ResizeBilinear(7, 5), u(2, 3, 4, 3), np_ref=lambda x: tf_resize_bilinear(x, 7, 5, False)),
+    LayerRow("ResizeBilinear-down", lambda: ResizeBilinear(3, 4), u(2, 2, 7, 6), np_ref=lambda x: tf_resize_bilinear(x, 3, 4, False)),
+    LayerRow("ResizeBilinear-NHWC", lambda: ResizeBilinear(5, 7, data_format="NHWC"), u(2, 3, 4, 3),
+             np_ref=lambda x: tf_resize_bilinear(x, 5, 7, False, nhwc=True),
+             bad=(u(2, 3, 4), ["ResizeBilinear", "(2, 3, 4)"])),
+    LayerRow("ResizeBilinear-NHWC-align", lambda: ResizeBilinear(6, 2, True, "NHWC"), u(2, 3, 4, 2),
+             nhwc(lambda x: F.interpolate(x, size=(6, 2), mode="bilinear", align_corners=True))),
+    LayerRow("ResizeBilinear-same-size", lambda: ResizeBilinear(4, 3), u(2, 3, 4, 3), lambda x: x * 1),
+
+    LayerRow("UpSampling3D", lambda: UpSampling3D([2, 1, 3]), u(2, 3, 2, 4, 3),
+             lambda x: x.repeat_interleave(2, dim=2).repeat_interleave(3, dim=4),
+             bad=(u(3, 2, 4, 3), ["UpSampling3D", "(3, 2, 4, 3)"])),
+    LayerRow("UpSampling3D-all-axes", lambda: UpSampling3D([3, 2, 2]), u(1, 2, 2, 3, 2),
+             lambda x: x.repeat_interleave(3, dim=2).repeat_interleave(2, dim=3).repeat_interleave(2, dim=4)),
+
+    LayerRow("Cropping3D", lambda: Cropping3D([1, 1], [2, 0], [0, 1]), u(2, 3, 4, 5, 3),
+             lambda x: x[:, :, 1:-1, 2:, 0:-1], bad=(u(3, 4, 5, 3), ["Cropping3D", "(3, 4, 5, 3)"])),
+    LayerRow("Cropping3D-channel-last", lambda: Cropping3D([0, 2], [1, 1], [1, 0], "channel_last"), u(2, 4, 5, 3, 2),
+             lambda x: x[:, 0:-2, 1:-1, 1:, :], bad=(u(2, 2, 5, 3, 2), ["Cropping3D", "(2, 2, 5, 3, 2)", "0 x 3 x 2"])),
 ]

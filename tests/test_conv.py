@@ -5,9 +5,10 @@ import pytest
 
 import inspect
 
-from bigdl.nn.layer import (Layer, LocallyConnected1D, LocallyConnected2D, Sequential, SpatialAveragePooling,
-                            SpatialConvolution, SpatialDilatedConvolution, SpatialDropout1D, SpatialDropout2D,
-                            SpatialDropout3D, SpatialMaxPooling, VolumetricAveragePooling, VolumetricConvolution,
+from bigdl.nn.layer import (Cropping3D, Layer, LocallyConnected1D, LocallyConnected2D, ResizeBilinear, Sequential,
+                            SpatialAveragePooling, SpatialConvolution, SpatialCrossMapLRN, SpatialDilatedConvolution,
+                            SpatialDropout1D, SpatialDropout2D, SpatialDropout3D, SpatialFullConvolution,
+                            SpatialMaxPooling, UpSampling3D, VolumetricAveragePooling, VolumetricConvolution,
                             VolumetricMaxPooling)
 
 
@@ -35,6 +36,21 @@ from bigdl.nn.layer import (Layer, LocallyConnected1D, LocallyConnected2D, Seque
     (lambda: LocallyConnected2D(2, 5, 5, 3, 3, 3, stride_h=0), ["LocallyConnected2D", "stride_h 0"]),
     (lambda: LocallyConnected2D(2, 5, 3, 3, 3, 4, pad_h=0), ["LocallyConnected2D", "larger than the padded input"]),
     (lambda: LocallyConnected2D(2, 5, 5, 3, 3, 3, data_format="CHWN"), ["LocallyConnected2D", "CHWN"]),
+    (lambda: SpatialFullConvolution(4, 6, 3, 3, 0, 1), ["SpatialFullConvolution", "dw 0"]),
+    (lambda: SpatialFullConvolution(4, 6, 3, 3, 2, 2, n_group=4), ["SpatialFullConvolution", "n_group 4", "4", "6"]),
+    (lambda: SpatialFullConvolution(4, 6, 3, 3, 2, 1, adj_w=2), ["SpatialFullConvolution", "adj_w 2", "dw − 1 = 1"]),
+    (lambda: SpatialFullConvolution(4, 6, 3, 3, adj_h=1), ["SpatialFullConvolution", "adj_h 1", "dh − 1 = 0"]),
+    (lambda: SpatialFullConvolution(4, 6, 3, 3, pad_w=-1), ["SpatialFullConvolution", "pad_w"]),
+    (lambda: SpatialFullConvolution(4, 6, 0, 3), ["SpatialFullConvolution", "kw"]),
+    (lambda: SpatialCrossMapLRN(4), ["SpatialCrossMapLRN", "odd", "4"]),
+    (lambda: SpatialCrossMapLRN(data_format="CHWN"), ["SpatialCrossMapLRN", "CHWN"]),
+    (lambda: ResizeBilinear(0, 3), ["ResizeBilinear", "output_height"]),
+    (lambda: ResizeBilinear(3, 3, data_format="HWC"), ["ResizeBilinear", "HWC"]),
+    (lambda: UpSampling3D([2, 2]), ["UpSampling3D", "three positive integers"]),
+    (lambda: UpSampling3D([2, 0, 1]), ["UpSampling3D", "[2 0 1]"]),
+    (lambda: Cropping3D([1, 1], [1], [0, 0]), ["Cropping3D", "dim2Crop"]),
+    (lambda: Cropping3D([1, 1], [1, 1], [0, -1]), ["Cropping3D", "≥ 0"]),
+    (lambda: Cropping3D([1, 1], [1, 1], [0, 0], "NCHW"), ["Cropping3D", "channel_first", "NCHW"]),
 ])
 def test_bad_arguments_are_value_errors_naming_the_layer(make, words):
     with pytest.raises(ValueError) as e:
@@ -172,3 +188,58 @@ def test_volumetric_and_locally_connected_layers_survive_save_and_load(tmp_path)
     path = str(tmp_path / "vol.bigdl")
     model.save(path)
     np.testing.assert_array_equal(Layer.load(path).forward(x), model.forward(x))
+def test_full_convolution_weight_layout_description_and_bigdl_examples():
+    deconv = SpatialFullConvolution(6, 4, 5, 3, 2, 1, 1, 0, 1, 0, n_group=2).set_name("up")
+    w, b = deconv.get_weights()
+    assert w.shape == (2, 3, 2, 3, 5) and b.shape == (4,)
+    assert str(deconv) == "SpatialFullConvolution[up](6 -> 4, 5 x 3, 2, 1, 1, 0, 1, 0)"
+    assert len(SpatialFullConvolution(1, 1, 1, 1, no_bias=True).get_weights()) == 1
+    # Output size (in − 1)·d − 2·pad + k + adj, width before height in the arguments.
+    assert deconv.forward(np.ones((2, 6, 4, 7), np.float32)).shape == (2, 4, 6, 16)
+    assert str(SpatialCrossMapLRN(5, 1.0, 0.75, 1.0, "NHWC").set_name("n")) == "SpatialCrossMapLRN[n](5, 1.0, 0.75, 1.0)"
+    assert str(UpSampling3D([1, 2, 3]).set_name("u")) == "UpSampling3D[u](1, 2, 3)"
+    assert (str(Cropping3D([1, 1], [2, 2], [1, 1]).set_name("c"))
+            == "Cropping3D[c](dim1: 1, 1; dim2Crop: 2, 2; dim3Crop: 1, 1)")
+    assert ResizeBilinear(10, 20, False).forward(np.ones((1, 2, 5, 4), np.float32)).shape == (1, 2, 10, 20)
+
+
+def test_full_convolution_refuses_a_misshapen_gradient():
+    deconv = SpatialFullConvolution(2, 3, 3, 3, 2, 2)
+    x = np.ones((2, 2, 4, 4), np.float32)
+    y = deconv.forward(x)
+    with pytest.raises(ValueError) as e:
+        deconv.backward(x, np.ones((2, 3, 9, 8), np.float32))
+    assert "SpatialFullConvolution" in str(e.value) and "(2, 3, 9, 9)" in str(e.value)
+    assert deconv.backward(x, np.ones_like(y)).shape == x.shape
+
+
+def test_resize_bilinear_is_tensorflows_not_pytorchs_half_pixel():
+    """BigDL (TensorFlow's resize_bilinear) samples output pixel i at i·in/out: doubling
+    [0, 1, 2, 3] gives 0, .5, 1, …, 3, 3 (the last pixel repeats), where PyTorch's
+    half-pixel interpolate gives 0, .25, .75, …"""
+    x = np.arange(4, dtype=np.float32).reshape(1, 1, 1, 4)
+    y = ResizeBilinear(1, 8).forward(x)
+    np.testing.assert_allclose(y.ravel(), [0, .5, 1, 1.5, 2, 2.5, 3, 3])
+    y = ResizeBilinear(1, 7, align_corner=True).forward(x)
+    np.testing.assert_allclose(y.ravel(), [0, .5, 1, 1.5, 2, 2.5, 3], rtol=1e-6)
+
+
+def test_a_decoder_of_full_convolutions_trains_through_the_optimizer():
+    """Learns to double an image's size (nearest neighbour) with two transposed convolutions
+    and LRN between them, through the training loop in Go (core/optim's
+    TestDeconvLayersWorkersMatchOneWorker checks the batch split for these layers)."""
+    from bigdl.nn.criterion import MSECriterion
+    from bigdl.nn.layer import Tanh
+    from bigdl.optim.optimizer import SGD, MaxEpoch, Optimizer
+    from bigdl.util.common import RNG
+    RNG().set_seed(3)
+    rng = np.random.RandomState(4)
+    X = rng.uniform(-1, 1, (128, 4, 4, 4)).astype(np.float32)
+    Y = X.repeat(2, axis=2).repeat(2, axis=3)
+    model = (Sequential().add(SpatialFullConvolution(4, 16, 4, 4, 2, 2, 1, 1)).add(Tanh())
+             .add(SpatialCrossMapLRN(3, 0.1)).add(SpatialFullConvolution(16, 4, 3, 3, 1, 1, 1, 1)))
+    crit = MSECriterion()
+    before = crit.forward(model.forward(X), Y)
+    Optimizer(model, (X, Y), crit, MaxEpoch(30), 32, SGD(0.5, momentum=0.9)).optimize()
+    after = crit.forward(model.forward(X), Y)
+    assert after < 0.2 * before, (before, after)

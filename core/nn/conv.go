@@ -103,12 +103,9 @@ func newConv(a *Args, class string, names convArgNames, groups int, format strin
 	if err := a.Err(); err != nil {
 		return nil, err
 	}
-	switch format {
-	case "NCHW":
-	case "NHWC":
-		c.NHWC = true
-	default:
-		return nil, fmt.Errorf("%s: argument data_format must be \"NCHW\" or \"NHWC\", got %q", class, format)
+	var err error
+	if c.NHWC, err = channelsLast(class, "data_format", format); err != nil {
+		return nil, err
 	}
 	if err := checkWindow(class, names.dw, names.dh, c.DW, c.DH, c.PadW, c.PadH); err != nil {
 		return nil, err
@@ -140,6 +137,30 @@ func newConv(a *Args, class string, names convArgNames, groups int, format strin
 	c.inits = initMethods{u, u}
 	c.Reset()
 	return c, nil
+}
+
+// channelsLast reads the image layout argument arg: "NCHW" (false) or
+// "NHWC" (true).
+func channelsLast(class, arg, format string) (bool, error) {
+	switch format {
+	case "NCHW":
+		return false, nil
+	case "NHWC":
+		return true, nil
+	}
+	return false, fmt.Errorf("%s: argument %s must be \"NCHW\" or \"NHWC\", got %q", class, arg, format)
+}
+
+// checkImages refuses any x but a batch of images in the layout nhwc
+// selects.
+func checkImages(m Module, x *tensor.Tensor, nhwc bool) {
+	if x.Dims() == 4 {
+		return
+	}
+	if nhwc {
+		shapeError(m, "(batch, H, W, C)", x.Shape)
+	}
+	shapeError(m, "(batch, C, H, W)", x.Shape)
 }
 
 // checkWindow refuses strides below 1 and paddings that are neither ≥ 0

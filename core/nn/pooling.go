@@ -49,12 +49,9 @@ func (p *SpatialPooling) finish(a *Args, format string) (Module, error) {
 	if err := a.Err(); err != nil {
 		return nil, err
 	}
-	switch format {
-	case "NCHW":
-	case "NHWC":
-		p.NHWC = true
-	default:
-		return nil, fmt.Errorf("%s: argument format must be \"NCHW\" or \"NHWC\", got %q", p.class, format)
+	var err error
+	if p.NHWC, err = channelsLast(p.class, "format", format); err != nil {
+		return nil, err
 	}
 	if err := checkWindow(p.class, "dw", "dh", p.DW, p.DH, p.PadW, p.PadH); err != nil {
 		return nil, err

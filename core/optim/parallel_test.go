@@ -57,20 +57,28 @@ func weightsAfter(t *testing.T, tr *Trainer) []float32 {
 // Splitting a batch across workers must give the whole batch's gradient
 // (weighted class NLL included), up to summation order.
 func TestWorkersMatchOneWorker(t *testing.T) {
-	one := weightsAfter(t, mlpTrainer(t, 1, false))
-	tr := mlpTrainer(t, 2, false)
+	checkTwoWorkersMatchOne(t, func(workers int) *Trainer { return mlpTrainer(t, workers, false) })
+}
+
+// checkTwoWorkersMatchOne trains newTrainer's trainers for one and for two
+// workers and compares the weights they reach: splitting a batch must give
+// the whole batch's gradient, up to summation order.
+func checkTwoWorkersMatchOne(t *testing.T, newTrainer func(workers int) *Trainer) {
+	t.Helper()
+	one := weightsAfter(t, newTrainer(1))
+	tr := newTrainer(2)
 	if err := tr.prepare(); err != nil || len(tr.workers) != 2 {
 		t.Fatalf("expected 2 workers, got %d (%v)", len(tr.workers), err)
 	}
 	tr.release()
-	two := weightsAfter(t, mlpTrainer(t, 2, false))
+	two := weightsAfter(t, newTrainer(2))
 	var diff, norm float64
 	for i := range one {
 		d := float64(one[i] - two[i])
 		diff += d * d
 		norm += float64(one[i]) * float64(one[i])
 	}
-	if rel := math.Sqrt(diff / norm); rel > 1e-5 {
+	if rel := math.Sqrt(diff / norm); rel > 1e-5 || norm == 0 {
 		t.Fatalf("2 workers drift from 1 worker: relative difference %g", rel)
 	}
 }

@@ -1,7 +1,6 @@
 package optim
 
 import (
-	"math"
 	"math/rand"
 	"strings"
 	"testing"
@@ -58,22 +57,7 @@ func tableTrainer(t testing.TB, workers, n, in int) *Trainer {
 // The batch split divides tables record-wise, like tensors: two workers
 // train to one worker's weights, up to summation order.
 func TestTableWorkersMatchOneWorker(t *testing.T) {
-	one := weightsAfter(t, tableTrainer(t, 1, 256, 60))
-	tr := tableTrainer(t, 2, 256, 60)
-	if err := tr.prepare(); err != nil || len(tr.workers) != 2 {
-		t.Fatalf("expected 2 workers, got %d (%v)", len(tr.workers), err)
-	}
-	tr.release()
-	two := weightsAfter(t, tableTrainer(t, 2, 256, 60))
-	var diff, norm float64
-	for i := range one {
-		d := float64(one[i] - two[i])
-		diff += d * d
-		norm += float64(one[i]) * float64(one[i])
-	}
-	if rel := math.Sqrt(diff / norm); rel > 1e-5 || norm == 0 {
-		t.Fatalf("2 workers drift from 1 worker on tables: relative difference %g", rel)
-	}
+	checkTwoWorkersMatchOne(t, func(workers int) *Trainer { return tableTrainer(t, workers, 256, 60) })
 }
 
 // A step on table data allocates nothing once its buffers exist.

@@ -2,11 +2,11 @@
 re-exported by bigdl.nn.layer). Arguments come width before height, as in BigDL."""
 from bigdl.nn.layer import Layer, _not_yet
 
-__all__ = ["SpatialConvolution", "SpatialDilatedConvolution", "SpatialMaxPooling", "SpatialAveragePooling",
-           "SpatialZeroPadding", "TemporalConvolution", "TemporalMaxPooling",
-           "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "UpSampling1D", "UpSampling2D",
-           "Cropping2D", "VolumetricConvolution", "VolumetricMaxPooling", "VolumetricAveragePooling",
-           "LocallyConnected1D", "LocallyConnected2D"]
+__all__ = ["SpatialConvolution", "SpatialDilatedConvolution", "SpatialFullConvolution", "SpatialMaxPooling",
+           "SpatialAveragePooling", "SpatialCrossMapLRN", "SpatialZeroPadding", "TemporalConvolution",
+           "TemporalMaxPooling", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "UpSampling1D",
+           "UpSampling2D", "UpSampling3D", "ResizeBilinear", "Cropping2D", "Cropping3D", "VolumetricConvolution",
+           "VolumetricMaxPooling", "VolumetricAveragePooling", "LocallyConnected1D", "LocallyConnected2D"]
 
 
 def _init_params(layer, init_weight, init_bias, init_grad_weight, init_grad_bias, with_bias=True):
@@ -59,6 +59,25 @@ class SpatialDilatedConvolution(Layer):
         self._set_regularizers(wRegularizer, bRegularizer)
 
 
+class SpatialFullConvolution(Layer):
+    """Transposed 2-D convolution ("deconvolution") of (C, H, W) or (N, C, H, W) input: the
+    adjoint of SpatialConvolution with the same kernel, stride and padding. Output size
+    (in − 1)·d − 2·pad + k + adj per axis, adj_w < dw and adj_h < dh. get_weights() gives the
+    weight as (n_group, n_input_plane/n_group, n_output_plane/n_group, kh, kw) and the bias (unless
+    no_bias) as (n_output_plane,). Given a list [x, target], the last two dimensions of target set
+    the output size in place of adj_w and adj_h (target's gradient is zero).
+
+    >>> deconv = SpatialFullConvolution(1, 1, 1, 1)
+    """
+
+    def __init__(self, n_input_plane, n_output_plane, kw, kh, dw=1, dh=1, pad_w=0, pad_h=0, adj_w=0, adj_h=0,
+                 n_group=1, no_bias=False, wRegularizer=None, bRegularizer=None, bigdl_type="float"):
+        super().__init__(None, bigdl_type, n_input_plane=n_input_plane, n_output_plane=n_output_plane, kw=kw,
+                         kh=kh, dw=dw, dh=dh, pad_w=pad_w, pad_h=pad_h, adj_w=adj_w, adj_h=adj_h, n_group=n_group,
+                         no_bias=no_bias)
+        self._set_regularizers(wRegularizer, bRegularizer)
+
+
 class SpatialMaxPooling(Layer):
     """Max over kw × kh windows moved by dw, dh of (C, H, W) or (N, C, H, W) input (format
     "NHWC": channels last). Output size op((in + 2·pad − k)/d) + 1, op floor, or ceil with
@@ -89,6 +108,15 @@ class SpatialAveragePooling(Layer):
         super().__init__(None, bigdl_type, kw=kw, kh=kh, dw=dw, dh=dh, pad_w=pad_w, pad_h=pad_h,
                          global_pooling=global_pooling, ceil_mode=ceil_mode, count_include_pad=count_include_pad,
                          divide=divide, format=format)
+
+
+class SpatialCrossMapLRN(Layer):
+    """Local response normalisation across channels of (N, C, H, W) input ((N, H, W, C) with
+    data_format "NHWC"): y_c = x_c · (k + alpha/size · Σ x_j²)^(−beta), the sum over the size
+    channels centred on c (size odd)."""
+
+    def __init__(self, size=5, alpha=1.0, beta=0.75, k=1.0, data_format="NCHW", bigdl_type="float"):
+        super().__init__(None, bigdl_type, size=size, alpha=alpha, beta=beta, k=k, data_format=data_format)
 
 
 class SpatialZeroPadding(Layer):
@@ -160,6 +188,24 @@ class UpSampling2D(Layer):
 
     def __init__(self, size, data_format="nchw", bigdl_type="float"):
         super().__init__(None, bigdl_type, size=[int(s) for s in size], data_format=data_format)
+
+
+class UpSampling3D(Layer):
+    """Repeats each voxel of (N, C, D, H, W) input size[0] times in depth, size[1] down and size[2]
+    across (nearest neighbour)."""
+
+    def __init__(self, size, bigdl_type="float"):
+        super().__init__(None, bigdl_type, size=[int(s) for s in size])
+
+
+class ResizeBilinear(Layer):
+    """Bilinear resize of (N, C, H, W) input ((N, H, W, C) with data_format "NHWC") to
+    output_height × output_width, as TensorFlow's resize_bilinear: output pixel i samples input
+    position i·in/out, or i·(in − 1)/(out − 1) with align_corner."""
+
+    def __init__(self, output_height, output_width, align_corner=False, data_format="NCHW", bigdl_type="float"):
+        super().__init__(None, bigdl_type, output_height=output_height, output_width=output_width,
+                         align_corner=align_corner, data_format=data_format)
 
 
 class Cropping2D(Layer):
@@ -250,3 +296,10 @@ class LocallyConnected2D(Layer):
                          propagate_back=propagate_back, with_bias=with_bias, data_format=data_format)
         self._set_regularizers(wRegularizer, bRegularizer)
         _init_params(self, init_weight, init_bias, init_grad_weight, init_grad_bias, with_bias)
+class Cropping3D(Layer):
+    """Trims dim1Crop, dim2Crop and dim3Crop = [before, after] off the three axes of
+    (N, C, D1, D2, D3) input ((N, D1, D2, D3, C) with data_format "channel_last")."""
+
+    def __init__(self, dim1Crop, dim2Crop, dim3Crop, data_format="channel_first", bigdl_type="float"):
+        super().__init__(None, bigdl_type, dim1Crop=[int(v) for v in dim1Crop], dim2Crop=[int(v) for v in dim2Crop],
+                         dim3Crop=[int(v) for v in dim3Crop], data_format=data_format)
