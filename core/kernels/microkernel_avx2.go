@@ -29,6 +29,8 @@ var avx2Set = &kernelSet{
 	axpy:         axpyAVX2,
 	scale:        scaleAVX2,
 	add:          addAVX2,
+	mul:          mulAVX2,
+	mulAdd:       mulAddAVX2,
 	relu:         reluAVX2,
 	reluBackward: reluBackwardAVX2,
 	dot:          dotAVX2,

@@ -51,6 +51,8 @@ var avx512Set = &kernelSet{
 	axpy:         axpyAVX512,
 	scale:        scaleAVX512,
 	add:          addAVX512,
+	mul:          mulAVX512,
+	mulAdd:       mulAddAVX512,
 	relu:         reluAVX512,
 	reluBackward: reluBackwardAVX512,
 	dot:          dotAVX512,

@@ -19,6 +19,8 @@ var genericSet = &kernelSet{
 	axpy:         axpyGo,
 	scale:        scaleGo,
 	add:          addGo,
+	mul:          mulGo,
+	mulAdd:       mulAddGo,
 	relu:         reluGo,
 	reluBackward: reluBackwardGo,
 	dot:          dotGo,

@@ -43,6 +43,20 @@ func SumRows(dst []float32, src []float32, rows, cols int) {
 	}
 }
 
+// Mul computes dst[i] *= x[i]: a per-column scale applied to one row of a
+// row-major matrix (a channels-last normalisation).
+func Mul(dst, x []float32) {
+	sameLen("Mul", len(dst), len(x))
+	active.mul(dst, x)
+}
+
+// MulAdd computes dst[i] += a[i]·b[i].
+func MulAdd(dst, a, b []float32) {
+	sameLen("MulAdd (dst vs a)", len(dst), len(a))
+	sameLen("MulAdd (dst vs b)", len(dst), len(b))
+	active.mulAdd(dst, a, b)
+}
+
 // ReLU sets dst[i] = src[i] if src[i] > 0, else 0 (so NaN and -0 give 0,
 // as in the layer's scalar definition). dst and src may be the same slice.
 func ReLU(dst, src []float32) {

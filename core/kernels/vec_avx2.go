@@ -49,6 +49,30 @@ func addAVX2(dst, x []float32) {
 	archsimd.ClearAVXUpperBits()
 }
 
+func mulAVX2(dst, x []float32) {
+	dst = dst[:len(x)]
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		archsimd.LoadFloat32x8Slice(dst[i:]).Mul(archsimd.LoadFloat32x8Slice(x[i:])).StoreSlice(dst[i:])
+	}
+	if i < len(x) {
+		storePart8(loadPart8(dst[i:]).Mul(loadPart8(x[i:])), dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+func mulAddAVX2(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	i := 0
+	for ; i+8 <= len(dst); i += 8 {
+		archsimd.LoadFloat32x8Slice(a[i:]).MulAdd(archsimd.LoadFloat32x8Slice(b[i:]), archsimd.LoadFloat32x8Slice(dst[i:])).StoreSlice(dst[i:])
+	}
+	if i < len(dst) {
+		storePart8(loadPart8(a[i:]).MulAdd(loadPart8(b[i:]), loadPart8(dst[i:])), dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
 func reluAVX2(dst, src []float32) {
 	dst = dst[:len(src)]
 	var zero archsimd.Float32x8

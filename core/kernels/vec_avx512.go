@@ -49,6 +49,30 @@ func addAVX512(dst, x []float32) {
 	archsimd.ClearAVXUpperBits()
 }
 
+func mulAVX512(dst, x []float32) {
+	dst = dst[:len(x)]
+	i := 0
+	for ; i+16 <= len(x); i += 16 {
+		archsimd.LoadFloat32x16Slice(dst[i:]).Mul(archsimd.LoadFloat32x16Slice(x[i:])).StoreSlice(dst[i:])
+	}
+	if i < len(x) {
+		storePart16(loadPart16(dst[i:]).Mul(loadPart16(x[i:])), dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+func mulAddAVX512(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	i := 0
+	for ; i+16 <= len(dst); i += 16 {
+		archsimd.LoadFloat32x16Slice(a[i:]).MulAdd(archsimd.LoadFloat32x16Slice(b[i:]), archsimd.LoadFloat32x16Slice(dst[i:])).StoreSlice(dst[i:])
+	}
+	if i < len(dst) {
+		storePart16(loadPart16(a[i:]).MulAdd(loadPart16(b[i:]), loadPart16(dst[i:])), dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
 func reluAVX512(dst, src []float32) {
 	dst = dst[:len(src)]
 	var zero archsimd.Float32x16

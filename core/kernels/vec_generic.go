@@ -23,6 +23,20 @@ func addGo(dst, x []float32) {
 	}
 }
 
+func mulGo(dst, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] *= v
+	}
+}
+
+func mulAddGo(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] += a[i] * b[i]
+	}
+}
+
 func reluGo(dst, src []float32) {
 	dst = dst[:len(src)]
 	for i, v := range src {

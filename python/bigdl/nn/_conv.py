@@ -5,7 +5,7 @@ from bigdl.nn.layer import Layer, _not_yet
 __all__ = ["SpatialConvolution", "SpatialDilatedConvolution", "SpatialMaxPooling", "SpatialAveragePooling",
            "SpatialZeroPadding", "TemporalConvolution", "TemporalMaxPooling",
            "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "UpSampling1D", "UpSampling2D",
-           "Cropping2D"]
+           "Cropping2D", "BatchNormalization", "SpatialBatchNormalization"]
 
 
 def _init_params(layer, init_weight, init_bias, init_grad_weight, init_grad_bias, with_bias=True):
@@ -168,3 +168,38 @@ class Cropping2D(Layer):
     def __init__(self, heightCrop, widthCrop, data_format="NCHW", bigdl_type="float"):
         super().__init__(None, bigdl_type, heightCrop=[int(v) for v in heightCrop],
                          widthCrop=[int(v) for v in widthCrop], data_format=data_format)
+
+
+class BatchNormalization(Layer):
+    """Normalises each of the n_output features of (N, n_output) input: in training with the
+    batch's mean and (biased) variance, moving running estimates towards them
+    (running = (1 − momentum)·running + momentum·batch, the variance's unbiased); in evaluation
+    with the running estimates, when an unbatched (n_output,) input is accepted too. affine adds
+    a learnable weight (BigDL draws it from U(0, 1)) and bias (0): get_weights() gives
+    [weight, bias], each (n_output,). set_running_mean / set_running_std replace the running
+    estimates (set_running_std sets the running variance, as BigDL's does).
+
+    >>> bn = BatchNormalization(2, 1e-5, 0.1, True)
+    """
+
+    def __init__(self, n_output, eps=1e-5, momentum=0.1, affine=True, init_weight=None, init_bias=None,
+                 init_grad_weight=None, init_grad_bias=None, bigdl_type="float", **format):
+        super().__init__(None, bigdl_type, n_output=n_output, eps=eps, momentum=momentum, affine=affine, **format)
+        if not affine and (init_weight is not None or init_bias is not None):
+            raise ValueError("%s: init_weight/init_bias given but affine=False (the layer has no weight or bias)"
+                             % type(self).__name__)
+        _init_params(self, init_weight, init_bias, init_grad_weight, init_grad_bias)
+
+
+class SpatialBatchNormalization(BatchNormalization):
+    """BatchNormalization per channel of (N, C, H, W) input ((N, H, W, C) with data_format
+    "NHWC"), over the batch and both spatial dimensions; in evaluation a (C, H, W) sample is
+    accepted too.
+
+    >>> bn = SpatialBatchNormalization(16)
+    """
+
+    def __init__(self, n_output, eps=1e-5, momentum=0.1, affine=True, init_weight=None, init_bias=None,
+                 init_grad_weight=None, init_grad_bias=None, data_format="NCHW", bigdl_type="float"):
+        super().__init__(n_output, eps, momentum, affine, init_weight, init_bias, init_grad_weight, init_grad_bias,
+                         bigdl_type, data_format=data_format)
