@@ -168,14 +168,13 @@ func (b *BatchNorm) CallMethod(method string, _ map[string]any, in []*tensor.Ten
 // blocks of C·inner values, each channel's inner values contiguous
 // (channels first), or rows of C values (channels last, inner 1).
 func (b *BatchNorm) layout(x *tensor.Tensor) (outer, inner int) {
-	want := b.want()
 	dims := 2
 	if b.spatial {
 		dims = 4
 	}
 	batched := x.Dims() == dims
 	if !batched && !(x.Dims() == dims-1 && !b.training) {
-		shapeError(b, want, x.Shape)
+		shapeError(b, b.want(), x.Shape)
 	}
 	s := x.Shape
 	outer = 1
@@ -187,7 +186,7 @@ func (b *BatchNorm) layout(x *tensor.Tensor) (outer, inner int) {
 		ch = s[len(s)-1]
 	}
 	if ch != b.N || x.Len() == 0 {
-		shapeError(b, want, x.Shape)
+		shapeError(b, b.want(), x.Shape)
 	}
 	inner = x.Len() / (outer * b.N)
 	if b.channelsLast {
