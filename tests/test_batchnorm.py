@@ -248,3 +248,14 @@ def test_optimizer_normalises_each_cores_share_and_averages_running_statistics(c
         # The shares' statistics differ from the whole batch's: the split is visible.
         _, rm_whole, rv_whole = reference_run(X, Y, W, b, g, beta, orders, 1, lr)
         assert rel_err(np.asarray(running(model)[1]), rv_whole) > 10 * TOL
+
+
+def test_signatures_are_bigdls():
+    import inspect
+    common = ["n_output", "eps", "momentum", "affine", "init_weight", "init_bias", "init_grad_weight",
+              "init_grad_bias"]
+    assert list(inspect.signature(BatchNormalization).parameters) == common + ["bigdl_type"]
+    assert list(inspect.signature(SpatialBatchNormalization).parameters) == common + ["data_format", "bigdl_type"]
+    defaults = {n: p.default for n, p in inspect.signature(SpatialBatchNormalization).parameters.items()}
+    assert (defaults["eps"], defaults["momentum"], defaults["affine"], defaults["data_format"]) == (1e-5, 0.1, True,
+                                                                                                    "NCHW")

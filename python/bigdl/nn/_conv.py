@@ -170,6 +170,16 @@ class Cropping2D(Layer):
                          widthCrop=[int(v) for v in widthCrop], data_format=data_format)
 
 
+def _batch_norm(layer, bigdl_type, n_output, eps, momentum, affine, init_weight, init_bias, init_grad_weight,
+                init_grad_bias, **format):
+    """Builds either batch normalisation and applies its init_* arguments."""
+    Layer.__init__(layer, None, bigdl_type, n_output=n_output, eps=eps, momentum=momentum, affine=affine, **format)
+    if not affine and (init_weight is not None or init_bias is not None):
+        raise ValueError("%s: init_weight/init_bias given but affine=False (the layer has no weight or bias)"
+                         % type(layer).__name__)
+    _init_params(layer, init_weight, init_bias, init_grad_weight, init_grad_bias)
+
+
 class BatchNormalization(Layer):
     """Normalises each of the n_output features of (N, n_output) input: in training with the
     batch's mean and (biased) variance, moving running estimates towards them
@@ -183,15 +193,12 @@ class BatchNormalization(Layer):
     """
 
     def __init__(self, n_output, eps=1e-5, momentum=0.1, affine=True, init_weight=None, init_bias=None,
-                 init_grad_weight=None, init_grad_bias=None, bigdl_type="float", **format):
-        super().__init__(None, bigdl_type, n_output=n_output, eps=eps, momentum=momentum, affine=affine, **format)
-        if not affine and (init_weight is not None or init_bias is not None):
-            raise ValueError("%s: init_weight/init_bias given but affine=False (the layer has no weight or bias)"
-                             % type(self).__name__)
-        _init_params(self, init_weight, init_bias, init_grad_weight, init_grad_bias)
+                 init_grad_weight=None, init_grad_bias=None, bigdl_type="float"):
+        _batch_norm(self, bigdl_type, n_output, eps, momentum, affine, init_weight, init_bias, init_grad_weight,
+                    init_grad_bias)
 
 
-class SpatialBatchNormalization(BatchNormalization):
+class SpatialBatchNormalization(Layer):
     """BatchNormalization per channel of (N, C, H, W) input ((N, H, W, C) with data_format
     "NHWC"), over the batch and both spatial dimensions; in evaluation a (C, H, W) sample is
     accepted too.
@@ -201,5 +208,5 @@ class SpatialBatchNormalization(BatchNormalization):
 
     def __init__(self, n_output, eps=1e-5, momentum=0.1, affine=True, init_weight=None, init_bias=None,
                  init_grad_weight=None, init_grad_bias=None, data_format="NCHW", bigdl_type="float"):
-        super().__init__(n_output, eps, momentum, affine, init_weight, init_bias, init_grad_weight, init_grad_bias,
-                         bigdl_type, data_format=data_format)
+        _batch_norm(self, bigdl_type, n_output, eps, momentum, affine, init_weight, init_bias, init_grad_weight,
+                    init_grad_bias, data_format=data_format)
