@@ -69,6 +69,8 @@ type kernelSet struct {
 	add          func(dst, x []float32)
 	mul          func(dst, x []float32)
 	mulAdd       func(dst, a, b []float32)
+	scaleShift   func(dst, src []float32, a, b float32)
+	mulShift     func(dst, src, a, b []float32)
 	relu         func(dst, src []float32)
 	reluBackward func(dst, gradOut, input []float32)
 	dot          func(x, y []float32) float32

@@ -31,6 +31,8 @@ var avx2Set = &kernelSet{
 	add:          addAVX2,
 	mul:          mulAVX2,
 	mulAdd:       mulAddAVX2,
+	scaleShift:   scaleShiftAVX2,
+	mulShift:     mulShiftAVX2,
 	relu:         reluAVX2,
 	reluBackward: reluBackwardAVX2,
 	dot:          dotAVX2,

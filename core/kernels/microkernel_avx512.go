@@ -53,6 +53,8 @@ var avx512Set = &kernelSet{
 	add:          addAVX512,
 	mul:          mulAVX512,
 	mulAdd:       mulAddAVX512,
+	scaleShift:   scaleShiftAVX512,
+	mulShift:     mulShiftAVX512,
 	relu:         reluAVX512,
 	reluBackward: reluBackwardAVX512,
 	dot:          dotAVX512,

@@ -21,6 +21,8 @@ var genericSet = &kernelSet{
 	add:          addGo,
 	mul:          mulGo,
 	mulAdd:       mulAddGo,
+	scaleShift:   scaleShiftGo,
+	mulShift:     mulShiftGo,
 	relu:         reluGo,
 	reluBackward: reluBackwardGo,
 	dot:          dotGo,

@@ -23,26 +23,26 @@ import (
 // running estimates after each step (see ExtraParams).
 type BatchNorm struct {
 	Base
-	N              int
-	Eps, Momentum  float64
-	Affine         bool
-	spatial        bool
-	channelsLast   bool
-	format         string
-	Weight, Bias   *Param // nil without affine
-	params         []*Param
-	inits          initMethods
-	RunningMean    *tensor.Tensor
-	RunningVar     *tensor.Tensor
-	mean, invStd   []float32 // the last forward's statistics, per channel
-	sum, sq        []float32 // per-channel sums
-	scale, shift   []float32 // per-channel factors of a pass
-	offset         []float32
-	xhat           []float32 // the last forward's normalised input
-	xhatShape      []int
-	xhatTraining   bool
-	ones           []float32
-	output, gradIn *tensor.Tensor
+	N               int
+	Eps, Momentum   float64
+	Affine          bool
+	spatial         bool
+	channelsLast    bool
+	format          string
+	Weight, Bias    *Param // nil without affine
+	params          []*Param
+	inits           initMethods
+	RunningMean     *tensor.Tensor
+	RunningVar      *tensor.Tensor
+	mean, invStd    []float32 // the last forward's statistics, per channel
+	sum, sq         []float32 // per-channel sums
+	scale, shift    []float32 // per-channel factors of a pass
+	offset          []float32
+	centred         []float32 // the last forward's input minus the mean it used
+	centredShape    []int
+	centredTraining bool
+	ones            []float32
+	output, gradIn  *tensor.Tensor
 }
 
 func init() {
@@ -232,12 +232,12 @@ func (b *BatchNorm) Forward(x *tensor.Tensor) *tensor.Tensor {
 			"(under Optimizer each core normalises its own share of the mini-batch: use a batch of at least 2 records per core)",
 			b.String(), tensor.ShapeString(x.Shape)))
 	}
-	if cap(b.xhat) < x.Len() {
-		b.xhat = make([]float32, x.Len())
+	if cap(b.centred) < x.Len() {
+		b.centred = make([]float32, x.Len())
 	}
-	b.xhat = b.xhat[:x.Len()]
-	b.xhatShape = append(b.xhatShape[:0], x.Shape...)
-	b.xhatTraining = b.training
+	b.centred = b.centred[:x.Len()]
+	b.centredShape = append(b.centredShape[:0], x.Shape...)
+	b.centredTraining = b.training
 	if b.training {
 		b.batchStats(x.Data, outer, inner, count)
 	} else {
@@ -247,51 +247,92 @@ func (b *BatchNorm) Forward(x *tensor.Tensor) *tensor.Tensor {
 		}
 		b.centre(x.Data, outer, inner)
 	}
-	b.normalise(outer, inner)
 	b.output = tensor.Ensure(b.output, x.Shape...)
-	b.affine(b.output.Data, outer, inner)
+	// y = (x − mean)·(invStd·weight) + bias
+	k, shift := b.scale, b.shift
+	for c := range b.N {
+		k[c], shift[c] = b.invStd[c], 0
+		if b.Affine {
+			k[c] *= b.Weight.Value.Data[c]
+			shift[c] = b.Bias.Value.Data[c]
+		}
+	}
+	b.eachChannel(outer, inner, func(lo, hi, c int) {
+		kernels.ScaleShift(b.output.Data[lo:hi], b.centred[lo:hi], k[c], shift[c])
+	}, func(lo, hi int) {
+		kernels.MulShift(b.output.Data[lo:hi], b.centred[lo:hi], k, shift)
+	})
 	return b.output
 }
 
-// batchStats sets mean and invStd from x, leaves x − mean in xhat, and
-// moves the running estimates.
-func (b *BatchNorm) batchStats(x []float32, outer, inner, count int) {
+// eachChannel visits the values of a tensor laid out as layout returned:
+// channels first, perChannel gets each channel's contiguous block [lo, hi)
+// and its channel; channels last, perRow gets each row of N values.
+func (b *BatchNorm) eachChannel(outer, inner int, perChannel func(lo, hi, c int), perRow func(lo, hi int)) {
 	n := b.N
 	if b.channelsLast {
-		clear(b.sum)
-		kernels.SumRows(b.sum, x, outer, n)
-		for c := range n {
-			b.mean[c] = b.sum[c] / float32(count)
+		for r := range outer {
+			perRow(r*n, (r+1)*n)
 		}
-	} else {
-		ones := b.onesOf(inner)
+		return
+	}
+	for o := range outer {
 		for c := range n {
-			var s float64
-			for o := range outer {
-				s += float64(kernels.Dot(x[(o*n+c)*inner:(o*n+c+1)*inner], ones))
+			perChannel((o*n+c)*inner, (o*n+c+1)*inner, c)
+		}
+	}
+}
+
+// channelSums sets sum[c] = Σ a and, with bv, dot[c] = Σ a·bv over each
+// channel's values (float64 across blocks, so large batches keep their
+// precision).
+func (b *BatchNorm) channelSums(a, bv []float32, outer, inner int, sum, dot []float32) {
+	n := b.N
+	if b.channelsLast {
+		if sum != nil {
+			clear(sum)
+			kernels.SumRows(sum, a, outer, n)
+		}
+		if dot != nil {
+			clear(dot)
+			for r := range outer {
+				kernels.MulAdd(dot, a[r*n:(r+1)*n], bv[r*n:(r+1)*n])
 			}
-			b.mean[c] = float32(s / float64(count))
 		}
+		return
+	}
+	ones := b.onesOf(inner)
+	for c := range n {
+		var s, d float64
+		for o := range outer {
+			lo, hi := (o*n+c)*inner, (o*n+c+1)*inner
+			if sum != nil {
+				s += float64(kernels.Dot(a[lo:hi], ones))
+			}
+			if dot != nil {
+				d += float64(kernels.Dot(a[lo:hi], bv[lo:hi]))
+			}
+		}
+		if sum != nil {
+			sum[c] = float32(s)
+		}
+		if dot != nil {
+			dot[c] = float32(d)
+		}
+	}
+}
+
+// batchStats sets mean and invStd from x, leaves x − mean in centred, and
+// moves the running estimates.
+func (b *BatchNorm) batchStats(x []float32, outer, inner, count int) {
+	b.channelSums(x, nil, outer, inner, b.sum, nil)
+	for c := range b.N {
+		b.mean[c] = b.sum[c] / float32(count)
 	}
 	b.centre(x, outer, inner)
-	if b.channelsLast {
-		clear(b.sq)
-		for r := range outer {
-			row := b.xhat[r*n : (r+1)*n]
-			kernels.MulAdd(b.sq, row, row)
-		}
-	} else {
-		for c := range n {
-			var s float64
-			for o := range outer {
-				p := b.xhat[(o*n+c)*inner : (o*n+c+1)*inner]
-				s += float64(kernels.Dot(p, p))
-			}
-			b.sq[c] = float32(s)
-		}
-	}
+	b.channelSums(b.centred, b.centred, outer, inner, nil, b.sq)
 	m := float32(b.Momentum)
-	for c := range n {
+	for c := range b.N {
 		s := b.sq[c]
 		b.invStd[c] = float32(1 / math.Sqrt(float64(s)/float64(count)+b.Eps))
 		b.RunningMean.Data[c] = m*b.mean[c] + (1-m)*b.RunningMean.Data[c]
@@ -299,105 +340,68 @@ func (b *BatchNorm) batchStats(x []float32, outer, inner, count int) {
 	}
 }
 
-// centre writes x − mean into xhat.
+// centre writes x − mean into centred.
 func (b *BatchNorm) centre(x []float32, outer, inner int) {
-	n := b.N
-	copy(b.xhat, x)
-	if b.channelsLast {
-		for c := range n {
-			b.shift[c] = -b.mean[c]
-		}
-		kernels.AddRowVector(b.xhat, outer, n, b.shift)
-		return
+	ones := b.onesOf(b.N)
+	for c := range b.N {
+		b.shift[c] = -b.mean[c]
 	}
-	ones := b.onesOf(inner)
-	for o := range outer {
-		for c := range n {
-			kernels.Axpy(-b.mean[c], ones, b.xhat[(o*n+c)*inner:(o*n+c+1)*inner])
-		}
-	}
+	b.eachChannel(outer, inner, func(lo, hi, c int) {
+		kernels.ScaleShift(b.centred[lo:hi], x[lo:hi], 1, b.shift[c])
+	}, func(lo, hi int) {
+		kernels.MulShift(b.centred[lo:hi], x[lo:hi], ones, b.shift)
+	})
 }
 
-// normalise scales the centred xhat by invStd.
-func (b *BatchNorm) normalise(outer, inner int) {
-	n := b.N
-	if b.channelsLast {
-		for r := range outer {
-			kernels.Mul(b.xhat[r*n:(r+1)*n], b.invStd)
-		}
-		return
-	}
-	for o := range outer {
-		for c := range n {
-			kernels.Scale(b.invStd[c], b.xhat[(o*n+c)*inner:(o*n+c+1)*inner])
-		}
-	}
-}
-
-// affine writes xhat·weight + bias into y.
-func (b *BatchNorm) affine(y []float32, outer, inner int) {
-	copy(y, b.xhat)
-	if !b.Affine {
-		return
-	}
-	n, w, bias := b.N, b.Weight.Value.Data, b.Bias.Value.Data
-	if b.channelsLast {
-		for r := range outer {
-			kernels.Mul(y[r*n:(r+1)*n], w)
-		}
-		kernels.AddRowVector(y, outer, n, bias)
-		return
-	}
-	ones := b.onesOf(inner)
-	for o := range outer {
-		for c := range n {
-			p := y[(o*n+c)*inner : (o*n+c+1)*inner]
-			kernels.Scale(w[c], p)
-			kernels.Axpy(bias[c], ones, p)
-		}
-	}
-}
-
-// Backward differentiates the last forward. In training the batch
-// statistics depend on the input, so the input gradient is BigDL's
-// weight·invStd·(g − mean(g) − x̂·mean(g·x̂)); in evaluation the running
-// statistics are constants and it is weight·invStd·g (PyTorch's; BigDL's
-// evaluation backward reads the bias where it means the inverse deviation).
+// Backward differentiates the last forward. With x̂ = (x − mean)·invStd,
+// in training the batch statistics depend on the input, so the input
+// gradient is BigDL's weight·invStd·(g − mean(g) − x̂·mean(g·x̂)); in
+// evaluation the running statistics are constants and it is
+// weight·invStd·g (PyTorch's; BigDL's evaluation backward reads the bias
+// where it means the inverse deviation). The weight's gradient is Σg·x̂,
+// the bias's Σg.
 func (b *BatchNorm) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 	outer, inner := b.layout(x)
 	if gy.Len() != x.Len() {
 		shapeError(b, "a gradient shaped like the input "+tensor.ShapeString(x.Shape), gy.Shape)
 	}
-	if !tensor.SameShape(b.xhatShape, x.Shape) || b.xhatTraining != b.training {
+	if !tensor.SameShape(b.centredShape, x.Shape) || b.centredTraining != b.training {
 		panic(fmt.Errorf("%s: backward of input shape %s needs a forward of it in the same mode first", b.String(), tensor.ShapeString(x.Shape)))
 	}
-	n := b.N
-	count := x.Len() / n
-	g := gy.Data
-	// sum: Σg per channel; sq: Σg·x̂ per channel.
-	if b.channelsLast {
-		clear(b.sum)
-		clear(b.sq)
-		kernels.SumRows(b.sum, g, outer, n)
-		for r := range outer {
-			kernels.MulAdd(b.sq, g[r*n:(r+1)*n], b.xhat[r*n:(r+1)*n])
-		}
-	} else {
-		ones := b.onesOf(inner)
-		for c := range n {
-			var s, sx float64
-			for o := range outer {
-				lo, hi := (o*n+c)*inner, (o*n+c+1)*inner
-				s += float64(kernels.Dot(g[lo:hi], ones))
-				sx += float64(kernels.Dot(g[lo:hi], b.xhat[lo:hi]))
-			}
-			b.sum[c], b.sq[c] = float32(s), float32(sx)
-		}
+	n, g := b.N, gy.Data
+	count := float32(x.Len() / n)
+	// sum: Σg per channel; sq: Σg·x̂.
+	b.channelSums(g, b.centred, outer, inner, b.sum, b.sq)
+	for c := range n {
+		b.sq[c] *= b.invStd[c]
 	}
 	var gradIn *tensor.Tensor
 	if !b.inputGradUnused {
 		b.gradIn = tensor.Ensure(b.gradIn, x.Shape...)
-		b.inputGrad(b.gradIn.Data, g, outer, inner, count)
+		gx := b.gradIn.Data
+		// gx = k·g + p·(x − mean) + q, k = weight·invStd and, in training,
+		// p = −k·invStd·mean(g·x̂), q = −k·mean(g).
+		k, p, q := b.scale, b.shift, b.offset
+		for c := range n {
+			k[c], p[c], q[c] = b.invStd[c], 0, 0
+			if b.Affine {
+				k[c] *= b.Weight.Value.Data[c]
+			}
+			if b.training {
+				p[c], q[c] = -k[c]*b.invStd[c]*b.sq[c]/count, -k[c]*b.sum[c]/count
+			}
+		}
+		b.eachChannel(outer, inner, func(lo, hi, c int) {
+			kernels.ScaleShift(gx[lo:hi], g[lo:hi], k[c], q[c])
+			if b.training {
+				kernels.Axpy(p[c], b.centred[lo:hi], gx[lo:hi])
+			}
+		}, func(lo, hi int) {
+			kernels.MulShift(gx[lo:hi], g[lo:hi], k, q)
+			if b.training {
+				kernels.MulAdd(gx[lo:hi], b.centred[lo:hi], p)
+			}
+		})
 		gradIn = b.gradIn
 	}
 	if b.Affine && !b.frozen {
@@ -409,48 +413,4 @@ func (b *BatchNorm) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 		kernels.Axpy(1, b.sum, b.Bias.Grad.Data)
 	}
 	return gradIn
-}
-
-// inputGrad writes the input gradient: k·g + p·x̂ + q per channel, with
-// k = weight·invStd and, in training, p = −k·mean(g·x̂), q = −k·mean(g).
-func (b *BatchNorm) inputGrad(gx, g []float32, outer, inner, count int) {
-	n := b.N
-	k, p, q := b.scale, b.shift, b.offset
-	training := b.training
-	for c := range n {
-		w := float32(1)
-		if b.Affine {
-			w = b.Weight.Value.Data[c]
-		}
-		k[c] = w * b.invStd[c]
-		p[c], q[c] = 0, 0
-		if training {
-			p[c] = -k[c] * b.sq[c] / float32(count)
-			q[c] = -k[c] * b.sum[c] / float32(count)
-		}
-	}
-	copy(gx, g)
-	if b.channelsLast {
-		for r := range outer {
-			kernels.Mul(gx[r*n:(r+1)*n], k)
-			if training {
-				kernels.MulAdd(gx[r*n:(r+1)*n], b.xhat[r*n:(r+1)*n], p)
-			}
-		}
-		if training {
-			kernels.AddRowVector(gx, outer, n, q)
-		}
-		return
-	}
-	ones := b.onesOf(inner)
-	for o := range outer {
-		for c := range n {
-			lo, hi := (o*n+c)*inner, (o*n+c+1)*inner
-			kernels.Scale(k[c], gx[lo:hi])
-			if training {
-				kernels.Axpy(p[c], b.xhat[lo:hi], gx[lo:hi])
-				kernels.Axpy(q[c], ones, gx[lo:hi])
-			}
-		}
-	}
 }

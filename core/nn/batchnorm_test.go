@@ -58,3 +58,22 @@ func TestCloneCopiesRunningStatistics(t *testing.T) {
 		t.Fatal("the clone shares the original's running statistics")
 	}
 }
+
+// BenchmarkSpatialBatchNorm is a training forward and backward of a
+// (32, 64, 28, 28) batch, as a LeNet- or ResNet-sized block sees.
+func BenchmarkSpatialBatchNorm(b *testing.B) {
+	for _, format := range []string{"NCHW", "NHWC"} {
+		b.Run(format, func(b *testing.B) {
+			r := rand.New(rand.NewSource(6))
+			bn := mustNew(b, "SpatialBatchNormalization", map[string]any{"n_output": 64.0, "data_format": format})
+			x, gy := randTensor(r, 32, 64, 28, 28), randTensor(r, 32, 64, 28, 28)
+			if format == "NHWC" {
+				x.Shape, gy.Shape = []int{32, 28, 28, 64}, []int{32, 28, 28, 64}
+			}
+			for b.Loop() {
+				bn.Forward(x)
+				bn.Backward(x, gy)
+			}
+		})
+	}
+}
