@@ -29,7 +29,6 @@ var avx2Set = &kernelSet{
 	axpy:         axpyAVX2,
 	scale:        scaleAVX2,
 	add:          addAVX2,
-	mul:          mulAVX2,
 	mulAdd:       mulAddAVX2,
 	scaleShift:   scaleShiftAVX2,
 	mulShift:     mulShiftAVX2,

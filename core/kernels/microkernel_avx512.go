@@ -51,7 +51,6 @@ var avx512Set = &kernelSet{
 	axpy:         axpyAVX512,
 	scale:        scaleAVX512,
 	add:          addAVX512,
-	mul:          mulAVX512,
 	mulAdd:       mulAddAVX512,
 	scaleShift:   scaleShiftAVX512,
 	mulShift:     mulShiftAVX512,

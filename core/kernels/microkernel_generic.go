@@ -19,7 +19,6 @@ var genericSet = &kernelSet{
 	axpy:         axpyGo,
 	scale:        scaleGo,
 	add:          addGo,
-	mul:          mulGo,
 	mulAdd:       mulAddGo,
 	scaleShift:   scaleShiftGo,
 	mulShift:     mulShiftGo,

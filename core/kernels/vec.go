@@ -43,13 +43,6 @@ func SumRows(dst []float32, src []float32, rows, cols int) {
 	}
 }
 
-// Mul computes dst[i] *= x[i]: a per-column scale applied to one row of a
-// row-major matrix (a channels-last normalisation).
-func Mul(dst, x []float32) {
-	sameLen("Mul", len(dst), len(x))
-	active.mul(dst, x)
-}
-
 // MulAdd computes dst[i] += a[i]·b[i].
 func MulAdd(dst, a, b []float32) {
 	sameLen("MulAdd (dst vs a)", len(dst), len(a))

@@ -49,18 +49,6 @@ func addAVX2(dst, x []float32) {
 	archsimd.ClearAVXUpperBits()
 }
 
-func mulAVX2(dst, x []float32) {
-	dst = dst[:len(x)]
-	i := 0
-	for ; i+8 <= len(x); i += 8 {
-		archsimd.LoadFloat32x8Slice(dst[i:]).Mul(archsimd.LoadFloat32x8Slice(x[i:])).StoreSlice(dst[i:])
-	}
-	if i < len(x) {
-		storePart8(loadPart8(dst[i:]).Mul(loadPart8(x[i:])), dst[i:])
-	}
-	archsimd.ClearAVXUpperBits()
-}
-
 func mulAddAVX2(dst, a, b []float32) {
 	a, b = a[:len(dst)], b[:len(dst)]
 	i := 0

@@ -49,18 +49,6 @@ func addAVX512(dst, x []float32) {
 	archsimd.ClearAVXUpperBits()
 }
 
-func mulAVX512(dst, x []float32) {
-	dst = dst[:len(x)]
-	i := 0
-	for ; i+16 <= len(x); i += 16 {
-		archsimd.LoadFloat32x16Slice(dst[i:]).Mul(archsimd.LoadFloat32x16Slice(x[i:])).StoreSlice(dst[i:])
-	}
-	if i < len(x) {
-		storePart16(loadPart16(dst[i:]).Mul(loadPart16(x[i:])), dst[i:])
-	}
-	archsimd.ClearAVXUpperBits()
-}
-
 func mulAddAVX512(dst, a, b []float32) {
 	a, b = a[:len(dst)], b[:len(dst)]
 	i := 0

@@ -23,13 +23,6 @@ func addGo(dst, x []float32) {
 	}
 }
 
-func mulGo(dst, x []float32) {
-	dst = dst[:len(x)]
-	for i, v := range x {
-		dst[i] *= v
-	}
-}
-
 func mulAddGo(dst, a, b []float32) {
 	a, b = a[:len(dst)], b[:len(dst)]
 	for i := range dst {
