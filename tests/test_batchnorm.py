@@ -259,3 +259,17 @@ def test_signatures_are_bigdls():
     defaults = {n: p.default for n, p in inspect.signature(SpatialBatchNormalization).parameters.items()}
     assert (defaults["eps"], defaults["momentum"], defaults["affine"], defaults["data_format"]) == (1e-5, 0.1, True,
                                                                                                     "NCHW")
+
+
+def test_a_share_of_one_record_fails_training_with_a_clear_error():
+    # 65 records in batches of 64: the epoch's last batch is one record, which BatchNormalization
+    # cannot normalise (BigDL would put NaN into the running variance).
+    rng = np.random.RandomState(7)
+    X, Y = rng.randn(65, D).astype(np.float32), rng.randn(65, F).astype(np.float32)
+    model = Sequential().add(Linear(D, F)).add(BatchNormalization(F))
+    opt = LocalOptimizer(X, Y, model, MSECriterion(), MaxIteration(2), 64, SGD(learningrate=0.1), cores=2)
+    with pytest.raises(ValueError) as e:
+        opt.optimize()
+    for w in ["iteration 2", "BatchNormalization", "more than one value per channel", "(1, 60)", "2 records per core"]:
+        assert w in str(e.value), "%r lacks %r" % (str(e.value), w)
+    assert np.all(np.isfinite(running(model)[1]))
