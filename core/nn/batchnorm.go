@@ -37,7 +37,7 @@ type BatchNorm struct {
 	mean, invStd    []float32 // the last forward's statistics, per channel
 	sum, sq         []float32 // per-channel sums
 	scale, shift    []float32 // per-channel factors of a pass
-	offset          []float32
+	offset          []float32 // (backward's third)
 	centred         []float32 // the last forward's input minus the mean it used
 	centredShape    []int
 	centredTraining bool
