@@ -45,7 +45,9 @@
  * Methods (see the Go files in capi/ for the full list): layers answer forward, backward, get_weights,
  * set_weights, parameters, zero_grad_parameters, update_parameters, reset, training,
  * is_training, name, set_name, describe, string, add, children, freeze, unfreeze, save,
- * predict, evaluate, get_flat_weights, set_flat_weights, and graph Models stop_gradient and graph;
+ * predict, evaluate, get_flat_weights, set_flat_weights, get_extra_parameters (running statistics),
+ * get_flat_extra, set_flat_extra, layer-specific methods (e.g. BatchNormalization's
+ * set_running_mean and set_running_std), and graph Models stop_gradient and graph;
  * criteria answer forward and backward (ParallelCriterion and MultiCriterion also add);
  * optim methods answer config, get_state and set_state; an Optimizer answers set_data, start,
  * poll, wait, cancel and dist_state; the library (handle 0) answers info, load, seed, uniform,

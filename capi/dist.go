@@ -30,7 +30,9 @@ import (
 //       generator state or null,
 //       "stop": trigger or null, "resume": {...},
 //       "fail_at"/"hang_at": test hooks}; "dist_state" returns {"resume", "stopped"}.
-//   Layers: "get_flat_weights" -> one flat tensor; "set_flat_weights" [flat].
+//   Layers: "get_flat_weights" -> one flat tensor; "set_flat_weights" [flat];
+//       "get_flat_extra" / "set_flat_extra": the same for the extra parameters
+//       (running statistics).
 //   Optim methods: "get_state" -> {"t"} + buffers; "set_state" {"t"} + buffers.
 //   Library: "draw_seed" -> the next number of the global generator (what a local
 //       run draws for its shuffling); "rng_state" -> the global generator's state
@@ -150,16 +152,16 @@ func callDist(obj any, method string, req *request) (resp response, ok bool, err
 		return resp, true, err
 	case nn.Module:
 		switch method {
-		case "get_flat_weights":
-			w, _ := nn.Flatten(o)
+		case "get_flat_weights", "get_flat_extra":
+			w := flatOf(o, method == "get_flat_extra")
 			return response{tensors: []*tensor.Tensor{tensor.FromData(append([]float32(nil), w...), len(w))}}, true, nil
-		case "set_flat_weights":
+		case "set_flat_weights", "set_flat_extra":
 			if err := needTensors(method, req, 1); err != nil {
 				return response{}, true, err
 			}
-			w, _ := nn.Flatten(o)
+			w := flatOf(o, method == "set_flat_extra")
 			if req.tensors[0].Len() != len(w) {
-				return response{}, true, fmt.Errorf("set_flat_weights: the model has %d parameters, got %d", len(w), req.tensors[0].Len())
+				return response{}, true, fmt.Errorf("%s: the model has %d values, got %d", method, len(w), req.tensors[0].Len())
 			}
 			copy(w, req.tensors[0].Data)
 			return response{}, true, nil
@@ -213,6 +215,16 @@ func callDist(obj any, method string, req *request) (resp response, ok bool, err
 		}
 	}
 	return response{}, false, nil
+}
+
+// flatOf is m's parameters, or its extra parameters, as one vector that m
+// reads from from now on.
+func flatOf(m nn.Module, extra bool) []float32 {
+	if extra {
+		return nn.FlattenExtraParams(m)
+	}
+	w, _ := nn.Flatten(m)
+	return w
 }
 
 func callDistLibrary(method string, req *request) (resp response, ok bool, err error) {

@@ -179,6 +179,12 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 		return response{tensors: out}, nil
 	case "set_weights":
 		return response{}, setWeights(m, req.tensors)
+	case "get_extra_parameters":
+		out := []*tensor.Tensor{}
+		for _, e := range nn.AllExtraParams(m) {
+			out = append(out, e.Clone())
+		}
+		return response{tensors: out}, nil
 	case "parameters":
 		type entry struct {
 			Layer  string   `json:"layer"`
@@ -342,7 +348,7 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 			return response{result: res, tensors: out}, err
 		}
 	}
-	return response{}, fmt.Errorf("layers have no method %q", method)
+	return response{}, fmt.Errorf("%s has no method %q", m.String(), method)
 }
 
 // batchSize reads batch_size; -1 (BigDL's "engine default") means all at once

@@ -5,6 +5,7 @@ weight (1, kh, kw, in, out) becomes (out, in, kh, kw), width-before-height argum
 become PyTorch's (height, width) pairs, and SAME padding is spelt out."""
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -14,7 +15,8 @@ from bigdl.nn.layer import (SpatialAveragePooling, SpatialConvolution, SpatialDi
                             SpatialZeroPadding, TemporalConvolution, TemporalMaxPooling,
                             SpatialDropout1D, SpatialDropout2D, SpatialDropout3D, UpSampling1D, UpSampling2D, Cropping2D,
                             VolumetricConvolution, VolumetricMaxPooling, VolumetricAveragePooling, LocallyConnected1D,
-                            LocallyConnected2D, SpatialFullConvolution, SpatialCrossMapLRN, ResizeBilinear, UpSampling3D, Cropping3D)
+                            LocallyConnected2D, SpatialFullConvolution, SpatialCrossMapLRN, ResizeBilinear, UpSampling3D, Cropping3D,
+                            BatchNormalization, SpatialBatchNormalization)
 
 from _layer_rows import LayerRow, table, u
 
@@ -78,6 +80,30 @@ def avgpool_ref(kw, kh, dw, dh, pw=0, ph=0, ceil=False, include=True, divide=Tru
         return y if divide else y * (k[0] * k[1])
     f = batched_or_not(f)
     return nhwc(f) if fmt == "NHWC" else f
+
+
+def bn_ref(training, eps=1e-5, running=None, fmt="NCHW"):
+    """F.batch_norm with the batch's statistics (training) or the given running (mean, var);
+    an unbatched sample (evaluation) as a batch of one."""
+    def f(x, w=None, b=None):
+        mean, var = (None, None) if running is None else (torch.tensor(running[0], dtype=torch.float64),
+                                                           torch.tensor(running[1], dtype=torch.float64))
+        return F.batch_norm(x, mean, var, w, b, training=training, eps=eps)
+    def unbatched(x, *w):
+        if x.dim() in (1, 3):
+            return f(x.unsqueeze(0), *w).squeeze(0)
+        return f(x, *w)
+    return nhwc(unbatched) if fmt == "NHWC" else unbatched
+
+
+# Running statistics the evaluation rows set (set_running_std sets the variance, as in BigDL).
+BN_MEAN = [0.3, -0.2, 0.1, 0.0, -0.5]
+BN_VAR = [0.5, 1.5, 0.8, 2.0, 0.3]
+BN_INIT_ARGS = ("init_weight", "init_bias", "init_grad_weight", "init_grad_bias")
+
+
+def bn_eval(layer, n):
+    return layer.set_running_mean(np.array(BN_MEAN[:n])).set_running_std(np.array(BN_VAR[:n])).evaluate()
 
 
 def temporal_conv_ref(kw, dw, f):
@@ -463,4 +489,28 @@ CONV_LAYERS = [
              lambda x: x[:, :, 1:-1, 2:, 0:-1], bad=(u(3, 4, 5, 3), ["Cropping3D", "(3, 4, 5, 3)"])),
     LayerRow("Cropping3D-channel-last", lambda: Cropping3D([0, 2], [1, 1], [1, 0], "channel_last"), u(2, 4, 5, 3, 2),
              lambda x: x[:, 0:-2, 1:-1, 1:, :], bad=(u(2, 2, 5, 3, 2), ["Cropping3D", "(2, 2, 5, 3, 2)", "0 x 3 x 2"])),
+    # Training rows normalise with the batch's statistics; the evaluation rows with running
+    # statistics set beforehand. test_batchnorm.py checks the running statistics themselves.
+    LayerRow("BatchNormalization", lambda: BatchNormalization(5), u(6, 5), bn_ref(True), params=[(5,), (5,)],
+             init_args=BN_INIT_ARGS, bad=(u(6, 4), ["BatchNormalization", "(batch, 5)", "(6, 4)"])),
+    LayerRow("BatchNormalization-noaffine", lambda: BatchNormalization(5, 1e-3, 0.3, False), u(4, 5),
+             bn_ref(True, 1e-3), bad=(u(5,), ["BatchNormalization", "in training", "(5,)"])),
+    LayerRow("BatchNormalization-eval", lambda: bn_eval(BatchNormalization(5), 5), u(6, 5),
+             bn_ref(False, running=(BN_MEAN, BN_VAR)), x1=u(5), params=[(5,), (5,)],
+             bad=(u(2, 5, 1), ["BatchNormalization", "(2, 5, 1)"])),
+    LayerRow("SpatialBatchNormalization", lambda: SpatialBatchNormalization(3), u(4, 3, 5, 6), bn_ref(True),
+             params=[(3,), (3,)], init_args=BN_INIT_ARGS,
+             bad=(u(4, 2, 5, 6), ["SpatialBatchNormalization", "(batch, 3, H, W)", "(4, 2, 5, 6)"])),
+    LayerRow("SpatialBatchNormalization-NHWC", lambda: SpatialBatchNormalization(3, data_format="NHWC"),
+             u(2, 4, 5, 3), bn_ref(True, fmt="NHWC"), params=[(3,), (3,)],
+             bad=(u(2, 3, 5, 4), ["SpatialBatchNormalization", "(batch, H, W, 3)", "(2, 3, 5, 4)"])),
+    LayerRow("SpatialBatchNormalization-noaffine", lambda: SpatialBatchNormalization(4, 1e-4, 0.5, False),
+             u(3, 4, 2, 3), bn_ref(True, 1e-4), bad=(u(4, 2, 3), ["SpatialBatchNormalization", "in training", "(4, 2, 3)"])),
+    LayerRow("SpatialBatchNormalization-eval", lambda: bn_eval(SpatialBatchNormalization(5), 5), u(2, 5, 3, 4),
+             bn_ref(False, running=(BN_MEAN, BN_VAR)), x1=u(5, 3, 4), params=[(5,), (5,)],
+             bad=(u(2, 5, 3), ["SpatialBatchNormalization", "(2, 5, 3)"])),
+    LayerRow("SpatialBatchNormalization-NHWC-eval",
+             lambda: bn_eval(SpatialBatchNormalization(4, data_format="NHWC"), 4), u(2, 3, 5, 4),
+             bn_ref(False, running=(BN_MEAN[:4], BN_VAR[:4]), fmt="NHWC"), x1=u(3, 5, 4), params=[(4,), (4,)],
+             bad=(u(2, 3, 5, 5), ["SpatialBatchNormalization", "(2, 3, 5, 5)"])),
 ]

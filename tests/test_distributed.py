@@ -112,6 +112,33 @@ def test_rdd_training_runs_on_executors_and_matches_list_training(sc, caplog):
     assert any("Top1Accuracy is Accuracy(correct:" in m for m in msgs), msgs[-5:]
 
 
+def test_running_statistics_are_averaged_over_tasks_and_carried_between_segments(sc):
+    """BatchNormalization on Spark: each task normalises its share of the batch (with the whole
+    data set as one batch, its own partition) and the driver ends each segment with the tasks'
+    running statistics averaged. With learning rate 0 and momentum 0.5, two one-epoch segments
+    leave 0.25·initial + 0.75·(mean over partitions of their statistics); statistics that did
+    not travel into the second segment would leave 0.5·initial + 0.5·(…)."""
+    from bigdl.nn.criterion import MSECriterion
+    from bigdl.nn.layer import BatchNormalization
+    rs = np.random.RandomState(4)
+    halves = [rs.randn(20, 4) * 0.5 + 2, rs.randn(20, 4) * 2 - 1]  # partitions with other statistics
+    X = np.concatenate(halves).astype(np.float32)
+    y = rs.randn(40, 1).astype(np.float32)
+    model = Sequential().add(BatchNormalization(4, 1e-5, 0.5)).add(Linear(4, 1))
+    opt = Optimizer(model=model, training_rdd=sc.parallelize(samples(X, y), 2), criterion=MSECriterion(),
+                    end_trigger=MaxEpoch(2), optim_method=SGD(learningrate=0.0), batch_size=40)
+    opt.set_validation(batch_size=40, val_rdd=sc.parallelize(samples(X, y), 2), trigger=EveryEpoch(),
+                       val_method=[Loss(MSECriterion())])
+    opt.optimize()
+    mean, var = model._call("get_extra_parameters")[1]
+    parts = [X[:20].astype(np.float64), X[20:].astype(np.float64)]
+    part_mean = np.mean([p.mean(0) for p in parts], axis=0)
+    part_var = np.mean([p.var(0, ddof=1) for p in parts], axis=0)
+    np.testing.assert_allclose(mean, 0.75 * part_mean, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(var, 0.25 + 0.75 * part_var, rtol=1e-4)
+    assert not np.allclose(var, 0.25 + 0.75 * X.var(0, ddof=1), rtol=1e-2)  # not the whole batch's
+
+
 def test_evaluate_predict_on_rdd_match_lists(sc):
     X, y = data(301, 2)
     model = train(samples(X, y), epochs=1)

@@ -67,6 +67,9 @@ type kernelSet struct {
 	axpy         func(alpha float32, x, y []float32)
 	scale        func(alpha float32, x []float32)
 	add          func(dst, x []float32)
+	mulAdd       func(dst, a, b []float32)
+	scaleShift   func(dst, src []float32, a, b float32)
+	mulShift     func(dst, src, a, b []float32)
 	relu         func(dst, src []float32)
 	reluBackward func(dst, gradOut, input []float32)
 	dot          func(x, y []float32) float32

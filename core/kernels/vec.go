@@ -43,6 +43,29 @@ func SumRows(dst []float32, src []float32, rows, cols int) {
 	}
 }
 
+// MulAdd computes dst[i] += a[i]·b[i].
+func MulAdd(dst, a, b []float32) {
+	sameLen("MulAdd (dst vs a)", len(dst), len(a))
+	sameLen("MulAdd (dst vs b)", len(dst), len(b))
+	active.mulAdd(dst, a, b)
+}
+
+// ScaleShift sets dst[i] = a·src[i] + b: one channel of a normalisation.
+// dst may be src.
+func ScaleShift(dst, src []float32, a, b float32) {
+	sameLen("ScaleShift", len(dst), len(src))
+	active.scaleShift(dst, src, a, b)
+}
+
+// MulShift sets dst[i] = src[i]·a[i] + b[i]: one row of a channels-last
+// normalisation. dst may be src.
+func MulShift(dst, src, a, b []float32) {
+	sameLen("MulShift (dst vs src)", len(dst), len(src))
+	sameLen("MulShift (dst vs a)", len(dst), len(a))
+	sameLen("MulShift (dst vs b)", len(dst), len(b))
+	active.mulShift(dst, src, a, b)
+}
+
 // ReLU sets dst[i] = src[i] if src[i] > 0, else 0 (so NaN and -0 give 0,
 // as in the layer's scalar definition). dst and src may be the same slice.
 func ReLU(dst, src []float32) {

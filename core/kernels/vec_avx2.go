@@ -49,6 +49,43 @@ func addAVX2(dst, x []float32) {
 	archsimd.ClearAVXUpperBits()
 }
 
+func mulAddAVX2(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	i := 0
+	for ; i+8 <= len(dst); i += 8 {
+		archsimd.LoadFloat32x8Slice(a[i:]).MulAdd(archsimd.LoadFloat32x8Slice(b[i:]), archsimd.LoadFloat32x8Slice(dst[i:])).StoreSlice(dst[i:])
+	}
+	if i < len(dst) {
+		storePart8(loadPart8(a[i:]).MulAdd(loadPart8(b[i:]), loadPart8(dst[i:])), dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+func scaleShiftAVX2(dst, src []float32, a, b float32) {
+	dst = dst[:len(src)]
+	av, bv := archsimd.BroadcastFloat32x8(a), archsimd.BroadcastFloat32x8(b)
+	i := 0
+	for ; i+8 <= len(src); i += 8 {
+		av.MulAdd(archsimd.LoadFloat32x8Slice(src[i:]), bv).StoreSlice(dst[i:])
+	}
+	if i < len(src) {
+		storePart8(av.MulAdd(loadPart8(src[i:]), bv), dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+func mulShiftAVX2(dst, src, a, b []float32) {
+	src, a, b = src[:len(dst)], a[:len(dst)], b[:len(dst)]
+	i := 0
+	for ; i+8 <= len(dst); i += 8 {
+		archsimd.LoadFloat32x8Slice(src[i:]).MulAdd(archsimd.LoadFloat32x8Slice(a[i:]), archsimd.LoadFloat32x8Slice(b[i:])).StoreSlice(dst[i:])
+	}
+	if i < len(dst) {
+		storePart8(loadPart8(src[i:]).MulAdd(loadPart8(a[i:]), loadPart8(b[i:])), dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
 func reluAVX2(dst, src []float32) {
 	dst = dst[:len(src)]
 	var zero archsimd.Float32x8

@@ -49,6 +49,43 @@ func addAVX512(dst, x []float32) {
 	archsimd.ClearAVXUpperBits()
 }
 
+func mulAddAVX512(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	i := 0
+	for ; i+16 <= len(dst); i += 16 {
+		archsimd.LoadFloat32x16Slice(a[i:]).MulAdd(archsimd.LoadFloat32x16Slice(b[i:]), archsimd.LoadFloat32x16Slice(dst[i:])).StoreSlice(dst[i:])
+	}
+	if i < len(dst) {
+		storePart16(loadPart16(a[i:]).MulAdd(loadPart16(b[i:]), loadPart16(dst[i:])), dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+func scaleShiftAVX512(dst, src []float32, a, b float32) {
+	dst = dst[:len(src)]
+	av, bv := archsimd.BroadcastFloat32x16(a), archsimd.BroadcastFloat32x16(b)
+	i := 0
+	for ; i+16 <= len(src); i += 16 {
+		av.MulAdd(archsimd.LoadFloat32x16Slice(src[i:]), bv).StoreSlice(dst[i:])
+	}
+	if i < len(src) {
+		storePart16(av.MulAdd(loadPart16(src[i:]), bv), dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+func mulShiftAVX512(dst, src, a, b []float32) {
+	src, a, b = src[:len(dst)], a[:len(dst)], b[:len(dst)]
+	i := 0
+	for ; i+16 <= len(dst); i += 16 {
+		archsimd.LoadFloat32x16Slice(src[i:]).MulAdd(archsimd.LoadFloat32x16Slice(a[i:]), archsimd.LoadFloat32x16Slice(b[i:])).StoreSlice(dst[i:])
+	}
+	if i < len(dst) {
+		storePart16(loadPart16(src[i:]).MulAdd(loadPart16(a[i:]), loadPart16(b[i:])), dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
 func reluAVX512(dst, src []float32) {
 	dst = dst[:len(src)]
 	var zero archsimd.Float32x16

@@ -23,6 +23,27 @@ func addGo(dst, x []float32) {
 	}
 }
 
+func mulAddGo(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] += a[i] * b[i]
+	}
+}
+
+func scaleShiftGo(dst, src []float32, a, b float32) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = a*v + b
+	}
+}
+
+func mulShiftGo(dst, src, a, b []float32) {
+	src, a, b = src[:len(dst)], a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = src[i]*a[i] + b[i]
+	}
+}
+
 func reluGo(dst, src []float32) {
 	dst = dst[:len(src)]
 	for i, v := range src {

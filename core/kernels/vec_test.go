@@ -216,3 +216,51 @@ func TestVecNoAllocs(t *testing.T) {
 		}
 	})
 }
+
+func TestMulAdd(t *testing.T) {
+	r := rand.New(rand.NewSource(21))
+	forEachVecPath(t, func(t *testing.T) {
+		for _, n := range vecLengths {
+			a, b, d := randSlice(r, n+3), randSlice(r, n+3), randSlice(r, n+3)
+			wantMulAdd := append([]float32(nil), d...)
+			for i := 0; i < n; i++ {
+				wantMulAdd[i] += a[i] * b[i]
+			}
+			got := append([]float32(nil), d...)
+			MulAdd(got[:n], a[:n], b[:n])
+			for i := range got {
+				if !closeTo(got[i], wantMulAdd[i]) {
+					t.Fatalf("MulAdd n=%d: [%d] = %v, want %v", n, i, got[i], wantMulAdd[i])
+				}
+			}
+		}
+	})
+}
+
+func TestScaleShiftAndMulShift(t *testing.T) {
+	r := rand.New(rand.NewSource(22))
+	forEachVecPath(t, func(t *testing.T) {
+		for _, n := range vecLengths {
+			src, a, b, d := randSlice(r, n+3), randSlice(r, n+3), randSlice(r, n+3), randSlice(r, n+3)
+			wantScale, wantMul := append([]float32(nil), d...), append([]float32(nil), d...)
+			for i := 0; i < n; i++ {
+				wantScale[i] = -1.25*src[i] + 0.5
+				wantMul[i] = src[i]*a[i] + b[i]
+			}
+			got := append([]float32(nil), d...)
+			ScaleShift(got[:n], src[:n], -1.25, 0.5)
+			for i := range got {
+				if !closeTo(got[i], wantScale[i]) {
+					t.Fatalf("ScaleShift n=%d: [%d] = %v, want %v", n, i, got[i], wantScale[i])
+				}
+			}
+			got = append(got[:0], d...)
+			MulShift(got[:n], src[:n], a[:n], b[:n])
+			for i := range got {
+				if !closeTo(got[i], wantMul[i]) {
+					t.Fatalf("MulShift n=%d: [%d] = %v, want %v", n, i, got[i], wantMul[i])
+				}
+			}
+		}
+	})
+}

@@ -95,5 +95,11 @@ func Clone(m Module) (Module, []float32, error) {
 		p.Grad = &tensor.Tensor{Shape: src[i].Grad.Shape, Data: grads[off : off+k : off+k]}
 		off += k
 	}
+	// Extra parameters (running statistics) are the replica's own, starting
+	// from the original's.
+	srcExtra := AllExtraParams(m)
+	for i, e := range AllExtraParams(c) {
+		copy(e.Data, srcExtra[i].Data)
+	}
 	return c, grads, nil
 }

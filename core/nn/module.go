@@ -307,3 +307,46 @@ func SetRNG(m Module, g *rng.MT) {
 		}
 	})
 }
+
+// extraParameterized is a module with state that gradients do not train
+// but that belongs with its weights: BatchNormalization's running mean and
+// variance (BigDL's getExtraParameter). Model files and clones carry it;
+// the training loop averages it over the replicas that share a batch, and
+// a distributed run over its tasks.
+type extraParameterized interface {
+	ExtraParams() []*tensor.Tensor
+}
+
+// AllExtraParams lists the extra parameters of m and its children in a
+// fixed order (depth first), the order of model files.
+func AllExtraParams(m Module) []*tensor.Tensor {
+	var ts []*tensor.Tensor
+	Walk(m, func(x Module) {
+		if e, ok := x.(extraParameterized); ok {
+			ts = append(ts, e.ExtraParams()...)
+		}
+	})
+	return ts
+}
+
+// FlattenExtraParams moves every extra parameter of m into one contiguous
+// vector, as Flatten does for the parameters, so the training loop averages
+// them with one vector operation; nil if m has none.
+func FlattenExtraParams(m Module) []float32 {
+	ts := AllExtraParams(m)
+	n := 0
+	for _, t := range ts {
+		n += t.Len()
+	}
+	if n == 0 {
+		return nil
+	}
+	vec, off := make([]float32, n), 0
+	for _, t := range ts {
+		k := t.Len()
+		copy(vec[off:off+k], t.Data)
+		t.Data = vec[off : off+k : off+k]
+		off += k
+	}
+	return vec
+}

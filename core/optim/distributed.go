@@ -177,7 +177,31 @@ func (t *Trainer) runDistributed() (err error) {
 			break
 		}
 	}
+	if err := t.averageExtrasOverTasks(); err != nil {
+		return err
+	}
 	t.saveStreams(&d.Resume)
+	return nil
+}
+
+// averageExtrasOverTasks averages the running statistics over the tasks at
+// the end of a segment, so the tasks validate, and the driver receives, the
+// same ones. Each task moved its own towards the statistics of its shares
+// of the batches; the update being linear in them, averaging once per
+// segment equals averaging after every step.
+func (t *Trainer) averageExtrasOverTasks() error {
+	s, v := t.Dist.Sync, t.workers[0].extra
+	if s.Ranks() < 2 || len(v) == 0 {
+		return nil
+	}
+	lo, hi, err := s.ReduceScatter(v, nil)
+	if err != nil {
+		return fmt.Errorf("averaging the running statistics: %w", err)
+	}
+	kernels.Scale(1/float32(s.Ranks()), v[lo:hi])
+	if err := s.AllGather(v); err != nil {
+		return fmt.Errorf("averaging the running statistics: %w", err)
+	}
 	return nil
 }
 

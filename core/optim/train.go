@@ -332,7 +332,7 @@ func (t *Trainer) prepare() error {
 	t.limitKernelThreads(count)
 	t.workers = make([]*worker, count)
 	t.poll = count <= runtime.GOMAXPROCS(0)
-	t.workers[0] = &worker{model: t.Model, crit: t.Criterion, grads: t.grads}
+	t.workers[0] = &worker{model: t.Model, crit: t.Criterion, grads: t.grads, extra: nn.FlattenExtraParams(t.Model)}
 	for i := 1; i < count; i++ {
 		m, grads, err := nn.Clone(t.Model)
 		if err != nil {
@@ -343,7 +343,8 @@ func (t *Trainer) prepare() error {
 			return err
 		}
 		// Buffered, so that neither side blocks handing over while the other polls.
-		t.workers[i] = &worker{model: m, crit: c, grads: grads, start: make(chan []int, 1), done: make(chan struct{}, 1)}
+		t.workers[i] = &worker{model: m, crit: c, grads: grads, extra: nn.FlattenExtraParams(m),
+			start: make(chan []int, 1), done: make(chan struct{}, 1)}
 		t.workersRunning.Add(1)
 		go t.workers[i].loop(t, i, t.poll)
 	}
@@ -512,6 +513,7 @@ func (t *Trainer) step(idx []int) (float64, error) {
 			return 0, err
 		}
 	}
+	t.averageExtras(parts)
 	if t.Dist != nil && t.Dist.Sync.Ranks() > 1 {
 		return t.syncStep(parts)
 	}
@@ -534,6 +536,28 @@ func (t *Trainer) step(idx []int) (float64, error) {
 	t.observeStep(loss)
 	t.Method.Update(t.weights, t.grads)
 	return loss, nil
+}
+
+// averageExtras sets every replica's running statistics to the mean of
+// those of the first parts replicas, which each moved them towards the
+// statistics of their own share of the batch, so that all start the next
+// step alike. The running update is linear in the batch statistics, so this
+// is the update with the mean of the shares' statistics.
+func (t *Trainer) averageExtras(parts int) {
+	ws := t.workers
+	avg := ws[0].extra
+	if len(ws) < 2 || len(avg) == 0 || parts == 0 {
+		return
+	}
+	for _, w := range ws[1:parts] {
+		kernels.Axpy(1, w.extra, avg)
+	}
+	if parts > 1 {
+		kernels.Scale(1/float32(parts), avg)
+	}
+	for _, w := range ws[1:] {
+		copy(w.extra, avg)
+	}
 }
 
 // observer is a method whose step depends on the training state (SGD with
@@ -665,6 +689,7 @@ type worker struct {
 	model  nn.Module
 	crit   criterion.Criterion
 	grads  []float32
+	extra  []float32 // the replica's running statistics (nn.FlattenExtraParams)
 	xb, yb *tensor.Tensor
 	idx    []int
 	rng    *rng.MT // its Dropout stream; nil: the global generator (one worker)

@@ -3,8 +3,9 @@
 // A file is: the magic "BIGDLGO\x00"; the format version (uint32); the model
 // definition as JSON (uint64 length, then the bytes); the parameter tensors
 // (uint32 count, then for each its rank (uint32), dimensions (uint64 each)
-// and values as little-endian float32); and a CRC-32 (IEEE) of everything
-// before it. All integers are little-endian. Files are written to a temporary
+// and values as little-endian float32); from version 2, the extra parameters
+// (running statistics, see nn.AllExtraParams) in the same form; and a CRC-32
+// (IEEE) of everything before it. All integers are little-endian. Files are written to a temporary
 // name and renamed into place, so a crash never leaves a half-written model
 // where a good one was.
 package serial
@@ -28,8 +29,10 @@ import (
 // Magic opens every model file.
 const Magic = "BIGDLGO\x00"
 
-// Version is the format this package writes and reads.
-const Version = 1
+// Version is the format this package writes. It reads it and version 1,
+// which had no extra parameters (a model loaded from one keeps its layers'
+// initial running statistics).
+const Version = 2
 
 // Save writes m to path. Without overwrite an existing file is an error.
 func Save(m nn.Module, path string, overwrite bool) error {
@@ -48,19 +51,28 @@ func Save(m nn.Module, path string, overwrite bool) error {
 	buf.Write(le.AppendUint32(nil, Version))
 	buf.Write(le.AppendUint64(nil, uint64(len(def))))
 	buf.Write(def)
-	params := nn.AllParams(m)
-	buf.Write(le.AppendUint32(nil, uint32(len(params))))
-	for _, p := range params {
-		buf.Write(le.AppendUint32(nil, uint32(p.Value.Dims())))
-		for _, d := range p.Value.Shape {
+	var params []*tensor.Tensor
+	for _, p := range nn.AllParams(m) {
+		params = append(params, p.Value)
+	}
+	writeTensors(&buf, params)
+	writeTensors(&buf, nn.AllExtraParams(m))
+	buf.Write(le.AppendUint32(nil, crc32.ChecksumIEEE(buf.Bytes())))
+	return writeAtomically(path, buf.Bytes())
+}
+
+func writeTensors(buf *bytes.Buffer, ts []*tensor.Tensor) {
+	le := binary.LittleEndian
+	buf.Write(le.AppendUint32(nil, uint32(len(ts))))
+	for _, t := range ts {
+		buf.Write(le.AppendUint32(nil, uint32(t.Dims())))
+		for _, d := range t.Shape {
 			buf.Write(le.AppendUint64(nil, uint64(d)))
 		}
-		for _, v := range p.Value.Data {
+		for _, v := range t.Data {
 			buf.Write(le.AppendUint32(nil, math.Float32bits(v)))
 		}
 	}
-	buf.Write(le.AppendUint32(nil, crc32.ChecksumIEEE(buf.Bytes())))
-	return writeAtomically(path, buf.Bytes())
 }
 
 func writeAtomically(path string, data []byte) error {
@@ -100,6 +112,41 @@ func Load(path string) (nn.Module, error) {
 	return m, nil
 }
 
+// readTensors fills ts from r, refusing a count or shape that is not
+// theirs; what names each tensor (or is empty) for errors, kind the list.
+func readTensors(r *bytes.Reader, ts []*tensor.Tensor, what []string, kind string) error {
+	le := binary.LittleEndian
+	var count uint32
+	if err := binary.Read(r, le, &count); err != nil {
+		return errTruncated
+	}
+	if int(count) != len(ts) {
+		return fmt.Errorf("the file holds %d tensors of %s but its model has %d", count, kind, len(ts))
+	}
+	for i, t := range ts {
+		var rank uint32
+		if err := binary.Read(r, le, &rank); err != nil || rank > 16 {
+			return errTruncated
+		}
+		shape := make([]int, rank)
+		for j := range shape {
+			var d uint64
+			if err := binary.Read(r, le, &d); err != nil {
+				return errTruncated
+			}
+			shape[j] = int(d)
+		}
+		if !tensor.SameShape(shape, t.Shape) {
+			return fmt.Errorf("tensor %d of %s (%s) has shape %s in the file, but the layer needs %s",
+				i+1, kind, what[i], tensor.ShapeString(shape), tensor.ShapeString(t.Shape))
+		}
+		if err := binary.Read(r, le, t.Data); err != nil {
+			return errTruncated
+		}
+	}
+	return nil
+}
+
 var errTruncated = errors.New("the file is truncated")
 
 func decode(data []byte) (nn.Module, error) {
@@ -112,8 +159,8 @@ func decode(data []byte) (nn.Module, error) {
 	if err := binary.Read(r, le, &version); err != nil {
 		return nil, errTruncated
 	}
-	if version != Version {
-		return nil, fmt.Errorf("written in model format version %d; this bigdl-go reads version %d", version, Version)
+	if version != 1 && version != Version {
+		return nil, fmt.Errorf("written in model format version %d; this bigdl-go reads versions 1 to %d", version, Version)
 	}
 	if len(data) < len(Magic)+4+4 {
 		return nil, errTruncated
@@ -136,33 +183,22 @@ func decode(data []byte) (nn.Module, error) {
 	if err != nil {
 		return nil, err
 	}
-	var count uint32
-	if err := binary.Read(r, le, &count); err != nil {
-		return nil, errTruncated
+	var params []*tensor.Tensor
+	var what []string
+	for _, p := range nn.AllParams(m) {
+		params, what = append(params, p.Value), append(what, p.Name)
 	}
-	params := nn.AllParams(m)
-	if int(count) != len(params) {
-		return nil, fmt.Errorf("the file holds %d tensors but its model has %d parameters", count, len(params))
+	if err := readTensors(r, params, what, "parameters"); err != nil {
+		return nil, err
 	}
-	for _, p := range params {
-		var rank uint32
-		if err := binary.Read(r, le, &rank); err != nil || rank > 16 {
-			return nil, errTruncated
+	if version >= 2 {
+		extra := nn.AllExtraParams(m)
+		what = what[:0]
+		for range extra {
+			what = append(what, "a running statistic")
 		}
-		shape := make([]int, rank)
-		for i := range shape {
-			var d uint64
-			if err := binary.Read(r, le, &d); err != nil {
-				return nil, errTruncated
-			}
-			shape[i] = int(d)
-		}
-		if !tensor.SameShape(shape, p.Value.Shape) {
-			return nil, fmt.Errorf("tensor %s has shape %s in the file, but the layer needs %s",
-				p.Name, tensor.ShapeString(shape), tensor.ShapeString(p.Value.Shape))
-		}
-		if err := binary.Read(r, le, p.Value.Data); err != nil {
-			return nil, errTruncated
+		if err := readTensors(r, extra, what, "extra parameters"); err != nil {
+			return nil, err
 		}
 	}
 	if r.Len() != 4 {

@@ -253,6 +253,9 @@ def _train_partition(payload, iterator):
         state, _ = _native.call(opt, "dist_state")
         state["transport"], _ = _native.call(comm, "transport")
         weights = _native.call(model, "get_flat_weights")[1][0][lo:hi]
+        # Running statistics: the tasks averaged them at the segment's end, so each sends its shard.
+        extra = _native.call(model, "get_flat_extra")[1][0]
+        extra = extra[slice(*_shard(rank, ranks, extra.size))]
         mstate, bufs = _native.call(method, "get_state")
         if (mstate.get("extra") or {}).get("whole"):
             bufs = [b[lo:hi] for b in bufs]  # the driver joins the tasks' shards
@@ -268,7 +271,7 @@ def _train_partition(payload, iterator):
         # The result travels on the channel: the stage is a map stage with no
         # output, so no second stage collects it (see _run_segment).
         ch.send({"type": "result", "segment": p["segment"], "group": group, "state": state,
-                 "weights": _b64(weights), "mstate": {"t": mstate["t"], "extra": mstate.get("extra")},
+                 "weights": _b64(weights), "extra": _b64(extra), "mstate": {"t": mstate["t"], "extra": mstate.get("extra")},
                  "bufs": [_b64(b) for b in bufs], "scores": scores,
                  "seconds": _phases(clock), "started": clock["start"]})
         return []
@@ -484,6 +487,7 @@ def _optimize(opt, log, rdd, counts):
                 payload.destroy()
             clock["stage"] = time.time()
             model._call("set_flat_weights", tensors=[np.concatenate([r[2] for r in results])])
+            model._call("set_flat_extra", tensors=[np.concatenate([r[6] for r in results])])
             nbufs = len(results[0][4])
             method._call("set_state", {"t": results[0][3]["t"], "extra": results[0][3].get("extra")},
                          [np.concatenate([r[4][i] for r in results]) for i in range(nbufs)])
@@ -525,7 +529,7 @@ def _optimize(opt, log, rdd, counts):
 
 def _run_segment(sc, rdd, payload, channel, segment, timeout):
     """Runs a segment's barrier stage; returns each rank's result
-    (rank, state, weights shard, t, buffers, scores) in rank order.
+    (rank, state, weights shard, t, buffers, scores, extra parameters shard) in rank order.
 
     The partitionBy after the barrier stage makes it a shuffle-map stage,
     which Spark re-runs as a whole when a task fails (a failed barrier result
@@ -544,8 +548,8 @@ def _run_segment(sc, rdd, payload, channel, segment, timeout):
         raise RuntimeError("no shuffle dependency below partitionBy's RDD")
     sc._jsc.sc().submitMapStage(dep).get()
     msgs = channel.results(segment, time.time() + timeout)
-    return [(r, m["state"], _unb64(m["weights"]), m["mstate"], [_unb64(b) for b in m["bufs"]], m["scores"])
-            for r, m in enumerate(msgs)]
+    return [(r, m["state"], _unb64(m["weights"]), m["mstate"], [_unb64(b) for b in m["bufs"]], m["scores"],
+             _unb64(m["extra"])) for r, m in enumerate(msgs)]
 
 
 def _segment_breakdown(segment, clock, channel):

@@ -6,7 +6,8 @@ __all__ = ["SpatialConvolution", "SpatialDilatedConvolution", "SpatialFullConvol
            "SpatialAveragePooling", "SpatialCrossMapLRN", "SpatialZeroPadding", "TemporalConvolution",
            "TemporalMaxPooling", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D", "UpSampling1D",
            "UpSampling2D", "UpSampling3D", "ResizeBilinear", "Cropping2D", "Cropping3D", "VolumetricConvolution",
-           "VolumetricMaxPooling", "VolumetricAveragePooling", "LocallyConnected1D", "LocallyConnected2D"]
+           "VolumetricMaxPooling", "VolumetricAveragePooling", "LocallyConnected1D", "LocallyConnected2D",
+           "BatchNormalization", "SpatialBatchNormalization"]
 
 
 def _init_params(layer, init_weight, init_bias, init_grad_weight, init_grad_bias, with_bias=True):
@@ -303,3 +304,43 @@ class Cropping3D(Layer):
     def __init__(self, dim1Crop, dim2Crop, dim3Crop, data_format="channel_first", bigdl_type="float"):
         super().__init__(None, bigdl_type, dim1Crop=[int(v) for v in dim1Crop], dim2Crop=[int(v) for v in dim2Crop],
                          dim3Crop=[int(v) for v in dim3Crop], data_format=data_format)
+def _batch_norm(layer, bigdl_type, n_output, eps, momentum, affine, init_weight, init_bias, init_grad_weight,
+                init_grad_bias, **format):
+    """Builds either batch normalisation and applies its init_* arguments."""
+    Layer.__init__(layer, None, bigdl_type, n_output=n_output, eps=eps, momentum=momentum, affine=affine, **format)
+    if not affine and (init_weight is not None or init_bias is not None):
+        raise ValueError("%s: init_weight/init_bias given but affine=False (the layer has no weight or bias)"
+                         % type(layer).__name__)
+    _init_params(layer, init_weight, init_bias, init_grad_weight, init_grad_bias)
+
+
+class BatchNormalization(Layer):
+    """Normalises each of the n_output features of (N, n_output) input: in training with the
+    batch's mean and (biased) variance, moving running estimates towards them
+    (running = (1 − momentum)·running + momentum·batch, the variance's unbiased); in evaluation
+    with the running estimates, when an unbatched (n_output,) input is accepted too. affine adds
+    a learnable weight (BigDL draws it from U(0, 1)) and bias (0): get_weights() gives
+    [weight, bias], each (n_output,). set_running_mean / set_running_std replace the running
+    estimates (set_running_std sets the running variance, as BigDL's does).
+
+    >>> bn = BatchNormalization(2, 1e-5, 0.1, True)
+    """
+
+    def __init__(self, n_output, eps=1e-5, momentum=0.1, affine=True, init_weight=None, init_bias=None,
+                 init_grad_weight=None, init_grad_bias=None, bigdl_type="float"):
+        _batch_norm(self, bigdl_type, n_output, eps, momentum, affine, init_weight, init_bias, init_grad_weight,
+                    init_grad_bias)
+
+
+class SpatialBatchNormalization(Layer):
+    """BatchNormalization per channel of (N, C, H, W) input ((N, H, W, C) with data_format
+    "NHWC"), over the batch and both spatial dimensions; in evaluation a (C, H, W) sample is
+    accepted too.
+
+    >>> bn = SpatialBatchNormalization(16)
+    """
+
+    def __init__(self, n_output, eps=1e-5, momentum=0.1, affine=True, init_weight=None, init_bias=None,
+                 init_grad_weight=None, init_grad_bias=None, data_format="NCHW", bigdl_type="float"):
+        _batch_norm(self, bigdl_type, n_output, eps, momentum, affine, init_weight, init_bias, init_grad_weight,
+                    init_grad_bias, data_format=data_format)

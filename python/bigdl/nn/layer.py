@@ -124,6 +124,17 @@ class Layer(JavaValue):
         arrays = [_native.as_float32(w, "set_weights: weight %d" % (i + 1)) for i, w in enumerate(to_list(weights))]
         self._call("set_weights", tensors=arrays)
 
+    def set_running_mean(self, running_mean):
+        """BatchNormalization's running mean, an ndarray of shape (n_output,); returns self."""
+        self._call("set_running_mean", tensors=[_native.as_float32(running_mean, "set_running_mean: running_mean")])
+        return self
+
+    def set_running_std(self, running_std):
+        """BatchNormalization's running variance (BigDL's setRunningStd sets runningVar), an
+        ndarray of shape (n_output,); returns self."""
+        self._call("set_running_std", tensors=[_native.as_float32(running_std, "set_running_std: running_std")])
+        return self
+
     def is_with_weights(self):
         return len(self._call("get_weights")[1]) > 0
 
