@@ -303,6 +303,9 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 		if err != nil {
 			return response{}, err
 		}
+		if wp, _ := req.args["weight_path"].(string); wp != "" {
+			return response{}, withStatus(statusIO, serial.SaveSplit(m, path, wp, argBool(req, "over_write")))
+		}
 		return response{}, withStatus(statusIO, serial.Save(m, path, argBool(req, "over_write")))
 	case "predict", "predict_class":
 		if err := needTensors(method, req, 1); err != nil {
@@ -462,7 +465,8 @@ func callLibrary(method string, req *request) (response, error) {
 		if err != nil {
 			return response{}, err
 		}
-		m, err := serial.Load(path)
+		wp, _ := req.args["weight_path"].(string) // "" or absent: the weights are in path
+		m, err := serial.LoadSplit(path, wp)
 		if err != nil {
 			return response{}, withStatus(statusIO, err)
 		}
