@@ -6,6 +6,7 @@ Python only polls for progress lines (logged to the `bigdl` logger) until
 the run ends. Ctrl-C cancels within a second and leaves the model usable.
 """
 import multiprocessing
+import os
 
 import numpy as np
 
@@ -22,6 +23,18 @@ from bigdl.util.common import (DOUBLEMAX, EvaluatedResult, JavaValue, bigdl_logg
 
 def _not_yet(what):
     raise NotImplementedError("%s is not supported by bigdl-go yet" % what)
+
+
+def _file_path(path, what):
+    if not isinstance(path, (str, os.PathLike)) or os.fspath(path) == "":
+        raise ValueError("%s must be a file path, got %r" % (what, path))
+    return os.fspath(path)
+
+
+def _all_subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _all_subclasses(sub)
 
 
 def _clip_number(value, what):
@@ -49,11 +62,21 @@ class OptimMethod(JavaValue):
         self._handle = jvalue if jvalue is not None else _native.new(type(self).__name__, config)
 
     def save(self, path, overWrite=False):
-        _not_yet("OptimMethod.save (checkpoints)")
+        """Saves the method with its state (step count, buffers, schedule) and where its last
+        run stood (epoch, iteration, place in the shuffled epoch, Dropout streams), so that an
+        Optimizer given the loaded method continues that run exactly."""
+        self._call("save", {"path": _file_path(path, "OptimMethod.save path"), "over_write": bool(overWrite)})
 
     @staticmethod
     def load(path, bigdl_type="float"):
-        _not_yet("OptimMethod.load (checkpoints)")
+        """Loads a method written by save (or a checkpoint's optimMethod file); an Optimizer
+        given it continues from the saved iteration."""
+        res, _ = _native.call(0, "load_optim_method", {"path": _file_path(path, "OptimMethod.load path")})
+        cls = next((c for c in _all_subclasses(OptimMethod) if c.__name__ == res["class"]), OptimMethod)
+        obj = cls.__new__(cls)
+        JavaValue.__init__(obj, None, bigdl_type)
+        obj._config, obj._handle = res["args"], res["handle"]
+        return obj
 
     def __str__(self):
         cfg = self._call("config")[0]
