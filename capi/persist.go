@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bigdl-go/bigdl-go/core/nn"
 	"github.com/bigdl-go/bigdl-go/core/optim"
 	"github.com/bigdl-go/bigdl-go/core/serial"
 )
@@ -75,7 +76,19 @@ func (o *methodObj) file(run *optim.Position) serial.MethodFile {
 }
 
 func (o *methodObj) call(method string, req *request) (response, error) {
-	if method != "save" {
+	switch method {
+	case "run": // where a distributed run with this method starts (null: afresh)
+		return response{result: o.runs.startFrom()}, nil
+	case "set_run": // where a distributed run with it ended
+		var p optim.Position
+		pm, _ := req.args["position"].(map[string]any)
+		if err := fromJSON(pm, &p); err != nil {
+			return response{}, fmt.Errorf("set_run: %w", err)
+		}
+		o.runs.ended(&p)
+		return response{}, nil
+	case "save":
+	default:
 		return response{}, fmt.Errorf("optim methods have no method %q", method)
 	}
 	path, err := argString(req, "path")
@@ -102,6 +115,15 @@ func callPersistLibrary(method string, req *request) (resp response, ok bool, er
 		m := &methodObj{Method: f.Method, args: f.Args}
 		m.runs.pos, m.runs.resume = f.Run, f.Run != nil
 		return response{result: map[string]any{"handle": newHandle(m), "class": f.Class, "args": f.Args}}, true, nil
+	case "checkpoint_dir": // the run directory a distributed run's driver writes into
+		root, err := argString(req, "path")
+		if err != nil {
+			return response{}, true, err
+		}
+		dir, err := serial.RunDir(root, time.Now())
+		return response{result: dir}, true, withStatus(statusIO, err)
+	case "write_checkpoint": // {"dir", "model", "methods": {name: handle}, "run", "overwrite"}
+		return response{}, true, writeCheckpoint(req.args)
 	case "latest_checkpoint":
 		path, err := argString(req, "path")
 		if err != nil {
@@ -164,8 +186,40 @@ func (o *optimizer) checkpointer(now time.Time) (*optim.Checkpoint, error) {
 		} else {
 			files[c.name] = method.file(p)
 		}
+		o.addLine(fmt.Sprintf("[Wall Clock %.3fs] Save model to %s", p.Elapsed, dir))
 		return withStatus(statusIO, serial.WriteCheckpoint(dir, p.State.Iteration+1, model, files, c.overwrite))
 	}
 	return &optim.Checkpoint{Trigger: c.trigger, Save: save}, nil
 }
 
+func writeCheckpoint(args map[string]any) error {
+	dir, _ := args["dir"].(string)
+	h, err := argHandle(args, "model")
+	if err != nil {
+		return fmt.Errorf("write_checkpoint: model: %w", err)
+	}
+	model, ok := h.(nn.Module)
+	if !ok {
+		return fmt.Errorf("write_checkpoint: model must be a layer, got %T", h)
+	}
+	var run optim.Position
+	rm, _ := args["run"].(map[string]any)
+	if err := fromJSON(rm, &run); err != nil {
+		return fmt.Errorf("write_checkpoint: run: %w", err)
+	}
+	spec, _ := args["methods"].(map[string]any)
+	files := map[string]serial.MethodFile{}
+	for name := range spec {
+		h, err := argHandle(spec, name)
+		if err != nil {
+			return fmt.Errorf("write_checkpoint: methods[%q]: %w", name, err)
+		}
+		m, ok := h.(*methodObj)
+		if !ok {
+			return fmt.Errorf("write_checkpoint: methods[%q] must be an optim method, got %T", name, h)
+		}
+		files[name] = m.file(&run)
+	}
+	overwrite, _ := args["overwrite"].(bool)
+	return withStatus(statusIO, serial.WriteCheckpoint(dir, run.State.Iteration+1, model, files, overwrite))
+}

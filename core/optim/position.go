@@ -15,6 +15,16 @@ type Position struct {
 	Seed    uint32 `json:"seed"`    // the shuffling stream's seed; Resume.Shuffles says how far it went
 	Records int    `json:"records"` // the training set's size
 	Resume
+	// Tasks, for a distributed run, is where each task stood (Resume then
+	// holds only the counters and the clock).
+	Tasks *Tasks `json:"tasks,omitempty"`
+}
+
+// Tasks is where the tasks of a distributed run stood: the driver's
+// generator the first segment started from, and each rank's Resume.
+type Tasks struct {
+	RNG    *rng.State `json:"rng,omitempty"`
+	Resume []Resume   `json:"resume"`
 }
 
 // Checkpoint is set_checkpoint's configuration: when the trigger fires
@@ -38,6 +48,9 @@ func (t *Trainer) LastPosition() *Position { return t.last }
 // resumeFrom puts a prepared run at p: its counters, its place in the
 // shuffled order, and its Dropout streams.
 func (t *Trainer) resumeFrom(p *Position, n int) error {
+	if p.Tasks != nil {
+		return nil // a distributed run's: only its counters carry over (see Run)
+	}
 	if p.Records != n {
 		return fmt.Errorf("the optim method was saved from a run over %d training records; "+
 			"this training set has %d: resume with the same data", p.Records, n)

@@ -268,6 +268,13 @@ func (t *Trainer) Run() (err error) {
 		}
 		t.at = *t.Start
 		t.at.Global, t.at.Workers = nil, nil
+		if t.Start.Tasks != nil {
+			// Its tasks' places in their partitions mean nothing here: the
+			// counters go on, the epoch's records start afresh.
+			t.at = Position{Seed: seed, Records: n, Resume: Resume{State: t.Start.State, Shuffles: 1, Elapsed: t.Start.Elapsed}}
+			t.log("continuing a Spark run's epoch %d, iteration %d locally: this epoch starts again from its first record",
+				t.at.State.Epoch, t.at.State.Iteration)
+		}
 	}
 	for range t.at.Shuffles {
 		shuffler.Shuffle(order)

@@ -1,7 +1,9 @@
 package serial
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -58,10 +60,13 @@ type CheckpointFiles struct {
 // LatestCheckpoint finds the newest complete checkpoint in dir, or in the
 // run subdirectories of dir when dir holds none of its own (so both a run's
 // directory and the checkpoint path given to set_checkpoint work); nil when
-// there is none. Temporary files and a checkpoint's unpaired half (methods
+// there is none (a path that does not exist holds none). Temporary files and a checkpoint's unpaired half (methods
 // written, model not yet) are ignored.
 func LatestCheckpoint(dir string) (*CheckpointFiles, error) {
 	st, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // nothing was saved there yet
+	}
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint path %s: %w", dir, err)
 	}
@@ -132,4 +137,3 @@ func latestIn(dir string) (*CheckpointFiles, error) {
 	}
 	return &CheckpointFiles{Neval: best, Model: models[best], Methods: methods[best]}, nil
 }
-

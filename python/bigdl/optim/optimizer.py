@@ -199,6 +199,17 @@ class _PerModule(JavaValue):
                                                  "methods": {n: m.value for n, m in methods.items()}})
 
 
+def _latest_checkpoint(checkpoint_path):
+    """The newest complete checkpoint under checkpoint_path (a run's directory, or the path given
+    to set_checkpoint, whose run directories are searched) as (model file, {name: optim-method
+    file}), or None. Temporary files and half-written checkpoints are skipped. (bigdl-go's; BigDL
+    scripts list the directory themselves.)"""
+    found, _ = _native.call(0, "latest_checkpoint", {"path": _file_path(checkpoint_path, "checkpoint_path")})
+    if found is None:
+        return None
+    return found["model"], found["methods"]
+
+
 # Triggers --------------------------------------------------------------------
 
 class _Spec(object):
@@ -391,6 +402,7 @@ class BaseOptimizer(JavaValue):
         self._clip = {"const": None, "l2norm": None}
         self._cores = None  # None: the engine's core count
         self._validation = None
+        self._checkpoint = None
         self._train_arrays = None
 
     def _method(self):
@@ -415,7 +427,16 @@ class BaseOptimizer(JavaValue):
         return self
 
     def set_checkpoint(self, checkpoint_trigger, checkpoint_path, isOverWrite=True):
-        _not_yet("set_checkpoint (checkpoints)")
+        """Saves the model and the optim method whenever checkpoint_trigger fires, in BigDL's
+        layout: a subdirectory of checkpoint_path per run (named by its start time) holding
+        model.<n> and optimMethod-<model name>.<n> (n: the next iteration's number). The
+        directory is created if missing."""
+        path = _file_path(checkpoint_path, "set_checkpoint checkpoint_path")
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise ValueError("set_checkpoint: checkpoint_path %s is a file, not a directory" % path)
+        os.makedirs(path, exist_ok=True)
+        self._checkpoint = {"trigger": _trigger_spec(checkpoint_trigger, "set_checkpoint checkpoint_trigger"),
+                            "path": os.path.abspath(path), "overwrite": bool(isOverWrite)}
 
     def set_train_summary(self, summary):
         _not_yet("set_train_summary (TensorBoard summaries)")
@@ -472,6 +493,8 @@ class BaseOptimizer(JavaValue):
                   "optim_method": method.value, "batch_size": self._batch_size,
                   "end_trigger": self._end_trigger, "cores": self._cores or get_node_and_core_number()[1],
                   "clip": self._clip}
+        if self._checkpoint is not None:
+            config["checkpoint"] = dict(self._checkpoint, name=self.model.name())
         v = self._validation
         if v is not None:
             if v["arrays"] is None:
