@@ -124,6 +124,9 @@ func DecodeMethod(data []byte) (f MethodFile, err error) {
 	if h.T < 0 {
 		return f, fmt.Errorf("the step count is %d", h.T)
 	}
+	if err := checkRun(h.Run); err != nil {
+		return f, err
+	}
 	if err := optim.SetState(m, s); err != nil {
 		return f, err
 	}
@@ -133,4 +136,34 @@ func DecodeMethod(data []byte) (f MethodFile, err error) {
 		}
 	}
 	return MethodFile{Class: h.Class, Args: h.Args, Method: m, Run: h.Run}, nil
+}
+
+// maxShuffles bounds a task's saved shuffle count: a resumed task replays
+// its shuffles, so a corrupt count must not make it replay for hours.
+const maxShuffles = 1 << 20
+
+// checkRun refuses a saved run position no run could have reached.
+func checkRun(p *optim.Position) error {
+	if p == nil {
+		return nil
+	}
+	s := p.State
+	if s.Epoch < 1 || s.Iteration < 0 || p.Records < 1 || p.Elapsed < 0 {
+		return fmt.Errorf("the saved run position is invalid (epoch %d, iteration %d, %d records)",
+			s.Epoch, s.Iteration, p.Records)
+	}
+	if p.Tasks == nil {
+		// A local run shuffles once at its start and once per finished epoch.
+		if p.Shuffles != s.Epoch || p.Cursor < 0 || p.Cursor >= p.Records || p.EpochRecords != p.Cursor {
+			return fmt.Errorf("the saved run position is invalid (epoch %d, %d shuffles, record %d of %d)",
+				s.Epoch, p.Shuffles, p.Cursor, p.Records)
+		}
+		return nil
+	}
+	for i, r := range p.Tasks.Resume {
+		if r.Shuffles < 0 || r.Shuffles > maxShuffles || r.Cursor < 0 || r.EpochRecords < 0 || r.EpochRecords > p.Records {
+			return fmt.Errorf("the saved position of task %d is invalid (%d shuffles, record %d)", i, r.Shuffles, r.Cursor)
+		}
+	}
+	return nil
 }

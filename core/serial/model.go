@@ -30,14 +30,22 @@ const Version = 1
 // Save writes m, definition and weights, to path. Without overwrite an
 // existing file is an error.
 func Save(m nn.Module, path string, overwrite bool) error {
-	def, err := json.Marshal(nn.Describe(m))
+	data, err := encodeModel(m)
 	if err != nil {
 		return fmt.Errorf("saving %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, data, overwrite)
+}
+
+func encodeModel(m nn.Module) ([]byte, error) {
+	def, err := json.Marshal(nn.Describe(m))
+	if err != nil {
+		return nil, err
 	}
 	buf := header(kindModel)
 	writeBytes(buf, def)
 	writeTensors(buf, paramValues(m))
-	return WriteFileAtomic(path, seal(buf), overwrite)
+	return seal(buf), nil
 }
 
 // SaveSplit writes m's definition to modelPath and its weights to
