@@ -166,3 +166,33 @@ def test_without_over_write_an_existing_checkpoint_fails_and_stays(tmp_path, mon
             if os.listdir(tmp_path / "ckpt") != [first]:
                 pytest.skip("the clock moved on to a new run directory")
     assert {p: open(p, "rb").read() for p in files_under(run)} == saved
+
+
+def test_a_dict_of_methods_checkpoints_one_file_each_and_resumes_exactly(tmp_path):
+    from bigdl.nn.layer import Dropout, ReLU
+    from bigdl.optim.optimizer import Adam
+    from bigdl.util.common import RNG
+    rs = np.random.RandomState(2)
+    X, Y = rs.randn(40, 5).astype(np.float32), rs.randint(1, 4, size=40).astype(np.float32)
+
+    def build():
+        RNG().set_seed(9)
+        return Sequential().add(Linear(5, 8).set_name("first")).add(ReLU()).add(Dropout(0.2)) \
+            .add(Linear(8, 3).set_name("second")).add(LogSoftMax())
+
+    def run(model, methods, iterations, ckpt=None):
+        opt = Optimizer(model, (X, Y), ClassNLLCriterion(), MaxIteration(iterations), 8, methods)
+        if ckpt:
+            opt.set_checkpoint(SeveralIteration(5), str(ckpt))
+        opt.optimize()
+        return np.concatenate([w.ravel() for w in model.get_weights()])
+
+    straight = run(build(), {"first": SGD(0.1, momentum=0.9), "second": Adam(0.01)}, 20)
+    run(build(), {"first": SGD(0.1, momentum=0.9), "second": Adam(0.01)}, 10, tmp_path / "ckpt")
+    run_dir = tmp_path / "ckpt" / os.listdir(tmp_path / "ckpt")[0]
+    assert sorted(os.listdir(run_dir)) == ["model.11", "model.6", "optimMethod-first.11", "optimMethod-first.6",
+                                           "optimMethod-second.11", "optimMethod-second.6"]
+    model_file, methods = _latest_checkpoint(str(tmp_path / "ckpt"))
+    RNG().set_seed(123)
+    resumed = run(Model.loadModel(model_file), {n: OptimMethod.load(p) for n, p in methods.items()}, 20)
+    np.testing.assert_array_equal(resumed, straight)
