@@ -5,6 +5,7 @@ import (
 	"math/rand"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bigdl-go/bigdl-go/core/criterion"
@@ -153,5 +154,47 @@ func TestResumeRefusesAnotherTrainingSetOrModel(t *testing.T) {
 	}
 	if err := run(dropoutNet(9), tr.LastPosition()); err == nil {
 		t.Fatal("a method whose state is for another model's parameters was accepted")
+	}
+}
+
+// A Spark run's position, given to a local run, carries its counters over
+// (the tasks' places in their partitions mean nothing locally).
+func TestLocalRunContinuesTheCountersOfASparkRun(t *testing.T) {
+	rng.Global.Seed(4)
+	meth, _ := optim.NewMethod("SGD", map[string]any{"learningrate": 0.1})
+	spark := &optim.Position{Seed: 1, Records: 999, Resume: optim.Resume{State: optim.State{Epoch: 3, Iteration: 7}, Elapsed: 2},
+		Tasks: &optim.Tasks{Resume: []optim.Resume{{Cursor: 5, Shuffles: 3}, {Cursor: 2, Shuffles: 3}}}}
+	tr := train(t, dropoutNet(8), meth, spark, 9, 1)
+	if got := tr.LastPosition().State; got.Iteration != 9 || got.Epoch != 3 {
+		t.Fatalf("the run ended at epoch %d, iteration %d; want epoch 3, iteration 9", got.Epoch, got.Iteration)
+	}
+	if s := optim.StateOf(meth); s.T != 2 {
+		t.Fatalf("the method took %d steps, want 2", s.T)
+	}
+}
+
+func TestImpossibleRunPositionsAreRefused(t *testing.T) {
+	meth, _ := optim.NewMethod("SGD", nil)
+	good := optim.Position{Records: 10, Resume: optim.Resume{State: optim.State{Epoch: 2, Iteration: 4}, Shuffles: 2, Cursor: 3, EpochRecords: 3}}
+	bad := map[string]func(p *optim.Position){
+		"shuffles out of step": func(p *optim.Position) { p.Shuffles = 1 << 40 },
+		"cursor past the end":  func(p *optim.Position) { p.Cursor, p.EpochRecords = 10, 10 },
+		"epoch 0":              func(p *optim.Position) { p.State.Epoch, p.Shuffles = 0, 0 },
+		"task shuffles":        func(p *optim.Position) { p.Tasks = &optim.Tasks{Resume: []optim.Resume{{Shuffles: 1 << 40}}} },
+	}
+	for name, spoil := range bad {
+		p := good
+		spoil(&p)
+		data, err := EncodeMethod(MethodFile{Class: "SGD", Method: meth, Run: &p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := DecodeMethod(data); err == nil || !strings.Contains(err.Error(), "invalid") {
+			t.Errorf("%s: want an invalid-position error, got %v", name, err)
+		}
+	}
+	data, _ := EncodeMethod(MethodFile{Class: "SGD", Method: meth, Run: &good})
+	if _, err := DecodeMethod(data); err != nil {
+		t.Fatalf("a possible position was refused: %v", err)
 	}
 }
