@@ -55,6 +55,14 @@ func WriteFileAtomic(path string, data []byte, overwrite bool) error {
 			err = os.Rename(tmp, path)
 		} else if err = os.Link(tmp, path); errors.Is(err, os.ErrExist) {
 			err = fmt.Errorf("it already exists: pass over_write=True to replace it")
+		} else if err != nil {
+			// A file system without hard links: check, then rename (a race
+			// with another writer of the same path is possible only here).
+			if _, serr := os.Lstat(path); serr == nil {
+				err = fmt.Errorf("it already exists: pass over_write=True to replace it")
+			} else {
+				err = os.Rename(tmp, path)
+			}
 		}
 	}
 	os.Remove(tmp) // after a rename it is gone already; after a link it is a second name
