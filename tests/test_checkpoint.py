@@ -15,7 +15,7 @@ from bigdl.nn.layer import Linear, LogSoftMax, Model, Sequential
 from bigdl.optim.optimizer import SGD, MaxIteration, OptimMethod, Optimizer, SeveralIteration, _latest_checkpoint
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "_checkpoint_script.py")
-ITERATIONS = 150
+ITERATIONS = 1000  # far more than twelve killed runs reach, even with the shortest pauses
 
 
 def env(pause_ms=0):
@@ -66,7 +66,7 @@ def test_sigkilled_training_resumes_from_the_newest_checkpoint_bit_for_bit(tmp_p
         # checkpoint's write and a random kill often lands there; others land in start-up or
         # between writes.
         p = subprocess.Popen([sys.executable, SCRIPT, str(root), str(out), str(ITERATIONS)],
-                             env=env(pause_ms=rnd.choice([20, 60, 150])),
+                             env=env(pause_ms=rnd.choice([30, 60, 150])),
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         time.sleep(rnd.uniform(0.3, 3.0))
         if p.poll() is not None:

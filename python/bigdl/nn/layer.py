@@ -262,7 +262,7 @@ class Layer(JavaValue):
 
 def _path_arg(path, what):
     if not isinstance(path, (str, os.PathLike)) or str(path) == "":
-        raise ValueError("%s must be a file path, got %r" % (what, path))
+        raise ValueError("%s must be a file or directory path, got %r" % (what, path))
     return os.fspath(path)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from bigdl import _native
 from bigdl._arrays import features_and_labels
 from bigdl.nn.criterion import ClassNLLCriterion, Criterion
-from bigdl.nn.layer import ActivityRegularization, Layer  # noqa: F401 (BigDL exports it here too)
+from bigdl.nn.layer import ActivityRegularization, Layer, _path_arg  # noqa: F401 (BigDL exports it here too)
 from bigdl.optim._regularizers import L1L2Regularizer, L1Regularizer, L2Regularizer, Regularizer  # noqa: F401
 from bigdl.optim._schedules import (Default, Exponential, LearningRateSchedule, MultiStep,  # noqa: F401
                                     NaturalExp, Plateau, Poly, SequentialSchedule, Step, Warmup, schedule_spec)
@@ -23,12 +23,6 @@ from bigdl.util.common import (DOUBLEMAX, EvaluatedResult, JavaValue, bigdl_logg
 
 def _not_yet(what):
     raise NotImplementedError("%s is not supported by bigdl-go yet" % what)
-
-
-def _file_path(path, what):
-    if not isinstance(path, (str, os.PathLike)) or os.fspath(path) == "":
-        raise ValueError("%s must be a file path, got %r" % (what, path))
-    return os.fspath(path)
 
 
 def _all_subclasses(cls):
@@ -65,13 +59,13 @@ class OptimMethod(JavaValue):
         """Saves the method with its state (step count, buffers, schedule) and where its last
         run stood (epoch, iteration, place in the shuffled epoch, Dropout streams), so that an
         Optimizer given the loaded method continues that run exactly."""
-        self._call("save", {"path": _file_path(path, "OptimMethod.save path"), "over_write": bool(overWrite)})
+        self._call("save", {"path": _path_arg(path, "OptimMethod.save path"), "over_write": bool(overWrite)})
 
     @staticmethod
     def load(path, bigdl_type="float"):
         """Loads a method written by save (or a checkpoint's optimMethod file); an Optimizer
         given it continues from the saved iteration."""
-        res, _ = _native.call(0, "load_optim_method", {"path": _file_path(path, "OptimMethod.load path")})
+        res, _ = _native.call(0, "load_optim_method", {"path": _path_arg(path, "OptimMethod.load path")})
         cls = next((c for c in _all_subclasses(OptimMethod) if c.__name__ == res["class"]), OptimMethod)
         obj = cls.__new__(cls)
         JavaValue.__init__(obj, None, bigdl_type)
@@ -204,7 +198,7 @@ def _latest_checkpoint(checkpoint_path):
     to set_checkpoint, whose run directories are searched) as (model file, {name: optim-method
     file}), or None. Temporary files and half-written checkpoints are skipped. (bigdl-go's; BigDL
     scripts list the directory themselves.)"""
-    found, _ = _native.call(0, "latest_checkpoint", {"path": _file_path(checkpoint_path, "checkpoint_path")})
+    found, _ = _native.call(0, "latest_checkpoint", {"path": _path_arg(checkpoint_path, "checkpoint_path")})
     if found is None:
         return None
     return found["model"], found["methods"]
@@ -431,7 +425,7 @@ class BaseOptimizer(JavaValue):
         layout: a subdirectory of checkpoint_path per run (named by its start time) holding
         model.<n> and optimMethod-<model name>.<n> (n: the next iteration's number). The
         directory is created if missing."""
-        path = _file_path(checkpoint_path, "set_checkpoint checkpoint_path")
+        path = _path_arg(checkpoint_path, "set_checkpoint checkpoint_path")
         if os.path.exists(path) and not os.path.isdir(path):
             raise ValueError("set_checkpoint: checkpoint_path %s is a file, not a directory" % path)
         os.makedirs(path, exist_ok=True)
