@@ -134,3 +134,23 @@ def test_retry_times_must_be_a_positive_integer(sc, monkeypatch):
     monkeypatch.setenv("BIGDL_FAILURE_RETRY_TIMES", "three")
     with pytest.raises(ValueError, match="BIGDL_FAILURE_RETRY_TIMES"):
         retry_times(sc)
+
+
+def test_a_method_saved_on_spark_continues_locally_and_back(sc, tmp_path, caplog):
+    # Between local and Spark runs the counters carry over (the shuffled order does not: the
+    # partitions differ), so each continuation takes only the iterations left.
+    method = SGD(learningrate=0.1, momentum=0.9)
+    model = train(sc, 8, method=method)
+    method.save(str(tmp_path / "spark.method"))
+    loaded = OptimMethod.load(str(tmp_path / "spark.method"))
+    rs = np.random.RandomState(0)
+    X, y = rs.randn(240, 8).astype(np.float32), rs.randint(1, 4, size=240).astype(np.float32)
+    with caplog.at_level(logging.INFO, logger="bigdl"):
+        Optimizer(model=model, training_rdd=(X, y), criterion=ClassNLLCriterion(), end_trigger=MaxIteration(12),
+                  batch_size=24, optim_method=loaded).optimize()
+    assert loaded._call("get_state")[0]["t"] == 12
+    assert any("continuing a Spark run's epoch 1, iteration 8 locally" in r.getMessage() for r in caplog.records)
+    loaded.save(str(tmp_path / "local.method"))
+    again = OptimMethod.load(str(tmp_path / "local.method"))
+    train(sc, 15, model=model, method=again)
+    assert again._call("get_state")[0]["t"] == 15
