@@ -15,7 +15,7 @@ PIP := $(PY) -m pip install --disable-pip-version-check
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: build test demo bench wheel venv clean
+.PHONY: build test demo bench wheel venv clean fuzz
 
 # build_native.py links with zig (glibc 2.17, as the wheel) when the venv has ziglang (make test
 # installs it), else with the system cc: either library serves this checkout.
@@ -50,6 +50,14 @@ test: build $(TEST_STAMP)
 	$(GO) test ./...
 	$(GO) test -race ./...
 	PYTHONPATH=python $(PY) -m pytest -q --durations=20 tests
+
+# The file readers under the fuzzer, a minute each (FUZZTIME=10s for a quick look); an input that
+# fails is kept in core/serial/testdata/fuzz and replayed by every later go test.
+FUZZTIME ?= 1m
+fuzz:
+	for f in FuzzModelFile FuzzMethodFile FuzzCheckpointDir; do \
+		$(GO) test ./core/serial -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s || exit 1; \
+	done
 
 # Ratios against numpy/OpenBLAS and PyTorch, run side by side; see BENCHMARKS.md.
 bench: build $(TEST_STAMP)

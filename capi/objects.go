@@ -18,8 +18,13 @@ const Version = "0.1.0"
 
 // methodObj is an optim method shared by the optimizers that use it, so its
 // state (step count, momentum) carries over between optimize() calls, as
-// BigDL's OptimMethod objects do.
-type methodObj struct{ optim.Method }
+// BigDL's OptimMethod objects do. It also keeps what saving it needs: its
+// constructor arguments and where its last run stood (persist.go).
+type methodObj struct {
+	optim.Method
+	args map[string]any
+	runs runPosition
+}
 
 func newObject(class string, args map[string]any) (any, error) {
 	switch class {
@@ -44,7 +49,7 @@ func newObject(class string, args map[string]any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &methodObj{m}, nil
+	return &methodObj{Method: m, args: args}, nil
 }
 
 func callObject(obj any, method string, req *request) (response, error) {
@@ -62,6 +67,7 @@ func callObject(obj any, method string, req *request) (response, error) {
 		if method == "config" {
 			return response{result: map[string]any{"class": o.Class(), "args": o.Config(), "learningrate": o.LearningRate()}}, nil
 		}
+		return o.call(method, req)
 	}
 	return response{}, fmt.Errorf("%T has no method %q", obj, method)
 }
@@ -309,6 +315,9 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 		if err != nil {
 			return response{}, err
 		}
+		if wp, _ := req.args["weight_path"].(string); wp != "" {
+			return response{}, withStatus(statusIO, serial.SaveSplit(m, path, wp, argBool(req, "over_write")))
+		}
 		return response{}, withStatus(statusIO, serial.Save(m, path, argBool(req, "over_write")))
 	case "predict", "predict_class":
 		if err := needTensors(method, req, 1); err != nil {
@@ -451,6 +460,9 @@ func callLibrary(method string, req *request) (response, error) {
 	if resp, ok, err := callDistLibrary(method, req); ok {
 		return resp, err
 	}
+	if resp, ok, err := callPersistLibrary(method, req); ok {
+		return resp, err
+	}
 	switch method {
 	case "info":
 		// kernel_sets maps each set in this build to the CPU features it
@@ -468,7 +480,8 @@ func callLibrary(method string, req *request) (response, error) {
 		if err != nil {
 			return response{}, err
 		}
-		m, err := serial.Load(path)
+		wp, _ := req.args["weight_path"].(string) // "" or absent: the weights are in path
+		m, err := serial.LoadSplit(path, wp)
 		if err != nil {
 			return response{}, withStatus(statusIO, err)
 		}
@@ -525,6 +538,7 @@ func newPerModule(args map[string]any) (*methodObj, error) {
 		return nil, fmt.Errorf("optim_method: a dict of optim methods needs at least one submodule name")
 	}
 	methods := map[string]optim.Method{}
+	parts := map[string]*methodObj{}
 	for name := range spec {
 		o, err := argHandle(spec, name)
 		if err != nil {
@@ -535,10 +549,11 @@ func newPerModule(args map[string]any) (*methodObj, error) {
 			return nil, fmt.Errorf("optim_method[%q] must be an optim method, got %T", name, o)
 		}
 		methods[name] = m.Method
+		parts[name] = m
 	}
 	p, err := optim.NewPerModule(model, methods)
 	if err != nil {
 		return nil, err
 	}
-	return &methodObj{p}, nil
+	return &methodObj{Method: p, runs: runPosition{parts: parts}}, nil
 }

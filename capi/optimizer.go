@@ -15,8 +15,10 @@ import (
 // "start" returns at once, "poll" hands over progress lines and the outcome,
 // "cancel" stops the loop between iterations.
 type optimizer struct {
-	trainer *optim.Trainer
-	valSpec map[string]any
+	trainer    *optim.Trainer
+	valSpec    map[string]any
+	method     *methodObj
+	checkpoint *checkpointSpec
 
 	mu      sync.Mutex
 	lines   []string
@@ -66,6 +68,12 @@ func newOptimizer(args map[string]any) (*optimizer, error) {
 	o := &optimizer{trainer: &optim.Trainer{Model: m, Criterion: c, Method: method.Method, End: end,
 		BatchSize: int(bs), Workers: int(cores), LogInterval: 500 * time.Millisecond}}
 	o.trainer.Log = o.addLine
+	o.method = method
+	if c, ok := args["checkpoint"].(map[string]any); ok {
+		if err := o.setCheckpoint(c); err != nil {
+			return nil, err
+		}
+	}
 	if c, ok := args["clip"].(map[string]any); ok {
 		if o.trainer.Clip, err = clipping(c); err != nil {
 			return nil, err
@@ -177,6 +185,14 @@ func (o *optimizer) start() error {
 	if v := o.trainer.Validation; v != nil && v.X == nil {
 		return errors.New("optimize: validation is configured but no validation data was set")
 	}
+	if o.trainer.Dist == nil {
+		o.trainer.Start = o.method.runs.startFrom()
+		c, err := o.checkpointer(time.Now())
+		if err != nil {
+			return err
+		}
+		o.trainer.Checkpoint = c
+	}
 	o.running, o.runErr, o.done = true, nil, make(chan struct{})
 	done := o.done
 	go func() {
@@ -191,6 +207,9 @@ func (o *optimizer) start() error {
 			close(done)
 		}()
 		err = o.trainer.Run()
+		if o.trainer.Dist == nil {
+			o.method.runs.ended(o.trainer.LastPosition())
+		}
 	}()
 	return nil
 }

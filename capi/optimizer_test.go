@@ -26,7 +26,7 @@ func testOptimizer(t *testing.T, end map[string]any) *optimizer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	handles := []uint64{newHandle(nn.Module(s)), newHandle(c), newHandle(&methodObj{m})}
+	handles := []uint64{newHandle(nn.Module(s)), newHandle(c), newHandle(&methodObj{Method: m})}
 	o, err := newOptimizer(map[string]any{"model": float64(handles[0]), "criterion": float64(handles[1]),
 		"optim_method": float64(handles[2]), "end_trigger": end, "batch_size": 64.0, "cores": 2.0})
 	if err != nil {

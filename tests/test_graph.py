@@ -175,12 +175,20 @@ def test_calling_a_layer_on_a_non_node_is_refused():
         Linear(2, 2)(np.ones(2))
 
 
-def test_save_load_keeps_nodes_and_predictions(tmp_path):
+@pytest.mark.parametrize("how", ["save", "saveModel", "saveModel+weights"])
+def test_save_load_keeps_nodes_and_predictions(tmp_path, how):
     rng = np.random.RandomState(5)
     graph, l1, _ = two_in_two_out()
-    path = str(tmp_path / "g.bigdl")
-    graph.save(path)
-    loaded = Layer.load(path)
+    path, weights = str(tmp_path / "g.bigdl"), str(tmp_path / "g.weights")
+    if how == "save":
+        graph.save(path)
+        loaded = Layer.load(path)
+    elif how == "saveModel":
+        graph.saveModel(path)
+        loaded = Model.loadModel(path)
+    else:
+        graph.saveModel(path, weights)
+        loaded = Model.loadModel(path, weights)
     assert isinstance(loaded, Model)
     x = data(rng)
     for a, b in zip(loaded.forward(x), graph.forward(x)):

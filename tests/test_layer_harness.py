@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from bigdl.nn.initialization_method import Xavier, Zeros
-from bigdl.nn.layer import Layer
+from bigdl.nn.layer import Layer, Model
 from bigdl.util.common import RNG
 
 from _conv_rows import CONV_LAYERS
@@ -117,14 +117,26 @@ def test_forward_backward_unbatched(row):
     check_forward_backward(row, row.x1)
 
 
+def save_and_load(layer, tmp_path, how):
+    """layer written and read back by save/load, or saveModel/loadModel in one file or two."""
+    path, weights = str(tmp_path / "model.bigdl"), str(tmp_path / "model.weights")
+    if how == "save":
+        layer.save(path)
+        return Layer.load(path)
+    if how == "saveModel":
+        layer.saveModel(path)
+        return Model.loadModel(path)
+    layer.saveModel(path, weights)
+    return Model.loadModel(path, weights)
+
+
+@pytest.mark.parametrize("how", ["save", "saveModel", "saveModel+weights"])
 @pytest.mark.parametrize("row", LAYERS, ids=repr)
-def test_save_load_round_trip(row, tmp_path):
+def test_save_load_round_trip(row, how, tmp_path):
     rng = np.random.RandomState(8)
     layer = row.make()
     x = row.x(rng)
-    path = str(tmp_path / "model.bigdl")
-    layer.save(path)
-    loaded = Layer.load(path)
+    loaded = save_and_load(layer, tmp_path, how)
     assert type(loaded) is type(layer)
     for a, b in zip(leaves(loaded.forward(x)), leaves(layer.forward(x))):
         np.testing.assert_array_equal(a, b)

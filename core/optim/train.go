@@ -56,11 +56,17 @@ type Trainer struct {
 
 	// Dist, when set, makes Run one task of a distributed run (see Distributed).
 	Dist *Distributed
+	// Start, when set, makes a local Run continue from where a saved run
+	// stood; Checkpoint, when set, saves the run when its trigger fires.
+	Start      *Position
+	Checkpoint *Checkpoint
 	// Clip clips each mini-batch's gradient before the update.
 	Clip Clipping
 
 	State      State
-	progress   progress // State's epoch and iteration, for Progress
+	at         Position  // the local run's position after its last iteration, streams aside
+	last       *Position // where the last run ended, streams included
+	progress   progress  // State's epoch and iteration, for Progress
 	cancelled  atomic.Bool
 	scalars    [2]float64 // the distributed step's normaliser and loss sums
 	normScalar [1]float64 // the distributed step's sum of squared gradients, for clipping
@@ -236,9 +242,18 @@ func (t *Trainer) Run() (err error) {
 	}()
 	// The shuffling stream is drawn first, so it does not depend on how
 	// many replicas prepare builds (building one draws initial weights).
-	shuffler := rng.New(rng.Global.Uint32())
+	var seed uint32
+	if t.Start != nil {
+		seed = t.Start.Seed
+	} else {
+		seed = rng.Global.Uint32()
+	}
+	shuffler := rng.New(seed)
 	defer t.release() // also after a failed prepare: it may have started workers
 	if err := t.prepare(); err != nil {
+		return err
+	}
+	if err := checkStateFits(t.Method, len(t.weights)); err != nil {
 		return err
 	}
 	n := t.X.Records()
@@ -246,15 +261,37 @@ func (t *Trainer) Run() (err error) {
 	for i := range order {
 		order[i] = i
 	}
-	shuffler.Shuffle(order)
+	t.at = Position{Seed: seed, Records: n, Resume: Resume{State: State{Epoch: 1}, Shuffles: 1}}
+	if t.Start != nil {
+		if err := t.resumeFrom(t.Start, n); err != nil {
+			return err
+		}
+		t.at = *t.Start
+		t.at.Global, t.at.Workers = nil, nil
+		if t.Start.Tasks != nil {
+			// Its tasks' places in their partitions mean nothing here: the
+			// counters go on, the epoch's records start afresh.
+			t.at = Position{Seed: seed, Records: n, Resume: Resume{State: t.Start.State, Shuffles: 1, Elapsed: t.Start.Elapsed}}
+			t.log("continuing a Spark run's epoch %d, iteration %d locally: this epoch starts again from its first record",
+				t.at.State.Epoch, t.at.State.Iteration)
+		}
+	}
+	for range t.at.Shuffles {
+		shuffler.Shuffle(order)
+	}
+	defer func() {
+		if err == nil || errors.Is(err, ErrCancelled) {
+			t.last = t.snapshot() // before release hands the streams back
+		}
+	}()
 
 	nn.SetTraining(t.Model, true)
-	t.State = State{Epoch: 1}
+	t.State = t.at.State
 	t.progress.store(&t.State)
-	start := time.Now()
-	lastLog, logged := start, -1
+	start := time.Now().Add(-time.Duration(t.at.Elapsed * float64(time.Second)))
+	lastLog, logged := time.Now(), -1
 	recordsSinceLog := 0
-	pos := 0
+	pos := t.at.Cursor
 	for !t.End(&t.State) {
 		if t.cancelled.Load() {
 			return ErrCancelled
@@ -275,6 +312,7 @@ func (t *Trainer) Run() (err error) {
 			t.State.Epoch++
 			pos = 0
 			shuffler.Shuffle(order)
+			t.at.Shuffles++
 		}
 		t.progress.store(&t.State)
 		now := time.Now()
@@ -288,6 +326,13 @@ func (t *Trainer) Run() (err error) {
 				return err
 			}
 			nn.SetTraining(t.Model, true)
+		}
+		t.at.State, t.at.Cursor, t.at.EpochRecords = t.State, pos, pos
+		t.at.Elapsed = now.Sub(start).Seconds()
+		if c := t.Checkpoint; c != nil && c.Trigger(&t.State) {
+			if err := c.Save(t.snapshot()); err != nil {
+				return fmt.Errorf("checkpoint after iteration %d: %w", t.State.Iteration, err)
+			}
 		}
 	}
 	return nil

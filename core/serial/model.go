@@ -1,26 +1,22 @@
-// Package serial reads and writes bigdl-go model files.
+// Package serial reads and writes bigdl-go's files: models (definition and
+// weights in one file, or in two), and optim methods with the state needed
+// to continue a run. Every file is written atomically (WriteFileAtomic), so
+// a crash never leaves a half-written file where a good one was.
 //
-// A file is: the magic "BIGDLGO\x00"; the format version (uint32); the model
-// definition as JSON (uint64 length, then the bytes); the parameter tensors
-// (uint32 count, then for each its rank (uint32), dimensions (uint64 each)
-// and values as little-endian float32); from version 2, the extra parameters
-// (running statistics, see nn.AllExtraParams) in the same form; and a CRC-32
-// (IEEE) of everything before it. All integers are little-endian. Files are written to a temporary
-// name and renamed into place, so a crash never leaves a half-written model
-// where a good one was.
+// A model file is: the magic "BIGDLGO\x00"; the format version (uint32);
+// the model definition as JSON (uint64 length, then the bytes); the
+// parameter tensors (uint32 count, then for each its rank (uint32),
+// dimensions (uint64 each) and values as little-endian float32); and a
+// CRC-32 (IEEE) of everything before it. The other kinds differ in the
+// magic's last byte and their body (format.go).
 package serial
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
-	"math"
 	"os"
-	"path/filepath"
 
 	"github.com/bigdl-go/bigdl-go/core/nn"
 	"github.com/bigdl-go/bigdl-go/core/tensor"
@@ -34,175 +30,178 @@ const Magic = "BIGDLGO\x00"
 // initial running statistics).
 const Version = 2
 
-// Save writes m to path. Without overwrite an existing file is an error.
+// Save writes m, definition and weights, to path. Without overwrite an
+// existing file is an error.
 func Save(m nn.Module, path string, overwrite bool) error {
+	data, err := encodeModel(m)
+	if err != nil {
+		return fmt.Errorf("saving %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, data, overwrite)
+}
+
+func encodeModel(m nn.Module) ([]byte, error) {
+	def, err := json.Marshal(nn.Describe(m))
+	if err != nil {
+		return nil, err
+	}
+	buf := header(kindModel)
+	writeBytes(buf, def)
+	writeWeights(buf, m)
+	return seal(buf), nil
+}
+
+// SaveSplit writes m's definition to modelPath and its weights to
+// weightPath (BigDL's saveModel with a weight path). Without overwrite,
+// either file existing is an error and neither is written.
+func SaveSplit(m nn.Module, modelPath, weightPath string, overwrite bool) error {
+	if modelPath == weightPath {
+		return fmt.Errorf("saveModel: the model path and the weight path are both %s", modelPath)
+	}
 	if !overwrite {
-		if _, err := os.Stat(path); err == nil {
-			return fmt.Errorf("%s already exists: pass over_write=True to replace it", path)
+		for _, p := range []string{modelPath, weightPath} {
+			if _, err := os.Lstat(p); err == nil {
+				return fmt.Errorf("%s already exists: pass over_write=True to replace it", p)
+			}
 		}
 	}
 	def, err := json.Marshal(nn.Describe(m))
 	if err != nil {
-		return fmt.Errorf("saving %s: %w", path, err)
+		return fmt.Errorf("saving %s: %w", modelPath, err)
 	}
-	var buf bytes.Buffer
-	buf.WriteString(Magic)
-	le := binary.LittleEndian
-	buf.Write(le.AppendUint32(nil, Version))
-	buf.Write(le.AppendUint64(nil, uint64(len(def))))
-	buf.Write(def)
-	var params []*tensor.Tensor
-	for _, p := range nn.AllParams(m) {
-		params = append(params, p.Value)
+	wbuf := header(kindWeights)
+	writeWeights(wbuf, m)
+	dbuf := header(kindDefinition)
+	writeBytes(dbuf, def)
+	// The weights first: a definition never names a weight file that was
+	// not written.
+	if err := WriteFileAtomic(weightPath, seal(wbuf), overwrite); err != nil {
+		return err
 	}
-	writeTensors(&buf, params)
-	writeTensors(&buf, nn.AllExtraParams(m))
-	buf.Write(le.AppendUint32(nil, crc32.ChecksumIEEE(buf.Bytes())))
-	return writeAtomically(path, buf.Bytes())
+	return WriteFileAtomic(modelPath, seal(dbuf), overwrite)
 }
 
-func writeTensors(buf *bytes.Buffer, ts []*tensor.Tensor) {
-	le := binary.LittleEndian
-	buf.Write(le.AppendUint32(nil, uint32(len(ts))))
-	for _, t := range ts {
-		buf.Write(le.AppendUint32(nil, uint32(t.Dims())))
-		for _, d := range t.Shape {
-			buf.Write(le.AppendUint64(nil, uint64(d)))
-		}
-		for _, v := range t.Data {
-			buf.Write(le.AppendUint32(nil, math.Float32bits(v)))
-		}
-	}
+// writeWeights writes m's parameters, then its extra parameters (running
+// statistics, nn.AllExtraParams).
+func writeWeights(buf *bytes.Buffer, m nn.Module) {
+	writeTensors(buf, paramValues(m))
+	writeTensors(buf, nn.AllExtraParams(m))
 }
 
-func writeAtomically(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return fmt.Errorf("saving %s: %w", path, err)
+// readWeights reads what writeWeights wrote into m; a version 1 file has no
+// extra parameters.
+func (r *reader) readWeights(m nn.Module) error {
+	params := nn.AllParams(m)
+	if err := r.readTensors(paramValues(m), "parameters", func(i int) string { return params[i].Name }); err != nil {
+		return err
 	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
+	if r.version < 2 {
+		return nil
 	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	return r.readTensors(nn.AllExtraParams(m), "running statistics", func(i int) string {
+		return fmt.Sprintf("running statistic %d", i+1)
+	})
+}
+
+func paramValues(m nn.Module) []*tensor.Tensor {
+	params := nn.AllParams(m)
+	out := make([]*tensor.Tensor, len(params))
+	for i, p := range params {
+		out[i] = p.Value
 	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("saving %s: %w", path, err)
-	}
-	return nil
+	return out
 }
 
 // Load reads a model file written by Save.
 func Load(path string) (nn.Module, error) {
-	data, err := os.ReadFile(path)
+	return LoadSplit(path, "")
+}
+
+// LoadSplit reads a model from modelPath; a weightPath other than "" gives
+// its weights (and must be given when modelPath holds only a definition).
+func LoadSplit(modelPath, weightPath string) (nn.Module, error) {
+	data, err := readFile(modelPath, "model")
 	if err != nil {
-		return nil, fmt.Errorf("loading model: %w", err)
+		return nil, err
 	}
-	m, err := decode(data)
+	m, err := decodeModel(data, weightPath != "")
 	if err != nil {
-		return nil, fmt.Errorf("loading model %s: %w", path, err)
+		return nil, fmt.Errorf("loading model %s: %w", modelPath, err)
+	}
+	if weightPath == "" {
+		return m, nil
+	}
+	w, err := readFile(weightPath, "weights")
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeWeights(w, m); err != nil {
+		return nil, fmt.Errorf("loading weights %s: %w", weightPath, err)
 	}
 	return m, nil
 }
 
-// readTensors fills ts from r, refusing a count or shape that is not
-// theirs; what names each tensor (or is empty) for errors, kind the list.
-func readTensors(r *bytes.Reader, ts []*tensor.Tensor, what []string, kind string) error {
-	le := binary.LittleEndian
-	var count uint32
-	if err := binary.Read(r, le, &count); err != nil {
-		return errTruncated
+func readFile(path, what string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("loading %s: %w", what, err)
 	}
-	if int(count) != len(ts) {
-		return fmt.Errorf("the file holds %d tensors of %s but its model has %d", count, kind, len(ts))
-	}
-	for i, t := range ts {
-		var rank uint32
-		if err := binary.Read(r, le, &rank); err != nil || rank > 16 {
-			return errTruncated
-		}
-		shape := make([]int, rank)
-		for j := range shape {
-			var d uint64
-			if err := binary.Read(r, le, &d); err != nil {
-				return errTruncated
-			}
-			shape[j] = int(d)
-		}
-		if !tensor.SameShape(shape, t.Shape) {
-			return fmt.Errorf("tensor %d of %s (%s) has shape %s in the file, but the layer needs %s",
-				i+1, kind, what[i], tensor.ShapeString(shape), tensor.ShapeString(t.Shape))
-		}
-		if err := binary.Read(r, le, t.Data); err != nil {
-			return errTruncated
-		}
-	}
-	return nil
+	return data, nil
 }
 
-var errTruncated = errors.New("the file is truncated")
-
-func decode(data []byte) (nn.Module, error) {
-	if len(data) < len(Magic) || string(data[:len(Magic)]) != Magic {
-		return nil, errors.New("not a bigdl-go model file (it does not start with the bigdl-go magic bytes)")
+// decodeModel reads a model file, or with weightsApart a definition file
+// (or a model file whose weights another file replaces).
+func decodeModel(data []byte, weightsApart bool) (nn.Module, error) {
+	kind := byte(kindModel)
+	if weightsApart && len(data) >= 8 && data[7] == kindDefinition {
+		kind = kindDefinition
 	}
-	r := bytes.NewReader(data[len(Magic):])
-	le := binary.LittleEndian
-	var version uint32
-	if err := binary.Read(r, le, &version); err != nil {
-		return nil, errTruncated
+	r, err := open(data, kind)
+	if err != nil {
+		if !weightsApart && len(data) >= 8 && data[7] == kindDefinition {
+			return nil, errors.New("it holds only a model definition: pass its weight file as weight_path")
+		}
+		return nil, err
 	}
-	if version != 1 && version != Version {
-		return nil, fmt.Errorf("written in model format version %d; this bigdl-go reads versions 1 to %d", version, Version)
+	defBytes, err := r.bytes()
+	if err != nil {
+		return nil, err
 	}
-	if len(data) < len(Magic)+4+4 {
-		return nil, errTruncated
-	}
-	body, sum := data[:len(data)-4], le.Uint32(data[len(data)-4:])
-	var defLen uint64
-	if err := binary.Read(r, le, &defLen); err != nil || defLen > uint64(r.Len()) {
-		return nil, errTruncated
-	}
-	if crc32.ChecksumIEEE(body) != sum {
-		return nil, errors.New("the checksum does not match: the file is truncated or corrupted")
-	}
-	defBytes := make([]byte, defLen)
-	io.ReadFull(r, defBytes)
 	var def nn.Definition
 	if err := json.Unmarshal(defBytes, &def); err != nil {
 		return nil, fmt.Errorf("the model definition is unreadable: %w", err)
 	}
-	m, err := nn.Build(def)
+	m, err := buildChecked(def)
 	if err != nil {
 		return nil, err
 	}
-	var params []*tensor.Tensor
-	var what []string
-	for _, p := range nn.AllParams(m) {
-		params, what = append(params, p.Value), append(what, p.Name)
+	if kind == kindDefinition {
+		return m, r.end()
 	}
-	if err := readTensors(r, params, what, "parameters"); err != nil {
+	if err := r.readWeights(m); err != nil {
 		return nil, err
 	}
-	if version >= 2 {
-		extra := nn.AllExtraParams(m)
-		what = what[:0]
-		for range extra {
-			what = append(what, "a running statistic")
+	return m, r.end()
+}
+
+// buildChecked is nn.Build, with a panic in a layer's constructor (a
+// definition no Python call could have made) returned as an error.
+func buildChecked(def nn.Definition) (m nn.Module, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the model definition is invalid: %v", r)
 		}
-		if err := readTensors(r, extra, what, "extra parameters"); err != nil {
-			return nil, err
-		}
+	}()
+	return nn.Build(def)
+}
+
+func decodeWeights(data []byte, m nn.Module) error {
+	r, err := open(data, kindWeights)
+	if err != nil {
+		return err
 	}
-	if r.Len() != 4 {
-		return nil, fmt.Errorf("%d unexpected bytes after the tensors", r.Len()-4)
+	if err := r.readWeights(m); err != nil {
+		return err
 	}
-	return m, nil
+	return r.end()
 }

@@ -5,6 +5,7 @@ import (
 	"hash/crc32"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -82,6 +83,83 @@ func TestBadFilesAreNamed(t *testing.T) {
 		_, err := Load(p)
 		if err == nil || !strings.Contains(err.Error(), p) {
 			t.Errorf("%s: want an error naming %s, got %v", name, p, err)
+		}
+	}
+}
+
+func TestSplitFilesRoundTripAndRefuseMixUps(t *testing.T) {
+	dir := t.TempDir()
+	m := sample()
+	def, w := filepath.Join(dir, "m.def"), filepath.Join(dir, "m.w")
+	if err := SaveSplit(m, def, w, false); err != nil {
+		t.Fatal(err)
+	}
+	back, err := LoadSplit(def, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := nn.AllParams(m), nn.AllParams(back)
+	for i := range a {
+		if !slices.Equal(a[i].Value.Data, b[i].Value.Data) {
+			t.Fatalf("param %d differs after the round trip", i)
+		}
+	}
+	for path, want := range map[string]string{def: "weight_path", w: "weight file"} {
+		if _, err := Load(path); err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), path) {
+			t.Errorf("Load(%s): want an error naming it and %q, got %v", path, want, err)
+		}
+	}
+	before, _ := os.ReadFile(w)
+	if err := SaveSplit(sample(), filepath.Join(dir, "new.def"), w, false); err == nil {
+		t.Fatal("SaveSplit over an existing weight file without overwrite succeeded")
+	}
+	if after, _ := os.ReadFile(w); !slices.Equal(before, after) {
+		t.Fatal("a refused save changed the existing weight file")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "new.def")); err == nil {
+		t.Fatal("a refused save wrote the definition file")
+	}
+}
+
+func TestWriteFileAtomicLeavesNoTemporaryFiles(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "f")
+	if err := WriteFileAtomic(p, []byte("one"), false); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(p, []byte("two"), false); err == nil || !strings.Contains(err.Error(), "over_write") {
+		t.Fatalf("want an over_write error, got %v", err)
+	}
+	if err := WriteFileAtomic(p, []byte("three"), true); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "three" {
+		t.Fatalf("file holds %q", b)
+	}
+	if err := WriteFileAtomic(filepath.Join(dir, "missing", "f"), []byte("x"), true); err == nil ||
+		!strings.Contains(err.Error(), filepath.Join(dir, "missing", "f")) {
+		t.Fatalf("want an error naming the path, got %v", err)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Fatalf("directory holds %d entries, want only f", len(entries))
+	}
+}
+
+func TestForeignFormatsAreNamed(t *testing.T) {
+	proto := append([]byte{0x0a, 3, 'a', 'b', 'c', 7<<3 | 2, 25}, "com.intel.analytics.bigdl"...)
+	for name, c := range map[string]struct {
+		data []byte
+		want string
+	}{
+		"java":  {[]byte("\xac\xed\x00\x05sr\x00\x10whatever"), "Java-serialised"},
+		"proto": {proto, "BigDL protobuf"},
+		"text":  {[]byte("hello"), "not a bigdl-go file"},
+	} {
+		p := filepath.Join(t.TempDir(), name)
+		os.WriteFile(p, c.data, 0o644)
+		if _, err := Load(p); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: want %q, got %v", name, c.want, err)
 		}
 	}
 }

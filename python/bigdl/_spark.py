@@ -23,6 +23,7 @@ The native library is loaded inside the tasks (bigdl._native loads lazily),
 never before Spark's Python workers fork.
 """
 import base64
+import copy
 import logging
 import os
 import socket
@@ -136,6 +137,42 @@ def _test_hook(name, rank, ctx):
     return int(it)
 
 
+def _fail_every_attempt(rank, ctx):
+    """BIGDL_TEST_FAIL_STAGE = "partition:iteration:tag": the iteration before which this task
+    fails on every attempt of one stage: the first stage whose task failed there (its id, in a
+    marker file named by the setting, is written when the task fails; see _stage_failed). A
+    later stage (after the driver restarted from a checkpoint) runs unharmed."""
+    spec = os.environ.get("BIGDL_TEST_FAIL_STAGE")
+    if not spec:
+        return 0
+    part, it = spec.split(":")[:2]
+    if int(part) != rank:
+        return 0
+    try:
+        with open(_fail_stage_marker(spec)) as f:
+            if int(f.read() or -1) != ctx.stageId():
+                return 0
+    except FileNotFoundError:
+        pass
+    return int(it)
+
+
+def _fail_stage_marker(spec):
+    return os.path.join(tempfile.gettempdir(), "bigdl-BIGDL_TEST_FAIL_STAGE-%s" % "".join(
+        c if c.isalnum() else "_" for c in spec))
+
+
+def _stage_failed(ctx):
+    spec = os.environ.get("BIGDL_TEST_FAIL_STAGE")
+    if spec:
+        try:
+            fd = os.open(_fail_stage_marker(spec), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return
+        with os.fdopen(fd, "w") as f:
+            f.write(str(ctx.stageId()))
+
+
 def mesh_host(channel):
     """The address this task's mesh port binds and advertises: BIGDL_MESH_HOST,
     else the interface its connection to the driver left through (the one
@@ -231,7 +268,8 @@ def _train_partition(payload, iterator):
                   "dist": {"comm": comm, "total": p["total"], "seed": p["seed"],
                            "rng": p["rng"],
                            "stop": p["stop"], "resume": p["resume"][rank],
-                           "fail_at": _test_hook("BIGDL_TEST_FAIL_TASK", rank, ctx),
+                           "fail_at": _test_hook("BIGDL_TEST_FAIL_TASK", rank, ctx) or
+                           _fail_every_attempt(rank, ctx),
                            "hang_at": _test_hook("BIGDL_TEST_HANG_TASK", rank, ctx)}}
         opt = _native.new("Optimizer", config)
         _native.call(opt, "set_data", {"which": "train"}, [x, y])
@@ -248,6 +286,8 @@ def _train_partition(payload, iterator):
             if not status["running"]:
                 break
         if "error" in status:
+            if "injected failure" in status["error"]:
+                _stage_failed(ctx)
             raise _native.error_for(status["status"], "task %d of %d: %s" % (rank, ranks, status["error"]))
         clock["train"] = time.time()
         state, _ = _native.call(opt, "dist_state")
@@ -452,11 +492,16 @@ def _optimize(opt, log, rdd, counts):
     per = str(counts[0]) if len(set(counts)) == 1 else "%d-%d" % (min(counts), max(counts))
     log.info("training on Spark: %d tasks (%s records per partition), %d core(s) each", ranks, per, cpus)
     model, method = opt.model, opt._method()
-    v = opt._validation
+    v, ck = opt._validation, opt._checkpoint
     seed, _ = _native.call(0, "draw_seed")
     rng_state, _ = _native.call(0, "rng_state")  # where local training's Dropout masks would come from
-    resume = [{} for _ in range(ranks)]
-    state = {"Epoch": 1, "Iteration": 0, "Score": 0.0, "HasScore": False, "Loss": 0.0, "EpochEnded": False}
+    pos = _start_position(method, seed, rng_state, ranks, total, log)
+    # What a retry with no checkpoint yet starts again from.
+    origin = (model._call("get_flat_weights")[1][0], method._call("get_state"), copy.deepcopy(pos))
+    stop = [t for t in (v["trigger"] if v else None, ck["trigger"] if ck else None) if t is not None]
+    stop = None if not stop else stop[0] if len(stop) == 1 else {"class": "TriggerOr", "triggers": stop}
+    ck_dir = _native.call(0, "checkpoint_dir", {"path": ck["path"]})[0] if ck else None
+    max_retry, retries = retry_times(sc), 0
     bind, host = driver_addresses(sc)
     timeout, transport = sync_timeout(), sync_transport()
     segments = 0
@@ -466,7 +511,7 @@ def _optimize(opt, log, rdd, counts):
     channel.before_peers = _test_before_peers
     start = time.time()
     try:
-        while not _native.call(0, "trigger_fires", {"trigger": opt._end_trigger, "state": state})[0]:
+        while not _native.call(0, "trigger_fires", {"trigger": opt._end_trigger, "state": pos["state"]})[0]:
             channel.start_segment(segments)
             clock = {"start": time.time()}
             mstate, bufs = method._call("get_state")
@@ -476,13 +521,29 @@ def _optimize(opt, log, rdd, counts):
                 "criterion": opt.criterion._spec, "method": {"class": mstate_class(method), "args": method._config},
                 "method_t": mstate["t"], "method_extra": mstate.get("extra"), "method_bufs": bufs,
                 "batch_size": opt._batch_size,
-                "end_trigger": opt._end_trigger, "clip": opt._clip, "stop": v["trigger"] if v is not None else None,
-                "cores": cpus, "total": total, "seed": seed, "rng": rng_state, "resume": resume, "timeout": timeout,
-                "transport": transport, "channel": channel.address, "secret": secret, "segment": segments,
-                "ranks": ranks, "encrypt": encrypt, "val": {"batch_size": v["batch_size"], "methods": v["methods"]} if v else None})
+                "end_trigger": opt._end_trigger, "clip": opt._clip, "stop": stop,
+                "cores": cpus, "total": total, "seed": pos["seed"], "rng": pos["rng"], "resume": pos["resume"],
+                "timeout": timeout, "transport": transport, "channel": channel.address, "secret": secret,
+                "segment": segments, "ranks": ranks, "encrypt": encrypt,
+                "val": {"batch_size": v["batch_size"], "methods": v["methods"]} if v else None})
             clock["broadcast"] = time.time()
             try:
                 results = _run_segment(sc, rdd, payload, channel, segments, timeout)
+            except Exception as e:
+                # Spark's own retries of the stage are spent: as BigDL's driver does, start
+                # again from the last checkpoint (or the start), bigdl.failure.retryTimes times.
+                if ck is None:
+                    raise
+                retries += 1
+                if retries >= max_retry:
+                    log.error("training failed %d times (bigdl.failure.retryTimes is %d); giving up",
+                              retries, max_retry)
+                    raise
+                log.warning("a training stage failed: %s", _first_line(e))
+                log.info("Retrying %d times", retries)
+                pos = _recover(opt, model, method, ck_dir, origin, ranks, total, log)
+                segments += 1
+                continue
             finally:
                 payload.destroy()
             clock["stage"] = time.time()
@@ -496,9 +557,11 @@ def _optimize(opt, log, rdd, counts):
                          "tcp": "over TCP"}.get(results[0][1]["transport"], "not at all"))
             resume = [r[1]["resume"] for r in results]
             state = dict(resume[0]["state"])
+            pos.update(resume=resume, state=state)
             clock["results"] = time.time()
             stopped = results[0][1]["stopped"]
-            if stopped:
+            if stopped and v is not None and _native.call(0, "trigger_fires", {"trigger": v["trigger"],
+                                                                               "state": state})[0]:
                 # The validation trigger ended the segment: validate on the executors.
                 epoch, done = state["Epoch"], resume[0]["epoch_records"]
                 if state["EpochEnded"]:
@@ -515,6 +578,10 @@ def _optimize(opt, log, rdd, counts):
                 for r in resume:
                     r["state"] = state
                 clock["validation"] = time.time()
+            if stopped and ck is not None and _native.call(0, "trigger_fires", {"trigger": ck["trigger"],
+                                                                                "state": state})[0]:
+                _write_checkpoint(opt, model, method, ck, ck_dir, pos, total, log)
+                clock["checkpoint"] = time.time()
             if log.isEnabledFor(logging.DEBUG):
                 log.debug("%s", _segment_breakdown(segments, clock, channel))
             segments += 1
@@ -522,9 +589,107 @@ def _optimize(opt, log, rdd, counts):
                 break
     finally:
         channel.close()
+    if pos["resume"] and pos["resume"][0]:
+        method._call("set_run", {"position": _run_position(pos, total)})
+    elapsed = pos["resume"][0].get("elapsed", 0.0) if pos["resume"] else 0.0
     log.info("training on Spark finished: %d iterations in %.1fs, %.3fs of them in the tasks' training loops",
-             state["Iteration"], time.time() - start, resume[0]["elapsed"])
+             pos["state"]["Iteration"], time.time() - start, elapsed)
     return model
+
+
+def retry_times(sc):
+    """BigDL's bigdl.failure.retryTimes, from the SparkConf (spark-submit passes only spark.*
+    keys, so spark.bigdl.failure.retryTimes too) or BIGDL_FAILURE_RETRY_TIMES; default 5."""
+    conf = sc.getConf()
+    for where, value in (("SparkConf bigdl.failure.retryTimes", conf.get("bigdl.failure.retryTimes", None)),
+                         ("SparkConf spark.bigdl.failure.retryTimes", conf.get("spark.bigdl.failure.retryTimes", None)),
+                         ("BIGDL_FAILURE_RETRY_TIMES", os.environ.get("BIGDL_FAILURE_RETRY_TIMES"))):
+        if value is not None:
+            try:
+                n = int(value)
+            except ValueError:
+                n = 0
+            if n < 1:
+                raise ValueError("%s must be a positive integer, got %r" % (where, value))
+            return n
+    return 5
+
+
+def _first_line(e):
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def _fresh_position(seed, rng_state, ranks):
+    return {"seed": seed, "rng": rng_state, "resume": [{} for _ in range(ranks)],
+            "state": {"Epoch": 1, "Iteration": 0, "Score": 0.0, "HasScore": False, "Loss": 0.0, "EpochEnded": False}}
+
+
+def _start_position(method, seed, rng_state, ranks, total, log):
+    """Where the run starts: afresh, or where the run a loaded optim method saved stood."""
+    run, _ = method._call("run")
+    if run is None:
+        return _fresh_position(seed, rng_state, ranks)
+    tasks = run.get("tasks")
+    if tasks and len(tasks["resume"]) == ranks and run["records"] == total:
+        return {"seed": run["seed"], "rng": tasks.get("rng"), "resume": tasks["resume"], "state": run["state"]}
+    # Saved locally, or with other partitions: the counters go on, the epoch starts afresh.
+    state = dict(run["state"])
+    log.info("continuing epoch %d, iteration %d of a run saved %s: this epoch starts again from its first record",
+             state["Epoch"], state["Iteration"], "locally" if not tasks else "with %d partitions" % len(tasks["resume"]))
+    pos = _fresh_position(seed, rng_state, ranks)
+    pos["state"] = state
+    pos["resume"] = [{"state": state, "elapsed": run.get("elapsed", 0.0)} for _ in range(ranks)]
+    return pos
+
+
+def _run_position(pos, total):
+    """pos as an optim-method file keeps it (optim.Position with its Tasks)."""
+    elapsed = pos["resume"][0].get("elapsed", 0.0) if pos["resume"] else 0.0
+    return {"seed": pos["seed"], "records": total, "state": pos["state"], "elapsed": elapsed,
+            "tasks": {"rng": pos["rng"], "resume": pos["resume"]}}
+
+
+def _named_methods(opt, model, method):
+    """The optim methods a checkpoint saves, by the name in their file names."""
+    if isinstance(opt.optim_method, dict):
+        return dict(opt.optim_method)
+    return {model.name(): method}
+
+
+def _write_checkpoint(opt, model, method, ck, ck_dir, pos, total, log):
+    run = _run_position(pos, total)
+    methods = {n: m.value for n, m in _named_methods(opt, model, method).items()}
+    log.info("[Wall Clock %.3fs] Save model to %s", run["elapsed"], ck_dir)
+    _native.call(0, "write_checkpoint", {"dir": ck_dir, "model": model.value, "methods": methods, "run": run,
+                                         "overwrite": ck["overwrite"]})
+
+
+def _recover(opt, model, method, ck_dir, origin, ranks, total, log):
+    """Puts the model and the optim method(s) back to the newest checkpoint of this run (or to
+    where the run started) and returns the position to go on from."""
+    found, _ = _native.call(0, "latest_checkpoint", {"path": ck_dir})
+    if found is None:
+        log.info("Recover from origin model")
+        weights, (mstate, bufs), pos = origin
+        model._call("set_flat_weights", tensors=[weights])
+        method._call("set_state", {"t": mstate["t"], "extra": mstate.get("extra")}, bufs)
+        return copy.deepcopy(pos)
+    log.info("Recover from last snapshot %s", found["model"])
+    handle, _ = _native.call(0, "load", {"path": found["model"]})
+    try:
+        model._call("set_flat_weights", tensors=[_native.call(handle, "get_flat_weights")[1][0]])
+    finally:
+        _native.free(handle)
+    from bigdl.optim.optimizer import OptimMethod
+    run = None
+    for name, target in _named_methods(opt, model, method).items():
+        loaded = OptimMethod.load(found["methods"][name])
+        mstate, bufs = loaded._call("get_state")
+        target._call("set_state", {"t": mstate["t"], "extra": mstate.get("extra")}, bufs)
+        run, _ = loaded._call("run")
+    tasks = run["tasks"]
+    return {"seed": run["seed"], "rng": tasks.get("rng"), "resume": tasks["resume"], "state": run["state"]}
 
 
 def _run_segment(sc, rdd, payload, channel, segment, timeout):
@@ -578,8 +743,9 @@ def _segment_breakdown(segment, clock, channel):
     else:
         parts.append("stage %.3f" % phases["stage"])
     parts.append("driver update %.3f" % phases["results"])
-    if "validation" in phases:
-        parts.append("validation %.3f" % phases["validation"])
+    for k in ("validation", "checkpoint"):
+        if k in phases:
+            parts.append("%s %.3f" % (k, phases[k]))
     return ", ".join(parts[:1]) + " " + ", ".join(parts[1:])
 
 

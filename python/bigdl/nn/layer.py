@@ -4,6 +4,8 @@ Each layer class is its BigDL signature and one call into the Go core; the
 shared behaviour (forward, backward, weights, modes, prediction, evaluation,
 saving) lives in Layer.
 """
+import os
+
 import numpy as np
 
 from bigdl import _native
@@ -231,7 +233,13 @@ class Layer(JavaValue):
         self._call("save", {"path": str(path), "over_write": bool(over_write)})
 
     def saveModel(self, modelPath, weightPath=None, over_write=False):
-        _not_yet("saveModel (BigDL's protobuf format)")
+        """Saves the model in bigdl-go's format: definition and weights in modelPath, or with
+        weightPath the definition in modelPath and the weights in weightPath (BigDL's layout).
+        Without over_write an existing file raises and nothing is written."""
+        args = {"path": _path_arg(modelPath, "modelPath"), "over_write": bool(over_write)}
+        if weightPath is not None:
+            args["weight_path"] = _path_arg(weightPath, "weightPath")
+        self._call("save", args)
 
     @staticmethod
     def load(path, bigdl_type="float"):
@@ -261,6 +269,12 @@ class Layer(JavaValue):
                                 ("u", uRegularizer, "uRegularizer")):
             if reg is not None:
                 self._regularize(kind, reg, what)
+
+
+def _path_arg(path, what):
+    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
+        raise ValueError("%s must be a file or directory path, got %r" % (what, path))
+    return os.fspath(path)
 
 
 def _check_batch_size(batch_size, allow_default=False):
@@ -476,7 +490,13 @@ class Model(Container):
 
     @staticmethod
     def loadModel(modelPath, weightPath=None, bigdl_type="float"):
-        _not_yet("Model.loadModel (BigDL's protobuf format); use Model.load")
+        """Loads a model written by saveModel (or save); weightPath gives the weights when
+        saveModel wrote them to a file of their own."""
+        args = {"path": _path_arg(modelPath, "modelPath")}
+        if weightPath is not None:
+            args["weight_path"] = _path_arg(weightPath, "weightPath")
+        handle, _ = _native.call(0, "load", args)
+        return Layer.of(handle, bigdl_type)
 
 
 def _check_formats(formats, what):

@@ -6,13 +6,14 @@ Python only polls for progress lines (logged to the `bigdl` logger) until
 the run ends. Ctrl-C cancels within a second and leaves the model usable.
 """
 import multiprocessing
+import os
 
 import numpy as np
 
 from bigdl import _native
 from bigdl._arrays import features_and_labels
 from bigdl.nn.criterion import ClassNLLCriterion, Criterion
-from bigdl.nn.layer import ActivityRegularization, Layer  # noqa: F401 (BigDL exports it here too)
+from bigdl.nn.layer import ActivityRegularization, Layer, _path_arg  # noqa: F401 (BigDL exports it here too)
 from bigdl.optim._regularizers import L1L2Regularizer, L1Regularizer, L2Regularizer, Regularizer  # noqa: F401
 from bigdl.optim._schedules import (Default, Exponential, LearningRateSchedule, MultiStep,  # noqa: F401
                                     NaturalExp, Plateau, Poly, SequentialSchedule, Step, Warmup, schedule_spec)
@@ -22,6 +23,12 @@ from bigdl.util.common import (DOUBLEMAX, EvaluatedResult, JavaValue, bigdl_logg
 
 def _not_yet(what):
     raise NotImplementedError("%s is not supported by bigdl-go yet" % what)
+
+
+def _all_subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _all_subclasses(sub)
 
 
 def _clip_number(value, what):
@@ -49,11 +56,21 @@ class OptimMethod(JavaValue):
         self._handle = jvalue if jvalue is not None else _native.new(type(self).__name__, config)
 
     def save(self, path, overWrite=False):
-        _not_yet("OptimMethod.save (checkpoints)")
+        """Saves the method with its state (step count, buffers, schedule) and where its last
+        run stood (epoch, iteration, place in the shuffled epoch, Dropout streams), so that an
+        Optimizer given the loaded method continues that run exactly."""
+        self._call("save", {"path": _path_arg(path, "OptimMethod.save path"), "over_write": bool(overWrite)})
 
     @staticmethod
     def load(path, bigdl_type="float"):
-        _not_yet("OptimMethod.load (checkpoints)")
+        """Loads a method written by save (or a checkpoint's optimMethod file); an Optimizer
+        given it continues from the saved iteration."""
+        res, _ = _native.call(0, "load_optim_method", {"path": _path_arg(path, "OptimMethod.load path")})
+        cls = next((c for c in _all_subclasses(OptimMethod) if c.__name__ == res["class"]), OptimMethod)
+        obj = cls.__new__(cls)
+        JavaValue.__init__(obj, None, bigdl_type)
+        obj._config, obj._handle = res["args"], res["handle"]
+        return obj
 
     def __str__(self):
         cfg = self._call("config")[0]
@@ -174,6 +191,17 @@ class _PerModule(JavaValue):
         self._config = {"methods": {n: {"class": type(m).__name__, "args": m._config} for n, m in methods.items()}}
         self._handle = _native.new("PerModule", {"model": model.value,
                                                  "methods": {n: m.value for n, m in methods.items()}})
+
+
+def _latest_checkpoint(checkpoint_path):
+    """The newest complete checkpoint under checkpoint_path (a run's directory, or the path given
+    to set_checkpoint, whose run directories are searched) as (model file, {name: optim-method
+    file}), or None. Temporary files and half-written checkpoints are skipped. (bigdl-go's; BigDL
+    scripts list the directory themselves.)"""
+    found, _ = _native.call(0, "latest_checkpoint", {"path": _path_arg(checkpoint_path, "checkpoint_path")})
+    if found is None:
+        return None
+    return found["model"], found["methods"]
 
 
 # Triggers --------------------------------------------------------------------
@@ -368,6 +396,7 @@ class BaseOptimizer(JavaValue):
         self._clip = {"const": None, "l2norm": None}
         self._cores = None  # None: the engine's core count
         self._validation = None
+        self._checkpoint = None
         self._train_arrays = None
 
     def _method(self):
@@ -392,7 +421,16 @@ class BaseOptimizer(JavaValue):
         return self
 
     def set_checkpoint(self, checkpoint_trigger, checkpoint_path, isOverWrite=True):
-        _not_yet("set_checkpoint (checkpoints)")
+        """Saves the model and the optim method whenever checkpoint_trigger fires, in BigDL's
+        layout: a subdirectory of checkpoint_path per run (named by its start time) holding
+        model.<n> and optimMethod-<model name>.<n> (n: the next iteration's number). The
+        directory is created if missing."""
+        path = _path_arg(checkpoint_path, "set_checkpoint checkpoint_path")
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise ValueError("set_checkpoint: checkpoint_path %s is a file, not a directory" % path)
+        os.makedirs(path, exist_ok=True)
+        self._checkpoint = {"trigger": _trigger_spec(checkpoint_trigger, "set_checkpoint checkpoint_trigger"),
+                            "path": os.path.abspath(path), "overwrite": bool(isOverWrite)}
 
     def set_train_summary(self, summary):
         _not_yet("set_train_summary (TensorBoard summaries)")
@@ -449,6 +487,8 @@ class BaseOptimizer(JavaValue):
                   "optim_method": method.value, "batch_size": self._batch_size,
                   "end_trigger": self._end_trigger, "cores": self._cores or get_node_and_core_number()[1],
                   "clip": self._clip}
+        if self._checkpoint is not None:
+            config["checkpoint"] = dict(self._checkpoint, name=self.model.name())
         v = self._validation
         if v is not None:
             if v["arrays"] is None:

@@ -33,8 +33,7 @@ def get_end_trigger(options):
 
 
 def validate_optimizer(optimizer, test_data, options):
-    """Validates with Top1Accuracy every epoch, and checkpoints to options.checkpointPath
-    (checkpoints are not supported by bigdl-go yet: that part raises NotImplementedError)."""
+    """Validates with Top1Accuracy every epoch, and checkpoints to options.checkpointPath."""
     optimizer.set_validation(batch_size=options.batchSize, val_rdd=test_data, trigger=EveryEpoch(),
                              val_method=[Top1Accuracy()])
     optimizer.set_checkpoint(EveryEpoch(), options.checkpointPath)
