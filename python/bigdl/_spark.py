@@ -228,6 +228,7 @@ def _train_partition(payload, iterator):
                      [b if whole else b[lo:hi] for b in p["method_bufs"]])
         config = {"model": model, "criterion": crit, "optim_method": method, "batch_size": p["batch_size"],
                   "end_trigger": p["end_trigger"], "cores": p["cores"], "clip": p["clip"],
+                  "summary_triggers": p["summary_triggers"] if rank == 0 else None,
                   "dist": {"comm": comm, "total": p["total"], "seed": p["seed"],
                            "rng": p["rng"],
                            "stop": p["stop"], "resume": p["resume"][rank],
@@ -245,6 +246,8 @@ def _train_partition(payload, iterator):
                     ch.send({"type": "progress", "lines": status["lines"]})
                 except OSError:
                     pass  # progress is a convenience: training goes on without it
+            if status.get("scalars"):
+                ch.send({"type": "summary", "scalars": status["scalars"]})  # before the result, on one connection
             if not status["running"]:
                 break
         if "error" in status:
@@ -461,6 +464,7 @@ def _optimize(opt, log, rdd, counts):
     encrypt = wants_encryption(sc)
     channel = _channel.Driver(bind, host, secret, ranks, timeout, log, encrypt, mesh_ports("BIGDL_DRIVER_PORTS"))
     channel.before_peers = _test_before_peers
+    summaries = _DriverSummaries(opt, channel)
     start = time.time()
     try:
         while not _native.call(0, "trigger_fires", {"trigger": opt._end_trigger, "state": state})[0]:
@@ -476,7 +480,8 @@ def _optimize(opt, log, rdd, counts):
                 "end_trigger": opt._end_trigger, "clip": opt._clip, "stop": v["trigger"] if v is not None else None,
                 "cores": cpus, "total": total, "seed": seed, "rng": rng_state, "resume": resume, "timeout": timeout,
                 "transport": transport, "channel": channel.address, "secret": secret, "segment": segments,
-                "ranks": ranks, "encrypt": encrypt, "val": {"batch_size": v["batch_size"], "methods": v["methods"]} if v else None})
+                "ranks": ranks, "encrypt": encrypt, "val": {"batch_size": v["batch_size"], "methods": v["methods"]} if v else None,
+                "summary_triggers": summaries.triggers})
             clock["broadcast"] = time.time()
             try:
                 results = _run_segment(sc, rdd, payload, channel, segments, timeout)
@@ -492,6 +497,7 @@ def _optimize(opt, log, rdd, counts):
                          "tcp": "over TCP"}.get(results[0][1]["transport"], "not at all"))
             resume = [r[1]["resume"] for r in results]
             state = dict(resume[0]["state"])
+            summaries.segment_ended(model, state["Iteration"])
             clock["results"] = time.time()
             stopped = results[0][1]["stopped"]
             if stopped:
@@ -508,6 +514,7 @@ def _optimize(opt, log, rdd, counts):
                              state["Iteration"], resume[0]["elapsed"], r["method"], r["text"])
                     if i == 0:
                         state["Score"], state["HasScore"] = r["result"], True
+                summaries.validated(scores, state["Iteration"])
                 for r in resume:
                     r["state"] = state
                 clock["validation"] = time.time()
@@ -521,6 +528,39 @@ def _optimize(opt, log, rdd, counts):
     log.info("training on Spark finished: %d iterations in %.1fs, %.3fs of them in the tasks' training loops",
              state["Iteration"], time.time() - start, resume[0]["elapsed"])
     return model
+
+
+class _DriverSummaries(object):
+    """The driver's side of a run's summaries: it writes the scalars task 0
+    records (sent on the channel), the weights it holds at each segment's
+    end (when the TrainSummary records "Parameters"), and the validation
+    scores it combines."""
+
+    def __init__(self, opt, channel):
+        self.train, self.val = opt._train_summary, opt._val_summary if opt._validation is not None else None
+        self.triggers = self.train._call("triggers")[0] if self.train is not None else None
+        self.channel = channel
+        self.last = {}  # tag -> last step written: a re-run stage repeats its iterations
+        if self.train is not None:
+            channel.on_summary = self._write_scalars
+
+    def _write_scalars(self, rows):
+        rows = [r for r in rows if r[1] > self.last.get(r[0], 0)]
+        for r in rows:
+            self.last[r[0]] = r[1]
+        if rows:
+            self.train._call("add_scalars", {"rows": rows})
+
+    def segment_ended(self, model, iteration):
+        if self.channel.summary_error is not None:
+            raise self.channel.summary_error
+        if self.train is not None and "Parameters" in self.triggers:
+            self.train._call("add_weights", {"model": model.value, "step": iteration})
+
+    def validated(self, scores, iteration):
+        if self.val is not None:
+            wall = time.time()
+            self.val._call("add_scalars", {"rows": [[r["method"], iteration, r["result"], wall] for r in scores]})
 
 
 def _run_segment(sc, rdd, payload, channel, segment, timeout):

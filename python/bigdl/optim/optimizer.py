@@ -612,7 +612,8 @@ class TrainSummary(_Summary):
     def set_summary_trigger(self, name, trigger):
         """Records name ("Loss", "Throughput", "LearningRate" or "Parameters")
         whenever trigger fires (e.g. SeveralIteration(10))."""
-        self._call("set_summary_trigger", {"name": name, "trigger": _trigger_spec(trigger, "set_summary_trigger trigger")})
+        spec = _trigger_spec(trigger, "set_summary_trigger trigger")
+        self._call("set_summary_trigger", {"name": name, "trigger": spec})
         return self
 
 
