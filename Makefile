@@ -44,11 +44,13 @@ demo: build $(RUNTIME_STAMP)
 	cd examples && PYTHONPATH=../python $(PY) lecture_feedforward.py
 
 # The plain run keeps the timing-free checks of optimised code (allocations, codegen); the race
-# run checks every goroutine of core/ and capi/ under the race detector.
+# run checks every goroutine of core/ and capi/ under the race detector; each reader of files a
+# user hands us is fuzzed for a minute (a failing input lands in testdata/fuzz: keep it).
 test: build $(TEST_STAMP)
 	$(PY) tests/_machine.py
 	$(GO) test ./...
 	$(GO) test -race ./...
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 60s ./core/summary
 	PYTHONPATH=python $(PY) -m pytest -q --durations=20 tests
 
 # Ratios against numpy/OpenBLAS and PyTorch, run side by side; see BENCHMARKS.md.

@@ -220,6 +220,42 @@ func TestNoAllocs(t *testing.T) {
 	}
 }
 
+// testdata holds the files of a real training run (a graph Model, three
+// iterations with every train series, validation at iteration 2).
+var runFiles = []string{"testdata/train.tfevents", "testdata/validation.tfevents", "testdata/graph.tfevents"}
+
+func TestTrainingRunFiles(t *testing.T) {
+	tags := map[string]int{}
+	steps := map[string][]int64{}
+	var nodes []Node
+	for _, f := range runFiles {
+		events, err := ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events) == 0 || events[0].FileVersion != "brain.Event:2" {
+			t.Fatalf("%s: no file version first", f)
+		}
+		for _, e := range events {
+			for _, v := range e.Values {
+				tags[v.Tag]++
+				steps[v.Tag] = append(steps[v.Tag], e.Step)
+			}
+			if e.GraphDef != nil {
+				if nodes, err = DecodeGraph(e.GraphDef); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if tags["Loss"] != 4 || tags["Throughput"] != 3 || tags["LearningRate"] != 3 || tags["Top1Accuracy"] != 1 || len(tags) != 8 {
+		t.Fatalf("tags %v", tags)
+	}
+	if len(nodes) != 3 || nodes[1].Op != "Linear" || nodes[2].Inputs[0] != nodes[1].Name {
+		t.Fatalf("graph %+v", nodes)
+	}
+}
+
 func FuzzParse(f *testing.F) {
 	data, err := os.ReadFile(writeSample(f, f.TempDir()))
 	if err != nil {
@@ -228,6 +264,13 @@ func FuzzParse(f *testing.F) {
 	f.Add(data)
 	f.Add(data[:len(data)/2])
 	f.Add([]byte{})
+	for _, name := range runFiles {
+		run, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(run)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		events, err := Parse(b)
 		if err != nil && !errors.Is(err, ErrCorrupt) {
