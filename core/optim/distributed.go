@@ -150,16 +150,16 @@ func (t *Trainer) runDistributed() (err error) {
 				r.Cursor = 0
 			}
 		}
-		stepStart, lr := time.Now(), t.Method.LearningRate()
+		// Each task holds only its shard of the summed gradient: the
+		// driver records the weights between segments instead.
+		rec := t.beginRecord(batch, false)
 		loss, err := t.checkedStep(idx)
 		if err != nil {
 			return err
 		}
 		t.State.Iteration++
 		t.State.Loss = loss
-		// Each task holds only its shard of the summed gradient: the
-		// driver records the weights between segments instead.
-		if err := t.recordSummary(iterationRecord{loss: loss, lr: lr, records: batch, start: stepStart}); err != nil {
+		if err := t.recordSummary(rec, loss); err != nil {
 			return err
 		}
 		recordsSinceLog += batch

@@ -56,12 +56,23 @@ type iterationRecord struct {
 
 func wallSeconds(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }
 
-// recordSummary records the iteration that just ended, as the train
-// summary's triggers ask.
-func (t *Trainer) recordSummary(r iterationRecord) error {
+// beginRecord notes, before a step of records records, what the train
+// summary may record about it: the step's start and its learning rate.
+// Without a summary it reads no clock.
+func (t *Trainer) beginRecord(records int, paramsWhole bool) iterationRecord {
+	if t.Summary == nil {
+		return iterationRecord{}
+	}
+	return iterationRecord{lr: t.Method.LearningRate(), records: records, start: time.Now(), paramsWhole: paramsWhole}
+}
+
+// recordSummary records the step begun with r, whose loss was loss, as
+// the train summary's triggers ask.
+func (t *Trainer) recordSummary(r iterationRecord, loss float64) error {
 	if t.Summary == nil {
 		return nil
 	}
+	r.loss = loss
 	return summaryError("train", t.Summary.record(&t.State, r, time.Now()))
 }
 

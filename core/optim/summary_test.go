@@ -115,19 +115,17 @@ func TestSummaryRecordingDoesNotAllocate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tr.release()
-	r := iterationRecord{loss: 0.5, lr: 0.1, records: 64, start: time.Now(), paramsWhole: true}
-	for range 3 {
+	record := func() {
+		r := tr.beginRecord(64, true)
 		tr.State.Iteration++
-		if err := tr.recordSummary(r); err != nil {
+		if err := tr.recordSummary(r, 0.5); err != nil {
 			t.Fatal(err)
 		}
 	}
-	allocs := testing.AllocsPerRun(20, func() {
-		tr.State.Iteration++
-		if err := tr.recordSummary(r); err != nil {
-			t.Fatal(err)
-		}
-	})
+	for range 3 {
+		record()
+	}
+	allocs := testing.AllocsPerRun(20, record)
 	if allocs != 0 {
 		t.Fatalf("%v allocations per recorded iteration", allocs)
 	}

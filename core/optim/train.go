@@ -268,14 +268,14 @@ func (t *Trainer) Run() (err error) {
 		}
 		where.epoch, where.iteration, where.validating = t.State.Epoch, t.State.Iteration+1, false
 		hi := min(pos+t.BatchSize, n)
-		stepStart, lr := time.Now(), t.Method.LearningRate()
+		rec := t.beginRecord(hi-pos, true)
 		loss, err := t.checkedStep(order[pos:hi])
 		if err != nil {
 			return err
 		}
 		t.State.Iteration++
 		t.State.Loss = loss
-		if err := t.recordSummary(iterationRecord{loss: loss, lr: lr, records: hi - pos, start: stepStart, paramsWhole: true}); err != nil {
+		if err := t.recordSummary(rec, loss); err != nil {
 			return err
 		}
 		recordsSinceLog += hi - pos
