@@ -298,7 +298,9 @@ def test_written_while_training(tmp_path):
     t = threading.Thread(target=run, daemon=True)
     t.start()
     seen = 0
-    deadline = time.time() + 30
+    # Records are flushed within a second; the buffer's size alone (256 KiB) would
+    # take these sparse records far longer than this to fill.
+    deadline = time.time() + 10
     while time.time() < deadline and not seen:
         time.sleep(0.2)
         ea = _accumulator(tmp_path / "live" / "train")

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // writeSample writes a file with every kind of record and returns its path.
@@ -187,6 +188,34 @@ func TestUnwritableDir(t *testing.T) {
 		if _, err := NewWriter(ro); err == nil || !strings.Contains(err.Error(), ro) {
 			t.Fatalf("NewWriter(%s): %v", ro, err)
 		}
+	}
+}
+
+// A record is in the file within FlushInterval even when no later record
+// comes to flush it.
+func TestFlushedWithoutLaterRecords(t *testing.T) {
+	dir := t.TempDir()
+	w, err := NewWriter(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	start := time.Now()
+	if err := w.Scalar("Loss", 1, 1, 1); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		points, err := ReadScalar(dir, "Loss")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(points) == 1 {
+			break
+		}
+		if time.Since(start) > FlushInterval+2*time.Second {
+			t.Fatalf("the record was not written within %v", time.Since(start))
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

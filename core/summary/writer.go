@@ -31,6 +31,8 @@ type Writer struct {
 	f       *os.File
 	pending []byte // records not yet written to f
 	since   time.Time
+	timer   *time.Timer // flushes a record that no later one would flush in time
+	armed   bool
 	err     error                     // the first failed write: later ones report it again
 	event   []byte                    // scratch buffers, reused so adding a record allocates nothing
 	summary []byte                    //
@@ -72,6 +74,8 @@ func NewWriter(dir string) (*Writer, error) {
 		return nil, fmt.Errorf("summary: cannot create an event file in %s: %w", dir, err)
 	}
 	w := &Writer{path: path, f: f, since: now, pending: make([]byte, 0, pendingReserve)}
+	w.timer = time.AfterFunc(time.Hour, w.timedFlush)
+	w.timer.Stop()
 	w.event = appendEventHead(nil, unixSeconds(now), 0)
 	w.event = appendString(w.event, eventFileVersion, fileVersion)
 	w.pending = appendRecord(w.pending, w.event)
@@ -142,7 +146,23 @@ func (w *Writer) addEventLocked() error {
 	if len(w.pending) >= flushBytes || time.Since(w.since) >= FlushInterval {
 		return w.flushLocked()
 	}
+	// The next record may be minutes away (a trigger every epoch): a timer
+	// writes this one within the interval anyway.
+	if !w.armed {
+		w.armed = true
+		w.timer.Reset(FlushInterval)
+	}
 	return nil
+}
+
+// timedFlush is the timer's: a failure is reported by the next call.
+func (w *Writer) timedFlush() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.armed = false
+	if !w.closed {
+		w.flushLocked()
+	}
 }
 
 // Flush writes the buffered records to the file.
@@ -179,6 +199,7 @@ func (w *Writer) Close() error {
 	}
 	err := w.flushLocked()
 	w.closed = true
+	w.timer.Stop()
 	if cerr := w.f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("summary: closing %s: %w", w.path, cerr)
 	}
