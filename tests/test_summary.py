@@ -7,8 +7,10 @@ read_scalar is checked against it too, on whole files and on files cut off
 mid-record.
 """
 import ctypes
+import glob
 import os
 import shutil
+import tempfile
 import threading
 import time
 
@@ -332,7 +334,7 @@ def sc():
     sc.stop()
 
 
-def test_spark_driver_writes_train_and_validation_summaries(sc, tmp_path):
+def _spark_run(sc, log_dir, app, fault=None):
     x, y = _data(96, 2)
     xv, yv = _data(40, 3)
     train_rdd = sc.parallelize([Sample.from_ndarray(a, b) for a, b in zip(x, y)], 2)
@@ -343,13 +345,22 @@ def test_spark_driver_writes_train_and_validation_summaries(sc, tmp_path):
     opt = Optimizer(model, train_rdd, ClassNLLCriterion(), MaxEpoch(3), 32,
                     SGD(learningrate=0.3, learningrate_decay=0.2))
     opt.set_validation(20, val_rdd, EveryEpoch(), [Top1Accuracy(), Loss()])
-    train, val = TrainSummary(str(tmp_path), "spark"), ValidationSummary(str(tmp_path), "spark")
+    train, val = TrainSummary(log_dir, app), ValidationSummary(log_dir, app)
     train.set_summary_trigger("LearningRate", SeveralIteration(1))
     train.set_summary_trigger("Parameters", SeveralIteration(1))
     opt.set_train_summary(train)
     opt.set_val_summary(val)
-    opt.optimize()
+    if fault:
+        sc.environment["BIGDL_TEST_FAIL_TASK"] = fault
+    try:
+        opt.optimize()
+    finally:
+        sc.environment.pop("BIGDL_TEST_FAIL_TASK", None)
+    return linear, model, val_rdd, train
 
+
+def test_spark_driver_writes_train_and_validation_summaries(sc, tmp_path):
+    linear, model, val_rdd, train = _spark_run(sc, str(tmp_path), "spark")
     ea = _accumulator(tmp_path / "spark" / "train")
     loss = ea.Scalars("Loss")
     assert [e.step for e in loss] == list(range(1, 10))  # 3 epochs of 3 iterations, each recorded once
@@ -371,3 +382,22 @@ def test_spark_driver_writes_train_and_validation_summaries(sc, tmp_path):
     final = model.evaluate(val_rdd, 20, [Top1Accuracy(), Loss()])
     assert top1[-1].value == pytest.approx(final[0].result, abs=1e-6)
     assert vea.Scalars("Loss")[-1].value == pytest.approx(final[1].result, rel=1e-5)
+
+    # Task 0 fails before iteration 5 on the stage's first attempt: Spark re-runs the
+    # segment, whose iterations task 0 reports again; each step is still written once,
+    # with the clean run's numbers.
+    fault = "0:5:%d" % time.time_ns()
+    _spark_run(sc, str(tmp_path), "faulty", fault=fault)
+    # The hook leaves a marker when it fails the first attempt (bigdl/_spark.py's _test_hook).
+    assert glob.glob(os.path.join(tempfile.gettempdir(), "bigdl-BIGDL_TEST_FAIL_TASK-%s-*" % fault.replace(":", "_")))
+    fea = _accumulator(tmp_path / "faulty" / "train")
+    assert [(e.step, e.value) for e in fea.Scalars("Loss")] == [(e.step, e.value) for e in loss]
+    assert [h.step for h in fea.Histograms(_only_histogram_tag(fea))] == [3, 6, 9]
+    fval = _accumulator(tmp_path / "faulty" / "validation")
+    assert [(e.step, e.value) for e in fval.Scalars("Top1Accuracy")] == [(e.step, e.value) for e in top1]
+
+
+def _only_histogram_tag(ea):
+    tags = [t for t in ea.Tags()["histograms"] if t.endswith("/weight")]
+    assert len(tags) == 1, tags
+    return tags[0]
