@@ -17,7 +17,9 @@ failed stage is re-run by Spark from the weights the driver holds.
 Tasks talk to the driver over one authenticated channel per run
 (bigdl/_channel.py): they register there and receive their peers'
 addresses, task 0 streams its progress lines, which the driver logs to the
-`bigdl` logger, and every task sends its result.
+`bigdl` logger, and the scalars its TrainSummary records, which the driver
+writes (with the weights' histograms and the validation scores: see
+_DriverSummaries), and every task sends its result.
 
 The native library is loaded inside the tasks (bigdl._native loads lazily),
 never before Spark's Python workers fork.
