@@ -25,6 +25,8 @@ from bigdl.util.common import RNG, Sample
 
 event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator",
                                         reason="tensorboard is not installed (tests/requirements.txt)")
+from tensorboard.backend.event_processing import plugin_event_accumulator  # noqa: E402
+from tensorboard.util import tensor_util  # noqa: E402
 
 def _bigdl_limits():
     """BigDL's histogram bucket limits (visualization/Summary.scala: the
@@ -155,6 +157,19 @@ def test_tensorboard_reads_every_scalar_and_histogram(tmp_path):
     w, b = linear.get_weights()
     _check_histogram(ea.Histograms(name + "/weight")[-1].histogram_value, w, exact=True)
     _check_histogram(ea.Histograms(name + "/bias")[-1].histogram_value, b, exact=True)
+
+    # TensorBoard's web UI reads through its plugin accumulator, which migrates our
+    # simple values and histograms to its plugins' tensors: the same steps and numbers.
+    pea = plugin_event_accumulator.EventAccumulator(str(train_dir), size_guidance={"tensors": 0})
+    pea.Reload()
+    assert sorted(pea.PluginTagToContent("scalars")) == ["LearningRate", "Loss", "Throughput"]
+    assert sorted(pea.PluginTagToContent("histograms")) == sorted(ea.Tags()["histograms"])
+    assert [(t.step, float(tensor_util.make_ndarray(t.tensor_proto))) for t in pea.Tensors("Loss")] == \
+        [(e.step, e.value) for e in loss]
+    buckets = tensor_util.make_ndarray(pea.Tensors(name + "/weight")[-1].tensor_proto)  # rows [left, right, count]
+    top = ea.Histograms(name + "/weight")[-1].histogram_value
+    assert buckets[:, 2].sum() == 12
+    assert (buckets[0, 0], buckets[-1, 1]) == (pytest.approx(top.min), pytest.approx(top.max))
 
     # read_scalar: BigDL's rows (step, value, wall time), the same numbers TensorBoard read.
     rows = train.read_scalar("Loss")
