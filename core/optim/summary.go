@@ -122,10 +122,11 @@ func (s *TrainSummary) record(st *State, r iterationRecord, end time.Time) error
 	return nil
 }
 
-// summaryError names what a failed write was for.
+// summaryError names the summary a write failed for ("train":
+// TrainSummary, "validation": ValidationSummary).
 func summaryError(what string, err error) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("%s summary: %w", what, err)
+	return fmt.Errorf("%s: %w", map[string]string{"train": "TrainSummary", "validation": "ValidationSummary"}[what], err)
 }

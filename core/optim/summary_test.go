@@ -1,8 +1,10 @@
 package optim
 
 import (
+	"errors"
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,5 +130,25 @@ func TestSummaryRecordingDoesNotAllocate(t *testing.T) {
 	allocs := testing.AllocsPerRun(20, record)
 	if allocs != 0 {
 		t.Fatalf("%v allocations per recorded iteration", allocs)
+	}
+}
+
+// failingWriter fails every write, as a full disk does.
+type failingWriter struct{ *recorder }
+
+func (failingWriter) Scalar(string, float32, int64, float64) error {
+	return errors.New("writing the event file /logs/x: no space left on device")
+}
+
+// A summary that cannot be written stops the run with an error naming it,
+// rather than losing the records silently.
+func TestSummaryWriteFailureStopsTheRun(t *testing.T) {
+	tr := trainer(t, "SGD", nil, map[string]any{"class": "MaxIteration", "max": 5.0}, 25)
+	every := mustTrigger(t, map[string]any{"class": "SeveralIteration", "interval": 2.0})
+	tr.Summary = &TrainSummary{Writer: failingWriter{newRecorder()}, Loss: every}
+	err := tr.Run()
+	if err == nil || !strings.Contains(err.Error(), "TrainSummary: writing the event file /logs/x: no space") ||
+		!strings.Contains(err.Error(), "iteration 2") {
+		t.Fatalf("Run: %v", err)
 	}
 }

@@ -63,7 +63,7 @@ func ReadFile(path string) ([]Event, error) {
 func EventFiles(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("summary: cannot read the log directory %s: %w", dir, err)
+		return nil, fmt.Errorf("cannot read the log directory %s: %w", dir, err)
 	}
 	var out []string
 	for _, e := range entries {

@@ -48,10 +48,10 @@ type Writer struct {
 // event TensorBoard expects.
 func NewWriter(dir string) (*Writer, error) {
 	if dir == "" {
-		return nil, errors.New("summary: the log directory is empty")
+		return nil, errors.New("the log directory is empty")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("summary: cannot create the log directory %s: %w", dir, err)
+		return nil, fmt.Errorf("cannot create the log directory %s: %w", dir, err)
 	}
 	host, err := os.Hostname()
 	if err != nil || host == "" {
@@ -71,7 +71,7 @@ func NewWriter(dir string) (*Writer, error) {
 		path = fmt.Sprintf("%s.%d", base, i)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("summary: cannot create an event file in %s: %w", dir, err)
+		return nil, fmt.Errorf("cannot create an event file in %s: %w", dir, err)
 	}
 	w := &Writer{path: path, f: f, since: now, pending: make([]byte, 0, pendingReserve)}
 	w.timer = time.AfterFunc(time.Hour, w.timedFlush)
@@ -137,7 +137,7 @@ func (w *Writer) addValueLocked(step int64, wall float64) error {
 
 func (w *Writer) addEventLocked() error {
 	if w.closed {
-		return fmt.Errorf("summary: %s is closed", w.path)
+		return fmt.Errorf("event file %s is closed", w.path)
 	}
 	if w.err != nil {
 		return w.err
@@ -183,7 +183,7 @@ func (w *Writer) flushLocked() error {
 		return w.err
 	}
 	if _, err := w.f.Write(w.pending); err != nil {
-		w.err = fmt.Errorf("summary: writing %s: %w", w.path, err)
+		w.err = fmt.Errorf("writing the event file %s: %w", w.path, err)
 		return w.err
 	}
 	w.pending = w.pending[:0]
@@ -201,7 +201,7 @@ func (w *Writer) Close() error {
 	w.closed = true
 	w.timer.Stop()
 	if cerr := w.f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("summary: closing %s: %w", w.path, cerr)
+		err = fmt.Errorf("closing the event file %s: %w", w.path, cerr)
 	}
 	return err
 }
