@@ -28,6 +28,7 @@ event_accumulator = pytest.importorskip("tensorboard.backend.event_processing.ev
 from tensorboard.backend.event_processing import plugin_event_accumulator  # noqa: E402
 from tensorboard.util import tensor_util  # noqa: E402
 
+
 def _bigdl_limits():
     """BigDL's histogram bucket limits (visualization/Summary.scala: the
     same running products, not powers), with TensorFlow's last limit for
