@@ -44,19 +44,23 @@ demo: build $(RUNTIME_STAMP)
 	cd examples && PYTHONPATH=../python $(PY) lecture_feedforward.py
 
 # The plain run keeps the timing-free checks of optimised code (allocations, codegen); the race
-# run checks every goroutine of core/ and capi/ under the race detector.
+# run checks every goroutine of core/ and capi/ under the race detector; each reader of files a
+# user hands us is fuzzed for a minute (a failing input lands in testdata/fuzz: keep it).
 test: build $(TEST_STAMP)
 	$(PY) tests/_machine.py
 	$(GO) test ./...
 	$(GO) test -race ./...
+	$(MAKE) fuzz
 	PYTHONPATH=python $(PY) -m pytest -q --durations=20 tests
 
-# The file readers under the fuzzer, a minute each (FUZZTIME=10s for a quick look); an input that
-# fails is kept in core/serial/testdata/fuzz and replayed by every later go test.
+# The file readers under the fuzzer, a minute each (FUZZTIME=10s for a quick look), as
+# package:target pairs; an input that fails is kept in the package's testdata/fuzz and replayed by
+# every later go test.
 FUZZTIME ?= 1m
+FUZZ_TARGETS = serial:FuzzModelFile serial:FuzzMethodFile serial:FuzzCheckpointDir summary:FuzzParse
 fuzz:
-	for f in FuzzModelFile FuzzMethodFile FuzzCheckpointDir; do \
-		$(GO) test ./core/serial -run '^$$' -fuzz "^$$f\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s || exit 1; \
+	for t in $(FUZZ_TARGETS); do \
+		$(GO) test ./core/$${t%%:*} -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 5s || exit 1; \
 	done
 
 # Ratios against numpy/OpenBLAS and PyTorch, run side by side; see BENCHMARKS.md.

@@ -26,6 +26,9 @@
  *     "resume"} (see capi/dist.go); "dist_state" then reports where the segment ended.
  *   - a "Comm" ({"host": h}): one task's end of the peer-to-peer TCP mesh; "address",
  *     then "connect" {"rank", "peers": [addresses], "timeout": seconds}; bigdl_free closes it.
+ *   - a "TrainSummary" or "ValidationSummary" ({"log_dir", "app_name"}): a TensorBoard event
+ *     file in log_dir/app_name/train (or /validation), given to an Optimizer as "train_summary"
+ *     or "val_summary" (see capi/summary.go); bigdl_free closes the file.
  *   Triggers and validation methods are JSON specs, e.g. {"class": "MaxEpoch", "max_epoch": 20}
  *   and {"class": "Loss", "criterion": {"class": "ClassNLLCriterion", "args": {}}}.
  *
@@ -47,7 +50,9 @@
  * is_training, name, set_name, describe, string, add, children, freeze, unfreeze, save,
  * predict, evaluate, get_flat_weights, set_flat_weights, get_extra_parameters (running statistics),
  * get_flat_extra, set_flat_extra, layer-specific methods (e.g. BatchNormalization's
- * set_running_mean and set_running_std), and graph Models stop_gradient and graph;
+ * set_running_mean and set_running_std), and graph Models stop_gradient, graph and
+ * save_graph_topology; summaries answer set_summary_trigger, triggers, read_scalar, add_scalars and
+ * add_weights;
  * criteria answer forward and backward (ParallelCriterion and MultiCriterion also add);
  * optim methods answer config, get_state and set_state; an Optimizer answers set_data, start,
  * poll, wait, cancel and dist_state; the library (handle 0) answers info, load, seed, uniform,

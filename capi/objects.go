@@ -34,6 +34,10 @@ func newObject(class string, args map[string]any) (any, error) {
 		return newComm(args)
 	case "PerModule":
 		return newPerModule(args)
+	case "TrainSummary":
+		return newSummary("train", args)
+	case "ValidationSummary":
+		return newSummary("validation", args)
 	case "Model":
 		if _, ok := args["layers"]; ok {
 			return newGraph(args)
@@ -62,6 +66,8 @@ func callObject(obj any, method string, req *request) (response, error) {
 	case criterion.Criterion:
 		return callCriterion(o, method, req)
 	case *optimizer:
+		return o.call(method, req)
+	case *summaryObj:
 		return o.call(method, req)
 	case *methodObj:
 		if method == "config" {
@@ -304,6 +310,16 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 			hs = append(hs, newHandle(ch))
 		}
 		return response{result: map[string]any{"nodes": hs, "prev": c["prev"], "inputs": c["inputs"], "outputs": c["outputs"]}}, nil
+	case "save_graph_topology":
+		g, ok := m.(*nn.Graph)
+		if !ok {
+			return response{}, fmt.Errorf("save_graph_topology: %s is not a graph Model", m.Meta().Name())
+		}
+		dir, err := argString(req, "log_dir")
+		if err != nil {
+			return response{}, fmt.Errorf("save_graph_topology: %w", err)
+		}
+		return response{}, withStatus(statusIO, saveGraphTopology(g, dir))
 	case "freeze", "unfreeze":
 		names, err := argStrings(req, "names")
 		if err != nil {

@@ -19,6 +19,11 @@ type optimizer struct {
 	valSpec    map[string]any
 	method     *methodObj
 	checkpoint *checkpointSpec
+	// summaries are the TrainSummary and ValidationSummary objects the run
+	// writes to (kept so their files stay open while it runs); collector
+	// holds a Spark task's scalars for the driver.
+	summaries []*summaryObj
+	collector *scalarCollector
 
 	mu      sync.Mutex
 	lines   []string
@@ -89,7 +94,41 @@ func newOptimizer(args map[string]any) (*optimizer, error) {
 			return nil, err
 		}
 	}
+	if err := o.setSummaries(args); err != nil {
+		return nil, err
+	}
 	return o, nil
+}
+
+// setSummaries attaches the train and validation summaries, or a Spark
+// task's collector of the train summary's scalars.
+func (o *optimizer) setSummaries(args map[string]any) error {
+	train, err := summaryOf(args, "train_summary", "train")
+	if err != nil {
+		return err
+	}
+	if train != nil {
+		resp, _ := train.call("triggers", &request{})
+		if o.trainer.Summary, err = trainSummary(train.w, resp.result.(map[string]any)); err != nil {
+			return err
+		}
+		o.summaries = append(o.summaries, train)
+	} else if specs, ok := args["summary_triggers"].(map[string]any); ok {
+		o.collector = &scalarCollector{}
+		if o.trainer.Summary, err = trainSummary(o.collector, specs); err != nil {
+			return err
+		}
+	}
+	val, err := summaryOf(args, "val_summary", "validation")
+	if err != nil || val == nil {
+		return err
+	}
+	if o.trainer.Validation == nil {
+		return nil // as in BigDL: without validation there is nothing to record
+	}
+	o.trainer.Validation.Summary = val.w
+	o.summaries = append(o.summaries, val)
+	return nil
 }
 
 func (o *optimizer) setValidation(v map[string]any) error {
@@ -224,6 +263,9 @@ func (o *optimizer) poll() map[string]any {
 	}
 	epoch, iteration := o.trainer.Progress() // State is the run goroutine's
 	out := map[string]any{"lines": lines, "running": o.running, "epoch": epoch, "iteration": iteration}
+	if o.collector != nil {
+		out["scalars"] = o.collector.take()
+	}
 	if o.runErr != nil {
 		status := statusOf(o.runErr)
 		if errors.Is(o.runErr, optim.ErrCancelled) {

@@ -49,3 +49,14 @@ def test_text_cnn_example_learns_the_generated_newsgroups(tmp_path):
     assert p.returncode == 0, p.stderr[-3000:]
     acc = re.search(r"Evaluated result: ([0-9.]+), total_num: 48, method: Top1Accuracy", p.stdout)
     assert acc and float(acc.group(1)) >= 0.8, p.stdout[-2000:]
+    # Its summaries, as TensorBoard reads them: 20 epochs of 6 iterations (192 posts, batch 32).
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    logs = tmp_path / "news20" / "logs" / "textclassifier"
+    train = EventAccumulator(str(logs / "train"), size_guidance={"scalars": 0, "histograms": 0})
+    train.Reload()
+    assert [e.step for e in train.Scalars("Loss")] == list(range(1, 121))
+    assert sorted({e.step for t in train.Tags()["histograms"] for e in train.Histograms(t)}) == [50, 100]
+    val = EventAccumulator(str(logs / "validation"))
+    val.Reload()
+    top1 = val.Scalars("Top1Accuracy")
+    assert [e.step for e in top1] == list(range(6, 121, 6)) and top1[-1].value == pytest.approx(float(acc.group(1)))

@@ -83,6 +83,7 @@ func (t *Trainer) runDistributed() (err error) {
 		return fmt.Errorf("distributed training: %d records cannot fill %d tasks", d.Total, ranks)
 	}
 	defer t.release() // also after a failed prepare: it may have started workers
+	defer t.flushSummaries(&err)
 	if err := d.startGlobal(rank); err != nil {
 		return err
 	}
@@ -149,12 +150,18 @@ func (t *Trainer) runDistributed() (err error) {
 				r.Cursor = 0
 			}
 		}
+		// Each task holds only its shard of the summed gradient: the
+		// driver records the weights between segments instead.
+		rec := t.beginRecord(batch, false)
 		loss, err := t.checkedStep(idx)
 		if err != nil {
 			return err
 		}
 		t.State.Iteration++
 		t.State.Loss = loss
+		if err := t.recordSummary(rec, loss); err != nil {
+			return err
+		}
 		recordsSinceLog += batch
 		r.EpochRecords += batch
 		epoch, done := t.State.Epoch, r.EpochRecords

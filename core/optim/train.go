@@ -28,6 +28,9 @@ type Validation struct {
 	BatchSize int
 	X, Y      *tensor.Tensor
 	Methods   func() ([]ValMethod, error) // fresh accumulators for each run
+	// Summary, when set, records each score under its method's name
+	// (BigDL's ValidationSummary).
+	Summary SummaryWriter
 }
 
 // Trainer runs BigDL's training loop: shuffle each epoch, step through
@@ -62,6 +65,9 @@ type Trainer struct {
 	Checkpoint *Checkpoint
 	// Clip clips each mini-batch's gradient before the update.
 	Clip Clipping
+	// Summary, when set, records the loss, throughput, learning rate and
+	// parameters as its triggers ask (BigDL's TrainSummary).
+	Summary *TrainSummary
 
 	State      State
 	at         Position  // the local run's position after its last iteration, streams aside
@@ -250,6 +256,7 @@ func (t *Trainer) Run() (err error) {
 	}
 	shuffler := rng.New(seed)
 	defer t.release() // also after a failed prepare: it may have started workers
+	defer t.flushSummaries(&err)
 	if err := t.prepare(); err != nil {
 		return err
 	}
@@ -298,12 +305,16 @@ func (t *Trainer) Run() (err error) {
 		}
 		where.epoch, where.iteration, where.validating = t.State.Epoch, t.State.Iteration+1, false
 		hi := min(pos+t.BatchSize, n)
+		rec := t.beginRecord(hi-pos, true)
 		loss, err := t.checkedStep(order[pos:hi])
 		if err != nil {
 			return err
 		}
 		t.State.Iteration++
 		t.State.Loss = loss
+		if err := t.recordSummary(rec, loss); err != nil {
+			return err
+		}
 		recordsSinceLog += hi - pos
 		pos = hi
 		epoch, done := t.State.Epoch, pos
@@ -373,6 +384,9 @@ func (t *Trainer) prepare() error {
 	}
 	t.weights, t.grads = nn.Flatten(t.Model)
 	t.regs = nn.RegRanges(t.Model)
+	if t.Summary != nil {
+		t.Summary.prepareParams(t.Model) // after Flatten: it moves the parameters
+	}
 	count := t.workerCount()
 	t.limitKernelThreads(count)
 	t.workers = make([]*worker, count)
@@ -823,6 +837,11 @@ func (t *Trainer) validate(epoch, done, n int, start time.Time) error {
 			epoch, done, n, t.State.Iteration, time.Since(start).Seconds(), r.Method, r.Text)
 		if i == 0 {
 			t.State.Score, t.State.HasScore = r.Value, true
+		}
+		if v.Summary != nil {
+			if err := v.Summary.Scalar(r.Method, float32(r.Value), int64(t.State.Iteration), wallSeconds(time.Now())); err != nil {
+				return summaryError("validation", err)
+			}
 		}
 	}
 	return nil

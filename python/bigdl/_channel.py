@@ -8,6 +8,7 @@ run goes on. Then both sides exchange typed JSON messages, one per line:
 
   task -> driver  {"type": "register", "segment": s, "rank": r, "addr": "host:port"}
                   {"type": "progress", "lines": [...]}     (task 0's progress lines)
+                 {"type": "summary", "scalars": [[tag, step, value, wall], ...]}  (task 0's TrainSummary scalars)
                   {"type": "rejected", "lines": [...]}     (strangers its mesh port dropped)
                   {"type": "result", "segment": s, "group": g, ...}  (a task's share of the segment's end)
   driver -> task  {"type": "peers", "peers": [addresses in rank order], "group": g}
@@ -248,6 +249,10 @@ class Driver(object):
     With encrypt, every message after the handshake is sealed (_Sealer)."""
 
     before_peers = None
+    # on_summary, if set, is called with the rows of task 0's "summary"
+    # messages; summary_error keeps the first exception it raised.
+    on_summary = None
+    summary_error = None
 
     def __init__(self, bind, advertise, secret, ranks, timeout, log, encrypt=False, ports=None):
         self.secret, self.ranks, self.timeout, self.log = bytes.fromhex(secret), ranks, timeout, log
@@ -333,6 +338,12 @@ class Driver(object):
         elif kind == "progress":
             for line in msg.get("lines", []):
                 self.log.info("%s", line)
+        elif kind == "summary":
+            if rank == 0 and self.on_summary is not None and self.summary_error is None:
+                try:
+                    self.on_summary(msg.get("scalars", []))
+                except Exception as e:  # raised by the driver between segments, not in this thread
+                    self.summary_error = e
         elif kind == "rejected":
             for line in msg.get("lines", []):
                 self.log.warning("task %d: %s", rank, line)

@@ -17,7 +17,9 @@ failed stage is re-run by Spark from the weights the driver holds.
 Tasks talk to the driver over one authenticated channel per run
 (bigdl/_channel.py): they register there and receive their peers'
 addresses, task 0 streams its progress lines, which the driver logs to the
-`bigdl` logger, and every task sends its result.
+`bigdl` logger, and the scalars its TrainSummary records, which the driver
+writes (with the weights' histograms and the validation scores: see
+_DriverSummaries), and every task sends its result.
 
 The native library is loaded inside the tasks (bigdl._native loads lazily),
 never before Spark's Python workers fork.
@@ -265,6 +267,7 @@ def _train_partition(payload, iterator):
                      [b if whole else b[lo:hi] for b in p["method_bufs"]])
         config = {"model": model, "criterion": crit, "optim_method": method, "batch_size": p["batch_size"],
                   "end_trigger": p["end_trigger"], "cores": p["cores"], "clip": p["clip"],
+                  "summary_triggers": p["summary_triggers"] if rank == 0 else None,
                   "dist": {"comm": comm, "total": p["total"], "seed": p["seed"],
                            "rng": p["rng"],
                            "stop": p["stop"], "resume": p["resume"][rank],
@@ -283,6 +286,8 @@ def _train_partition(payload, iterator):
                     ch.send({"type": "progress", "lines": status["lines"]})
                 except OSError:
                     pass  # progress is a convenience: training goes on without it
+            if status.get("scalars"):
+                ch.send({"type": "summary", "scalars": status["scalars"]})  # before the result, on one connection
             if not status["running"]:
                 break
         if "error" in status:
@@ -509,6 +514,7 @@ def _optimize(opt, log, rdd, counts):
     encrypt = wants_encryption(sc)
     channel = _channel.Driver(bind, host, secret, ranks, timeout, log, encrypt, mesh_ports("BIGDL_DRIVER_PORTS"))
     channel.before_peers = _test_before_peers
+    summaries = _DriverSummaries(opt, channel)
     start = time.time()
     try:
         while not _native.call(0, "trigger_fires", {"trigger": opt._end_trigger, "state": pos["state"]})[0]:
@@ -525,7 +531,8 @@ def _optimize(opt, log, rdd, counts):
                 "cores": cpus, "total": total, "seed": pos["seed"], "rng": pos["rng"], "resume": pos["resume"],
                 "timeout": timeout, "transport": transport, "channel": channel.address, "secret": secret,
                 "segment": segments, "ranks": ranks, "encrypt": encrypt,
-                "val": {"batch_size": v["batch_size"], "methods": v["methods"]} if v else None})
+                "val": {"batch_size": v["batch_size"], "methods": v["methods"]} if v else None,
+                "summary_triggers": summaries.triggers})
             clock["broadcast"] = time.time()
             try:
                 results = _run_segment(sc, rdd, payload, channel, segments, timeout)
@@ -558,6 +565,7 @@ def _optimize(opt, log, rdd, counts):
             resume = [r[1]["resume"] for r in results]
             state = dict(resume[0]["state"])
             pos.update(resume=resume, state=state)
+            summaries.segment_ended(model, state["Iteration"])
             clock["results"] = time.time()
             stopped = results[0][1]["stopped"]
             if stopped and v is not None and _native.call(0, "trigger_fires", {"trigger": v["trigger"],
@@ -575,6 +583,7 @@ def _optimize(opt, log, rdd, counts):
                              state["Iteration"], resume[0]["elapsed"], r["method"], r["text"])
                     if i == 0:
                         state["Score"], state["HasScore"] = r["result"], True
+                summaries.validated(scores, state["Iteration"])
                 for r in resume:
                     r["state"] = state
                 clock["validation"] = time.time()
@@ -690,6 +699,39 @@ def _recover(opt, model, method, ck_dir, origin, ranks, total, log):
         run, _ = loaded._call("run")
     tasks = run["tasks"]
     return {"seed": run["seed"], "rng": tasks.get("rng"), "resume": tasks["resume"], "state": run["state"]}
+
+
+class _DriverSummaries(object):
+    """The driver's side of a run's summaries: it writes the scalars task 0
+    records (sent on the channel), the weights it holds at each segment's
+    end (when the TrainSummary records "Parameters"), and the validation
+    scores it combines."""
+
+    def __init__(self, opt, channel):
+        self.train, self.val = opt._train_summary, opt._val_summary if opt._validation is not None else None
+        self.triggers = self.train._call("triggers")[0] if self.train is not None else None
+        self.channel = channel
+        self.last = {}  # tag -> last step written: a re-run stage repeats its iterations
+        if self.train is not None:
+            channel.on_summary = self._write_scalars
+
+    def _write_scalars(self, rows):
+        rows = [r for r in rows if r[1] > self.last.get(r[0], 0)]
+        for r in rows:
+            self.last[r[0]] = r[1]
+        if rows:
+            self.train._call("add_scalars", {"rows": rows})
+
+    def segment_ended(self, model, iteration):
+        if self.channel.summary_error is not None:
+            raise self.channel.summary_error
+        if self.train is not None and "Parameters" in self.triggers:
+            self.train._call("add_weights", {"model": model.value, "step": iteration})
+
+    def validated(self, scores, iteration):
+        if self.val is not None:
+            wall = time.time()
+            self.val._call("add_scalars", {"rows": [[r["method"], iteration, r["result"], wall] for r in scores]})
 
 
 def _run_segment(sc, rdd, payload, channel, segment, timeout):

@@ -488,6 +488,15 @@ class Model(Container):
         _check_formats(output_formats, "set_output_formats")
         return self
 
+    def save_graph_topology(self, log_path, bigdl_type="float"):
+        """Writes the graph (each layer, its class and the layers it reads) to a
+        new TensorBoard event file in log_path, for TensorBoard's graph tab
+        (`tensorboard --logdir log_path`); returns self."""
+        if not isinstance(log_path, str) or not log_path:
+            raise ValueError("save_graph_topology: log_path must be a non-empty string, got %r" % (log_path,))
+        self._call("save_graph_topology", {"log_dir": log_path})
+        return self
+
     @staticmethod
     def loadModel(modelPath, weightPath=None, bigdl_type="float"):
         """Loads a model written by saveModel (or save); weightPath gives the weights when

@@ -398,6 +398,8 @@ class BaseOptimizer(JavaValue):
         self._validation = None
         self._checkpoint = None
         self._train_arrays = None
+        self._train_summary = None
+        self._val_summary = None
 
     def _method(self):
         """The optim method object training runs: optim_method, or for a dict of
@@ -433,10 +435,19 @@ class BaseOptimizer(JavaValue):
                             "path": os.path.abspath(path), "overwrite": bool(isOverWrite)}
 
     def set_train_summary(self, summary):
-        _not_yet("set_train_summary (TensorBoard summaries)")
+        """Records the training loss, throughput, learning rate and parameters
+        in summary (a TrainSummary) as its triggers ask."""
+        if not isinstance(summary, TrainSummary):
+            raise ValueError("set_train_summary: summary must be a TrainSummary, got %r" % (summary,))
+        self._train_summary = summary
+        return self
 
     def set_val_summary(self, summary):
-        _not_yet("set_val_summary (TensorBoard summaries)")
+        """Records every validation score in summary (a ValidationSummary)."""
+        if not isinstance(summary, ValidationSummary):
+            raise ValueError("set_val_summary: summary must be a ValidationSummary, got %r" % (summary,))
+        self._val_summary = summary
+        return self
 
     def set_gradclip_const(self, min_value, max_value):
         """Clamps every gradient element to [min_value, max_value] before each update."""
@@ -494,6 +505,10 @@ class BaseOptimizer(JavaValue):
             if v["arrays"] is None:
                 v["arrays"] = features_and_labels(v["data"], "val_rdd")
             config["validation"] = {k: v[k] for k in ("batch_size", "trigger", "methods")}
+            if self._val_summary is not None:
+                config["val_summary"] = self._val_summary.value
+        if self._train_summary is not None:
+            config["train_summary"] = self._train_summary.value
         handle = _native.new("Optimizer", config)
         try:
             _native.call(handle, "set_data", {"which": "train"}, [x, y])
@@ -603,3 +618,46 @@ class LocalOptimizer(BaseOptimizer):
         if not isinstance(Y_val, np.ndarray):
             raise ValueError("set_validation Y_val must be an ndarray, got %s" % type(Y_val).__name__)
         self._set_validation(batch_size, (X_val, Y_val), trigger, val_method)
+
+
+# Summaries -------------------------------------------------------------------
+
+class _Summary(JavaValue):
+    """TensorBoard event files in log_dir/app_name/<kind>, written by the Go
+    core while training runs (and flushed at least every second)."""
+
+    def __init__(self, log_dir, app_name, bigdl_type="float"):
+        JavaValue.__init__(self, None, bigdl_type)
+        for what, v in (("log_dir", log_dir), ("app_name", app_name)):
+            if not isinstance(v, str) or not v:
+                raise ValueError("%s: %s must be a non-empty string, got %r" % (type(self).__name__, what, v))
+        self.log_dir, self.app_name = log_dir, app_name
+        self._handle = _native.new(type(self).__name__, {"log_dir": log_dir, "app_name": app_name})
+
+    def read_scalar(self, tag):
+        """Every value recorded under tag, as rows (step, value, wall clock
+        time): an ndarray of shape (n, 3), ordered by step."""
+        if not isinstance(tag, str):
+            raise ValueError("read_scalar: tag must be a string, got %r" % (tag,))
+        rows = self._call("read_scalar", {"tag": tag})[0]
+        return np.array(rows, dtype=np.float64).reshape(-1, 3)
+
+
+class TrainSummary(_Summary):
+    """Training records in log_dir/app_name/train: "Loss" and "Throughput"
+    every iteration by default; "LearningRate" and "Parameters" (histograms
+    of every weight and gradient) when set_summary_trigger asks for them.
+    Steps are iterations."""
+
+    def set_summary_trigger(self, name, trigger):
+        """Records name ("Loss", "Throughput", "LearningRate" or "Parameters")
+        whenever trigger fires (e.g. SeveralIteration(10))."""
+        spec = _trigger_spec(trigger, "set_summary_trigger trigger")
+        self._call("set_summary_trigger", {"name": name, "trigger": spec})
+        return self
+
+
+class ValidationSummary(_Summary):
+    """Validation records in log_dir/app_name/validation: each validation
+    method's score under its name ("Top1Accuracy", "Loss", ...), at the
+    iteration where validation ran."""
