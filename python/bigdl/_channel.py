@@ -7,7 +7,8 @@ rank DRIVER_RANK); a connection that does not is closed and logged, and the
 run goes on. Then both sides exchange typed JSON messages, one per line:
 
   task -> driver  {"type": "register", "segment": s, "rank": r, "addr": "host:port"}
-                  {"type": "progress", "lines": [...]}     (task 0's progress lines)
+                  {"type": "progress", "lines": [...], "epoch": e, "iteration": i,
+                   "epoch_records": r, "loss": l}         (task 0's progress lines and position)
                   {"type": "rejected", "lines": [...]}     (strangers its mesh port dropped)
                   {"type": "result", "segment": s, "group": g, ...}  (a task's share of the segment's end)
   driver -> task  {"type": "peers", "peers": [addresses in rank order], "group": g}
@@ -248,6 +249,7 @@ class Driver(object):
     With encrypt, every message after the handshake is sealed (_Sealer)."""
 
     before_peers = None
+    on_progress = None  # called with task 0's progress messages (the driver's progress bar)
 
     def __init__(self, bind, advertise, secret, ranks, timeout, log, encrypt=False, ports=None):
         self.secret, self.ranks, self.timeout, self.log = bytes.fromhex(secret), ranks, timeout, log
@@ -333,6 +335,8 @@ class Driver(object):
         elif kind == "progress":
             for line in msg.get("lines", []):
                 self.log.info("%s", line)
+            if self.on_progress is not None and "iteration" in msg:
+                self.on_progress(msg)
         elif kind == "rejected":
             for line in msg.get("lines", []):
                 self.log.warning("task %d: %s", rank, line)
