@@ -356,10 +356,22 @@ def test_bad_bigdl_progress_value_is_refused(run_python):
     assert p.returncode != 0 and "BIGDL_PROGRESS must be" in p.stderr and "'yes please'" in p.stderr, p.stderr[-2000:]
 
 
-def test_show_progress_bar_checks_its_argument():
+def test_show_progress_bar_overrides_the_variable_until_reset(monkeypatch):
+    from bigdl.optim import _progress
     from bigdl.optim.optimizer import show_progress_bar
     with pytest.raises(ValueError, match="show_progress_bar: show must be True, False or None"):
         show_progress_bar("no")
+    monkeypatch.setenv("BIGDL_PROGRESS", "0")
+    try:
+        assert not _progress._wanted()
+        show_progress_bar(True)
+        assert _progress._wanted()
+        monkeypatch.setenv("BIGDL_PROGRESS", "1")
+        show_progress_bar(False)
+        assert not _progress._wanted()
+    finally:
+        show_progress_bar(None)
+    assert _progress._wanted()  # BIGDL_PROGRESS=1 decides again
 
 
 # Interrupting a kernel -----------------------------------------------------------------------
