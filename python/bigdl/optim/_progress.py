@@ -25,7 +25,8 @@ _show = None  # show_progress_bar()'s choice; None: BIGDL_PROGRESS decides
 def show_progress_bar(show=True):
     """Shows (True) or hides (False) optimize()'s progress bar in this
     process, whatever BIGDL_PROGRESS says; None hands the choice back to
-    BIGDL_PROGRESS ("0" hides the bar, "1" or unset shows it)."""
+    BIGDL_PROGRESS ("0" hides the bar, "1" or unset shows it). Shown, the
+    bar still needs tqdm and a stderr that is a terminal or a notebook's."""
     global _show
     if show is not None and not isinstance(show, bool):
         raise ValueError("show_progress_bar: show must be True, False or None, got %r" % (show,))
