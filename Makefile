@@ -15,7 +15,7 @@ PIP := $(PY) -m pip install --disable-pip-version-check
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: build test demo bench wheel venv clean fuzz
+.PHONY: build test demo bench wheel venv clean fuzz figures
 
 # build_native.py links with zig (glibc 2.17, as the wheel) when the venv has ziglang (make test
 # installs it), else with the system cc: either library serves this checkout.
@@ -70,6 +70,11 @@ bench: build $(TEST_STAMP)
 	$(PY) bench/run.py
 	GO=$(GO) $(PY) bench/lenet_bench.py
 	GO=$(GO) $(PY) bench/spark_bench.py
+
+# The README's picture is the figure examples/training.ipynb draws: this runs the notebook in a Jupyter
+# kernel (as the tests do, tests/_notebooks.py) and keeps the PNG of its cell tagged `figure`.
+figures: build $(TEST_STAMP)
+	$(PY) tests/_notebooks.py --figure docs/training_curves.png examples/training.ipynb
 
 # BIGDL_GO_CC=zig: a release wheel must be manylinux2014, so a missing zig fails the build instead of
 # quietly falling back to the system cc. pip builds in isolation, fetching ziglang per pyproject.toml.

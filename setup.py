@@ -86,7 +86,9 @@ setup(
     package_dir={"": "python"},
     packages=find_packages(where="python"),
     install_requires=read_requirements("requirements.txt"),
-    extras_require={"spark": ["pyspark"], "test": ["pytest"]},
+    # notebook: optimize()'s progress bar (tqdm; a widget in Jupyter with ipywidgets) and the
+    # plots of examples/training.ipynb (matplotlib).
+    extras_require={"spark": ["pyspark"], "notebook": ["tqdm", "ipywidgets", "matplotlib"], "test": ["pytest"]},
     distclass=NativeDistribution,
     cmdclass={"build_py": BuildPyWithGo, "bdist_wheel": PlatformWheel},
     zip_safe=False,  # ctypes needs the .so as a real file on disk

@@ -261,8 +261,9 @@ func (o *optimizer) poll() map[string]any {
 	if lines == nil {
 		lines = []string{}
 	}
-	epoch, iteration := o.trainer.Progress() // State is the run goroutine's
-	out := map[string]any{"lines": lines, "running": o.running, "epoch": epoch, "iteration": iteration}
+	p := o.trainer.Progress() // State is the run goroutine's
+	out := map[string]any{"lines": lines, "running": o.running, "epoch": p.Epoch, "iteration": p.Iteration,
+		"epoch_records": p.EpochRecords, "loss": p.Loss}
 	if o.collector != nil {
 		out["scalars"] = o.collector.take()
 	}

@@ -219,3 +219,28 @@ def test_the_channel_listens_in_the_port_range_it_is_given(log, monkeypatch):
     monkeypatch.setenv("BIGDL_DRIVER_PORTS", "7000:7100")
     with pytest.raises(ValueError, match="BIGDL_DRIVER_PORTS must be a port range"):
         _spark.mesh_ports("BIGDL_DRIVER_PORTS")
+
+
+def test_task_progress_reaches_the_drivers_progress_bar(log, caplog):
+    """Task 0's progress messages carry its position; the driver logs their lines and hands
+    the position to on_progress (optimize()'s bar). Lines alone move no bar."""
+    secret = os.urandom(32).hex()
+    driver = _channel.Driver("127.0.0.1", "127.0.0.1", secret, 1, 5, log)
+    got = []
+    driver.on_progress = got.append
+    position = {"type": "progress", "lines": ["[Iteration 7] a line"], "epoch": 2, "iteration": 7,
+                "epoch_records": 48, "loss": 0.5}
+    try:
+        driver.start_segment(0)
+        ch = _channel.connect(driver.address, secret, 0, 5)
+        with caplog.at_level(logging.INFO, logger=log.name):
+            ch.send({"type": "progress", "lines": ["only a line"]})
+            ch.send(position)
+            deadline = time.time() + 5
+            while not got and time.time() < deadline:
+                time.sleep(0.02)
+        ch.close()
+    finally:
+        driver.close()
+    assert got == [position]
+    assert [r.getMessage() for r in caplog.records if "line" in r.getMessage()] == ["only a line", "[Iteration 7] a line"]

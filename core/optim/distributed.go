@@ -115,7 +115,7 @@ func (t *Trainer) runDistributed() (err error) {
 	if t.State.Epoch == 0 {
 		t.State.Epoch = 1
 	}
-	t.progress.store(&t.State)
+	t.progress.store(&t.State, r.EpochRecords)
 	d.Stopped = false
 	idx := make([]int, 0, t.BatchSize)
 	nn.SetTraining(t.Model, true)
@@ -170,7 +170,7 @@ func (t *Trainer) runDistributed() (err error) {
 			t.State.Epoch++
 			r.EpochRecords = 0
 		}
-		t.progress.store(&t.State)
+		t.progress.store(&t.State, r.EpochRecords)
 		now := time.Now()
 		stop := d.Stop != nil && d.Stop(&t.State)
 		if logged < 0 || now.Sub(lastLog) >= t.LogInterval || stop || t.End(&t.State) {

@@ -2,6 +2,7 @@ package optim
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand"
 	"strings"
@@ -226,6 +227,58 @@ func TestFirstNonFinite(t *testing.T) {
 			if i := firstNonFinite(e); i != at {
 				t.Fatalf("%v at %d: got index %d", v, at, i)
 			}
+		}
+	}
+}
+
+// Progress is what Python's progress bar reads while the loop runs: it must
+// end where State ends, and a reader must never see a position the loop
+// never passed through (iteration k's epoch with another's record count).
+func TestProgressFollowsTheLoop(t *testing.T) {
+	// 100 records at batch 16: 7 iterations per epoch, the last of 4 records.
+	for _, c := range []struct{ iterations, epoch, records int }{
+		{3000, 429, 64}, // 428 epochs and 4 iterations of the 429th
+		{2996, 429, 0},  // an epoch's end: the next epoch, none of its records yet
+	} {
+		tr := trainer(t, "SGD", nil, map[string]any{"class": "MaxIteration", "max": float64(c.iterations)}, 16)
+		if p := tr.Progress(); p != (Progress{}) {
+			t.Fatalf("before the run: %+v, want zeros", p)
+		}
+		stop := make(chan struct{})
+		bad := make(chan string, 1)
+		go func() {
+			defer close(bad)
+			last := 0
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				p := tr.Progress()
+				if p.Epoch == 0 {
+					continue // not started
+				}
+				inEpoch := p.Iteration - 7*(p.Epoch-1) // iterations of the epoch in progress
+				want := min(16*inEpoch, 100)
+				if p.Iteration < last || inEpoch < 0 || inEpoch > 6 || p.EpochRecords != want {
+					bad <- fmt.Sprintf("%+v after iteration %d: want %d records of epoch %d", p, last, want, p.Epoch)
+					return
+				}
+				last = p.Iteration
+			}
+		}()
+		err := tr.Run()
+		close(stop)
+		if msg, ok := <-bad; ok {
+			t.Fatal(msg)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := Progress{Epoch: c.epoch, Iteration: c.iterations, EpochRecords: c.records, Loss: tr.State.Loss}
+		if p := tr.Progress(); p != want || p.Loss <= 0 {
+			t.Fatalf("after the run: %+v, want %+v with a positive loss", p, want)
 		}
 	}
 }

@@ -94,31 +94,42 @@ const minParallelFlops = 2e6
 // Cancel asks Run to stop after the current iteration.
 func (t *Trainer) Cancel() { t.cancelled.Store(true) }
 
-// Progress is the epoch and iteration of State. Unlike State, it may be
-// read while Run runs, from any goroutine (Python polls it).
-func (t *Trainer) Progress() (epoch, iteration int) { return t.progress.load() }
+// Progress is where a run is. Unlike State, it may be read while Run runs,
+// from any goroutine (Python polls it for its progress bar).
+func (t *Trainer) Progress() Progress { return t.progress.load() }
 
-// progress is a seqlock over two counters, so that a reader never pairs
-// one iteration's epoch with another's iteration; the loop publishes with
-// four atomic stores and no lock.
-type progress struct {
-	seq              atomic.Uint64 // odd while a store is under way
-	epoch, iteration atomic.Int64
+// Progress is a run's position after its last finished iteration.
+type Progress struct {
+	Epoch, Iteration int
+	EpochRecords     int     // records of the epoch in progress trained so far (all tasks')
+	Loss             float64 // the last iteration's loss (0 before the first)
 }
 
-func (p *progress) store(s *State) {
+// progress is a seqlock over Progress, so that a reader never pairs one
+// iteration's epoch with another's iteration; the loop publishes with
+// atomic stores and no lock.
+type progress struct {
+	seq                       atomic.Uint64 // odd while a store is under way
+	epoch, iteration, records atomic.Int64
+	loss                      atomic.Uint64 // float64 bits
+}
+
+func (p *progress) store(s *State, epochRecords int) {
 	p.seq.Add(1)
 	p.epoch.Store(int64(s.Epoch))
 	p.iteration.Store(int64(s.Iteration))
+	p.records.Store(int64(epochRecords))
+	p.loss.Store(math.Float64bits(s.Loss))
 	p.seq.Add(1)
 }
 
-func (p *progress) load() (epoch, iteration int) {
+func (p *progress) load() Progress {
 	for {
 		seq := p.seq.Load()
-		epoch, iteration = int(p.epoch.Load()), int(p.iteration.Load())
+		out := Progress{Epoch: int(p.epoch.Load()), Iteration: int(p.iteration.Load()),
+			EpochRecords: int(p.records.Load()), Loss: math.Float64frombits(p.loss.Load())}
 		if seq%2 == 0 && p.seq.Load() == seq {
-			return epoch, iteration
+			return out
 		}
 		runtime.Gosched()
 	}
@@ -294,7 +305,7 @@ func (t *Trainer) Run() (err error) {
 
 	nn.SetTraining(t.Model, true)
 	t.State = t.at.State
-	t.progress.store(&t.State)
+	t.progress.store(&t.State, t.at.Cursor)
 	start := time.Now().Add(-time.Duration(t.at.Elapsed * float64(time.Second)))
 	lastLog, logged := time.Now(), -1
 	recordsSinceLog := 0
@@ -325,7 +336,7 @@ func (t *Trainer) Run() (err error) {
 			shuffler.Shuffle(order)
 			t.at.Shuffles++
 		}
-		t.progress.store(&t.State)
+		t.progress.store(&t.State, pos)
 		now := time.Now()
 		if logged < 0 || now.Sub(lastLog) >= t.LogInterval || t.End(&t.State) {
 			t.logProgress(epoch, done, n, recordsSinceLog, loss, start, lastLog, now)

@@ -7,8 +7,9 @@ rank DRIVER_RANK); a connection that does not is closed and logged, and the
 run goes on. Then both sides exchange typed JSON messages, one per line:
 
   task -> driver  {"type": "register", "segment": s, "rank": r, "addr": "host:port"}
-                  {"type": "progress", "lines": [...]}     (task 0's progress lines)
-                 {"type": "summary", "scalars": [[tag, step, value, wall], ...]}  (task 0's TrainSummary scalars)
+                  {"type": "progress", "lines": [...], "epoch": e, "iteration": i,
+                   "epoch_records": r, "loss": l}         (task 0's progress lines and position)
+                  {"type": "summary", "scalars": [[tag, step, value, wall], ...]}  (task 0's TrainSummary scalars)
                   {"type": "rejected", "lines": [...]}     (strangers its mesh port dropped)
                   {"type": "result", "segment": s, "group": g, ...}  (a task's share of the segment's end)
   driver -> task  {"type": "peers", "peers": [addresses in rank order], "group": g}
@@ -253,6 +254,7 @@ class Driver(object):
     # messages; summary_error keeps the first exception it raised.
     on_summary = None
     summary_error = None
+    on_progress = None  # called with task 0's progress messages (the driver's progress bar)
 
     def __init__(self, bind, advertise, secret, ranks, timeout, log, encrypt=False, ports=None):
         self.secret, self.ranks, self.timeout, self.log = bytes.fromhex(secret), ranks, timeout, log
@@ -338,6 +340,8 @@ class Driver(object):
         elif kind == "progress":
             for line in msg.get("lines", []):
                 self.log.info("%s", line)
+            if self.on_progress is not None and "iteration" in msg:
+                self.on_progress(msg)
         elif kind == "summary":
             if rank == 0 and self.on_summary is not None and self.summary_error is None:
                 try:

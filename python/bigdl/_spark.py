@@ -36,6 +36,7 @@ import numpy as np
 
 from bigdl import _channel, _native
 from bigdl._arrays import features_and_labels
+from bigdl.optim._progress import progress_bar
 from bigdl.util.common import bigdl_logger
 
 DEFAULT_SYNC_TIMEOUT = 90.0
@@ -279,11 +280,14 @@ def _train_partition(payload, iterator):
         del x, y
         clock["setup"] = time.time()
         _native.call(opt, "start")
+        sent = None
         while True:
             status, _ = _native.call(opt, "wait", {"seconds": 0.2})
-            if rank == 0 and status["lines"]:
+            if rank == 0 and (status["lines"] or status["iteration"] != sent):
+                sent = status["iteration"]
                 try:
-                    ch.send({"type": "progress", "lines": status["lines"]})
+                    ch.send(dict({k: status[k] for k in ("lines", "epoch", "iteration", "epoch_records", "loss")},
+                                 type="progress"))
                 except OSError:
                     pass  # progress is a convenience: training goes on without it
             if status.get("scalars"):
@@ -516,7 +520,10 @@ def _optimize(opt, log, rdd, counts):
     channel.before_peers = _test_before_peers
     summaries = _DriverSummaries(opt, channel)
     start = time.time()
+    bar = None
     try:
+        bar = progress_bar(total, opt._batch_size, opt._end_trigger, log)
+        channel.on_progress = bar.update
         while not _native.call(0, "trigger_fires", {"trigger": opt._end_trigger, "state": pos["state"]})[0]:
             channel.start_segment(segments)
             clock = {"start": time.time()}
@@ -597,6 +604,8 @@ def _optimize(opt, log, rdd, counts):
             if not stopped:
                 break
     finally:
+        if bar is not None:
+            bar.close()
         channel.close()
     if pos["resume"] and pos["resume"][0]:
         method._call("set_run", {"position": _run_position(pos, total)})

@@ -11,9 +11,10 @@ import os
 import numpy as np
 
 from bigdl import _native
-from bigdl._arrays import features_and_labels
+from bigdl._arrays import _records, features_and_labels
 from bigdl.nn.criterion import ClassNLLCriterion, Criterion
 from bigdl.nn.layer import ActivityRegularization, Layer, _path_arg  # noqa: F401 (BigDL exports it here too)
+from bigdl.optim._progress import progress_bar, show_progress_bar  # noqa: F401 (the bar's switch)
 from bigdl.optim._regularizers import L1L2Regularizer, L1Regularizer, L2Regularizer, Regularizer  # noqa: F401
 from bigdl.optim._schedules import (Default, Exponential, LearningRateSchedule, MultiStep,  # noqa: F401
                                     NaturalExp, Plateau, Poly, SequentialSchedule, Step, Warmup, schedule_spec)
@@ -515,7 +516,8 @@ class BaseOptimizer(JavaValue):
             if v is not None:
                 _native.call(handle, "set_data", {"which": "validation"}, list(v["arrays"]))
             _native.call(handle, "start")
-            status = self._follow(handle, log)
+            with progress_bar(_records(y)[0], self._batch_size, self._end_trigger, log) as bar:
+                status = self._follow(handle, log, bar)
         finally:
             _native.free(handle)
             del method
@@ -524,13 +526,15 @@ class BaseOptimizer(JavaValue):
         return self.model
 
     @staticmethod
-    def _follow(handle, log):
-        """Logs progress until the run ends; on Ctrl-C, cancels and re-raises."""
+    def _follow(handle, log, bar):
+        """Logs progress and moves the bar until the run ends; on Ctrl-C,
+        cancels and re-raises."""
         try:
             while True:
                 status, _ = _native.call(handle, "wait", {"seconds": 0.1})
                 for line in status["lines"]:
                     log.info(line)
+                bar.update(status)
                 if not status["running"]:
                     return status
         except KeyboardInterrupt:

@@ -310,6 +310,11 @@ def create_spark_conf():
         conf.set("spark.pyspark.python", sys.executable)
     # PySpark's driver picks the workers' interpreter from PYSPARK_PYTHON.
     os.environ.setdefault("PYSPARK_PYTHON", conf.get("spark.pyspark.python"))
+    # Spark's console bar (stage counts, on the JVM's stderr) would draw over the line of
+    # optimize()'s bar; where that bar may show, Spark's is off unless the application set it.
+    from bigdl.optim._progress import bar_possible
+    if not conf.contains("spark.ui.showConsoleProgress") and bar_possible():
+        conf.set("spark.ui.showConsoleProgress", "false")
     return conf
 
 
