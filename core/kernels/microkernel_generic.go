@@ -22,6 +22,9 @@ var genericSet = &kernelSet{
 	relu:         reluGo,
 	reluBackward: reluBackwardGo,
 	dot:          dotGo,
+	mul:          mulGo,
+	addProduct:   addProductGo,
+	sum:          sumGo,
 }
 
 var _ = register(genericSet)
