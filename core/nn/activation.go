@@ -92,9 +92,14 @@ func NewTanh() Module {
 	return tanhLayer{newElementwise("Tanh", map[string]any{}, nil, nil)}
 }
 
-// NewSigmoid is 1/(1+e^-x).
+// NewSigmoid is 1/(1+e^-x), on the vector kernels; f and df define it for
+// TestFastSlicesMatchTheirRows.
 func NewSigmoid() Module {
-	return newElementwise("Sigmoid", map[string]any{},
+	e := newElementwise("Sigmoid", map[string]any{},
 		func(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) },
 		func(x, y float32) float32 { return y * (1 - y) })
+	return fastElementwise{e, &sliceFns{
+		fwd: kernels.Sigmoid,
+		bwd: func(g, gy, _, y []float32) { kernels.SigmoidBackward(g, gy, y) },
+	}}
 }
