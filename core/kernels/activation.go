@@ -169,6 +169,26 @@ func SoftSignBackward(dst, gradOut, in []float32) {
 	softSignBackwardGo(dst[n:], gradOut[n:], in[n:])
 }
 
+// Sqrt sets dst[i] = √src[i], correctly rounded (NaN below 0).
+func Sqrt(dst, src []float32) {
+	sameLen("Sqrt", len(dst), len(src))
+	n := sqrtSIMD(dst, src)
+	for i := n; i < len(src); i++ {
+		dst[i] = float32(math.Sqrt(float64(src[i])))
+	}
+}
+
+// SqrtBackward sets dst[i] = gradOut[i]/(2·out[i]), the gradient through a
+// Sqrt whose output was out. dst may alias gradOut.
+func SqrtBackward(dst, gradOut, out []float32) {
+	sameLen("SqrtBackward (dst vs gradOut)", len(dst), len(gradOut))
+	sameLen("SqrtBackward (dst vs out)", len(dst), len(out))
+	n := sqrtBackwardSIMD(dst, gradOut, out)
+	for i := n; i < len(dst); i++ {
+		dst[i] = gradOut[i] / (out[i] + out[i])
+	}
+}
+
 // Line is y = Slope·x + Intercept.
 type Line struct{ Slope, Intercept float32 }
 

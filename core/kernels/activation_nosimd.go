@@ -14,5 +14,7 @@ func softplusFromLog1pSIMD(dst, x, l []float32, beta, threshold float32) int    
 func softplusGradFromExpSIMD(dst, gy, x, u []float32, beta, threshold float32) int { return 0 }
 func softSignSIMD(dst, src []float32) int                                          { return 0 }
 func softSignBackwardSIMD(dst, gy, x []float32) int                                { return 0 }
+func sqrtSIMD(dst, src []float32) int                                              { return 0 }
+func sqrtBackwardSIMD(dst, gy, y []float32) int                                    { return 0 }
 func piecewiseSIMD(dst, src []float32, p *Piecewise) int                           { return 0 }
 func piecewiseBackwardSIMD(dst, gy, x []float32, g *PiecewiseGrad) int             { return 0 }

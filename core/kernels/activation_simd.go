@@ -4,6 +4,8 @@ package kernels
 
 import "strings"
 
+//go:generate go run gen_activation.go
+
 // lanes is the vector width, in float32s, of the active set's element-wise
 // passes (Tanh and activation.go): 16 for the AVX-512 sets, 8 for the AVX2
 // ones, 0 for the portable set.
@@ -116,6 +118,26 @@ func softSignBackwardSIMD(dst, gy, x []float32) int {
 		return softSignBackwardAVX512(dst, gy, x)
 	case 8:
 		return softSignBackwardAVX2(dst, gy, x)
+	}
+	return 0
+}
+
+func sqrtSIMD(dst, src []float32) int {
+	switch lanes() {
+	case 16:
+		return sqrtAVX512(dst, src)
+	case 8:
+		return sqrtAVX2(dst, src)
+	}
+	return 0
+}
+
+func sqrtBackwardSIMD(dst, gy, y []float32) int {
+	switch lanes() {
+	case 16:
+		return sqrtBackwardAVX512(dst, gy, y)
+	case 8:
+		return sqrtBackwardAVX2(dst, gy, y)
 	}
 	return 0
 }

@@ -369,6 +369,11 @@ func fastSlices(class string, cfg map[string]any) *sliceFns {
 			fwd: kernels.Exp,
 			bwd: func(g, gy, _, y []float32) { kernels.Mul(g, gy, y) },
 		}
+	case "Sqrt":
+		return &sliceFns{
+			fwd: kernels.Sqrt,
+			bwd: func(g, gy, _, y []float32) { kernels.SqrtBackward(g, gy, y) },
+		}
 	case "Square":
 		return &sliceFns{
 			fwd: func(y, x []float32) { kernels.Mul(y, x, x) },
