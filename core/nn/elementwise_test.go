@@ -238,3 +238,56 @@ func TestBroadcastRunsMatchElementLoop(t *testing.T) {
 		restore()
 	}
 }
+
+// PReLU runs plane by plane on the vector kernels where a slope covers a
+// plane (a shared slope, or an image's pixels per channel) and as a loop
+// where the slope changes at every feature; both against the definition,
+// zeros and NaN included, on every kernel set, allocating nothing.
+func TestPReLUPlanesMatchDefinition(t *testing.T) {
+	cases := []struct {
+		n  int
+		in []int
+	}{{0, []int{5, 6}}, {3, []int{2, 3, 4, 5}}, {3, []int{3, 17, 1}}, {4, []int{5, 4}}}
+	r := rand.New(rand.NewSource(33))
+	for _, set := range kernels.Available() {
+		restore, err := kernels.Force(set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cases {
+			p := NewPReLU(c.n)
+			for i := range p.Weight.Value.Data {
+				p.Weight.Value.Data[i] = float32(r.NormFloat64())
+			}
+			SetGradsOverwritten(p, true)
+			x, gy := randTensor(r, c.in...), randTensor(r, c.in...)
+			x.Data[0], x.Data[1], x.Data[len(x.Data)-1] = 0, float32(math.Copysign(0, -1)), float32(math.NaN())
+			y, g := p.Forward(x), p.Backward(x, gy)
+			ch, inner := p.planes(x)
+			gw := make([]float64, len(p.Weight.Value.Data))
+			for i, v := range x.Data {
+				k := (i / inner) % ch
+				w := p.Weight.Value.Data[k]
+				want, wantG := v, gy.Data[i]
+				if !(v > 0) {
+					want, wantG = w*v, w*gy.Data[i]
+					gw[k] += float64(v) * float64(gy.Data[i])
+				}
+				if !(y.Data[i] == want || y.Data[i] != y.Data[i] && want != want) || g.Data[i] != wantG {
+					t.Fatalf("PReLU(%d) on %v, kernels %s: element %d (x %v) gives (%v, %v), want (%v, %v)",
+						c.n, c.in, set, i, v, y.Data[i], g.Data[i], want, wantG)
+				}
+			}
+			for k, want := range gw {
+				got := float64(p.Weight.Grad.Data[k])
+				if !(math.Abs(got-want) <= 1e-5*(1+math.Abs(want)) || math.IsNaN(got) && math.IsNaN(want)) {
+					t.Fatalf("PReLU(%d) on %v, kernels %s: slope gradient %d is %v, want %v", c.n, c.in, set, k, got, want)
+				}
+			}
+			if allocs := testing.AllocsPerRun(5, func() { p.Forward(x); p.Backward(x, gy) }); allocs != 0 {
+				t.Errorf("PReLU(%d) on %v, kernels %s: %v allocations a step", c.n, c.in, set, allocs)
+			}
+		}
+		restore()
+	}
+}
