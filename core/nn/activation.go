@@ -57,8 +57,12 @@ func init() {
 	Register("Tanh", func(a *Args) (Module, error) { return NewTanh(), nil })
 	Register("Sigmoid", func(a *Args) (Module, error) { return NewSigmoid(), nil })
 	Register("Identity", func(a *Args) (Module, error) {
-		return newElementwise("Identity", map[string]any{}, func(x float32) float32 { return x },
-			func(x, y float32) float32 { return 1 }), nil
+		e := newElementwise("Identity", map[string]any{}, func(x float32) float32 { return x },
+			func(x, y float32) float32 { return 1 })
+		return fastElementwise{e, &sliceFns{
+			fwd: func(y, x []float32) { copy(y, x) },
+			bwd: func(g, gy, _, _ []float32) { copy(g, gy) },
+		}}, nil
 	})
 }
 
