@@ -189,6 +189,26 @@ func SqrtBackward(dst, gradOut, out []float32) {
 	}
 }
 
+// Log sets dst[i] = ln src[i] (−Inf at 0, NaN below, subnormals included),
+// within 2e-7 relative of the exact value (TestLogSweep).
+func Log(dst, src []float32) {
+	sameLen("Log", len(dst), len(src))
+	n := logSIMD(dst, src)
+	for i := n; i < len(src); i++ {
+		dst[i] = float32(math.Log(float64(src[i])))
+	}
+}
+
+// Div sets dst[i] = x[i]/y[i] (Log's gradient, gradOut/in); dst may be x or y.
+func Div(dst, x, y []float32) {
+	sameLen("Div (dst vs x)", len(dst), len(x))
+	sameLen("Div (dst vs y)", len(dst), len(y))
+	n := divSIMD(dst, x, y)
+	for i := n; i < len(dst); i++ {
+		dst[i] = x[i] / y[i]
+	}
+}
+
 // Line is y = Slope·x + Intercept.
 type Line struct{ Slope, Intercept float32 }
 

@@ -142,6 +142,26 @@ func sqrtBackwardSIMD(dst, gy, y []float32) int {
 	return 0
 }
 
+func logSIMD(dst, src []float32) int {
+	switch lanes() {
+	case 16:
+		return logAVX512(dst, src)
+	case 8:
+		return logAVX2(dst, src)
+	}
+	return 0
+}
+
+func divSIMD(dst, x, y []float32) int {
+	switch lanes() {
+	case 16:
+		return divAVX512(dst, x, y)
+	case 8:
+		return divAVX2(dst, x, y)
+	}
+	return 0
+}
+
 func piecewiseSIMD(dst, src []float32, p *Piecewise) int {
 	switch lanes() {
 	case 16:

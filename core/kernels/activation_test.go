@@ -93,6 +93,12 @@ func actCases() []actCase {
 		{name: "SqrtBackward", scale: 10, rel: 6e-8, forward: Sqrt,
 			run: func(dst, _, gy, y []float32) { SqrtBackward(dst, gy, y) },
 			ref: func(_, gy, y float64) float64 { return gy / (2 * y) }},
+		{name: "Log", scale: 10, rel: 2e-7,
+			run: func(dst, x, _, _ []float32) { Log(dst, x) },
+			ref: func(x, _, _ float64) float64 { return math.Log(x) }},
+		{name: "DivBackward", scale: 10, rel: 6e-8,
+			run: func(dst, x, gy, _ []float32) { Div(dst, gy, x) },
+			ref: func(x, gy, _ float64) float64 { return gy / x }},
 		{name: "SoftSign", scale: 10, rel: 3e-7,
 			run: func(dst, x, _, _ []float32) { SoftSign(dst, x) },
 			ref: func(x, _, _ float64) float64 { return x / (1 + math.Abs(x)) }},
@@ -349,6 +355,8 @@ func TestActivationLengthMismatchPanics(t *testing.T) {
 		"SoftSign":          func() { SoftSign(a, b) },
 		"SoftSignBackward":  func() { SoftSignBackward(a, a, b) },
 		"Sqrt":              func() { Sqrt(a, b) },
+		"Log":               func() { Log(a, b) },
+		"Div":               func() { Div(a, a, b) },
 		"SqrtBackward":      func() { SqrtBackward(a, b, a) },
 		"PiecewiseLinear":   func() { PiecewiseLinear(a, b, p) },
 		"PiecewiseBackward": func() { PiecewiseBackward(a, b, a, g) },
@@ -382,5 +390,30 @@ func TestActivationsAllocateNothing(t *testing.T) {
 		if allocs != 0 {
 			t.Errorf("activation kernels allocated %v times per round", allocs)
 		}
+	})
+}
+
+// The logarithm over every binade, subnormals included: a sweep of bit
+// patterns (every 4093rd positive float32) through Log on every set.
+func TestLogSweep(t *testing.T) {
+	var x []float32
+	for b := uint32(1); b < 0x7f800000; b += 4093 {
+		x = append(x, math.Float32frombits(b))
+	}
+	x = append(x, 1, math.Nextafter32(1, 0), math.Nextafter32(1, 2), math.MaxFloat32)
+	forEachVecPath(t, func(t *testing.T) {
+		y := make([]float32, len(x))
+		Log(y, x)
+		worst := 0.0
+		for i, v := range x {
+			ref := math.Log(float64(v))
+			if !closeToRefSub(y[i], ref, 2e-7, 0) {
+				t.Fatalf("log(%v) = %v, want %v (relative error %.3g)", v, y[i], ref, math.Abs(float64(y[i])-ref)/math.Abs(ref))
+			}
+			if ref != 0 {
+				worst = math.Max(worst, math.Abs(float64(y[i])-ref)/math.Abs(ref))
+			}
+		}
+		t.Logf("%d values, largest relative error %.3g", len(x), worst)
 	})
 }

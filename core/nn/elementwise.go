@@ -369,6 +369,11 @@ func fastSlices(class string, cfg map[string]any) *sliceFns {
 			fwd: kernels.Exp,
 			bwd: func(g, gy, _, y []float32) { kernels.Mul(g, gy, y) },
 		}
+	case "Log":
+		return &sliceFns{
+			fwd: kernels.Log,
+			bwd: func(g, gy, x, _ []float32) { kernels.Div(g, gy, x) },
+		}
 	case "Sqrt":
 		return &sliceFns{
 			fwd: kernels.Sqrt,

@@ -95,7 +95,7 @@ func TestFastSlicesMatchTheirRows(t *testing.T) {
 		"Negative": nil, "Square": nil, "Threshold": {"th": 0.25, "v": -2.0}, "BinaryThreshold": {"th": -0.5},
 		"HardShrink": {"the_lambda": 0.5}, "SoftShrink": {"the_lambda": 0.25}, "HardSigmoid": nil, "Abs": nil,
 		"GradientReversal": {"the_lambda": 0.5}, "ELU": {"alpha": 0.7}, "SoftPlus": {"beta": 2.0},
-		"LogSigmoid": nil, "SoftSign": nil, "Exp": nil, "Sqrt": nil, "Identity": nil,
+		"LogSigmoid": nil, "SoftSign": nil, "Exp": nil, "Sqrt": nil, "Identity": nil, "Log": nil,
 	}
 	kinks := []float32{-7, -6, -2.5, -2, -1, -0.5, -0.25, 0, 0.25, 0.5, 1, 2, 2.5, 6, 7, 10, 10.5, -80, 80, 200,
 		float32(math.Inf(1)), float32(math.Inf(-1)), float32(math.NaN()), float32(math.Copysign(0, -1))}
