@@ -191,11 +191,19 @@ func SqrtBackward(dst, gradOut, out []float32) {
 
 // Log sets dst[i] = ln src[i] (−Inf at 0, NaN below, subnormals included),
 // within 2e-7 relative of the exact value (TestLogSweep).
+//
+// x = 2^e·(1+u) with 1+u in [√2/2, √2), then log x = e·ln 2 + log1p(u) with
+// the log1p pass, whose series holds for u in [−0.3, 0.42] too.
 func Log(dst, src []float32) {
 	sameLen("Log", len(dst), len(src))
-	n := logSIMD(dst, src)
-	for i := n; i < len(src); i++ {
-		dst[i] = float32(math.Log(float64(src[i])))
+	var u, e [expChunk]float32
+	for off := 0; off < len(src); off += expChunk {
+		x, d := chunk(src, off), chunk(dst, off)
+		n := logSplitSIMD(u[:len(x)], e[:len(x)], x)
+		logSplitGo(u[n:len(x)], e[n:len(x)], x[n:])
+		log1pPass(u[:len(x)])
+		n = logCombineSIMD(d, x, e[:len(x)], u[:len(x)])
+		logCombineGo(d[n:], x[n:], e[n:len(x)], u[n:len(x)])
 	}
 }
 
@@ -435,6 +443,37 @@ func softplusGradFromExpGo(dst, gy, x, u []float32, beta, threshold float32) {
 			s = 1
 		}
 		dst[i] = gy[i] * s
+	}
+}
+
+func logSplitGo(u, e, x []float32) {
+	for i, v := range x {
+		ev := float32(0)
+		if v < 0x1p-126 {
+			v, ev = v*0x1p23, -23
+		}
+		bits := int32(math.Float32bits(v))
+		ev += float32(bits>>23 - expBiasOne)
+		m := math.Float32frombits(uint32(bits&0x7fffff | 0x3f800000))
+		if m > math.Sqrt2 {
+			m, ev = m*0.5, ev+1
+		}
+		u[i], e[i] = m-1, ev
+	}
+}
+
+func logCombineGo(dst, x, e, l []float32) {
+	for i, v := range x {
+		switch {
+		case v == 0:
+			dst[i] = float32(math.Inf(-1))
+		case v < 0:
+			dst[i] = float32(math.NaN())
+		case v != v || v > math.MaxFloat32:
+			dst[i] = v
+		default:
+			dst[i] = e[i]*expC1 + (e[i]*expC2 + l[i])
+		}
 	}
 }
 

@@ -267,44 +267,45 @@ func sqrtBackwardAVX512(dst, gy, y []float32) int {
 	return i
 }
 
-// logAVX512: x = 2^e·m with m in [√2/2, √2) (subnormals scaled by 2^23 first),
-// log x = e·ln 2 + log1p(m − 1) with log1pAVX512's series, which holds for
-// m − 1 in [−0.3, 0.42] as well; 0, negatives, +Inf and NaN as math.Log.
-func logAVX512(dst, src []float32) int {
-	dst = dst[:len(src)]
+// logSplitAVX512 writes x = 2^e·(1+u) with 1+u in [√2/2, √2), subnormals scaled
+// by 2^23 first: Log's first pass (see logSplitGo).
+func logSplitAVX512(u, e, x []float32) int {
+	u, e = u[:len(x)], e[:len(x)]
 	b, bi := archsimd.BroadcastFloat32x16, archsimd.BroadcastInt32x16
-	var zero archsimd.Float32x16
 	minNormal, two23, subExp := b(0x1p-126), b(0x1p23), b(-23)
 	mantissa, oneBits, bias := bi(0x7fffff), bi(0x3f800000), bi(expBiasOne)
-	sqrt2, half, one, two := b(math.Sqrt2), b(0.5), b(1), b(2)
-	ln2hi, ln2lo := b(expC1), b(expC2)
-	negInf, nan, inf := bi(-0x800000).AsFloat32x16(), bi(0x7fc00000).AsFloat32x16(), bi(0x7f800000).AsFloat32x16()
-	c15, c13, c11, c9, c7, c5, c3 := b(log1pC15), b(log1pC13), b(log1pC11), b(log1pC9), b(log1pC7), b(log1pC5), b(log1pC3)
+	sqrt2, half, one := b(math.Sqrt2), b(0.5), b(1)
 	i := 0
-	for ; i+16 <= len(src); i += 16 {
-		x := archsimd.LoadFloat32x16Slice(src[i:])
-		sub := x.Less(minNormal)
-		bits := x.Mul(two23).Merge(x, sub).AsInt32x16()
-		e := bits.ShiftAllRight(23).Sub(bias).ConvertToFloat32().Add(subExp.Masked(sub))
+	for ; i+16 <= len(x); i += 16 {
+		v := archsimd.LoadFloat32x16Slice(x[i:])
+		sub := v.Less(minNormal)
+		bits := v.Mul(two23).Merge(v, sub).AsInt32x16()
+		ev := bits.ShiftAllRight(23).Sub(bias).ConvertToFloat32().Add(subExp.Masked(sub))
 		m := bits.And(mantissa).Or(oneBits).AsFloat32x16()
 		big := m.Greater(sqrt2)
-		m = m.Mul(half).Merge(m, big)
-		e = e.Add(one).Merge(e, big)
-		u := m.Sub(one)
-		s := u.Div(u.Add(two))
-		s2 := s.Mul(s)
-		l := s2.MulAdd(c15, c13)
-		l = l.MulAdd(s2, c11)
-		l = l.MulAdd(s2, c9)
-		l = l.MulAdd(s2, c7)
-		l = l.MulAdd(s2, c5)
-		l = l.MulAdd(s2, c3)
-		t := s.Add(s)
-		r := e.MulAdd(ln2lo, t.Mul(s2).MulAdd(l, t))
-		r = e.MulAdd(ln2hi, r)
-		r = negInf.Merge(r, x.Equal(zero))
-		r = nan.Merge(r, x.Less(zero))
-		x.Merge(r, x.Equal(inf).Or(x.NotEqual(x))).StoreSlice(dst[i:])
+		m.Mul(half).Merge(m, big).Sub(one).StoreSlice(u[i:])
+		ev.Add(one).Merge(ev, big).StoreSlice(e[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+	return i
+}
+
+// logCombineAVX512 is Log's last pass: e·ln 2 + log1p(u), and 0, negatives,
+// +Inf and NaN as math.Log gives them.
+func logCombineAVX512(dst, x, e, l []float32) int {
+	dst, e, l = dst[:len(x)], e[:len(x)], l[:len(x)]
+	b, bi := archsimd.BroadcastFloat32x16, archsimd.BroadcastInt32x16
+	var zero archsimd.Float32x16
+	ln2hi, ln2lo := b(expC1), b(expC2)
+	negInf, nan, inf := bi(-0x800000).AsFloat32x16(), bi(0x7fc00000).AsFloat32x16(), bi(0x7f800000).AsFloat32x16()
+	i := 0
+	for ; i+16 <= len(x); i += 16 {
+		v, ev := archsimd.LoadFloat32x16Slice(x[i:]), archsimd.LoadFloat32x16Slice(e[i:])
+		r := ev.MulAdd(ln2lo, archsimd.LoadFloat32x16Slice(l[i:]))
+		r = ev.MulAdd(ln2hi, r)
+		r = negInf.Merge(r, v.Equal(zero))
+		r = nan.Merge(r, v.Less(zero))
+		v.Merge(r, v.Equal(inf).Or(v.NotEqual(v))).StoreSlice(dst[i:])
 	}
 	archsimd.ClearAVXUpperBits()
 	return i

@@ -16,7 +16,8 @@ func softSignSIMD(dst, src []float32) int                                       
 func softSignBackwardSIMD(dst, gy, x []float32) int                                { return 0 }
 func sqrtSIMD(dst, src []float32) int                                              { return 0 }
 func sqrtBackwardSIMD(dst, gy, y []float32) int                                    { return 0 }
-func logSIMD(dst, src []float32) int                                               { return 0 }
+func logSplitSIMD(u, e, x []float32) int                                           { return 0 }
+func logCombineSIMD(dst, x, e, l []float32) int                                    { return 0 }
 func divSIMD(dst, x, y []float32) int                                              { return 0 }
 func piecewiseSIMD(dst, src []float32, p *Piecewise) int                           { return 0 }
 func piecewiseBackwardSIMD(dst, gy, x []float32, g *PiecewiseGrad) int             { return 0 }

@@ -142,12 +142,22 @@ func sqrtBackwardSIMD(dst, gy, y []float32) int {
 	return 0
 }
 
-func logSIMD(dst, src []float32) int {
+func logSplitSIMD(u, e, x []float32) int {
 	switch lanes() {
 	case 16:
-		return logAVX512(dst, src)
+		return logSplitAVX512(u, e, x)
 	case 8:
-		return logAVX2(dst, src)
+		return logSplitAVX2(u, e, x)
+	}
+	return 0
+}
+
+func logCombineSIMD(dst, x, e, l []float32) int {
+	switch lanes() {
+	case 16:
+		return logCombineAVX512(dst, x, e, l)
+	case 8:
+		return logCombineAVX2(dst, x, e, l)
 	}
 	return 0
 }

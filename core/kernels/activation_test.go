@@ -384,6 +384,7 @@ func TestActivationsAllocateNothing(t *testing.T) {
 			SoftPlus(y, x, 1, 20)
 			SoftPlusBackward(y, gy, x, 1, 20)
 			LogSigmoid(y, x)
+			Log(y, x)
 			PiecewiseLinear(y, x, &p.f)
 			PiecewiseBackward(y, gy, x, &p.g)
 		})
