@@ -324,17 +324,23 @@ func TestExpSweep(t *testing.T) {
 	for b := uint32(0); b < 0x7f800000; b += 4093 {
 		x = append(x, math.Float32frombits(b), -math.Float32frombits(b))
 	}
+	sweep(t, x, Exp, math.Exp, 1e-6, 1)
+}
+
+// sweep checks kernel against ref at every x on every set, subnormal
+// results within steps subnormal steps, and logs the largest relative error.
+func sweep(t *testing.T, x []float32, kernel func(dst, src []float32), ref func(float64) float64, rel, steps float64) {
 	forEachVecPath(t, func(t *testing.T) {
 		y := make([]float32, len(x))
-		Exp(y, x)
+		kernel(y, x)
 		worst := 0.0
 		for i, v := range x {
-			ref := math.Exp(float64(v))
-			if !closeToRefSub(y[i], ref, 1e-6, 1) {
-				t.Fatalf("exp(%v) = %v, want %v", v, y[i], ref)
+			want := ref(float64(v))
+			if !closeToRefSub(y[i], want, rel, steps) {
+				t.Fatalf("at %v: got %v, want %v (relative error %.3g)", v, y[i], want, math.Abs(float64(y[i])-want)/math.Abs(want))
 			}
-			if w := float64(float32(ref)); w > 0x1p-126 && !math.IsInf(w, 0) {
-				worst = math.Max(worst, math.Abs(float64(y[i])-ref)/ref)
+			if w := math.Abs(float64(float32(want))); w > 0x1p-126 && !math.IsInf(w, 0) {
+				worst = math.Max(worst, math.Abs(float64(y[i])-want)/w)
 			}
 		}
 		t.Logf("%d values, largest relative error %.3g", len(x), worst)
@@ -402,19 +408,5 @@ func TestLogSweep(t *testing.T) {
 		x = append(x, math.Float32frombits(b))
 	}
 	x = append(x, 1, math.Nextafter32(1, 0), math.Nextafter32(1, 2), math.MaxFloat32)
-	forEachVecPath(t, func(t *testing.T) {
-		y := make([]float32, len(x))
-		Log(y, x)
-		worst := 0.0
-		for i, v := range x {
-			ref := math.Log(float64(v))
-			if !closeToRefSub(y[i], ref, 2e-7, 0) {
-				t.Fatalf("log(%v) = %v, want %v (relative error %.3g)", v, y[i], ref, math.Abs(float64(y[i])-ref)/math.Abs(ref))
-			}
-			if ref != 0 {
-				worst = math.Max(worst, math.Abs(float64(y[i])-ref)/math.Abs(ref))
-			}
-		}
-		t.Logf("%d values, largest relative error %.3g", len(x), worst)
-	})
+	sweep(t, x, Log, math.Log, 2e-7, 0)
 }
