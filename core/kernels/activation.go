@@ -51,11 +51,11 @@ const (
 	expHi      = 89   // e^89 overflows float32: the result is +Inf
 	expLo      = -104 // e^-104 rounds to 0
 	expM1Lo    = -87  // e^-87 − 1 is −1 in float32, and 2^n stays normal
-	expBiasOne = 127
+	expBiasOne = 127  // float32's exponent bias: the bits of 1.0 are 127<<23
 )
 
-// log1p(u) for u in [0, 1] as 2·atanh(s), s = u/(2+u) ≤ 1/3: the odd
-// series 2s·(1 + s²/3 + s⁴/5 + … + s¹⁴/15) leaves out less than 2e-9.
+// log1p(u) for u in [−0.3, 1] as 2·atanh(s), s = u/(2+u), |s| ≤ 1/3: the
+// odd series 2s·(1 + s²/3 + s⁴/5 + … + s¹⁴/15) leaves out less than 2e-9.
 const (
 	log1pC3  = 1.0 / 3
 	log1pC5  = 1.0 / 5
