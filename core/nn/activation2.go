@@ -232,17 +232,13 @@ func (r *RReLU) Forward(x *tensor.Tensor) *tensor.Tensor {
 			rng.Global.Do(draw)
 		}
 	} else {
+		// The slope is the mean where x ≤ 0, else 1 (NaN included, as x ≤ 0 is false).
 		mean := float32((r.Lower + r.Upper) / 2)
-		for i, v := range x.Data {
-			r.noise[i] = 1
-			if v <= 0 {
-				r.noise[i] = mean
-			}
-		}
+		slope := kernels.Piecewise{Below: kernels.Line{Intercept: mean}, Inside: kernels.Line{Intercept: mean},
+			Above: kernels.Line{Intercept: 1}, NaN: 1}
+		kernels.PiecewiseLinear(r.noise, x.Data, &slope)
 	}
-	for i, v := range x.Data {
-		r.output.Data[i] = v * r.noise[i]
-	}
+	kernels.Mul(r.output.Data, x.Data, r.noise)
 	return r.output
 }
 
@@ -251,9 +247,7 @@ func (r *RReLU) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 		shapeError(r, "a gradient shaped like the input "+tensor.ShapeString(x.Shape)+" after forward", gy.Shape)
 	}
 	r.gradIn = tensor.Ensure(r.gradIn, x.Shape...)
-	for i, g := range gy.Data {
-		r.gradIn.Data[i] = g * r.noise[i]
-	}
+	kernels.Mul(r.gradIn.Data, gy.Data, r.noise)
 	return r.gradIn
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/bigdl-go/bigdl-go/core/kernels"
+	"github.com/bigdl-go/bigdl-go/core/rng"
 
 	"github.com/bigdl-go/bigdl-go/core/tensor"
 )
@@ -286,6 +287,45 @@ func TestPReLUPlanesMatchDefinition(t *testing.T) {
 			}
 			if allocs := testing.AllocsPerRun(5, func() { p.Forward(x); p.Backward(x, gy) }); allocs != 0 {
 				t.Errorf("PReLU(%d) on %v, kernels %s: %v allocations a step", c.n, c.in, set, allocs)
+			}
+		}
+		restore()
+	}
+}
+
+// RReLU in evaluation mode is x·(lower+upper)/2 where x ≤ 0 and x elsewhere
+// (NaN too), on the vector kernels of every set; training multiplies by the
+// slopes it drew, and the gradient by the same slopes.
+func TestRReLUEvaluationOnKernels(t *testing.T) {
+	r := rand.New(rand.NewSource(35))
+	x, gy := randTensor(r, 3, 13), randTensor(r, 3, 13)
+	x.Data[0], x.Data[1], x.Data[2] = 0, float32(math.Copysign(0, -1)), float32(math.NaN())
+	for _, set := range kernels.Available() {
+		restore, err := kernels.Force(set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, training := range []bool{false, true} {
+			m := mustNew(t, "RReLU", map[string]any{"lower": 0.1, "upper": 0.3}).(*RReLU)
+			m.UseRNG(rng.New(7))
+			SetTraining(m, training)
+			y, g := m.Forward(x), m.Backward(x, gy)
+			for i, v := range x.Data {
+				slope := float32(1)
+				if v <= 0 {
+					slope = float32((0.1 + 0.3) / 2)
+					if training {
+						slope = m.noise[i]
+						if slope < 0.1 || slope > 0.3 {
+							t.Fatalf("kernels %s: drawn slope %v outside [0.1, 0.3]", set, slope)
+						}
+					}
+				}
+				want := v * slope
+				if !(y.Data[i] == want || want != want && y.Data[i] != y.Data[i]) || g.Data[i] != gy.Data[i]*slope {
+					t.Fatalf("kernels %s, training %v: x=%v gives (%v, %v), want (%v, %v)",
+						set, training, v, y.Data[i], g.Data[i], want, gy.Data[i]*slope)
+				}
 			}
 		}
 		restore()
