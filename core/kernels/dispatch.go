@@ -73,6 +73,9 @@ type kernelSet struct {
 	relu         func(dst, src []float32)
 	reluBackward func(dst, gradOut, input []float32)
 	dot          func(x, y []float32) float32
+	mul          func(dst, x, y []float32)
+	addProduct   func(dst, x, y []float32)
+	sum          func(x []float32) float32
 }
 
 // sets holds every compiled-in kernel set by name. Each file adds its set

@@ -35,6 +35,9 @@ var avx2Set = &kernelSet{
 	relu:         reluAVX2,
 	reluBackward: reluBackwardAVX2,
 	dot:          dotAVX2,
+	mul:          mulAVX2,
+	addProduct:   addProductAVX2,
+	sum:          sumAVX2,
 }
 
 var _ = register(avx2Set)

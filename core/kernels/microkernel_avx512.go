@@ -57,6 +57,9 @@ var avx512Set = &kernelSet{
 	relu:         reluAVX512,
 	reluBackward: reluBackwardAVX512,
 	dot:          dotAVX512,
+	mul:          mulAVX512,
+	addProduct:   addProductAVX512,
+	sum:          sumAVX512,
 }
 
 var _ = register(avx512Set)

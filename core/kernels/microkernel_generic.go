@@ -25,6 +25,9 @@ var genericSet = &kernelSet{
 	relu:         reluGo,
 	reluBackward: reluBackwardGo,
 	dot:          dotGo,
+	mul:          mulGo,
+	addProduct:   addProductGo,
+	sum:          sumGo,
 }
 
 var _ = register(genericSet)

@@ -2,26 +2,23 @@
 
 package kernels
 
-import (
-	"simd/archsimd"
-	"strings"
-)
+import "simd/archsimd"
 
 // tanhSIMD computes the full vectors of Tanh with the active set's width and
 // returns how many values it wrote; the generic loop takes the rest.
 func tanhSIMD(dst, src []float32) int {
-	switch {
-	case strings.HasPrefix(active.name, "avx512"):
+	switch lanes() {
+	case 16:
 		return tanh16(dst, src)
-	case active.name == "avx2":
+	case 8:
 		return tanh8(dst, src)
 	}
 	return 0
 }
 
 func tanhBackwardSIMD(dst, gradOut, out []float32) int {
-	switch {
-	case strings.HasPrefix(active.name, "avx512"):
+	switch lanes() {
+	case 16:
 		one := archsimd.BroadcastFloat32x16(1)
 		i := 0
 		for ; i+16 <= len(dst); i += 16 {
@@ -30,7 +27,7 @@ func tanhBackwardSIMD(dst, gradOut, out []float32) int {
 		}
 		archsimd.ClearAVXUpperBits()
 		return i
-	case active.name == "avx2":
+	case 8:
 		one := archsimd.BroadcastFloat32x8(1)
 		i := 0
 		for ; i+8 <= len(dst); i += 8 {

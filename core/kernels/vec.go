@@ -88,6 +88,26 @@ func Dot(x, y []float32) float32 {
 	return active.dot(x, y)
 }
 
+// Mul sets dst[i] = x[i]·y[i]; dst may be x or y (dst *= y is Mul(dst, dst, y)).
+func Mul(dst, x, y []float32) {
+	sameLen("Mul (dst vs x)", len(dst), len(x))
+	sameLen("Mul (dst vs y)", len(dst), len(y))
+	active.mul(dst, x, y)
+}
+
+// AddProduct computes dst[i] += x[i]·y[i]: a gradient of an element-wise
+// product accumulated over a batch.
+func AddProduct(dst, x, y []float32) {
+	sameLen("AddProduct (dst vs x)", len(dst), len(x))
+	sameLen("AddProduct (dst vs y)", len(dst), len(y))
+	active.addProduct(dst, x, y)
+}
+
+// Sum returns Σ x[i]. Like Dot, its summation order depends on the kernel set.
+func Sum(x []float32) float32 {
+	return active.sum(x)
+}
+
 func checkMatrix(op string, n, rows, cols int) {
 	if rows < 0 || cols < 0 || n < rows*cols {
 		panic(fmt.Sprintf("kernels: %s on %d values is too small for %d×%d", op, n, rows, cols))

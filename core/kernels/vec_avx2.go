@@ -165,3 +165,52 @@ func loadPart8(s []float32) f8 {
 func storePart8(v f8, s []float32) {
 	v.StoreMasked((*[8]float32)(unsafe.Pointer(unsafe.SliceData(s))), firstLanes8(len(s)))
 }
+
+func mulAVX2(dst, x, y []float32) {
+	x, y = x[:len(dst)], y[:len(dst)]
+	i := 0
+	for ; i+8 <= len(dst); i += 8 {
+		archsimd.LoadFloat32x8Slice(x[i:]).Mul(archsimd.LoadFloat32x8Slice(y[i:])).StoreSlice(dst[i:])
+	}
+	if i < len(dst) {
+		storePart8(loadPart8(x[i:]).Mul(loadPart8(y[i:])), dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+func addProductAVX2(dst, x, y []float32) {
+	x, y = x[:len(dst)], y[:len(dst)]
+	i := 0
+	for ; i+8 <= len(dst); i += 8 {
+		archsimd.LoadFloat32x8Slice(x[i:]).MulAdd(archsimd.LoadFloat32x8Slice(y[i:]), archsimd.LoadFloat32x8Slice(dst[i:])).StoreSlice(dst[i:])
+	}
+	if i < len(dst) {
+		storePart8(loadPart8(x[i:]).MulAdd(loadPart8(y[i:]), loadPart8(dst[i:])), dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+// sumAVX2 keeps two vector sums, and reduces as dotAVX2 does.
+func sumAVX2(x []float32) float32 {
+	var s0, s1 archsimd.Float32x8
+	i := 0
+	for ; i+16 <= len(x); i += 16 {
+		s0 = s0.Add(archsimd.LoadFloat32x8Slice(x[i:]))
+		s1 = s1.Add(archsimd.LoadFloat32x8Slice(x[i+8:]))
+	}
+	if i+8 <= len(x) {
+		s0 = s0.Add(archsimd.LoadFloat32x8Slice(x[i:]))
+		i += 8
+	}
+	if i < len(x) {
+		s1 = s1.Add(loadPart8(x[i:]))
+	}
+	s := s0.Add(s1)
+	q := s.GetLo().Add(s.GetHi())
+	q = q.AddPairs(q)
+	q = q.AddPairs(q)
+	var sum [4]float32
+	q.Store(&sum)
+	archsimd.ClearAVXUpperBits()
+	return sum[0]
+}

@@ -164,3 +164,53 @@ func storePart16(v f16, s []float32) {
 	m := archsimd.Mask32x16FromBits(uint16(1)<<len(s) - 1)
 	v.StoreMasked((*[16]float32)(unsafe.Pointer(unsafe.SliceData(s))), m)
 }
+
+func mulAVX512(dst, x, y []float32) {
+	x, y = x[:len(dst)], y[:len(dst)]
+	i := 0
+	for ; i+16 <= len(dst); i += 16 {
+		archsimd.LoadFloat32x16Slice(x[i:]).Mul(archsimd.LoadFloat32x16Slice(y[i:])).StoreSlice(dst[i:])
+	}
+	if i < len(dst) {
+		storePart16(loadPart16(x[i:]).Mul(loadPart16(y[i:])), dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+func addProductAVX512(dst, x, y []float32) {
+	x, y = x[:len(dst)], y[:len(dst)]
+	i := 0
+	for ; i+16 <= len(dst); i += 16 {
+		archsimd.LoadFloat32x16Slice(x[i:]).MulAdd(archsimd.LoadFloat32x16Slice(y[i:]), archsimd.LoadFloat32x16Slice(dst[i:])).StoreSlice(dst[i:])
+	}
+	if i < len(dst) {
+		storePart16(loadPart16(x[i:]).MulAdd(loadPart16(y[i:]), loadPart16(dst[i:])), dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
+// sumAVX512 keeps two vector sums, and reduces as dotAVX512 does.
+func sumAVX512(x []float32) float32 {
+	var s0, s1 archsimd.Float32x16
+	i := 0
+	for ; i+32 <= len(x); i += 32 {
+		s0 = s0.Add(archsimd.LoadFloat32x16Slice(x[i:]))
+		s1 = s1.Add(archsimd.LoadFloat32x16Slice(x[i+16:]))
+	}
+	if i+16 <= len(x) {
+		s0 = s0.Add(archsimd.LoadFloat32x16Slice(x[i:]))
+		i += 16
+	}
+	if i < len(x) {
+		s1 = s1.Add(loadPart16(x[i:]))
+	}
+	s := s0.Add(s1)
+	h := s.GetLo().Add(s.GetHi())
+	q := h.GetLo().Add(h.GetHi())
+	q = q.AddPairs(q)
+	q = q.AddPairs(q)
+	var sum [4]float32
+	q.Store(&sum)
+	archsimd.ClearAVXUpperBits()
+	return sum[0]
+}

@@ -178,6 +178,50 @@ func TestDot(t *testing.T) {
 	})
 }
 
+// Mul and AddProduct round each product once (AddProduct's FMA may round
+// the sum once too); Sum is within n roundings of the exact sum.
+func TestMulAddProductSum(t *testing.T) {
+	r := rand.New(rand.NewSource(17))
+	forEachVecPath(t, func(t *testing.T) {
+		for _, n := range append(vecLengths, 1000) {
+			x, y, d := specialSlice(r, n), randSlice(r, n), randSlice(r, n+3)
+			want := append([]float32(nil), d...)
+			for i := 0; i < n; i++ {
+				want[i] = x[i] * y[i]
+			}
+			Mul(d[:n], x, y)
+			if !bitsEqual(d, want) {
+				t.Fatalf("Mul n=%d: got %v, want %v", n, d, want)
+			}
+			Mul(x, x, y) // in place
+			if !bitsEqual(x, want[:n]) {
+				t.Fatalf("in-place Mul n=%d: got %v, want %v", n, x, want[:n])
+			}
+
+			x, d = randSlice(r, n), randSlice(r, n+3)
+			want = append(want[:0], d...)
+			for i := 0; i < n; i++ {
+				want[i] += x[i] * y[i]
+			}
+			AddProduct(d[:n], x, y)
+			for i := range d {
+				if !closeTo(d[i], want[i]) {
+					t.Fatalf("AddProduct n=%d: d[%d] = %v, want %v", n, i, d[i], want[i])
+				}
+			}
+
+			var sum, bound float64
+			for _, v := range x {
+				sum += float64(v)
+				bound += math.Abs(float64(v))
+			}
+			if got := Sum(x); math.Abs(float64(got)-sum) > float64(n+1)*1.2e-7*bound {
+				t.Fatalf("Sum n=%d: got %v, want %v", n, got, sum)
+			}
+		}
+	})
+}
+
 func TestVecLengthMismatchPanics(t *testing.T) {
 	for name, f := range map[string]func(){
 		"Axpy":         func() { Axpy(1, make([]float32, 3), make([]float32, 4)) },
@@ -186,6 +230,8 @@ func TestVecLengthMismatchPanics(t *testing.T) {
 		"ReLUBackward": func() { ReLUBackward(make([]float32, 3), make([]float32, 3), make([]float32, 4)) },
 		"AddRowVector": func() { AddRowVector(make([]float32, 5), 2, 3, make([]float32, 3)) },
 		"SumRows":      func() { SumRows(make([]float32, 2), make([]float32, 6), 2, 3) },
+		"Mul":          func() { Mul(make([]float32, 3), make([]float32, 3), make([]float32, 4)) },
+		"AddProduct":   func() { AddProduct(make([]float32, 3), make([]float32, 4), make([]float32, 3)) },
 	} {
 		func() {
 			defer func() {
@@ -210,6 +256,9 @@ func TestVecNoAllocs(t *testing.T) {
 			ReLU(y, x)
 			ReLUBackward(y, x, y)
 			_ = Dot(x, y)
+			Mul(y, x, y)
+			AddProduct(y, x, x)
+			_ = Sum(x)
 		})
 		if allocs != 0 {
 			t.Errorf("helpers allocated %v times per round", allocs)

@@ -57,8 +57,12 @@ func init() {
 	Register("Tanh", func(a *Args) (Module, error) { return NewTanh(), nil })
 	Register("Sigmoid", func(a *Args) (Module, error) { return NewSigmoid(), nil })
 	Register("Identity", func(a *Args) (Module, error) {
-		return newElementwise("Identity", map[string]any{}, func(x float32) float32 { return x },
-			func(x, y float32) float32 { return 1 }), nil
+		e := newElementwise("Identity", map[string]any{}, func(x float32) float32 { return x },
+			func(x, y float32) float32 { return 1 })
+		return fastElementwise{e, &sliceFns{
+			fwd: func(y, x []float32) { copy(y, x) },
+			bwd: func(g, gy, _, _ []float32) { copy(g, gy) },
+		}}, nil
 	})
 }
 
@@ -92,9 +96,14 @@ func NewTanh() Module {
 	return tanhLayer{newElementwise("Tanh", map[string]any{}, nil, nil)}
 }
 
-// NewSigmoid is 1/(1+e^-x).
+// NewSigmoid is 1/(1+e^-x), on the vector kernels; f and df define it for
+// TestFastSlicesMatchTheirRows.
 func NewSigmoid() Module {
-	return newElementwise("Sigmoid", map[string]any{},
+	e := newElementwise("Sigmoid", map[string]any{},
 		func(x float32) float32 { return float32(1 / (1 + math.Exp(-float64(x)))) },
 		func(x, y float32) float32 { return y * (1 - y) })
+	return fastElementwise{e, &sliceFns{
+		fwd: kernels.Sigmoid,
+		bwd: func(g, gy, _, y []float32) { kernels.SigmoidBackward(g, gy, y) },
+	}}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/bigdl-go/bigdl-go/core/kernels"
 	"github.com/bigdl-go/bigdl-go/core/rng"
 	"github.com/bigdl-go/bigdl-go/core/tensor"
 )
@@ -64,6 +65,7 @@ type PReLU struct {
 	N      int
 	Weight *Param
 	inits  initMethods
+	neg    []float32 // min(x, 0), for the slopes' gradient on the vector kernels
 	output *tensor.Tensor
 	gradIn *tensor.Tensor
 }
@@ -109,10 +111,27 @@ func (p *PReLU) planes(x *tensor.Tensor) (channels, inner int) {
 	return 0, 0
 }
 
+// onPlanes reports whether the vector kernels run PReLU plane by plane: a
+// shared slope, or planes (an image's pixels) long enough for a vector.
+// Slopes per feature of (batch, n) change at every element: those stay a loop.
+func onPlanes(c, inner int) bool { return c == 1 || inner >= 8 }
+
+func preluForward(w float32) kernels.Piecewise {
+	return kernels.Piecewise{Below: kernels.Line{Slope: w}, Inside: kernels.Line{Slope: w},
+		Above: kernels.Line{Slope: 1}, NaN: nan32}
+}
+
 func (p *PReLU) Forward(x *tensor.Tensor) *tensor.Tensor {
 	c, inner := p.planes(x)
 	p.output = tensor.Ensure(p.output, x.Shape...)
 	w, y := p.Weight.Value.Data, p.output.Data
+	if onPlanes(c, inner) {
+		for q := 0; q < x.Len()/inner; q++ {
+			f := preluForward(w[q%c])
+			kernels.PiecewiseLinear(y[q*inner:(q+1)*inner], x.Data[q*inner:(q+1)*inner], &f)
+		}
+		return p.output
+	}
 	for i, v := range x.Data {
 		if v > 0 {
 			y[i] = v
@@ -135,6 +154,25 @@ func (p *PReLU) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 	if update && p.gradsOverwritten {
 		clear(gw)
 	}
+	if onPlanes(c, inner) {
+		if update {
+			if cap(p.neg) < x.Len() {
+				p.neg = make([]float32, x.Len())
+			}
+			p.neg = p.neg[:x.Len()]
+			kernels.PiecewiseLinear(p.neg, x.Data, &minZero)
+		}
+		for q := 0; q < x.Len()/inner; q++ {
+			k, plane := q%c, x.Data[q*inner:(q+1)*inner]
+			d := kernels.PiecewiseGrad{Below: w[k], Ends: w[k], Above: 1, NaN: w[k]}
+			gyq := gy.Data[q*inner : (q+1)*inner]
+			kernels.PiecewiseBackward(g[q*inner:(q+1)*inner], gyq, plane, &d)
+			if update {
+				gw[k] += kernels.Dot(gyq, p.neg[q*inner:(q+1)*inner])
+			}
+		}
+		return p.gradIn
+	}
 	for i, v := range x.Data {
 		if v > 0 {
 			g[i] = gy.Data[i]
@@ -148,6 +186,9 @@ func (p *PReLU) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 	}
 	return p.gradIn
 }
+
+// minZero is min(x, 0), NaN kept: the slope's share of x.
+var minZero = kernels.Piecewise{Below: kernels.Line{Slope: 1}, Inside: kernels.Line{Slope: 1}, NaN: nan32}
 
 // RReLU is a leaky ReLU whose negative slope is drawn from U(lower, upper)
 // for each element in training, and is their mean in evaluation.
@@ -191,17 +232,13 @@ func (r *RReLU) Forward(x *tensor.Tensor) *tensor.Tensor {
 			rng.Global.Do(draw)
 		}
 	} else {
+		// The slope is the mean where x ≤ 0, else 1 (NaN included, as x ≤ 0 is false).
 		mean := float32((r.Lower + r.Upper) / 2)
-		for i, v := range x.Data {
-			r.noise[i] = 1
-			if v <= 0 {
-				r.noise[i] = mean
-			}
-		}
+		slope := kernels.Piecewise{Below: kernels.Line{Intercept: mean}, Inside: kernels.Line{Intercept: mean},
+			Above: kernels.Line{Intercept: 1}, NaN: 1}
+		kernels.PiecewiseLinear(r.noise, x.Data, &slope)
 	}
-	for i, v := range x.Data {
-		r.output.Data[i] = v * r.noise[i]
-	}
+	kernels.Mul(r.output.Data, x.Data, r.noise)
 	return r.output
 }
 
@@ -210,9 +247,7 @@ func (r *RReLU) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 		shapeError(r, "a gradient shaped like the input "+tensor.ShapeString(x.Shape)+" after forward", gy.Shape)
 	}
 	r.gradIn = tensor.Ensure(r.gradIn, x.Shape...)
-	for i, g := range gy.Data {
-		r.gradIn.Data[i] = g * r.noise[i]
-	}
+	kernels.Mul(r.gradIn.Data, gy.Data, r.noise)
 	return r.gradIn
 }
 

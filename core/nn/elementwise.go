@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/bigdl-go/bigdl-go/core/kernels"
 	"github.com/bigdl-go/bigdl-go/core/tensor"
 )
 
@@ -119,12 +120,12 @@ var elementwiseRows = []ewRow{
 		// BigDL returns x itself once beta·x > 20, where log(1+e^(βx))/β equals x in float32.
 		return map[string]any{"beta": beta},
 			func(x float64) float64 {
-				if x*beta > 20 {
+				if x*beta > softPlusThreshold {
 					return x
 				}
 				return softplus(x*beta) / beta
 			}, func(x, _ float64) float64 {
-				if x*beta > 20 {
+				if x*beta > softPlusThreshold {
 					return 1
 				}
 				return 1 / (1 + math.Exp(-x*beta))
@@ -244,9 +245,9 @@ func init() {
 	}
 }
 
-// sliceFns are a row's forward and backward as loops over whole slices in
-// float32: the activations networks train with most run without a function
-// call per element. Each matches its row's f and df.
+// sliceFns are a row's forward and backward on whole slices, on the vector
+// kernels: the activations networks train with run without a function call
+// per element. Each matches its row's f and df (TestFastSlicesMatchTheirRows).
 type sliceFns struct {
 	fwd func(y, x []float32)
 	bwd func(g, gy, x, y []float32)
@@ -254,89 +255,136 @@ type sliceFns struct {
 
 func cfgF32(cfg map[string]any, k string) float32 { return float32(cfg[k].(float64)) }
 
-// clampSlices is x clamped to [lo, hi], gradient 1 strictly inside.
-func clampSlices(lo, hi float32) *sliceFns {
+// piecewiseSlices runs a piecewise-linear row on kernels.PiecewiseLinear.
+func piecewiseSlices(f kernels.Piecewise, df kernels.PiecewiseGrad) *sliceFns {
 	return &sliceFns{
-		fwd: func(y, x []float32) {
-			for i, v := range x {
-				y[i] = min(max(v, lo), hi)
-			}
-		},
-		bwd: func(g, gy, x, _ []float32) {
-			for i, v := range x {
-				if v > lo && v < hi {
-					g[i] = gy[i]
-				} else {
-					g[i] = 0
-				}
-			}
-		},
+		fwd: func(y, x []float32) { kernels.PiecewiseLinear(y, x, &f) },
+		bwd: func(g, gy, x, _ []float32) { kernels.PiecewiseBackward(g, gy, x, &df) },
 	}
 }
 
-// affineSlices is a·x + b, gradient a.
-func affineSlices(a, b float32) *sliceFns {
-	return &sliceFns{
-		fwd: func(y, x []float32) {
-			for i, v := range x {
-				y[i] = a*v + b
-			}
-		},
-		bwd: func(g, gy, _, _ []float32) {
-			for i, v := range gy {
-				g[i] = a * v
-			}
-		},
-	}
+// clampSlices is x clamped to [lo, hi], gradient 1 strictly inside.
+func clampSlices(lo, hi float32) *sliceFns {
+	return piecewiseSlices(
+		kernels.Piecewise{Lo: lo, Hi: hi, Below: kernels.Line{Intercept: lo}, Inside: kernels.Line{Slope: 1},
+			Above: kernels.Line{Intercept: hi}, NaN: nan32},
+		kernels.PiecewiseGrad{Lo: lo, Hi: hi, Inside: 1})
 }
+
+// affineSlices is a·x + b, gradient da (a, or −λ for GradientReversal).
+func affineSlices(a, b, da float32) *sliceFns {
+	inf := float32(math.Inf(1))
+	return piecewiseSlices(
+		kernels.Piecewise{Lo: -inf, Hi: inf, Inside: kernels.Line{Slope: a, Intercept: b}, NaN: nan32},
+		kernels.PiecewiseGrad{Lo: -inf, Hi: inf, Below: da, Ends: da, Inside: da, Above: da, NaN: da})
+}
+
+// shrinkSlices is HardShrink (soft false: x outside [-l, l], else 0) or
+// SoftShrink (x moved l towards 0 outside, else 0); NaN gives 0 as the rows do.
+func shrinkSlices(l float32, soft bool) *sliceFns {
+	below, above := kernels.Line{Slope: 1}, kernels.Line{Slope: 1}
+	if soft {
+		below.Intercept, above.Intercept = l, -l
+	}
+	return piecewiseSlices(kernels.Piecewise{Lo: -l, Hi: l, Below: below, Above: above},
+		kernels.PiecewiseGrad{Lo: -l, Hi: l, Below: 1, Above: 1})
+}
+
+var nan32 = float32(math.NaN())
+
+const softPlusThreshold = 20 // BigDL's: beyond beta·x = 20, SoftPlus is x
 
 func fastSlices(class string, cfg map[string]any) *sliceFns {
 	switch class {
+	case "Threshold":
+		th, v := cfgF32(cfg, "th"), cfgF32(cfg, "v")
+		return piecewiseSlices(
+			kernels.Piecewise{Lo: th, Hi: th, Below: kernels.Line{Intercept: v}, Inside: kernels.Line{Intercept: v},
+				Above: kernels.Line{Slope: 1}, NaN: v},
+			kernels.PiecewiseGrad{Lo: th, Hi: th, Above: 1})
+	case "BinaryThreshold":
+		th := cfgF32(cfg, "th")
+		return piecewiseSlices(kernels.Piecewise{Lo: th, Hi: th, Above: kernels.Line{Intercept: 1}},
+			kernels.PiecewiseGrad{Lo: th, Hi: th})
 	case "LeakyReLU":
 		neg := cfgF32(cfg, "negval")
-		return &sliceFns{
-			fwd: func(y, x []float32) {
-				for i, v := range x {
-					if v > 0 {
-						y[i] = v
-					} else {
-						y[i] = neg * v
-					}
-				}
-			},
-			bwd: func(g, gy, x, _ []float32) {
-				for i, v := range x {
-					if v > 0 {
-						g[i] = gy[i]
-					} else {
-						g[i] = neg * gy[i]
-					}
-				}
-			},
-		}
+		return piecewiseSlices(
+			kernels.Piecewise{Below: kernels.Line{Slope: neg}, Inside: kernels.Line{Slope: neg},
+				Above: kernels.Line{Slope: 1}, NaN: nan32},
+			kernels.PiecewiseGrad{Below: neg, Ends: neg, Above: 1, NaN: neg})
 	case "ReLU6":
 		return clampSlices(0, 6)
 	case "HardTanh":
 		return clampSlices(cfgF32(cfg, "min_value"), cfgF32(cfg, "max_value"))
 	case "Clamp":
 		return clampSlices(cfgF32(cfg, "min"), cfgF32(cfg, "max"))
+	case "HardShrink":
+		return shrinkSlices(cfgF32(cfg, "the_lambda"), false)
+	case "SoftShrink":
+		return shrinkSlices(cfgF32(cfg, "the_lambda"), true)
+	case "HardSigmoid":
+		// The bounds of the forward pieces sit one float32 inside ±2.5, so
+		// that ±2.5 give exactly 0 and 1 (0.2·x + 0.5 rounds to ±7e-9 there).
+		return piecewiseSlices(
+			kernels.Piecewise{Lo: math.Nextafter32(-2.5, 0), Hi: math.Nextafter32(2.5, 0),
+				Inside: kernels.Line{Slope: 0.2, Intercept: 0.5}, Above: kernels.Line{Intercept: 1}, NaN: nan32},
+			kernels.PiecewiseGrad{Lo: -2.5, Hi: 2.5, Ends: 0.2, Inside: 0.2})
+	case "Abs":
+		return piecewiseSlices(
+			kernels.Piecewise{Below: kernels.Line{Slope: -1}, Above: kernels.Line{Slope: 1}, NaN: nan32},
+			kernels.PiecewiseGrad{Below: -1, Above: 1})
 	case "MulConstant":
-		return affineSlices(cfgF32(cfg, "scalar"), 0)
+		c := cfgF32(cfg, "scalar")
+		return affineSlices(c, 0, c)
 	case "AddConstant":
-		return affineSlices(1, cfgF32(cfg, "constant_scalar"))
+		return affineSlices(1, cfgF32(cfg, "constant_scalar"), 1)
 	case "Negative":
-		return affineSlices(-1, 0)
+		return affineSlices(-1, 0, -1)
+	case "GradientReversal":
+		return affineSlices(1, 0, -cfgF32(cfg, "the_lambda"))
+	case "ELU":
+		alpha := cfgF32(cfg, "alpha")
+		return &sliceFns{
+			fwd: func(y, x []float32) { kernels.ELU(y, x, alpha) },
+			bwd: func(g, gy, x, y []float32) { kernels.ELUBackward(g, gy, x, y, alpha) },
+		}
+	case "SoftPlus":
+		beta := cfgF32(cfg, "beta")
+		return &sliceFns{
+			fwd: func(y, x []float32) { kernels.SoftPlus(y, x, beta, softPlusThreshold) },
+			bwd: func(g, gy, x, _ []float32) { kernels.SoftPlusBackward(g, gy, x, beta, softPlusThreshold) },
+		}
+	case "LogSigmoid":
+		return &sliceFns{
+			fwd: kernels.LogSigmoid,
+			bwd: func(g, gy, x, _ []float32) { kernels.LogSigmoidBackward(g, gy, x) },
+		}
+	case "SoftSign":
+		return &sliceFns{
+			fwd: kernels.SoftSign,
+			bwd: func(g, gy, x, _ []float32) { kernels.SoftSignBackward(g, gy, x) },
+		}
+	case "Exp":
+		return &sliceFns{
+			fwd: kernels.Exp,
+			bwd: func(g, gy, _, y []float32) { kernels.Mul(g, gy, y) },
+		}
+	case "Log":
+		return &sliceFns{
+			fwd: kernels.Log,
+			bwd: func(g, gy, x, _ []float32) { kernels.Div(g, gy, x) },
+		}
+	case "Sqrt":
+		return &sliceFns{
+			fwd: kernels.Sqrt,
+			bwd: func(g, gy, _, y []float32) { kernels.SqrtBackward(g, gy, y) },
+		}
 	case "Square":
 		return &sliceFns{
-			fwd: func(y, x []float32) {
-				for i, v := range x {
-					y[i] = v * v
-				}
-			},
+			fwd: func(y, x []float32) { kernels.Mul(y, x, x) },
 			bwd: func(g, gy, x, _ []float32) {
-				for i, v := range x {
-					g[i] = 2 * v * gy[i]
-				}
+				kernels.Mul(g, gy, x)
+				kernels.Scale(2, g)
 			},
 		}
 	}

@@ -70,7 +70,7 @@ type broadcast struct {
 	inits        initMethods
 	config       map[string]any
 	idx          []int32 // input element -> parameter element, for lastShape
-	rowWise      bool    // idx[i] = i mod n: the parameters repeat along whole rows of n (a batch)
+	runs         []paramRun
 	lastShape    []int
 	output       *tensor.Tensor
 	gradIn       *tensor.Tensor
@@ -115,11 +115,21 @@ func (b *broadcast) SetInitMethods(w, bi InitMethod) error {
 	return nil
 }
 
-// index maps each element of x to its parameter element, rebuilt only when
-// the input's shape changes.
-func (b *broadcast) index(x *tensor.Tensor) []int32 {
+// paramRun is a stretch of n input elements from start that meet the
+// parameters at one element k (flat: a weight of shape (c, 1, 1) over an
+// image's pixels) or at k, k+1, … (a row of the parameters: a weight of the
+// input's shape, or of its last dimensions, over a batch). The vector kernels
+// run over each stretch.
+type paramRun struct {
+	start, n, k int
+	flat        bool
+}
+
+// index maps each element of x to its parameter element, and cuts the map
+// into runs, rebuilt only when the input's shape changes.
+func (b *broadcast) index(x *tensor.Tensor) []paramRun {
 	if tensor.SameShape(x.Shape, b.lastShape) && len(b.idx) == x.Len() {
-		return b.idx
+		return b.runs
 	}
 	n := len(b.params[0].Value.Data)
 	if cap(b.idx) < x.Len() {
@@ -131,8 +141,7 @@ func (b *broadcast) index(x *tensor.Tensor) []int32 {
 		for i := range b.idx {
 			b.idx[i] = int32(i)
 		}
-		b.rowWise = true
-		return b.idx
+		return b.cutRuns()
 	}
 	nd := x.Dims()
 	if len(b.Size) > nd {
@@ -162,76 +171,101 @@ func (b *broadcast) index(x *tensor.Tensor) []int32 {
 		}
 		b.idx[i] = int32(k)
 	}
-	b.rowWise = x.Len()%n == 0
-	for i, k := range b.idx {
-		if int(k) != i%n {
-			b.rowWise = false
-			break
+	return b.cutRuns()
+}
+
+// cutRuns splits b.idx into the longest flat or consecutive runs.
+func (b *broadcast) cutRuns() []paramRun {
+	b.runs = b.runs[:0]
+	idx := b.idx
+	for i := 0; i < len(idx); {
+		k := idx[i]
+		flat := i+1 < len(idx) && idx[i+1] == k
+		j := i + 1
+		for j < len(idx) && (flat && idx[j] == k || !flat && int(idx[j]) == int(k)+j-i) {
+			j++
 		}
+		b.runs = append(b.runs, paramRun{start: i, n: j - i, k: int(k), flat: flat})
+		i = j
 	}
-	return b.idx
+	return b.runs
 }
 
 func (b *broadcast) Forward(x *tensor.Tensor) *tensor.Tensor {
-	idx := b.index(x)
+	runs := b.index(x)
 	b.output = tensor.Ensure(b.output, x.Shape...)
-	y := b.output.Data
-	copy(y, x.Data)
-	if b.rowWise {
-		b.forwardRows(y)
-		return b.output
-	}
-	if b.Weight != nil {
-		w := b.Weight.Value.Data
-		for i, k := range idx {
-			y[i] *= w[k]
+	for _, r := range runs {
+		xs, ys := x.Data[r.start:r.start+r.n], b.output.Data[r.start:r.start+r.n]
+		if r.flat {
+			// y = w·x + b with this run's one weight and bias.
+			line := kernels.Line{Slope: 1}
+			if b.Weight != nil {
+				line.Slope = b.Weight.Value.Data[r.k]
+			}
+			if b.Bias != nil {
+				line.Intercept = b.Bias.Value.Data[r.k]
+			}
+			b.affine(ys, xs, line)
+			continue
 		}
-	}
-	if b.Bias != nil {
-		bv := b.Bias.Value.Data
-		for i, k := range idx {
-			y[i] += bv[k]
+		if b.Weight != nil {
+			kernels.Mul(ys, xs, b.Weight.Value.Data[r.k:r.k+r.n])
+		} else {
+			copy(ys, xs)
+		}
+		if b.Bias != nil {
+			kernels.AddRowVector(ys, 1, r.n, b.Bias.Value.Data[r.k:r.k+r.n])
 		}
 	}
 	return b.output
 }
 
+// affine sets y = line(x) on the piecewise kernel with a single piece.
+func (b *broadcast) affine(y, x []float32, line kernels.Line) {
+	inf := float32(math.Inf(1))
+	p := kernels.Piecewise{Lo: -inf, Hi: inf, Inside: line, NaN: float32(math.NaN())}
+	kernels.PiecewiseLinear(y, x, &p)
+}
+
 func (b *broadcast) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
-	idx := b.index(x)
+	runs := b.index(x)
 	if gy.Len() != x.Len() {
 		shapeError(b, "a gradient shaped like the input "+tensor.ShapeString(x.Shape), gy.Shape)
 	}
 	b.gradIn = tensor.Ensure(b.gradIn, x.Shape...)
-	g := b.gradIn.Data
-	copy(g, gy.Data)
-	if b.Weight != nil {
-		w := b.Weight.Value.Data
-		for i, k := range idx {
-			g[i] *= w[k]
-		}
-	}
-	if b.frozen {
-		return b.gradIn
-	}
-	if b.gradsOverwritten {
+	update := !b.frozen
+	if update && b.gradsOverwritten {
 		for _, p := range b.params {
 			clear(p.Grad.Data)
 		}
 	}
-	if b.rowWise {
-		b.paramGradRows(x.Data, gy.Data)
-		return b.gradIn
-	}
-	if b.Weight != nil {
-		gw := b.Weight.Grad.Data
-		for i, k := range idx {
-			gw[k] += gy.Data[i] * x.Data[i]
+	for _, r := range runs {
+		xs, gys := x.Data[r.start:r.start+r.n], gy.Data[r.start:r.start+r.n]
+		g := b.gradIn.Data[r.start : r.start+r.n]
+		switch {
+		case b.Weight == nil:
+			copy(g, gys)
+		case r.flat:
+			b.affine(g, gys, kernels.Line{Slope: b.Weight.Value.Data[r.k]})
+		default:
+			kernels.Mul(g, gys, b.Weight.Value.Data[r.k:r.k+r.n])
 		}
-	}
-	if b.Bias != nil {
-		gb := b.Bias.Grad.Data
-		for i, k := range idx {
-			gb[k] += gy.Data[i]
+		if !update {
+			continue
+		}
+		if b.Weight != nil {
+			if r.flat {
+				b.Weight.Grad.Data[r.k] += kernels.Dot(gys, xs)
+			} else {
+				kernels.AddProduct(b.Weight.Grad.Data[r.k:r.k+r.n], gys, xs)
+			}
+		}
+		if b.Bias != nil {
+			if r.flat {
+				b.Bias.Grad.Data[r.k] += kernels.Sum(gys)
+			} else {
+				kernels.SumRows(b.Bias.Grad.Data[r.k:r.k+r.n], gys, 1, r.n)
+			}
 		}
 	}
 	return b.gradIn
@@ -539,42 +573,4 @@ func (c *centres) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 		}
 	}
 	return c.gradIn
-}
-
-// forwardRows is Forward when the parameters repeat along whole rows: no
-// index per element, and the bias goes through the vector kernels.
-func (b *broadcast) forwardRows(y []float32) {
-	n := len(b.params[0].Value.Data)
-	rows := len(y) / n
-	if b.Weight != nil {
-		w := b.Weight.Value.Data
-		for r := 0; r < rows; r++ {
-			row := y[r*n : (r+1)*n]
-			for j := range row {
-				row[j] *= w[j]
-			}
-		}
-	}
-	if b.Bias != nil {
-		kernels.AddRowVector(y, rows, n, b.Bias.Value.Data)
-	}
-}
-
-// paramGradRows accumulates the parameter gradients when the parameters
-// repeat along whole rows.
-func (b *broadcast) paramGradRows(x, gy []float32) {
-	n := len(b.params[0].Value.Data)
-	rows := len(x) / n
-	if b.Weight != nil {
-		gw := b.Weight.Grad.Data
-		for r := 0; r < rows; r++ {
-			xr, gr := x[r*n:(r+1)*n], gy[r*n:(r+1)*n]
-			for j := range gw {
-				gw[j] += gr[j] * xr[j]
-			}
-		}
-	}
-	if b.Bias != nil {
-		kernels.SumRows(b.Bias.Grad.Data, gy, rows, n)
-	}
 }

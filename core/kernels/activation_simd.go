@@ -1,0 +1,193 @@
+//go:build goexperiment.simd && amd64
+
+package kernels
+
+import "strings"
+
+//go:generate go run gen_activation.go
+
+// lanes is the vector width, in float32s, of the active set's element-wise
+// passes (Tanh and activation.go): 16 for the AVX-512 sets, 8 for the AVX2
+// ones, 0 for the portable set.
+func lanes() int {
+	switch {
+	case strings.HasPrefix(active.name, "avx512"):
+		return 16
+	case strings.HasPrefix(active.name, "avx2"):
+		return 8
+	}
+	return 0
+}
+
+// Each …SIMD function runs its pass on the whole vectors of the active
+// width and returns how many values it wrote.
+
+func expSIMD(dst, src []float32, a float32, mode expMode) int {
+	switch lanes() {
+	case 16:
+		return expAVX512(dst, src, a, mode)
+	case 8:
+		return expAVX2(dst, src, a, mode)
+	}
+	return 0
+}
+
+func log1pSIMD(u []float32) int {
+	switch lanes() {
+	case 16:
+		return log1pAVX512(u)
+	case 8:
+		return log1pAVX2(u)
+	}
+	return 0
+}
+
+func sigmoidFromExpSIMD(dst, x, u []float32) int {
+	switch lanes() {
+	case 16:
+		return sigmoidFromExpAVX512(dst, x, u)
+	case 8:
+		return sigmoidFromExpAVX2(dst, x, u)
+	}
+	return 0
+}
+
+func sigmoidBackwardSIMD(dst, gy, y []float32) int {
+	switch lanes() {
+	case 16:
+		return sigmoidBackwardAVX512(dst, gy, y)
+	case 8:
+		return sigmoidBackwardAVX2(dst, gy, y)
+	}
+	return 0
+}
+
+func eluFromExpm1SIMD(dst, x, m []float32, alpha float32) int {
+	switch lanes() {
+	case 16:
+		return eluFromExpm1AVX512(dst, x, m, alpha)
+	case 8:
+		return eluFromExpm1AVX2(dst, x, m, alpha)
+	}
+	return 0
+}
+
+func eluBackwardSIMD(dst, gy, x, y []float32, alpha float32) int {
+	switch lanes() {
+	case 16:
+		return eluBackwardAVX512(dst, gy, x, y, alpha)
+	case 8:
+		return eluBackwardAVX2(dst, gy, x, y, alpha)
+	}
+	return 0
+}
+
+func softplusFromLog1pSIMD(dst, x, l []float32, beta, threshold float32) int {
+	switch lanes() {
+	case 16:
+		return softplusFromLog1pAVX512(dst, x, l, beta, threshold)
+	case 8:
+		return softplusFromLog1pAVX2(dst, x, l, beta, threshold)
+	}
+	return 0
+}
+
+func softplusGradFromExpSIMD(dst, gy, x, u []float32, beta, threshold float32) int {
+	switch lanes() {
+	case 16:
+		return softplusGradFromExpAVX512(dst, gy, x, u, beta, threshold)
+	case 8:
+		return softplusGradFromExpAVX2(dst, gy, x, u, beta, threshold)
+	}
+	return 0
+}
+
+func softSignSIMD(dst, src []float32) int {
+	switch lanes() {
+	case 16:
+		return softSignAVX512(dst, src)
+	case 8:
+		return softSignAVX2(dst, src)
+	}
+	return 0
+}
+
+func softSignBackwardSIMD(dst, gy, x []float32) int {
+	switch lanes() {
+	case 16:
+		return softSignBackwardAVX512(dst, gy, x)
+	case 8:
+		return softSignBackwardAVX2(dst, gy, x)
+	}
+	return 0
+}
+
+func sqrtSIMD(dst, src []float32) int {
+	switch lanes() {
+	case 16:
+		return sqrtAVX512(dst, src)
+	case 8:
+		return sqrtAVX2(dst, src)
+	}
+	return 0
+}
+
+func sqrtBackwardSIMD(dst, gy, y []float32) int {
+	switch lanes() {
+	case 16:
+		return sqrtBackwardAVX512(dst, gy, y)
+	case 8:
+		return sqrtBackwardAVX2(dst, gy, y)
+	}
+	return 0
+}
+
+func logSplitSIMD(u, e, x []float32) int {
+	switch lanes() {
+	case 16:
+		return logSplitAVX512(u, e, x)
+	case 8:
+		return logSplitAVX2(u, e, x)
+	}
+	return 0
+}
+
+func logCombineSIMD(dst, x, e, l []float32) int {
+	switch lanes() {
+	case 16:
+		return logCombineAVX512(dst, x, e, l)
+	case 8:
+		return logCombineAVX2(dst, x, e, l)
+	}
+	return 0
+}
+
+func divSIMD(dst, x, y []float32) int {
+	switch lanes() {
+	case 16:
+		return divAVX512(dst, x, y)
+	case 8:
+		return divAVX2(dst, x, y)
+	}
+	return 0
+}
+
+func piecewiseSIMD(dst, src []float32, p *Piecewise) int {
+	switch lanes() {
+	case 16:
+		return piecewiseAVX512(dst, src, p)
+	case 8:
+		return piecewiseAVX2(dst, src, p)
+	}
+	return 0
+}
+
+func piecewiseBackwardSIMD(dst, gy, x []float32, g *PiecewiseGrad) int {
+	switch lanes() {
+	case 16:
+		return piecewiseBackwardAVX512(dst, gy, x, g)
+	case 8:
+		return piecewiseBackwardAVX2(dst, gy, x, g)
+	}
+	return 0
+}
