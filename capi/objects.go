@@ -292,6 +292,13 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 			hs = append(hs, newHandle(ch))
 		}
 		return response{result: map[string]any{"nodes": hs, "prev": c["prev"], "inputs": c["inputs"], "outputs": c["outputs"]}}, nil
+	case "hidden_state":
+		r, ok := m.(*nn.Recurrent)
+		if !ok {
+			return response{}, fmt.Errorf("get_hidden_state: %s is not a Recurrent", m.Meta().Name())
+		}
+		states, err := r.HiddenState()
+		return response{tensors: states}, err
 	case "freeze", "unfreeze":
 		names, err := argStrings(req, "names")
 		if err != nil {

@@ -1,0 +1,88 @@
+"""Recurrent layers (BigDL's bigdl.nn.layer names, re-exported by bigdl.nn.layer): the
+Recurrent container and its cells. A cell runs a whole sequence in the Go core."""
+from bigdl.nn.layer import Container, Layer
+
+__all__ = ["Recurrent", "RnnCell", "LSTM", "GRU"]
+
+# The activations a cell can apply, by BigDL layer class, as the names BigDL's
+# get_activation_by_name takes.
+_ACTIVATION_NAMES = {"Tanh": "tanh", "Sigmoid": "sigmoid", "HardSigmoid": "hard_sigmoid", "ReLU": "relu",
+                     "SoftMax": "softmax", "SoftPlus": "softplus", "SoftSign": "softsign", "Identity": "linear"}
+
+
+def _activation_name(act, what, cell, default=None):
+    """A cell's activation argument (a layer such as Tanh() or a name such as "tanh") as its name."""
+    if act is None:
+        if default is None:
+            raise ValueError("%s: %s is required (a layer such as Tanh() or a name such as \"tanh\")" % (cell, what))
+        return default
+    if isinstance(act, str):
+        if act not in _ACTIVATION_NAMES.values():
+            raise ValueError("%s: %s must be one of %s, got %r" % (cell, what, sorted(_ACTIVATION_NAMES.values()), act))
+        return act
+    if isinstance(act, Layer):
+        desc = act._call("describe")[0]
+        name = _ACTIVATION_NAMES.get(desc["class"])
+        if desc["class"] == "SoftPlus" and desc["config"].get("beta", 1) != 1:
+            name = None
+        if name is not None:
+            return name
+        raise ValueError("%s: %s must be one of %s (or their names), got %s"
+                         % (cell, what, sorted(_ACTIVATION_NAMES), act))
+    raise ValueError("%s: %s must be a layer or an activation name, got %r" % (cell, what, act))
+
+
+def _gated_cell(cell, bigdl_type, input_size, hidden_size, p, activation, inner_activation,
+                wRegularizer, uRegularizer, bRegularizer):
+    """Builds an LSTM or GRU: activation defaults to tanh, inner_activation to sigmoid."""
+    what = type(cell).__name__
+    Layer.__init__(cell, None, bigdl_type, input_size=input_size, hidden_size=hidden_size, p=p,
+                   activation=_activation_name(activation, "activation", what, "tanh"),
+                   inner_activation=_activation_name(inner_activation, "inner_activation", what, "sigmoid"))
+    cell._set_regularizers(wRegularizer, bRegularizer, uRegularizer)
+
+
+class Recurrent(Container):
+    """Runs its one cell (add(cell)) over every step of a (batch, time, input_size) input from a
+    zero state; the output is every step's hidden state, (batch, time, hidden_size)."""
+
+    def __init__(self, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+
+    def get_hidden_state(self):
+        """The state after the last step of the last forward: [hidden] ([hidden, cell] for an
+        LSTM), each (batch, hidden_size)."""
+        return self._call("hidden_state")[1]
+
+
+class RnnCell(Layer):
+    """h' = activation(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh). get_weights(): W_ih (hidden, input),
+    b_ih, W_hh (hidden, hidden), b_hh (the biases as the flags keep them)."""
+
+    def __init__(self, input_size, hidden_size, activation, isInputWithBias=True, isHiddenWithBias=True,
+                 wRegularizer=None, uRegularizer=None, bRegularizer=None, bigdl_type="float"):
+        super().__init__(None, bigdl_type, input_size=input_size, hidden_size=hidden_size,
+                         activation=_activation_name(activation, "activation", "RnnCell"),
+                         isInputWithBias=isInputWithBias, isHiddenWithBias=isHiddenWithBias)
+        self._set_regularizers(wRegularizer, bRegularizer, uRegularizer)
+
+
+class LSTM(Layer):
+    """BigDL's LSTM cell, gates in the order input, cell candidate, forget, output.
+    get_weights(): W (4·hidden, input), b (4·hidden), U (4·hidden, hidden)."""
+
+    def __init__(self, input_size, hidden_size, p=0.0, activation=None, inner_activation=None,
+                 wRegularizer=None, uRegularizer=None, bRegularizer=None, bigdl_type="float"):
+        _gated_cell(self, bigdl_type, input_size, hidden_size, p, activation, inner_activation,
+                    wRegularizer, uRegularizer, bRegularizer)
+
+
+class GRU(Layer):
+    """BigDL's GRU cell; the reset gate scales the state before its product with U_n.
+    get_weights(): W (3·hidden, input) and b (3·hidden) for the reset, update and candidate
+    blocks, U (2·hidden, hidden) for reset and update, U_n (hidden, hidden)."""
+
+    def __init__(self, input_size, hidden_size, p=0.0, activation=None, inner_activation=None,
+                 wRegularizer=None, uRegularizer=None, bRegularizer=None, bigdl_type="float"):
+        _gated_cell(self, bigdl_type, input_size, hidden_size, p, activation, inner_activation,
+                    wRegularizer, uRegularizer, bRegularizer)
