@@ -247,7 +247,7 @@ func (g *GRU) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
 			for j := range dh {
 				d := dh[j] + gyr[j]
 				dn[j] = d * (1 - z[j])
-				dz[j] = d * (nn[j] - hp[j])
+				dz[j] = d * (hp[j] - nn[j])
 				dh[j] = d * z[j] // the direct path to h_{t−1}; the gates' paths are added below
 			}
 			g.act.df(dn, dn, nn)

@@ -1,0 +1,144 @@
+"""Harness rows (see _layer_rows.py) for the recurrent layers. Each row's reference is
+PyTorch's nn.RNN / nn.LSTM run through torch.func.functional_call on the layer's own
+weights, converted here from BigDL's layout: BigDL's LSTM gate blocks are (input, cell,
+forget, output), PyTorch's (input, forget, cell, output), and BigDL's LSTM has no
+recurrent bias (PyTorch's b_hh is zero). BigDL's GRU is not PyTorch's (its reset gate
+scales the state before the product with U_n, PyTorch's scales the product), so its rows
+follow BigDL's definition written in torch operations; test_recurrent.py checks the same
+GRU by finite differences too."""
+import torch
+from torch.func import functional_call
+
+from bigdl.nn.layer import GRU, LSTM, Identity, Recurrent, ReLU, RnnCell, Sigmoid, SoftMax, SoftPlus
+
+from _layer_rows import LayerRow, u
+
+# Hidden sizes 1, 7, 17 and 33 are not multiples of any kernel's tile.
+SIZES = [("", 3, 5, 4, 7), ("-seq1", 2, 1, 3, 17), ("-batch1", 1, 6, 5, 33), ("-hidden1", 4, 3, 2, 1)]
+
+
+def lstm_gates_to_torch(a, h):
+    """BigDL's (i, g, f, o) blocks of a weight or bias as PyTorch's (i, f, g, o)."""
+    i, g, f, o = a.split(h)
+    return torch.cat([i, f, g, o])
+
+
+def torch_lstm_ref(i, h):
+    m = torch.nn.LSTM(i, h, batch_first=True).double()
+
+    def ref(x, W, b, U):
+        p = {"weight_ih_l0": lstm_gates_to_torch(W, h), "bias_ih_l0": lstm_gates_to_torch(b, h),
+             "weight_hh_l0": lstm_gates_to_torch(U, h), "bias_hh_l0": torch.zeros(4 * h, dtype=x.dtype)}
+        return functional_call(m, p, (x,))[0]
+    return ref
+
+
+def torch_rnn_ref(i, h, nonlinearity="tanh", input_bias=True, hidden_bias=True):
+    m = torch.nn.RNN(i, h, nonlinearity=nonlinearity, batch_first=True).double()
+
+    def ref(x, *w):
+        w = list(w)
+        W = w.pop(0)
+        b = w.pop(0) if input_bias else torch.zeros(h, dtype=x.dtype)
+        U = w.pop(0)
+        bh = w.pop(0) if hidden_bias else torch.zeros(h, dtype=x.dtype)
+        p = {"weight_ih_l0": W, "bias_ih_l0": b, "weight_hh_l0": U, "bias_hh_l0": bh}
+        return functional_call(m, p, (x,))[0]
+    return ref
+
+
+def bigdl_gru_ref(h, act=torch.tanh, inner=torch.sigmoid):
+    """BigDL's GRU in torch operations: r and z from the input projection plus h·U_{r,z}ᵀ,
+    the candidate from the input projection plus (r·h)·U_nᵀ, h' = (1−z)·n + z·h."""
+    def ref(x, W, b, U, Un):
+        n, steps = x.shape[0], x.shape[1]
+        state, outs = torch.zeros(n, h, dtype=x.dtype), []
+        for t in range(steps):
+            p = x[:, t] @ W.T + b
+            rz = inner(p[:, :2 * h] + state @ U.T)
+            r, z = rz[:, :h], rz[:, h:]
+            cand = act(p[:, 2 * h:] + (r * state) @ Un.T)
+            state = (1 - z) * cand + z * state
+            outs.append(state)
+        return torch.stack(outs, 1)
+    return ref
+
+
+def rec(cell):
+    return lambda: Recurrent().add(cell())
+
+
+def lstm_rows():
+    rows = []
+    for tag, n, t, i, h in SIZES:
+        rows.append(LayerRow("Recurrent-LSTM" + tag, rec(lambda i=i, h=h: LSTM(i, h)), u(n, t, i),
+                             torch_lstm_ref(i, h), params=[(4 * h, i), (4 * h,), (4 * h, h)],
+                             bad=(u(n, t, i + 1), ["Recurrent", "(batch, time, %d)" % i, "(%d, %d, %d)" % (n, t, i + 1)])))
+    return rows
+
+
+def rnn_rows():
+    rows = []
+    for tag, n, t, i, h in SIZES:
+        rows.append(LayerRow("Recurrent-RnnCell" + tag, rec(lambda i=i, h=h: RnnCell(i, h, "tanh")), u(n, t, i),
+                             torch_rnn_ref(i, h), params=[(h, i), (h,), (h, h), (h,)],
+                             bad=(u(n, i), ["Recurrent", "(batch, time, %d)" % i, "(%d, %d)" % (n, i)])))
+    rows.append(LayerRow("Recurrent-RnnCell-relu-nobias", rec(lambda: RnnCell(3, 6, "relu", False, False)), u(3, 4, 3),
+                         torch_rnn_ref(3, 6, "relu", False, False), params=[(6, 3), (6, 6)]))
+    rows.append(LayerRow("Recurrent-RnnCell-hidden-bias-only", rec(lambda: RnnCell(3, 5, "tanh", False, True)),
+                         u(2, 4, 3), torch_rnn_ref(3, 5, input_bias=False), params=[(5, 3), (5, 5), (5,)]))
+    return rows
+
+
+def gru_rows():
+    rows = []
+    for tag, n, t, i, h in SIZES:
+        rows.append(LayerRow("Recurrent-GRU" + tag, rec(lambda i=i, h=h: GRU(i, h)), u(n, t, i), bigdl_gru_ref(h),
+                             params=[(3 * h, i), (3 * h,), (2 * h, h), (h, h)],
+                             bad=(u(n, t, i - 1 if i > 1 else 2), ["Recurrent", "(batch, time, %d)" % i])))
+    return rows
+
+
+def bigdl_lstm_ref(h, act, inner):
+    """BigDL's LSTM in torch operations, for activations nn.LSTM cannot take."""
+    def ref(x, W, b, U):
+        n, steps = x.shape[0], x.shape[1]
+        state, cell, outs = torch.zeros(n, h, dtype=x.dtype), torch.zeros(n, h, dtype=x.dtype), []
+        for t in range(steps):
+            p = x[:, t] @ W.T + b + state @ U.T
+            i, g, f, o = inner(p[:, :h]), act(p[:, h:2 * h]), inner(p[:, 2 * h:3 * h]), inner(p[:, 3 * h:])
+            cell = f * cell + i * g
+            state = o * act(cell)
+            outs.append(state)
+        return torch.stack(outs, 1)
+    return ref
+
+
+def hard_sigmoid(x):
+    return torch.clamp(0.2 * x + 0.5, 0, 1)  # BigDL's (Keras's) slope, not PyTorch's x/6
+
+
+ACTIVATION_ROWS = [
+    LayerRow("Recurrent-LSTM-softsign-hard_sigmoid",
+             rec(lambda: LSTM(3, 5, activation="softsign", inner_activation="hard_sigmoid")),
+             u(2, 4, 3, lo=-2, hi=2), bigdl_lstm_ref(5, torch.nn.functional.softsign, hard_sigmoid),
+             params=[(20, 3), (20,), (20, 5)]),
+    LayerRow("Recurrent-LSTM-layer-activations", rec(lambda: LSTM(3, 4, 0.0, ReLU(), SoftPlus())), u(2, 3, 3),
+             bigdl_lstm_ref(4, torch.relu, torch.nn.functional.softplus), params=[(16, 3), (16,), (16, 4)]),
+    LayerRow("Recurrent-GRU-softmax-linear", rec(lambda: GRU(3, 4, activation=SoftMax(), inner_activation=Identity())),
+             u(2, 3, 3), bigdl_gru_ref(4, lambda v: torch.softmax(v, -1), lambda v: v),
+             params=[(12, 3), (12,), (8, 4), (4, 4)]),
+    LayerRow("Recurrent-RnnCell-sigmoid", rec(lambda: RnnCell(4, 3, Sigmoid())), u(3, 5, 4),
+             lambda x, W, b, U, bh: bigdl_rnn_sigmoid(x, W, b, U, bh), params=[(3, 4), (3,), (3, 3), (3,)]),
+]
+
+
+def bigdl_rnn_sigmoid(x, W, b, U, bh):
+    state, outs = torch.zeros(x.shape[0], W.shape[0], dtype=x.dtype), []
+    for t in range(x.shape[1]):
+        state = torch.sigmoid(x[:, t] @ W.T + b + state @ U.T + bh)
+        outs.append(state)
+    return torch.stack(outs, 1)
+
+
+RNN_LAYERS = lstm_rows() + rnn_rows() + gru_rows() + ACTIVATION_ROWS
