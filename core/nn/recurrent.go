@@ -52,21 +52,24 @@ func (r *Recurrent) Reset() {
 	}
 }
 
+// label names the container in errors (String lists the cell too).
+func (r *Recurrent) label() string { return fmt.Sprintf("Recurrent[%s]", r.name) }
+
 // Add sets the cell; Recurrent takes exactly one, as in BigDL.
 func (r *Recurrent) Add(m Module) error {
 	if _, ok := m.(sequenceCell); !ok {
-		return fmt.Errorf("%s: expected a recurrent cell (RnnCell, LSTM, GRU), got %s", r.String(), m.String())
+		return fmt.Errorf("%s: expected a recurrent cell (RnnCell, LSTM, GRU), got %s", r.label(), m.String())
 	}
 	if len(r.children) > 0 {
 		return fmt.Errorf("%s holds exactly one cell and already has %s: to stack cells use Sequential of Recurrent layers",
-			r.String(), r.children[0].String())
+			r.label(), r.children[0].String())
 	}
 	return addChild(r, &r.children, m)
 }
 
 func (r *Recurrent) cell() sequenceCell {
 	if len(r.children) == 0 {
-		panic(fmt.Errorf("%s has no cell: add one (e.g. LSTM) before calling forward", r.String()))
+		panic(fmt.Errorf("%s has no cell: add one (e.g. LSTM) before calling forward", r.label()))
 	}
 	return r.children[0].(sequenceCell)
 }
@@ -75,7 +78,7 @@ func (r *Recurrent) cell() sequenceCell {
 func (r *Recurrent) sequence(c sequenceCell, x *tensor.Tensor) (n, steps int) {
 	in, _ := c.sizes()
 	if x.IsTable() || x.Dims() != 3 || x.Shape[2] != in || x.Shape[0] == 0 || x.Shape[1] == 0 {
-		panic(fmt.Errorf("%s: expected input of shape (batch, time, %d), got %s", r.String(), in, x.Describe()))
+		panic(fmt.Errorf("%s: expected input of shape (batch, time, %d), got %s", r.label(), in, x.Describe()))
 	}
 	return x.Shape[0], x.Shape[1]
 }
@@ -94,12 +97,12 @@ func (r *Recurrent) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 	c := r.cell()
 	n, steps := r.sequence(c, x)
 	if n != r.n || steps != r.steps {
-		panic(fmt.Errorf("%s: backward input %s is not the last forward's (%d, %d, ·)", r.String(),
+		panic(fmt.Errorf("%s: backward input %s is not the last forward's (%d, %d, ·)", r.label(),
 			tensor.ShapeString(x.Shape), r.n, r.steps))
 	}
 	_, h := c.sizes()
 	if gy.IsTable() || gy.Len() != n*steps*h {
-		panic(fmt.Errorf("%s: expected a gradient of shape (%d, %d, %d), got %s", r.String(), n, steps, h, gy.Describe()))
+		panic(fmt.Errorf("%s: expected a gradient of shape (%d, %d, %d), got %s", r.label(), n, steps, h, gy.Describe()))
 	}
 	c.Meta().inputGradUnused = r.inputGradUnused // the cell's input is ours
 	if r.inputGradUnused {
@@ -115,7 +118,7 @@ func (r *Recurrent) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 // hidden state, and for an LSTM the cell state too, each (batch, hidden).
 func (r *Recurrent) HiddenState() ([]*tensor.Tensor, error) {
 	if len(r.children) == 0 || r.output == nil {
-		return nil, fmt.Errorf("%s: get_hidden_state needs a forward first", r.String())
+		return nil, fmt.Errorf("%s: get_hidden_state needs a forward first", r.label())
 	}
 	return r.cell().finalState(r.output.Data, r.n, r.steps), nil
 }

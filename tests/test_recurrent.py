@@ -1,0 +1,133 @@
+"""Recurrent layers beyond the harness rows (_rnn_rows.py): the state after the last step,
+BigDL's GRU by finite differences, and the errors of misuse."""
+import numpy as np
+import pytest
+import torch
+
+from bigdl.nn.layer import GRU, LSTM, Linear, Recurrent, RnnCell, Sequential, Tanh
+
+from _rnn_rows import bigdl_gru_ref, lstm_gates_to_torch
+from _reference import assert_close
+
+
+def test_lstm_hidden_state_is_torchs_last_h_and_c():
+    rng = np.random.RandomState(1)
+    x = rng.uniform(-1, 1, (3, 6, 4)).astype(np.float32)
+    m = Recurrent().add(LSTM(4, 9))
+    W, b, U = [torch.tensor(w, dtype=torch.float64) for w in m.get_weights()]
+    t = torch.nn.LSTM(4, 9, batch_first=True).double()
+    with torch.no_grad():
+        t.weight_ih_l0.copy_(lstm_gates_to_torch(W, 9))
+        t.bias_ih_l0.copy_(lstm_gates_to_torch(b, 9))
+        t.weight_hh_l0.copy_(lstm_gates_to_torch(U, 9))
+        t.bias_hh_l0.zero_()
+        _, (h, c) = t(torch.tensor(x, dtype=torch.float64))
+    m.forward(x)
+    state = m.get_hidden_state()
+    assert len(state) == 2
+    assert_close(state[0], h[0].numpy(), 1e-5, "last hidden state")
+    assert_close(state[1], c[0].numpy(), 1e-5, "last cell state")
+
+
+@pytest.mark.parametrize("cell", [lambda: GRU(3, 5), lambda: RnnCell(3, 5, Tanh())])
+def test_single_state_cells_report_their_last_output(cell):
+    x = np.random.RandomState(2).uniform(-1, 1, (2, 4, 3)).astype(np.float32)
+    m = Recurrent().add(cell())
+    y = m.forward(x)
+    state = m.get_hidden_state()
+    assert len(state) == 1
+    np.testing.assert_array_equal(state[0], y[:, -1])
+
+
+def test_gru_weight_gradients_match_finite_differences():
+    # BigDL's GRU applies the reset gate to the state before U_n (PyTorch applies it after),
+    # so nn.GRU is no reference: BigDL's definition, differenced numerically in float64.
+    rng = np.random.RandomState(3)
+    x = rng.uniform(-1, 1, (2, 3, 3)).astype(np.float32)
+    gy = rng.uniform(-1, 1, (2, 3, 4)).astype(np.float32)
+    m = Recurrent().add(GRU(3, 4))
+    m.zero_grad_parameters()
+    m.forward(x)
+    m.backward(x, gy)
+    grads = m._call("get_grads")[1]
+    weights = [w.astype(np.float64) for w in m.get_weights()]
+    ref = bigdl_gru_ref(4)
+    xt = torch.tensor(x, dtype=torch.float64)
+
+    def proj(ws):
+        return float((ref(xt, *[torch.tensor(w) for w in ws]) * torch.tensor(gy, dtype=torch.float64)).sum())
+    eps = 1e-5
+    for k, w in enumerate(weights):
+        fd = np.zeros_like(w)
+        for i in range(w.size):
+            old = w.flat[i]
+            w.flat[i] = old + eps
+            hi = proj(weights)
+            w.flat[i] = old - eps
+            lo = proj(weights)
+            w.flat[i] = old
+            fd.flat[i] = (hi - lo) / (2 * eps)
+        assert_close(grads[k], fd, 1e-4, "GRU parameter %d gradient" % k)
+
+
+def test_recurrent_without_a_cell_names_itself():
+    with pytest.raises(ValueError, match=r"Recurrent.*no cell"):
+        Recurrent().forward(np.zeros((2, 3, 4), np.float32))
+
+
+def test_recurrent_takes_exactly_one_cell():
+    r = Recurrent().add(LSTM(4, 3))
+    with pytest.raises(ValueError, match=r"Recurrent.*exactly one cell.*LSTM"):
+        r.add(GRU(4, 3))
+    with pytest.raises(ValueError, match=r"Recurrent.*expected a recurrent cell.*Linear"):
+        Recurrent().add(Linear(4, 3))
+    assert r.forward(np.zeros((2, 5, 4), np.float32)).shape == (2, 5, 3)
+
+
+@pytest.mark.parametrize("x, shape", [(np.zeros((2, 4), np.float32), r"\(2, 4\)"),
+                                      (np.zeros((2, 5, 3), np.float32), r"\(2, 5, 3\)"),
+                                      (np.zeros((2, 5, 4, 1), np.float32), r"\(2, 5, 4, 1\)")])
+def test_bad_sequences_name_layer_and_shapes(x, shape):
+    m = Sequential().add(Recurrent().add(LSTM(4, 3)))
+    with pytest.raises(ValueError, match=r"Recurrent.*\(batch, time, 4\).*" + shape):
+        m.forward(x)
+
+
+def test_cell_outside_recurrent_says_where_it_belongs():
+    with pytest.raises(ValueError, match=r"LSTM.*Recurrent"):
+        LSTM(4, 3).forward(np.zeros((2, 4), np.float32))
+
+
+def test_hidden_state_before_forward_is_an_error():
+    with pytest.raises(ValueError, match="get_hidden_state"):
+        Recurrent().add(GRU(2, 3)).get_hidden_state()
+
+
+@pytest.mark.parametrize("make, words", [
+    (lambda: LSTM(4, 3, activation="tanhh"), "LSTM: activation must be one of"),
+    (lambda: GRU(4, 3, inner_activation=Linear(2, 2)), "GRU: inner_activation must be one of"),
+    (lambda: RnnCell(4, 3, None), "RnnCell: activation is required"),
+    (lambda: LSTM(0, 3), "input_size"),
+    (lambda: LSTM(4, 3, p=1.5), "p must be in [0, 1)"),
+])
+def test_bad_cell_arguments(make, words):
+    with pytest.raises(ValueError) as e:
+        make()
+    assert words in str(e.value)
+
+
+def test_regularizers_reach_the_right_weights():
+    from bigdl.optim.optimizer import L2Regularizer
+    x = np.random.RandomState(4).uniform(-1, 1, (2, 3, 2)).astype(np.float32)
+    plain, reg = Recurrent().add(LSTM(2, 3)), Recurrent().add(LSTM(2, 3, uRegularizer=L2Regularizer(0.5)))
+    reg.set_weights(plain.get_weights())
+    grads = []
+    for m in (plain, reg):
+        m.zero_grad_parameters()
+        y = m.forward(x)
+        m.backward(x, np.ones_like(y))
+        grads.append(m._call("get_grads")[1])
+    W, b, U = plain.get_weights()
+    np.testing.assert_allclose(grads[1][0], grads[0][0])
+    np.testing.assert_allclose(grads[1][1], grads[0][1])
+    np.testing.assert_allclose(grads[1][2], grads[0][2] + 0.5 * U, rtol=1e-5, atol=1e-6)
