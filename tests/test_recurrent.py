@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from bigdl.nn.layer import GRU, LSTM, Linear, Recurrent, RnnCell, Sequential, Tanh
+from bigdl.util.common import RNG
 
 from _rnn_rows import bigdl_gru_ref, lstm_gates_to_torch
 from _reference import assert_close
@@ -131,3 +132,63 @@ def test_regularizers_reach_the_right_weights():
     np.testing.assert_allclose(grads[1][0], grads[0][0])
     np.testing.assert_allclose(grads[1][1], grads[0][1])
     np.testing.assert_allclose(grads[1][2], grads[0][2] + 0.5 * U, rtol=1e-5, atol=1e-6)
+
+
+def seeded_forward(m, x, seed=5):
+    """Forward with the global stream reset first: the dropout masks are the same every call."""
+    RNG().set_seed(seed)
+    return m.forward(x)
+
+
+@pytest.mark.parametrize("cell", [lambda: LSTM(3, 4, p=0.4), lambda: GRU(3, 4, p=0.4)], ids=["LSTM", "GRU"])
+def test_dropout_cells_gradients_match_finite_differences(cell):
+    # With p > 0 each gate drops its own copy of the input and of the state (BigDL's layers),
+    # with masks drawn per sequence: under a fixed seed the masks repeat, so finite
+    # differences of the training-mode output check backward through the masks.
+    rng = np.random.RandomState(6)
+    x = rng.uniform(-1, 1, (2, 5, 3)).astype(np.float32)
+    m = Recurrent().add(cell())
+    gy = rng.uniform(-1, 1, (2, 5, 4)).astype(np.float32)
+    m.zero_grad_parameters()
+    y = seeded_forward(m, x)
+    gx = m.backward(x, gy)
+    assert np.any(seeded_forward(m, x, seed=6) != y), "the masks do not depend on the stream"
+    fd = np.zeros(x.shape)
+    eps = 1e-2
+    for i in range(x.size):
+        old = x.flat[i]
+        x.flat[i] = old + eps
+        hi = float(np.sum(np.float64(seeded_forward(m, x)) * gy))
+        x.flat[i] = old - eps
+        lo = float(np.sum(np.float64(seeded_forward(m, x)) * gy))
+        x.flat[i] = old
+        fd.flat[i] = (hi - lo) / (2 * eps)
+    assert_close(gx, fd, 2e-3, "gradInput under dropout")
+    # The weights' gradients, one weight at a time, the same way.
+    grads = m._call("get_grads")[1]
+    weights = m.get_weights()
+    for k in range(len(weights)):
+        w = weights[k]
+        for i in rng.choice(w.size, 6, replace=False):
+            old = w.flat[i]
+            w.flat[i] = old + eps
+            m.set_weights(weights)
+            hi = float(np.sum(np.float64(seeded_forward(m, x)) * gy))
+            w.flat[i] = old - eps
+            m.set_weights(weights)
+            lo = float(np.sum(np.float64(seeded_forward(m, x)) * gy))
+            w.flat[i] = old
+            m.set_weights(weights)
+            assert abs(grads[k].flat[i] - (hi - lo) / (2 * eps)) <= 2e-3 * max(1, abs(grads[k].flat[i])), \
+                "parameter %d element %d" % (k, i)
+
+
+def test_dropout_lstm_has_recurrent_biases_and_evaluates_without_dropping():
+    x = np.random.RandomState(7).uniform(-1, 1, (2, 4, 3)).astype(np.float32)
+    drop, plain = Recurrent().add(LSTM(3, 5, p=0.5)), Recurrent().add(LSTM(3, 5))
+    shapes = [w.shape for w in drop.get_weights()]
+    assert shapes == [(20, 3), (20,), (20, 5), (20,)]
+    W, b, U, bh = drop.get_weights()
+    plain.set_weights([W, b + bh, U])
+    drop.evaluate()
+    np.testing.assert_allclose(drop.forward(x), plain.forward(x), rtol=1e-5, atol=1e-6)

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/bigdl-go/bigdl-go/core/kernels"
+	"github.com/bigdl-go/bigdl-go/core/rng"
 	"github.com/bigdl-go/bigdl-go/core/tensor"
 )
 
@@ -20,11 +21,17 @@ type cellCore struct {
 	In, Hidden      int
 	gates, recGates int
 	W, B, U         *Param // B may be nil (RnnCell without input bias)
+	BH              *Param // a bias of the recurrent product, folded into B's: RnnCell's, LSTM's with dropout
 	params          []*Param
 	inits           initMethods // nil methods: BigDL's default for each parameter
 	self            Initialized // the cell that embeds this core
 	drawOrder       []*Param    // BigDL's order of initialisation
 	act, inner      gateActivation
+	P               float64   // dropout probability of the inputs and states (LSTM, GRU)
+	rng             *rng.MT   // nil: the global generator
+	inMask          []float32 // (gates, batch, input): each gate's input mask
+	recMask         []float32 // (recGates, batch, hidden): each recurrent gate's state mask
+	scratch         []float32 // a masked copy of the input or the states, or a product
 
 	pre   []float32 // projections, then each gate's activation
 	hprev []float32 // the hidden state each step started from
@@ -50,6 +57,7 @@ func (c *cellCore) RegularizedParams(kind string) []*Param {
 	for _, p := range c.params {
 		switch {
 		case kind == "w" && p == c.W, kind == "b" && p == c.B,
+			kind == "b" && p == c.BH && c.P > 0, // BigDL's LSTM regularizes its recurrent biases; RnnCell does not
 			kind == "u" && p.Name != "bias" && p.Name != "biasH" && p != c.W:
 			out = append(out, p)
 		}
@@ -122,9 +130,66 @@ func (c *cellCore) Reset() {
 	}
 }
 
-// project fills pre with x·Wᵀ + biases for every step at once.
-func (c *cellCore) project(x []float32, rows int, biases ...*Param) {
-	g := c.gates * c.Hidden
+// masked reports whether this forward drops inputs and states: dropout p
+// in training mode.
+func (c *cellCore) masked() bool { return c.P > 0 && c.training }
+
+// UseRNG gives the cell its own generator for dropout masks (see Dropout).
+func (c *cellCore) UseRNG(g *rng.MT) { c.rng = g }
+
+// sampleMasks draws BigDL's recurrent dropout masks for a batch of n: each
+// gate has its own mask of the input and of the state (0, or 1/(1−p) to keep
+// the expectation), drawn once per sequence and used at every step, as
+// BigDL's Recurrent shares its first step's dropout noise with every step.
+func (c *cellCore) sampleMasks(n int, extra ...*[]float32) {
+	c.inMask = grow(c.inMask, c.gates*n*c.In)
+	c.recMask = grow(c.recMask, c.recGates*n*c.Hidden)
+	draw := func(g *rng.MT) {
+		c.fillMask(g, c.inMask)
+		c.fillMask(g, c.recMask)
+		for _, m := range extra {
+			c.fillMask(g, *m)
+		}
+	}
+	if c.rng != nil {
+		draw(c.rng)
+	} else {
+		rng.Global.Do(draw)
+	}
+}
+
+func (c *cellCore) fillMask(g *rng.MT, m []float32) {
+	keep := float32(1 / (1 - c.P))
+	for i := range m {
+		if g.Uniform(0, 1) < c.P {
+			m[i] = 0
+		} else {
+			m[i] = keep
+		}
+	}
+}
+
+// maskSteps writes src ⊙ mask into dst for every step: src and dst are
+// (n, steps, w), mask is (n, w), one row per record.
+func maskSteps(dst, src, mask []float32, n, steps, w int) []float32 {
+	dst = grow(dst, n*steps*w)
+	for b := 0; b < n; b++ {
+		m := mask[b*w : (b+1)*w]
+		for t := 0; t < steps; t++ {
+			o := (b*steps + t) * w
+			d, s := dst[o:o+w], src[o:o+w]
+			for j := range d {
+				d[j] = s[j] * m[j]
+			}
+		}
+	}
+	return dst
+}
+
+// project fills pre with x·Wᵀ + biases for every step at once: one
+// product, or one per gate when each gate sees its own dropped input.
+func (c *cellCore) project(x []float32, n, steps int, biases ...*Param) {
+	h, g, rows := c.Hidden, c.gates*c.Hidden, n*steps
 	c.pre = grow(c.pre, rows*g)
 	beta := float32(0)
 	for _, b := range biases {
@@ -140,13 +205,34 @@ func (c *cellCore) project(x []float32, rows int, biases ...*Param) {
 		}
 		beta = 1
 	}
-	kernels.Sgemm(false, true, rows, g, c.In, 1, x, c.In, c.W.Value.Data, c.In, beta, c.pre, g)
+	if !c.masked() {
+		kernels.Sgemm(false, true, rows, g, c.In, 1, x, c.In, c.W.Value.Data, c.In, beta, c.pre, g)
+		return
+	}
+	for k := 0; k < c.gates; k++ {
+		c.scratch = maskSteps(c.scratch, x, c.inMask[k*n*c.In:], n, steps, c.In)
+		kernels.Sgemm(false, true, rows, h, c.In, 1, c.scratch, c.In, c.W.Value.Data[k*h*c.In:], c.In, beta, c.pre[k*h:], g)
+	}
 }
 
 // recur adds h_{t−1}·Uᵀ into the recurrent gates of step t (t ≥ 1).
 func (c *cellCore) recur(n, steps, t int) {
 	h, g := c.Hidden, c.gates*c.Hidden
-	kernels.Sgemm(false, true, n, c.recGates*h, h, 1, c.hprev[t*h:], steps*h, c.U.Value.Data, h, 1, c.pre[t*g:], steps*g)
+	if !c.masked() {
+		kernels.Sgemm(false, true, n, c.recGates*h, h, 1, c.hprev[t*h:], steps*h, c.U.Value.Data, h, 1, c.pre[t*g:], steps*g)
+		return
+	}
+	c.scratch = grow(c.scratch, n*h)
+	for k := 0; k < c.recGates; k++ {
+		mask := c.recMask[k*n*h:]
+		for b := 0; b < n; b++ {
+			d, s, m := c.scratch[b*h:(b+1)*h], c.hprev[(b*steps+t)*h:], mask[b*h:]
+			for j := range d {
+				d[j] = s[j] * m[j]
+			}
+		}
+		kernels.Sgemm(false, true, n, h, h, 1, c.scratch, h, c.U.Value.Data[k*h*h:], h, 1, c.pre[t*g+k*h:], steps*g)
+	}
 }
 
 // startBuffers sizes the per-sequence buffers; the state before step 0 is zero.
@@ -178,20 +264,46 @@ func (c *cellCore) startBackward(n, steps int) {
 // recurrent product (beta 1 adds to what dh holds).
 func (c *cellCore) recurGrad(n, steps, t int, beta float32) {
 	h, g := c.Hidden, c.gates*c.Hidden
-	kernels.Sgemm(false, false, n, h, c.recGates*h, 1, c.dpre[t*g:], steps*g, c.U.Value.Data, h, beta, c.dh, h)
+	if !c.masked() {
+		kernels.Sgemm(false, false, n, h, c.recGates*h, 1, c.dpre[t*g:], steps*g, c.U.Value.Data, h, beta, c.dh, h)
+		return
+	}
+	if beta == 0 {
+		clear(c.dh)
+	}
+	c.scratch = grow(c.scratch, n*h)
+	for k := 0; k < c.recGates; k++ {
+		kernels.Sgemm(false, false, n, h, h, 1, c.dpre[t*g+k*h:], steps*g, c.U.Value.Data[k*h*h:], h, 0, c.scratch, h)
+		mask := c.recMask[k*n*h:]
+		for i, v := range c.scratch {
+			c.dh[i] += v * mask[i]
+		}
+	}
 }
 
 // finishBackward turns the pre-activation gradients of every step into the
-// parameter gradients and the input gradient, one matrix product each.
-func (c *cellCore) finishBackward(x []float32, rows int, gx []float32, biases ...*Param) {
-	h, g := c.Hidden, c.gates*c.Hidden
+// parameter gradients and the input gradient: one matrix product each, or
+// one per gate under dropout.
+func (c *cellCore) finishBackward(x []float32, n, steps int, gx []float32, biases ...*Param) {
+	h, g, rows := c.Hidden, c.gates*c.Hidden, n*steps
 	if !c.frozen {
 		beta := float32(1)
 		if c.gradsOverwritten {
 			beta = 0
 		}
-		kernels.Sgemm(true, false, g, c.In, rows, 1, c.dpre, g, x, c.In, beta, c.W.Grad.Data, c.In)
-		kernels.Sgemm(true, false, c.recGates*h, h, rows, 1, c.dpre, g, c.hprev, h, beta, c.U.Grad.Data, h)
+		if !c.masked() {
+			kernels.Sgemm(true, false, g, c.In, rows, 1, c.dpre, g, x, c.In, beta, c.W.Grad.Data, c.In)
+			kernels.Sgemm(true, false, c.recGates*h, h, rows, 1, c.dpre, g, c.hprev, h, beta, c.U.Grad.Data, h)
+		} else {
+			for k := 0; k < c.gates; k++ {
+				c.scratch = maskSteps(c.scratch, x, c.inMask[k*n*c.In:], n, steps, c.In)
+				kernels.Sgemm(true, false, h, c.In, rows, 1, c.dpre[k*h:], g, c.scratch, c.In, beta, c.W.Grad.Data[k*h*c.In:], c.In)
+			}
+			for k := 0; k < c.recGates; k++ {
+				c.scratch = maskSteps(c.scratch, c.hprev, c.recMask[k*n*h:], n, steps, h)
+				kernels.Sgemm(true, false, h, h, rows, 1, c.dpre[k*h:], g, c.scratch, h, beta, c.U.Grad.Data[k*h*h:], h)
+			}
+		}
 		for _, b := range biases {
 			if b == nil {
 				continue
@@ -202,8 +314,31 @@ func (c *cellCore) finishBackward(x []float32, rows int, gx []float32, biases ..
 			kernels.SumRows(b.Grad.Data, c.dpre, rows, g)
 		}
 	}
-	if gx != nil {
+	if gx == nil {
+		return
+	}
+	if !c.masked() {
 		kernels.Sgemm(false, false, rows, c.In, g, 1, c.dpre, g, c.W.Value.Data, c.In, 0, gx, c.In)
+		return
+	}
+	c.scratch = grow(c.scratch, rows*c.In)
+	for k := 0; k < c.gates; k++ {
+		kernels.Sgemm(false, false, rows, c.In, h, 1, c.dpre[k*h:], g, c.W.Value.Data[k*h*c.In:], c.In, 0, c.scratch, c.In)
+		mask := c.inMask[k*n*c.In:]
+		for b := 0; b < n; b++ {
+			m := mask[b*c.In : (b+1)*c.In]
+			for t := 0; t < steps; t++ {
+				o := (b*steps + t) * c.In
+				d, s := gx[o:o+c.In], c.scratch[o:o+c.In]
+				for j := range d {
+					if k == 0 {
+						d[j] = s[j] * m[j]
+					} else {
+						d[j] += s[j] * m[j]
+					}
+				}
+			}
+		}
 	}
 }
 

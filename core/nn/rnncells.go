@@ -16,7 +16,6 @@ import (
 //	c' = f·c + i·g,  h' = o·act(c')
 type LSTM struct {
 	cellCore
-	P            float64
 	c, tc, dcell []float32 // cell states, act(cell states), and the cell gradient from step t+1
 }
 
@@ -30,35 +29,42 @@ type LSTM struct {
 //	n = act(x·W_nᵀ + b_n + (r·h)·Unᵀ),  h' = (1−z)·n + z·h
 type GRU struct {
 	cellCore
-	P   float64
-	Un  *Param
-	rh  []float32 // r·h of every step
-	drh []float32 // (batch, hidden) scratch: the gradient of r·h at one step
+	Un     *Param
+	rh     []float32 // r·h of every step (dropped, under dropout)
+	rhMask []float32 // (batch, hidden): the dropout mask of r·h
+	drh    []float32 // (batch, hidden) scratch: the gradient of r·h at one step
 }
 
 // RnnCell is h' = act(x·Wᵀ + b + h·Uᵀ + b_h), BigDL's RnnCell; either bias
 // may be left out.
 type RnnCell struct {
 	cellCore
-	BH *Param // nil without the hidden bias
 }
 
 func init() {
 	Register("LSTM", func(a *Args) (Module, error) {
 		in, h := a.PositiveInt("input_size"), a.PositiveInt("hidden_size")
-		l := &LSTM{cellCore: newCellCore("LSTM", in, h, 4, 4), P: a.Float("p", 0)}
+		l := &LSTM{cellCore: newCellCore("LSTM", in, h, 4, 4)}
+		l.P = a.Float("p", 0)
 		l.act, l.inner = gateActivationArg(a, "activation", "tanh"), gateActivationArg(a, "inner_activation", "sigmoid")
 		if err := dropoutArg(a, "LSTM", l.P); err != nil {
 			return nil, err
 		}
 		l.B = newParam("bias", 4*h)
 		l.params = []*Param{l.W, l.B, l.U}
-		l.initialize(l, l.U, l.W, l.B)
+		if l.P != 0 {
+			// With dropout BigDL's LSTM gives each gate Linear layers of its
+			// own, the recurrent ones with a bias; kept here in one (4·hidden,) vector.
+			l.BH = newParam("biasH", 4*h)
+			l.params = append(l.params, l.BH)
+		}
+		l.initialize(l, l.U, l.BH, l.W, l.B)
 		return l, nil
 	})
 	Register("GRU", func(a *Args) (Module, error) {
 		in, h := a.PositiveInt("input_size"), a.PositiveInt("hidden_size")
-		g := &GRU{cellCore: newCellCore("GRU", in, h, 3, 2), P: a.Float("p", 0)}
+		g := &GRU{cellCore: newCellCore("GRU", in, h, 3, 2)}
+		g.P = a.Float("p", 0)
 		g.act, g.inner = gateActivationArg(a, "activation", "tanh"), gateActivationArg(a, "inner_activation", "sigmoid")
 		if err := dropoutArg(a, "GRU", g.P); err != nil {
 			return nil, err
@@ -98,9 +104,6 @@ func dropoutArg(a *Args, class string, p float64) error {
 	if p < 0 || p >= 1 {
 		return fmt.Errorf("%s: argument p must be in [0, 1), got %v", class, p)
 	}
-	if p != 0 {
-		return fmt.Errorf("%s: dropout p = %v is not supported yet (only p = 0)", class, p)
-	}
 	return nil
 }
 
@@ -110,7 +113,10 @@ func (l *LSTM) Config() map[string]any { return l.gatedConfig(l.P) }
 
 func (l *LSTM) forwardSeq(x []float32, n, steps int, out []float32) {
 	h, g := l.Hidden, 4*l.Hidden
-	l.project(x, n*steps, l.B)
+	if l.masked() {
+		l.sampleMasks(n)
+	}
+	l.project(x, n, steps, l.B, l.BH)
 	l.startBuffers(n, steps)
 	l.c, l.tc = grow(l.c, n*steps*h), grow(l.tc, n*steps*h)
 	for t := 0; t < steps; t++ {
@@ -187,7 +193,7 @@ func (l *LSTM) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
 			l.recurGrad(n, steps, t, 0)
 		}
 	}
-	l.finishBackward(x, n*steps, gx, l.B)
+	l.finishBackward(x, n, steps, gx, l.B, l.BH)
 }
 
 func (l *LSTM) finalState(out []float32, n, steps int) []*tensor.Tensor {
@@ -200,7 +206,11 @@ func (g *GRU) Config() map[string]any { return g.gatedConfig(g.P) }
 
 func (g *GRU) forwardSeq(x []float32, n, steps int, out []float32) {
 	h, w := g.Hidden, 3*g.Hidden
-	g.project(x, n*steps, g.B)
+	if g.masked() {
+		g.rhMask = grow(g.rhMask, n*h)
+		g.sampleMasks(n, &g.rhMask)
+	}
+	g.project(x, n, steps, g.B)
 	g.startBuffers(n, steps)
 	g.rh = grow(g.rh, n*steps*h)
 	for t := 0; t < steps; t++ {
@@ -214,6 +224,12 @@ func (g *GRU) forwardSeq(x []float32, n, steps int, out []float32) {
 			rg, hp, rh := p[:h], g.hprev[r*h:(r+1)*h], g.rh[r*h:(r+1)*h]
 			for j := range rh {
 				rh[j] = rg[j] * hp[j]
+			}
+			if g.masked() {
+				m := g.rhMask[b*h : (b+1)*h]
+				for j := range rh {
+					rh[j] *= m[j]
+				}
 			}
 		}
 		if t > 0 {
@@ -259,6 +275,12 @@ func (g *GRU) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
 			p, dp := g.pre[r*w:(r+1)*w], g.dpre[r*w:(r+1)*w]
 			rg, dr := p[:h], dp[:h]
 			drh, dh, hp := g.drh[b*h:(b+1)*h], g.dh[b*h:(b+1)*h], g.hprev[r*h:(r+1)*h]
+			if g.masked() {
+				m := g.rhMask[b*h : (b+1)*h]
+				for j := range drh {
+					drh[j] *= m[j]
+				}
+			}
 			for j := range dr {
 				dr[j] = drh[j] * hp[j]
 				dh[j] += drh[j] * rg[j]
@@ -269,7 +291,7 @@ func (g *GRU) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
 			g.recurGrad(n, steps, t, 1)
 		}
 	}
-	g.finishBackward(x, n*steps, gx, g.B)
+	g.finishBackward(x, n, steps, gx, g.B)
 	if !g.frozen {
 		beta := float32(1)
 		if g.gradsOverwritten {
@@ -292,7 +314,7 @@ func (c *RnnCell) Config() map[string]any {
 
 func (c *RnnCell) forwardSeq(x []float32, n, steps int, out []float32) {
 	h := c.Hidden
-	c.project(x, n*steps, c.B, c.BH) // the hidden bias is constant: it joins the input's
+	c.project(x, n, steps, c.B, c.BH) // the hidden bias is constant: it joins the input's
 	c.startBuffers(n, steps)
 	for t := 0; t < steps; t++ {
 		if t > 0 {
@@ -324,7 +346,7 @@ func (c *RnnCell) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
 			c.recurGrad(n, steps, t, 0)
 		}
 	}
-	c.finishBackward(x, n*steps, gx, c.B, c.BH)
+	c.finishBackward(x, n, steps, gx, c.B, c.BH)
 }
 
 func (c *RnnCell) finalState(out []float32, n, steps int) []*tensor.Tensor {

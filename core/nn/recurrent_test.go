@@ -1,0 +1,114 @@
+package nn
+
+import (
+	"math"
+	"math/rand"
+	"testing"
+
+	"github.com/bigdl-go/bigdl-go/core/rng"
+	"github.com/bigdl-go/bigdl-go/core/tensor"
+)
+
+func sigmoid64(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// lstmStepByStep is BigDL's LSTM with dropout written out per record and
+// step in float64, every gate with its own input and state mask.
+func lstmStepByStep(l *LSTM, x *tensor.Tensor) []float64 {
+	n, steps, in, h := x.Shape[0], x.Shape[1], l.In, l.Hidden
+	W, B, U, BH := l.W.Value.Data, l.B.Value.Data, l.U.Value.Data, l.BH.Value.Data
+	out := make([]float64, n*steps*h)
+	for b := 0; b < n; b++ {
+		hs, cs := make([]float64, h), make([]float64, h)
+		for t := 0; t < steps; t++ {
+			xt := x.Data[(b*steps+t)*in:]
+			gate := make([][]float64, 4)
+			for k := 0; k < 4; k++ {
+				gate[k] = make([]float64, h)
+				for j := 0; j < h; j++ {
+					row := k*h + j
+					s := float64(B[row]) + float64(BH[row])
+					for i := 0; i < in; i++ {
+						s += float64(W[row*in+i]) * float64(xt[i]) * float64(l.inMask[(k*n+b)*in+i])
+					}
+					for i := 0; i < h; i++ {
+						s += float64(U[row*h+i]) * hs[i] * float64(l.recMask[(k*n+b)*h+i])
+					}
+					if k == 1 {
+						gate[k][j] = math.Tanh(s)
+					} else {
+						gate[k][j] = sigmoid64(s)
+					}
+				}
+			}
+			for j := 0; j < h; j++ {
+				cs[j] = gate[2][j]*cs[j] + gate[0][j]*gate[1][j]
+				hs[j] = gate[3][j] * math.Tanh(cs[j])
+				out[(b*steps+t)*h+j] = hs[j]
+			}
+		}
+	}
+	return out
+}
+
+// Dropout in BigDL's recurrent cells draws one mask per gate, record and
+// feature, and uses it at every step: the step-by-step reference reads the
+// masks the sequence was run with.
+func TestLSTMDropoutMasksEveryStepAlike(t *testing.T) {
+	r := rand.New(rand.NewSource(3))
+	rng.Global.Seed(3)
+	rec := mustNew(t, "Recurrent", nil).(*Recurrent)
+	l := mustNew(t, "LSTM", map[string]any{"input_size": 5.0, "hidden_size": 6.0, "p": 0.4}).(*LSTM)
+	if err := rec.Add(l); err != nil {
+		t.Fatal(err)
+	}
+	x := randTensor(r, 3, 7, 5)
+	y := rec.Forward(x)
+	want := lstmStepByStep(l, x)
+	zeros := 0
+	for _, m := range l.inMask {
+		if m == 0 {
+			zeros++
+		} else if math.Abs(float64(m)-1/0.6) > 1e-6 {
+			t.Fatalf("a kept input is scaled by %v, want 1/(1-p)", m)
+		}
+	}
+	if zeros == 0 || zeros == len(l.inMask) {
+		t.Fatalf("%d of %d inputs dropped at p = 0.4", zeros, len(l.inMask))
+	}
+	for i, v := range y.Data {
+		if math.Abs(float64(v)-want[i]) > 1e-5 {
+			t.Fatalf("output %d: %v, step-by-step reference %v", i, v, want[i])
+		}
+	}
+	trained := y.Clone()
+	SetTraining(rec, false)
+	eval := rec.Forward(x)
+	same := true
+	for i := range eval.Data {
+		same = same && eval.Data[i] == trained.Data[i]
+	}
+	if same {
+		t.Fatal("evaluation mode gives the training output: it still drops")
+	}
+}
+
+// A dropout cell's step allocates nothing either (its masks are reused).
+func TestRecurrentDropoutDoesNotAllocate(t *testing.T) {
+	r := rand.New(rand.NewSource(4))
+	for _, cell := range []string{"LSTM", "GRU"} {
+		rec := mustNew(t, "Recurrent", nil).(*Recurrent)
+		if err := rec.Add(mustNew(t, cell, map[string]any{"input_size": 4.0, "hidden_size": 5.0, "p": 0.3})); err != nil {
+			t.Fatal(err)
+		}
+		x := randTensor(r, 3, 6, 4)
+		gy := randTensor(r, 3, 6, 5)
+		step := func() {
+			rec.Forward(x)
+			rec.Backward(x, gy)
+		}
+		step()
+		if a := testing.AllocsPerRun(10, step); a != 0 {
+			t.Fatalf("%s: %v allocations per forward+backward", cell, a)
+		}
+	}
+}
