@@ -6,12 +6,17 @@ recurrent bias (PyTorch's b_hh is zero). BigDL's GRU is not PyTorch's (its reset
 scales the state before the product with U_n, PyTorch's scales the product), so its rows
 follow BigDL's definition written in torch operations; test_recurrent.py checks the same
 GRU by finite differences too."""
+import numpy as np
 import torch
+import torch.nn.functional as F
 from torch.func import functional_call
 
-from bigdl.nn.layer import GRU, LSTM, Identity, Recurrent, ReLU, RnnCell, Sigmoid, SoftMax, SoftPlus
+from bigdl.nn.criterion import (ClassNLLCriterion, MSECriterion, TimeDistributedCriterion,
+                                TimeDistributedMaskCriterion)
+from bigdl.nn.layer import (GRU, LSTM, Identity, Linear, LookupTable, Recurrent, ReLU, RnnCell, Sequential, Sigmoid,
+                            SoftMax, SoftPlus, Tanh, TimeDistributed)
 
-from _layer_rows import LayerRow, u
+from _layer_rows import CriterionRow, LayerRow, u
 
 # Hidden sizes 1, 7, 17 and 33 are not multiples of any kernel's tile.
 SIZES = [("", 3, 5, 4, 7), ("-seq1", 2, 1, 3, 17), ("-batch1", 1, 6, 5, 33), ("-hidden1", 4, 3, 2, 1)]
@@ -142,3 +147,79 @@ def bigdl_rnn_sigmoid(x, W, b, U, bh):
 
 
 RNN_LAYERS = lstm_rows() + rnn_rows() + gru_rows() + ACTIVATION_ROWS
+
+
+# Sequence layers: the embedding against F.embedding (BigDL's indices are 1-based floats,
+# PyTorch's 0-based integers), TimeDistributed against the module on every step.
+
+def indices(n_index, *shape, lo=1):
+    return lambda rng: rng.randint(lo, n_index + 1, size=shape).astype(np.float32)
+
+
+def embedding_ref(padding=None, scale=False):
+    def ref(x, W):
+        return F.embedding(x.long() - 1, W, padding_idx=None if padding is None else int(padding) - 1,
+                           scale_grad_by_freq=scale)
+    return ref
+
+
+SEQUENCE_LAYERS = [
+    LayerRow("LookupTable", lambda: LookupTable(9, 5), indices(9, 3, 6), embedding_ref(), x1=indices(9, 7),
+             params=[(9, 5)], init_args=("wRegularizer",),
+             bad=(lambda rng: np.array([[1, 0, 2]], np.float32), ["LookupTable", "(1, 3)", "index 0", "n_index = 9"])),
+    LayerRow("LookupTable-too-large", lambda: LookupTable(4, 3), indices(4, 2, 5), embedding_ref(), params=[(4, 3)],
+             bad=(lambda rng: np.array([2, 5], np.float32), ["LookupTable", "(2,)", "index 5", "n_index = 4"])),
+    LayerRow("LookupTable-padding", lambda: LookupTable(6, 4, padding_value=2), indices(6, 4, 5), embedding_ref(2),
+             params=[(6, 4)]),
+    LayerRow("LookupTable-scale-by-freq", lambda: LookupTable(5, 3, should_scale_grad_by_freq=True), indices(5, 3, 8),
+             embedding_ref(scale=True), x1=indices(5, 9), params=[(5, 3)]),
+    LayerRow("TimeDistributed-Linear", lambda: TimeDistributed(Linear(4, 3)), u(2, 5, 4), lambda x, W, b: F.linear(x, W, b),
+             params=[(3, 4), (3,)],
+             bad=(u(2, 4), ["TimeDistributed", "(batch, time, ...)", "(2, 4)"])),
+    LayerRow("TimeDistributed-Sequential", lambda: TimeDistributed(Sequential().add(Linear(3, 6)).add(Tanh())),
+             u(3, 1, 3), lambda x, W, b: torch.tanh(F.linear(x, W, b)), params=[(6, 3), (6,)]),
+]
+
+
+def step_nll(x, t, mask_pad=None, size_average=False):
+    """Σ over steps of the batch-mean NLL of each step, or (mask_pad) the mean NLL over the
+    positions whose label is not mask_pad."""
+    if mask_pad is not None:
+        keep = t != mask_pad
+        return F.nll_loss(x[keep], t[keep].long() - 1)
+    loss = sum(F.nll_loss(x[:, s], t[:, s].long() - 1) for s in range(x.shape[1]))
+    return loss / x.shape[1] if size_average else loss
+
+
+def log_probs_and_labels(n, steps, classes, pad=False):
+    def data(rng):
+        x = np.log(rng.dirichlet(np.ones(classes), (n, steps))).astype(np.float32)
+        t = rng.randint(1, classes + 1, (n, steps)).astype(np.float32)
+        if pad:
+            t[0, -2:] = 0
+            t[1, -1] = 0
+        return x, t
+    return data
+
+
+SEQUENCE_CRITERIA = [
+    CriterionRow("TimeDistributedCriterion", lambda: TimeDistributedCriterion(ClassNLLCriterion()),
+                 log_probs_and_labels(3, 4, 5), step_nll,
+                 bad=(lambda rng: (np.zeros((3, 4, 5), np.float32), np.ones((3, 2), np.float32)),
+                      ["TimeDistributedCriterion", "(3, 4, 5)", "(3, 2)"])),
+    CriterionRow("TimeDistributedCriterion-average", lambda: TimeDistributedCriterion(ClassNLLCriterion(), True),
+                 log_probs_and_labels(2, 5, 3), lambda x, t: step_nll(x, t, size_average=True)),
+    CriterionRow("TimeDistributedCriterion-MSE-dim1",
+                 lambda: TimeDistributedCriterion(MSECriterion(), dimension=1),
+                 lambda rng: (rng.randn(4, 3, 2).astype(np.float32), rng.randn(4, 3, 2).astype(np.float32)),
+                 lambda x, t: sum(F.mse_loss(x[s], t[s]) for s in range(x.shape[0]))),
+    CriterionRow("TimeDistributedMaskCriterion", lambda: TimeDistributedMaskCriterion(ClassNLLCriterion()),
+                 log_probs_and_labels(3, 4, 5, pad=True), lambda x, t: step_nll(x, t, mask_pad=0),
+                 bad=(lambda rng: (np.zeros((2, 3, 4), np.float32), np.zeros((2, 3), np.float32)),
+                      ["TimeDistributedMaskCriterion", "every target", "padding"])),
+    CriterionRow("TimeDistributedMaskCriterion-sum-inner",
+                 lambda: TimeDistributedMaskCriterion(ClassNLLCriterion(size_average=False), padding_value=-1),
+                 lambda rng: (np.log(rng.dirichlet(np.ones(3), (2, 4))).astype(np.float32),
+                              np.array([[1, 2, -1, -1], [3, 3, 1, -1]], np.float32)),
+                 lambda x, t: step_nll(x, t, mask_pad=-1)),
+]

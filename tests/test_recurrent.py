@@ -3,8 +3,9 @@ BigDL's GRU by finite differences, and the errors of misuse."""
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
-from bigdl.nn.layer import GRU, LSTM, Linear, Recurrent, RnnCell, Sequential, Tanh
+from bigdl.nn.layer import GRU, LSTM, Linear, LookupTable, Recurrent, RnnCell, Sequential, Tanh
 from bigdl.util.common import RNG
 
 from _rnn_rows import bigdl_gru_ref, lstm_gates_to_torch
@@ -192,3 +193,26 @@ def test_dropout_lstm_has_recurrent_biases_and_evaluates_without_dropping():
     plain.set_weights([W, b + bh, U])
     drop.evaluate()
     np.testing.assert_allclose(drop.forward(x), plain.forward(x), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, 3.0])
+def test_lookup_table_max_norm_renormalises_the_rows_it_reads(norm_type):
+    x = np.array([[1, 3, 3], [5, 1, 2]], np.float32)
+    m = LookupTable(6, 4, max_norm=0.8, norm_type=norm_type)
+    before = m.get_weights()[0]
+    W = torch.tensor(before, dtype=torch.float64)
+    with torch.no_grad():
+        ref = F.embedding(torch.tensor(x, dtype=torch.long) - 1, W, max_norm=0.8, norm_type=norm_type)
+    y = m.forward(x)
+    assert_close(y, ref.numpy(), 1e-5, "max_norm output")
+    after = m.get_weights()[0]
+    assert_close(after, W.numpy(), 1e-5, "renormalised weight")
+    # Rows 4 and 6 were not read: untouched, whatever their norm.
+    np.testing.assert_array_equal(after[[3, 5]], before[[3, 5]])
+
+
+def test_lookup_table_reads_float_indices_as_integers_and_starts_normal():
+    m = LookupTable(1000, 50)
+    w = m.get_weights()[0]
+    assert abs(w.mean()) < 0.02 and abs(w.std() - 1) < 0.02  # BigDL's RandomNormal(0, 1)
+    np.testing.assert_array_equal(m.forward(np.array([2.7, 1.0], np.float32)), w[[1, 0]])

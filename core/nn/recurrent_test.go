@@ -100,15 +100,44 @@ func TestRecurrentDropoutDoesNotAllocate(t *testing.T) {
 		if err := rec.Add(mustNew(t, cell, map[string]any{"input_size": 4.0, "hidden_size": 5.0, "p": 0.3})); err != nil {
 			t.Fatal(err)
 		}
-		x := randTensor(r, 3, 6, 4)
-		gy := randTensor(r, 3, 6, 5)
-		step := func() {
-			rec.Forward(x)
-			rec.Backward(x, gy)
-		}
-		step()
-		if a := testing.AllocsPerRun(10, step); a != 0 {
-			t.Fatalf("%s: %v allocations per forward+backward", cell, a)
-		}
+		requireNoAllocs(t, cell, rec, randTensor(r, 3, 6, 4), randTensor(r, 3, 6, 5))
+	}
+}
+
+// An embedding, a recurrent layer and a per-step classifier, as a sequence
+// tagger stacks them, allocate nothing per step.
+func TestSequenceLayersDoNotAllocate(t *testing.T) {
+	r := rand.New(rand.NewSource(5))
+	seq := NewSequential()
+	seq.Add(mustNew(t, "LookupTable", map[string]any{"n_index": 20.0, "n_output": 6.0, "max_norm": 1.0,
+		"should_scale_grad_by_freq": true}))
+	rec := mustNew(t, "Recurrent", nil).(*Recurrent)
+	if err := rec.Add(mustNew(t, "GRU", map[string]any{"input_size": 6.0, "hidden_size": 5.0})); err != nil {
+		t.Fatal(err)
+	}
+	seq.Add(rec)
+	td := mustNew(t, "TimeDistributed", nil).(*TimeDistributed)
+	if err := td.Add(NewLinear(5, 3, true)); err != nil {
+		t.Fatal(err)
+	}
+	seq.Add(td)
+	x := tensor.New(4, 7)
+	for i := range x.Data {
+		x.Data[i] = float32(1 + r.Intn(20))
+	}
+	requireNoAllocs(t, "tagger", seq, x, randTensor(r, 4, 7, 3))
+}
+
+// requireNoAllocs fails unless a forward and backward of m, after a first
+// that sizes the buffers, allocates nothing.
+func requireNoAllocs(t *testing.T, what string, m Module, x, gy *tensor.Tensor) {
+	t.Helper()
+	step := func() {
+		m.Forward(x)
+		m.Backward(x, gy)
+	}
+	step()
+	if a := testing.AllocsPerRun(10, step); a != 0 {
+		t.Fatalf("%s: %v allocations per forward+backward", what, a)
 	}
 }

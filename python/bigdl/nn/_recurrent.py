@@ -1,8 +1,9 @@
-"""Recurrent layers (BigDL's bigdl.nn.layer names, re-exported by bigdl.nn.layer): the
+"""Recurrent and sequence layers (BigDL's bigdl.nn.layer names, re-exported by bigdl.nn.layer): the
 Recurrent container and its cells. A cell runs a whole sequence in the Go core."""
 from bigdl.nn.layer import Container, Layer
+from bigdl.util.common import DOUBLEMAX
 
-__all__ = ["Recurrent", "RnnCell", "LSTM", "GRU"]
+__all__ = ["Recurrent", "RnnCell", "LSTM", "GRU", "TimeDistributed", "LookupTable"]
 
 # The activations a cell can apply, by BigDL layer class, as the names BigDL's
 # get_activation_by_name takes.
@@ -86,3 +87,26 @@ class GRU(Layer):
                  wRegularizer=None, uRegularizer=None, bRegularizer=None, bigdl_type="float"):
         _gated_cell(self, bigdl_type, input_size, hidden_size, p, activation, inner_activation,
                     wRegularizer, uRegularizer, bRegularizer)
+
+
+class TimeDistributed(Container):
+    """Applies model to every time step of a (batch, time, ...) input: it runs once on
+    (batch·time, ...), and its output is unfolded to (batch, time, ...)."""
+
+    def __init__(self, model, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+        self.add(model)
+
+
+class LookupTable(Layer):
+    """An embedding: each 1-based index (a float from 1 to n_index) of a (T,) or (batch, T)
+    input selects a row of the weight (n_index, n_output). Indices equal to padding_value get
+    no gradient; max_norm rescales the selected rows (in place) to at most that norm_type
+    norm; should_scale_grad_by_freq divides a row's gradient by its index's count in the
+    batch. The weight starts N(0, 1)."""
+
+    def __init__(self, n_index, n_output, padding_value=0.0, max_norm=DOUBLEMAX, norm_type=2.0,
+                 should_scale_grad_by_freq=False, wRegularizer=None, bigdl_type="float"):
+        super().__init__(None, bigdl_type, n_index=n_index, n_output=n_output, padding_value=padding_value,
+                         max_norm=max_norm, norm_type=norm_type, should_scale_grad_by_freq=should_scale_grad_by_freq)
+        self._set_regularizers(wRegularizer)
