@@ -57,6 +57,7 @@ bench: build $(TEST_STAMP)
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./core/kernels ./core/optim
 	$(PY) bench/run.py
 	GO=$(GO) $(PY) bench/lenet_bench.py
+	$(PY) bench/lstm_bench.py
 	GO=$(GO) $(PY) bench/spark_bench.py
 
 # BIGDL_GO_CC=zig: a release wheel must be manylinux2014, so a missing zig fails the build instead of

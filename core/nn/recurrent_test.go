@@ -141,3 +141,21 @@ func requireNoAllocs(t *testing.T, what string, m Module, x, gy *tensor.Tensor) 
 		t.Fatalf("%s: %v allocations per forward+backward", what, a)
 	}
 }
+
+// BenchmarkLSTMStep is one forward and backward of bench/lstm_bench.py's
+// LSTM(28 -> 128) over 28 steps at batch 64, as one training worker runs it.
+func BenchmarkLSTMStep(b *testing.B) {
+	r := rand.New(rand.NewSource(1))
+	rec := mustNew(b, "Recurrent", nil).(*Recurrent)
+	if err := rec.Add(mustNew(b, "LSTM", map[string]any{"input_size": 28.0, "hidden_size": 128.0})); err != nil {
+		b.Fatal(err)
+	}
+	SetInputGradUnused(rec, true)
+	SetGradsOverwritten(rec, true)
+	x, gy := randTensor(r, 64, 28, 28), randTensor(r, 64, 28, 128)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		rec.Forward(x)
+		rec.Backward(x, gy)
+	}
+}
