@@ -58,3 +58,47 @@ def run(child, main):
         print(json.dumps({"records_per_s": child(sys.argv[2], int(sys.argv[3]))}))
     else:
         main()
+
+
+def torch_rate(model, X, y, batch, epochs):
+    """records/s of PyTorch SGD (lr 0.01, NLLLoss) on model over epochs after a warm-up epoch."""
+    import time
+
+    import numpy as np
+    import torch
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = torch.nn.NLLLoss()
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
+    n = len(X)
+
+    def epoch():
+        order = torch.randperm(n)
+        for lo in range(0, n, batch):
+            idx = order[lo:lo + batch]
+            opt.zero_grad()
+            loss_fn(model(Xt[idx]), yt[idx]).backward()
+            opt.step()
+    epoch()
+    t = time.perf_counter()
+    for _ in range(epochs):
+        epoch()
+    return n * epochs / (time.perf_counter() - t)
+
+
+def ours_rate(model, X, y, batch, epochs):
+    """records/s of our Optimizer (SGD lr 0.01, ClassNLLCriterion) on model over epochs after a
+    warm-up epoch (which loads the library and hands over the data)."""
+    import logging
+    import time
+
+    import numpy as np
+    from bigdl.nn.criterion import ClassNLLCriterion
+    from bigdl.optim.optimizer import SGD, MaxEpoch, Optimizer
+    logging.getLogger("bigdl").setLevel(logging.WARNING)
+    opt = Optimizer(model=model, training_rdd=(X, (y + 1).astype(np.float32)), criterion=ClassNLLCriterion(),
+                    end_trigger=MaxEpoch(1), optim_method=SGD(learningrate=0.01), batch_size=batch)
+    opt.optimize()
+    opt.set_end_when(MaxEpoch(1 + epochs))
+    t = time.perf_counter()
+    opt.optimize()
+    return len(X) * epochs / (time.perf_counter() - t)

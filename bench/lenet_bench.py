@@ -8,9 +8,8 @@ import os
 import re
 import subprocess
 import sys
-import time
 
-from _rounds import REPO, compare, run
+from _rounds import REPO, compare, ours_rate, run, torch_rate
 
 RECORDS, EPOCHS, BATCH = 4096, 2, 128
 
@@ -29,35 +28,9 @@ def child(impl, threads):
         model = nn.Sequential(nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, 6, 5), nn.Tanh(), nn.MaxPool2d(2, 2),
                               nn.Conv2d(6, 12, 5), nn.Tanh(), nn.MaxPool2d(2, 2), nn.Flatten(),
                               nn.Linear(192, 100), nn.Tanh(), nn.Linear(100, 10), nn.LogSoftmax(1))
-        opt = torch.optim.SGD(model.parameters(), lr=0.01)
-        loss_fn = nn.NLLLoss()
-        Xt, yt = torch.from_numpy(X.reshape(RECORDS, -1)), torch.from_numpy(y.astype(np.int64))
-
-        def epoch():
-            order = torch.randperm(RECORDS)
-            for lo in range(0, RECORDS, BATCH):
-                idx = order[lo:lo + BATCH]
-                opt.zero_grad()
-                loss_fn(model(Xt[idx]), yt[idx]).backward()
-                opt.step()
-        epoch()
-        t = time.perf_counter()
-        for _ in range(EPOCHS):
-            epoch()
-        return RECORDS * EPOCHS / (time.perf_counter() - t)
-    import logging
+        return torch_rate(model, X.reshape(RECORDS, -1), y, BATCH, EPOCHS)
     from bigdl.models.lenet.lenet5 import build_model
-    from bigdl.nn.criterion import ClassNLLCriterion
-    from bigdl.optim.optimizer import SGD, MaxEpoch, Optimizer
-    logging.getLogger("bigdl").setLevel(logging.WARNING)
-    opt = Optimizer(model=build_model(10), training_rdd=(X, (y + 1).astype(np.float32)),
-                    criterion=ClassNLLCriterion(), end_trigger=MaxEpoch(1), optim_method=SGD(learningrate=0.01),
-                    batch_size=BATCH)
-    opt.optimize()  # warm-up: loads the library, hands over the data
-    opt.set_end_when(MaxEpoch(1 + EPOCHS))
-    t = time.perf_counter()
-    opt.optimize()
-    return RECORDS * EPOCHS / (time.perf_counter() - t)
+    return ours_rate(build_model(10), X, y, BATCH, EPOCHS)
 
 
 def main():

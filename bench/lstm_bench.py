@@ -4,9 +4,8 @@ Recurrent, LSTM, Select, Optimizer) against the same model in PyTorch on the CPU
 at equal threads. Rounds alternate ours and PyTorch, each in a fresh process, and the
 medians are compared. Run: python bench/lstm_bench.py [rounds]"""
 import sys
-import time
 
-from _rounds import compare, run
+from _rounds import compare, ours_rate, run, torch_rate
 
 RECORDS, EPOCHS, BATCH, STEPS, HIDDEN = 4096, 2, 64, 28, 128
 
@@ -31,36 +30,11 @@ def child(impl, threads):
             def forward(self, x):
                 return torch.log_softmax(self.fc(self.lstm(x)[0][:, -1]), 1)
         model = Model()
-        opt = torch.optim.SGD(model.parameters(), lr=0.01)
-        loss_fn = nn.NLLLoss()
-        Xt, yt = torch.from_numpy(X), torch.from_numpy(y.astype(np.int64))
-
-        def epoch():
-            order = torch.randperm(RECORDS)
-            for lo in range(0, RECORDS, BATCH):
-                idx = order[lo:lo + BATCH]
-                opt.zero_grad()
-                loss_fn(model(Xt[idx]), yt[idx]).backward()
-                opt.step()
-        epoch()
-        t = time.perf_counter()
-        for _ in range(EPOCHS):
-            epoch()
-        return RECORDS * EPOCHS / (time.perf_counter() - t)
-    import logging
-    from bigdl.nn.criterion import ClassNLLCriterion
+        return torch_rate(model, X, y, BATCH, EPOCHS)
     from bigdl.nn.layer import LSTM, Linear, LogSoftMax, Recurrent, Select, Sequential
-    from bigdl.optim.optimizer import SGD, MaxEpoch, Optimizer
-    logging.getLogger("bigdl").setLevel(logging.WARNING)
     model = Sequential().add(Recurrent().add(LSTM(28, HIDDEN))).add(Select(2, -1)).add(Linear(HIDDEN, 10)) \
         .add(LogSoftMax())
-    opt = Optimizer(model=model, training_rdd=(X, (y + 1).astype(np.float32)), criterion=ClassNLLCriterion(),
-                    end_trigger=MaxEpoch(1), optim_method=SGD(learningrate=0.01), batch_size=BATCH)
-    opt.optimize()  # warm-up: loads the library, hands over the data
-    opt.set_end_when(MaxEpoch(1 + EPOCHS))
-    t = time.perf_counter()
-    opt.optimize()
-    return RECORDS * EPOCHS / (time.perf_counter() - t)
+    return ours_rate(model, X, y, BATCH, EPOCHS)
 
 
 def main():
