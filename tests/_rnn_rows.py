@@ -13,7 +13,7 @@ from torch.func import functional_call
 
 from bigdl.nn.criterion import (ClassNLLCriterion, MSECriterion, TimeDistributedCriterion,
                                 TimeDistributedMaskCriterion)
-from bigdl.nn.layer import (GRU, LSTM, Identity, Linear, LookupTable, Recurrent, ReLU, RnnCell, Sequential, Sigmoid,
+from bigdl.nn.layer import (GRU, LSTM, BiRecurrent, Identity, JoinTable, Linear, LookupTable, Recurrent, ReLU, RnnCell, Sequential, Sigmoid,
                             SoftMax, SoftPlus, Tanh, TimeDistributed)
 
 from _layer_rows import CriterionRow, LayerRow, u
@@ -146,7 +146,7 @@ def bigdl_rnn_sigmoid(x, W, b, U, bh):
     return torch.stack(outs, 1)
 
 
-RNN_LAYERS = lstm_rows() + rnn_rows() + gru_rows() + ACTIVATION_ROWS
+RNN_LAYERS = lstm_rows() + rnn_rows() + gru_rows() + ACTIVATION_ROWS  # BI_LAYERS join below
 
 
 # Sequence layers: the embedding against F.embedding (BigDL's indices are 1-based floats,
@@ -223,3 +223,54 @@ SEQUENCE_CRITERIA = [
                               np.array([[1, 2, -1, -1], [3, 3, 1, -1]], np.float32)),
                  lambda x, t: step_nll(x, t, mask_pad=-1)),
 ]
+
+
+def torch_bilstm_ref(i, h, merge):
+    """nn.LSTM(bidirectional=True) on BigDL's two weight sets, its halves merged by merge."""
+    m = torch.nn.LSTM(i, h, batch_first=True, bidirectional=True).double()
+
+    def ref(x, W, b, U, Wr, br, Ur):
+        zero = torch.zeros(4 * h, dtype=x.dtype)
+        p = {"weight_ih_l0": lstm_gates_to_torch(W, h), "bias_ih_l0": lstm_gates_to_torch(b, h),
+             "weight_hh_l0": lstm_gates_to_torch(U, h), "bias_hh_l0": zero,
+             "weight_ih_l0_reverse": lstm_gates_to_torch(Wr, h), "bias_ih_l0_reverse": lstm_gates_to_torch(br, h),
+             "weight_hh_l0_reverse": lstm_gates_to_torch(Ur, h), "bias_hh_l0_reverse": zero}
+        y = functional_call(m, p, (x,))[0]
+        return merge(y[..., :h], y[..., h:])
+    return ref
+
+
+def torch_birnn_ref(i, h):
+    m = torch.nn.RNN(i, h, batch_first=True, bidirectional=True).double()
+
+    def ref(x, W, b, U, bh, Wr, br, Ur, bhr):
+        p = {"weight_ih_l0": W, "bias_ih_l0": b, "weight_hh_l0": U, "bias_hh_l0": bh, "weight_ih_l0_reverse": Wr,
+             "bias_ih_l0_reverse": br, "weight_hh_l0_reverse": Ur, "bias_hh_l0_reverse": bhr}
+        y = functional_call(m, p, (x,))[0]
+        return y[..., :h] + y[..., h:]
+    return ref
+
+
+def birec(cell, merge=None):
+    def make():
+        b = BiRecurrent(merge() if merge else None).add(cell())
+        # BigDL's reverse cell starts as a copy of the forward one; draw it afresh so a swapped
+        # direction cannot pass the reference.
+        w = b.get_weights()
+        rs = np.random.RandomState(len(w))
+        b.set_weights(w[:len(w) // 2] + [rs.uniform(-0.5, 0.5, a.shape).astype(np.float32) for a in w[len(w) // 2:]])
+        return b
+    return make
+
+
+BI_LAYERS = [
+    LayerRow("BiRecurrent-LSTM-sum", birec(lambda: LSTM(3, 5)), u(2, 6, 3), torch_bilstm_ref(3, 5, torch.add),
+             params=[(20, 3), (20,), (20, 5)] * 2,
+             bad=(u(2, 6, 4), ["BiRecurrent", "(batch, time, 3)", "(2, 6, 4)"])),
+    LayerRow("BiRecurrent-LSTM-concat", birec(lambda: LSTM(4, 7), lambda: JoinTable(3, 3)), u(3, 1, 4),
+             torch_bilstm_ref(4, 7, lambda a, b: torch.cat([a, b], -1)), params=[(28, 4), (28,), (28, 7)] * 2),
+    LayerRow("BiRecurrent-RnnCell-batch1", birec(lambda: RnnCell(3, 17, "tanh")), u(1, 5, 3), torch_birnn_ref(3, 17),
+             params=[(17, 3), (17,), (17, 17), (17,)] * 2),
+]
+
+RNN_LAYERS += BI_LAYERS

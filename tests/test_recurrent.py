@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bigdl.nn.layer import GRU, LSTM, Linear, LookupTable, Recurrent, RnnCell, Sequential, Tanh
+from bigdl.nn.layer import GRU, LSTM, BiRecurrent, JoinTable, Linear, LookupTable, Recurrent, RnnCell, Sequential, Tanh
 from bigdl.util.common import RNG
 
 from _rnn_rows import bigdl_gru_ref, lstm_gates_to_torch
@@ -216,3 +216,29 @@ def test_lookup_table_reads_float_indices_as_integers_and_starts_normal():
     w = m.get_weights()[0]
     assert abs(w.mean()) < 0.02 and abs(w.std() - 1) < 0.02  # BigDL's RandomNormal(0, 1)
     np.testing.assert_array_equal(m.forward(np.array([2.7, 1.0], np.float32)), w[[1, 0]])
+
+
+def test_birecurrent_reverse_cell_starts_as_a_copy_and_trains_apart():
+    b = BiRecurrent().add(GRU(3, 4))
+    w = b.get_weights()
+    assert len(w) == 8
+    for a, r in zip(w[:4], w[4:]):
+        np.testing.assert_array_equal(a, r)
+    x = np.random.RandomState(8).uniform(-1, 1, (2, 5, 3)).astype(np.float32)
+    b.forward(x)
+    b.backward(x, np.ones((2, 5, 4), np.float32))
+    g = b._call("get_grads")[1]
+    assert not np.allclose(g[0], g[4]), "both directions got the same gradient"
+
+
+def test_birecurrent_misuse_is_named():
+    with pytest.raises(ValueError, match=r"BiRecurrent.*no cell"):
+        BiRecurrent().forward(np.zeros((2, 3, 4), np.float32))
+    b = BiRecurrent(JoinTable(3, 3)).add(LSTM(4, 3))
+    with pytest.raises(ValueError, match=r"BiRecurrent.*exactly one cell"):
+        b.add(LSTM(4, 3))
+    with pytest.raises(ValueError, match=r"BiRecurrent.*already has the merge layer"):
+        b.add(JoinTable(3, 3))
+    with pytest.raises(ValueError, match=r"BiRecurrent.*\(batch, time, 4\).*\(2, 4\)"):
+        b.forward(np.zeros((2, 4), np.float32))
+    assert b.forward(np.zeros((2, 5, 4), np.float32)).shape == (2, 5, 6)

@@ -159,3 +159,13 @@ func BenchmarkLSTMStep(b *testing.B) {
 		rec.Backward(x, gy)
 	}
 }
+
+// Both directions and the merge of a BiRecurrent reuse their buffers too.
+func TestBiRecurrentDoesNotAllocate(t *testing.T) {
+	r := rand.New(rand.NewSource(6))
+	b := mustNew(t, "BiRecurrent", nil).(*BiRecurrent)
+	if err := b.Add(mustNew(t, "LSTM", map[string]any{"input_size": 4.0, "hidden_size": 5.0})); err != nil {
+		t.Fatal(err)
+	}
+	requireNoAllocs(t, "BiRecurrent", b, randTensor(r, 3, 6, 4), randTensor(r, 3, 6, 5))
+}

@@ -3,7 +3,7 @@ Recurrent container and its cells. A cell runs a whole sequence in the Go core."
 from bigdl.nn.layer import Container, Layer
 from bigdl.util.common import DOUBLEMAX
 
-__all__ = ["Recurrent", "RnnCell", "LSTM", "GRU", "TimeDistributed", "LookupTable"]
+__all__ = ["Recurrent", "RnnCell", "LSTM", "GRU", "TimeDistributed", "LookupTable", "BiRecurrent"]
 
 # The activations a cell can apply, by BigDL layer class, as the names BigDL's
 # get_activation_by_name takes.
@@ -110,3 +110,15 @@ class LookupTable(Layer):
         super().__init__(None, bigdl_type, n_index=n_index, n_output=n_output, padding_value=padding_value,
                          max_norm=max_norm, norm_type=norm_type, should_scale_grad_by_freq=should_scale_grad_by_freq)
         self._set_regularizers(wRegularizer)
+
+
+class BiRecurrent(Container):
+    """Runs its cell (add(cell)) over a (batch, time, input_size) sequence forwards and a copy
+    of it (its own weights, starting equal) backwards, and merges the two (batch, time, hidden)
+    outputs with merge: by default their sum (BigDL's CAddTable), or a layer of the table
+    [forward, backward], e.g. JoinTable(3, 3) to concatenate them."""
+
+    def __init__(self, merge=None, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+        if merge is not None:
+            self.add(merge)
