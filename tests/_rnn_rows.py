@@ -13,7 +13,7 @@ from torch.func import functional_call
 
 from bigdl.nn.criterion import (ClassNLLCriterion, MSECriterion, TimeDistributedCriterion,
                                 TimeDistributedMaskCriterion)
-from bigdl.nn.layer import (GRU, LSTM, BiRecurrent, Identity, JoinTable, Linear, LookupTable, Recurrent, ReLU, RnnCell, Sequential, Sigmoid,
+from bigdl.nn.layer import (GRU, LSTM, BiRecurrent, LSTMPeephole, Identity, JoinTable, Linear, LookupTable, Recurrent, ReLU, RnnCell, Sequential, Sigmoid,
                             SoftMax, SoftPlus, Tanh, TimeDistributed)
 
 from _layer_rows import CriterionRow, LayerRow, u
@@ -274,3 +274,35 @@ BI_LAYERS = [
 ]
 
 RNN_LAYERS += BI_LAYERS
+
+
+def bigdl_peephole_ref(h):
+    """BigDL's LSTMPeephole in torch operations (PyTorch has no peephole LSTM): gates in the
+    order input, forget, cell, output; the input and forget gates see the previous cell state,
+    the output gate the new one."""
+    def ref(x, W, b, U, pi, pf, po):
+        n, steps = x.shape[0], x.shape[1]
+        state, cell, outs = torch.zeros(n, h, dtype=x.dtype), torch.zeros(n, h, dtype=x.dtype), []
+        for t in range(steps):
+            p = x[:, t] @ W.T + b + state @ U.T
+            i = torch.sigmoid(p[:, :h] + pi * cell)
+            f = torch.sigmoid(p[:, h:2 * h] + pf * cell)
+            g = torch.tanh(p[:, 2 * h:3 * h])
+            cell = f * cell + i * g
+            o = torch.sigmoid(p[:, 3 * h:] + po * cell)
+            state = o * torch.tanh(cell)
+            outs.append(state)
+        return torch.stack(outs, 1)
+    return ref
+
+
+def peephole_rows():
+    rows = []
+    for tag, n, t, i, h in SIZES:
+        rows.append(LayerRow("Recurrent-LSTMPeephole" + tag, rec(lambda i=i, h=h: LSTMPeephole(i, h)), u(n, t, i),
+                             bigdl_peephole_ref(h), params=[(4 * h, i), (4 * h,), (4 * h, h), (h,), (h,), (h,)],
+                             bad=(u(n, t, i + 2), ["Recurrent", "(batch, time, %d)" % i])))
+    return rows
+
+
+RNN_LAYERS += peephole_rows()

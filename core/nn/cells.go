@@ -57,8 +57,8 @@ func (c *cellCore) RegularizedParams(kind string) []*Param {
 	for _, p := range c.params {
 		switch {
 		case kind == "w" && p == c.W, kind == "b" && p == c.B,
-			kind == "b" && p == c.BH && c.P > 0, // BigDL's LSTM regularizes its recurrent biases; RnnCell does not
-			kind == "u" && p.Name != "bias" && p.Name != "biasH" && p != c.W:
+			kind == "b" && p == c.BH && c.P > 0,            // BigDL's LSTM regularizes its recurrent biases; RnnCell does not
+			kind == "u" && p != c.W && p.Value.Dims() == 2: // not LSTMPeephole's peepholes, as in BigDL
 			out = append(out, p)
 		}
 	}

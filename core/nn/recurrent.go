@@ -58,7 +58,7 @@ func (r *Recurrent) label() string { return fmt.Sprintf("Recurrent[%s]", r.name)
 // Add sets the cell; Recurrent takes exactly one, as in BigDL.
 func (r *Recurrent) Add(m Module) error {
 	if _, ok := m.(sequenceCell); !ok {
-		return fmt.Errorf("%s: expected a recurrent cell (RnnCell, LSTM, GRU), got %s", r.label(), m.String())
+		return fmt.Errorf("%s: expected a recurrent cell (RnnCell, LSTM, LSTMPeephole, GRU), got %s", r.label(), m.String())
 	}
 	if len(r.children) > 0 {
 		return fmt.Errorf("%s holds exactly one cell and already has %s: to stack cells use Sequential of Recurrent layers",

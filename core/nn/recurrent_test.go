@@ -95,7 +95,7 @@ func TestLSTMDropoutMasksEveryStepAlike(t *testing.T) {
 // A dropout cell's step allocates nothing either (its masks are reused).
 func TestRecurrentDropoutDoesNotAllocate(t *testing.T) {
 	r := rand.New(rand.NewSource(4))
-	for _, cell := range []string{"LSTM", "GRU"} {
+	for _, cell := range []string{"LSTM", "GRU", "LSTMPeephole"} {
 		rec := mustNew(t, "Recurrent", nil).(*Recurrent)
 		if err := rec.Add(mustNew(t, cell, map[string]any{"input_size": 4.0, "hidden_size": 5.0, "p": 0.3})); err != nil {
 			t.Fatal(err)

@@ -17,6 +17,9 @@ import (
 type LSTM struct {
 	cellCore
 	c, tc, dcell []float32 // cell states, act(cell states), and the cell gradient from step t+1
+	// LSTMPeephole: the peephole weights, nil in an LSTM, and the gate blocks' order.
+	PI, PF, PO             *Param
+	offI, offF, offG, offO int
 }
 
 // GRU is BigDL's GRU cell: W (3·hidden, input) and b (3·hidden) project the
@@ -44,7 +47,7 @@ type RnnCell struct {
 func init() {
 	Register("LSTM", func(a *Args) (Module, error) {
 		in, h := a.PositiveInt("input_size"), a.PositiveInt("hidden_size")
-		l := &LSTM{cellCore: newCellCore("LSTM", in, h, 4, 4)}
+		l := &LSTM{cellCore: newCellCore("LSTM", in, h, 4, 4), offI: 0, offG: h, offF: 2 * h, offO: 3 * h}
 		l.P = a.Float("p", 0)
 		l.act, l.inner = gateActivationArg(a, "activation", "tanh"), gateActivationArg(a, "inner_activation", "sigmoid")
 		if err := dropoutArg(a, "LSTM", l.P); err != nil {
@@ -105,99 +108,6 @@ func dropoutArg(a *Args, class string, p float64) error {
 		return fmt.Errorf("%s: argument p must be in [0, 1), got %v", class, p)
 	}
 	return nil
-}
-
-// LSTM
-
-func (l *LSTM) Config() map[string]any { return l.gatedConfig(l.P) }
-
-func (l *LSTM) forwardSeq(x []float32, n, steps int, out []float32) {
-	h, g := l.Hidden, 4*l.Hidden
-	if l.masked() {
-		l.sampleMasks(n)
-	}
-	l.project(x, n, steps, l.B, l.BH)
-	l.startBuffers(n, steps)
-	l.c, l.tc = grow(l.c, n*steps*h), grow(l.tc, n*steps*h)
-	for t := 0; t < steps; t++ {
-		if t > 0 {
-			l.recur(n, steps, t)
-		}
-		for b := 0; b < n; b++ {
-			r := b*steps + t
-			p := l.pre[r*g : (r+1)*g]
-			i, gg, f, o := p[:h], p[h:2*h], p[2*h:3*h], p[3*h:]
-			l.inner.f(i)
-			l.act.f(gg)
-			l.inner.f(p[2*h:]) // forget and output gates are adjacent
-			c, tc, ht := l.c[r*h:(r+1)*h], l.tc[r*h:(r+1)*h], out[r*h:(r+1)*h]
-			if t == 0 {
-				for j := range c {
-					c[j] = i[j] * gg[j]
-				}
-			} else {
-				cp := l.c[(r-1)*h : r*h]
-				for j := range c {
-					c[j] = f[j]*cp[j] + i[j]*gg[j]
-				}
-			}
-			copy(tc, c)
-			l.act.f(tc)
-			for j := range ht {
-				ht[j] = o[j] * tc[j]
-			}
-			l.keep(b, steps, t, ht)
-		}
-	}
-}
-
-func (l *LSTM) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
-	h, g := l.Hidden, 4*l.Hidden
-	l.startBackward(n, steps)
-	l.dcell = grow(l.dcell, n*h)
-	clear(l.dcell)
-	for t := steps - 1; t >= 0; t-- {
-		for b := 0; b < n; b++ {
-			r := b*steps + t
-			p, dp := l.pre[r*g:(r+1)*g], l.dpre[r*g:(r+1)*g]
-			i, gg, f, o := p[:h], p[h:2*h], p[2*h:3*h], p[3*h:]
-			di, dg, df, do := dp[:h], dp[h:2*h], dp[2*h:3*h], dp[3*h:]
-			dh, dc := l.dh[b*h:(b+1)*h], l.dcell[b*h:(b+1)*h]
-			tc, gyr := l.tc[r*h:(r+1)*h], gy[r*h:(r+1)*h]
-			// dh is the gradient from step t+1; add this step's output's.
-			for j := range dh {
-				dh[j] += gyr[j]
-				do[j] = dh[j] * tc[j]
-				di[j] = dh[j] * o[j] // the gradient of act(c), made that of c below
-			}
-			l.act.df(di, di, tc)
-			for j := range dc {
-				dc[j] += di[j]
-				di[j] = dc[j] * gg[j]
-				dg[j] = dc[j] * i[j]
-			}
-			if t > 0 {
-				cp := l.c[(r-1)*h : r*h]
-				for j := range dc {
-					df[j] = dc[j] * cp[j]
-					dc[j] *= f[j]
-				}
-			} else {
-				clear(df)
-			}
-			l.inner.df(di, di, i)
-			l.act.df(dg, dg, gg)
-			l.inner.df(dp[2*h:], dp[2*h:], p[2*h:])
-		}
-		if t > 0 {
-			l.recurGrad(n, steps, t, 0)
-		}
-	}
-	l.finishBackward(x, n, steps, gx, l.B, l.BH)
-}
-
-func (l *LSTM) finalState(out []float32, n, steps int) []*tensor.Tensor {
-	return []*tensor.Tensor{lastOf(out, n, steps, l.Hidden), lastOf(l.c, n, steps, l.Hidden)}
 }
 
 // GRU

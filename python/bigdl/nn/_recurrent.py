@@ -3,7 +3,7 @@ Recurrent container and its cells. A cell runs a whole sequence in the Go core."
 from bigdl.nn.layer import Container, Layer
 from bigdl.util.common import DOUBLEMAX
 
-__all__ = ["Recurrent", "RnnCell", "LSTM", "GRU", "TimeDistributed", "LookupTable", "BiRecurrent"]
+__all__ = ["Recurrent", "RnnCell", "LSTM", "GRU", "TimeDistributed", "LookupTable", "BiRecurrent", "LSTMPeephole"]
 
 # The activations a cell can apply, by BigDL layer class, as the names BigDL's
 # get_activation_by_name takes.
@@ -122,3 +122,15 @@ class BiRecurrent(Container):
         super().__init__(None, bigdl_type)
         if merge is not None:
             self.add(merge)
+
+
+class LSTMPeephole(Layer):
+    """BigDL's LSTM with peepholes: the input and forget gates also see the previous cell
+    state, the output gate the new one. get_weights(): W (4·hidden, input), b (4·hidden),
+    U (4·hidden, hidden) in the gate order input, forget, cell, output, then the peephole
+    weights of the input, forget and output gates, (hidden,) each."""
+
+    def __init__(self, input_size=4, hidden_size=3, p=0.0, wRegularizer=None, uRegularizer=None, bRegularizer=None,
+                 bigdl_type="float"):
+        super().__init__(None, bigdl_type, input_size=input_size, hidden_size=hidden_size, p=p)
+        self._set_regularizers(wRegularizer, bRegularizer, uRegularizer)
