@@ -13,7 +13,7 @@ from torch.func import functional_call
 
 from bigdl.nn.criterion import (ClassNLLCriterion, MSECriterion, TimeDistributedCriterion,
                                 TimeDistributedMaskCriterion)
-from bigdl.nn.layer import (GRU, LSTM, BiRecurrent, LSTMPeephole, Identity, JoinTable, Linear, LookupTable, Recurrent, ReLU, RnnCell, Sequential, Sigmoid,
+from bigdl.nn.layer import (GRU, LSTM, BiRecurrent, LSTMPeephole, MultiRNNCell, Identity, JoinTable, Linear, LookupTable, Recurrent, ReLU, RnnCell, Sequential, Sigmoid,
                             SoftMax, SoftPlus, Tanh, TimeDistributed)
 
 from _layer_rows import CriterionRow, LayerRow, u
@@ -306,3 +306,27 @@ def peephole_rows():
 
 
 RNN_LAYERS += peephole_rows()
+
+
+def torch_stacked_lstm_ref(i, h):
+    m = torch.nn.LSTM(i, h, num_layers=2, batch_first=True).double()
+
+    def ref(x, W0, b0, U0, W1, b1, U1):
+        zero = torch.zeros(4 * h, dtype=x.dtype)
+        p = {}
+        for k, (W, b, U) in enumerate(((W0, b0, U0), (W1, b1, U1))):
+            p.update({"weight_ih_l%d" % k: lstm_gates_to_torch(W, h), "bias_ih_l%d" % k: lstm_gates_to_torch(b, h),
+                      "weight_hh_l%d" % k: lstm_gates_to_torch(U, h), "bias_hh_l%d" % k: zero})
+        return functional_call(m, p, (x,))[0]
+    return ref
+
+
+RNN_LAYERS += [
+    LayerRow("Recurrent-MultiRNNCell-LSTMx2", rec(lambda: MultiRNNCell([LSTM(3, 6), LSTM(6, 6)])), u(2, 5, 3),
+             torch_stacked_lstm_ref(3, 6), params=[(24, 3), (24,), (24, 6), (24, 6), (24,), (24, 6)],
+             bad=(u(2, 5, 6), ["Recurrent", "(batch, time, 3)", "(2, 5, 6)"])),
+    LayerRow("Recurrent-MultiRNNCell-GRU-RnnCell", rec(lambda: MultiRNNCell([GRU(4, 3), RnnCell(3, 2, "tanh")])),
+             u(3, 4, 4), lambda x, W, b, U, Un, W2, b2, U2, bh2: torch_rnn_ref(3, 2)(bigdl_gru_ref(3)(x, W, b, U, Un),
+                                                                                   W2, b2, U2, bh2),
+             params=[(9, 4), (9,), (6, 3), (3, 3), (2, 3), (2,), (2, 2), (2,)]),
+]

@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bigdl.nn.layer import GRU, LSTM, BiRecurrent, LSTMPeephole, JoinTable, Linear, LookupTable, Recurrent, RnnCell, Sequential, Tanh
+from bigdl.nn.layer import GRU, LSTM, BiRecurrent, LSTMPeephole, MultiRNNCell, JoinTable, Linear, LookupTable, Recurrent, RnnCell, Sequential, Tanh
 from bigdl.util.common import RNG
 
 from _rnn_rows import bigdl_gru_ref, lstm_gates_to_torch
@@ -243,3 +243,15 @@ def test_birecurrent_misuse_is_named():
     with pytest.raises(ValueError, match=r"BiRecurrent.*\(batch, time, 4\).*\(2, 4\)"):
         b.forward(np.zeros((2, 4), np.float32))
     assert b.forward(np.zeros((2, 5, 4), np.float32)).shape == (2, 5, 6)
+
+
+def test_multi_rnn_cell_checks_sizes_and_reports_every_state():
+    with pytest.raises(ValueError, match=r"MultiRNNCell.*takes inputs of 4, but the cell below gives 5"):
+        MultiRNNCell([LSTM(3, 5), GRU(4, 2)])
+    with pytest.raises(ValueError, match=r"MultiRNNCell.*expected a recurrent cell.*Linear"):
+        MultiRNNCell([Linear(3, 5)])
+    m = Recurrent().add(MultiRNNCell([LSTM(3, 5), GRU(5, 2)]))
+    y = m.forward(np.random.RandomState(9).uniform(-1, 1, (2, 4, 3)).astype(np.float32))
+    states = m.get_hidden_state()
+    assert [s.shape for s in states] == [(2, 5), (2, 5), (2, 2)]
+    np.testing.assert_array_equal(states[2], y[:, -1])

@@ -169,3 +169,20 @@ func TestBiRecurrentDoesNotAllocate(t *testing.T) {
 	}
 	requireNoAllocs(t, "BiRecurrent", b, randTensor(r, 3, 6, 4), randTensor(r, 3, 6, 5))
 }
+
+// A stack of cells reuses each cell's buffers and its own.
+func TestMultiRNNCellDoesNotAllocate(t *testing.T) {
+	r := rand.New(rand.NewSource(7))
+	rec := mustNew(t, "Recurrent", nil).(*Recurrent)
+	multi := mustNew(t, "MultiRNNCell", nil).(*MultiRNNCell)
+	for _, c := range []Module{mustNew(t, "LSTM", map[string]any{"input_size": 4.0, "hidden_size": 5.0}),
+		mustNew(t, "GRU", map[string]any{"input_size": 5.0, "hidden_size": 3.0})} {
+		if err := multi.Add(c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rec.Add(multi); err != nil {
+		t.Fatal(err)
+	}
+	requireNoAllocs(t, "MultiRNNCell", rec, randTensor(r, 3, 6, 4), randTensor(r, 3, 6, 3))
+}

@@ -3,7 +3,7 @@ Recurrent container and its cells. A cell runs a whole sequence in the Go core."
 from bigdl.nn.layer import Container, Layer
 from bigdl.util.common import DOUBLEMAX
 
-__all__ = ["Recurrent", "RnnCell", "LSTM", "GRU", "TimeDistributed", "LookupTable", "BiRecurrent", "LSTMPeephole"]
+__all__ = ["Recurrent", "RnnCell", "LSTM", "GRU", "TimeDistributed", "LookupTable", "BiRecurrent", "LSTMPeephole", "MultiRNNCell"]
 
 # The activations a cell can apply, by BigDL layer class, as the names BigDL's
 # get_activation_by_name takes.
@@ -134,3 +134,13 @@ class LSTMPeephole(Layer):
                  bigdl_type="float"):
         super().__init__(None, bigdl_type, input_size=input_size, hidden_size=hidden_size, p=p)
         self._set_regularizers(wRegularizer, bRegularizer, uRegularizer)
+
+
+class MultiRNNCell(Container):
+    """A stack of cells, each reading the output of the one below at every step; a cell of
+    Recurrent. get_hidden_state() of its Recurrent lists every cell's states, bottom up."""
+
+    def __init__(self, cells, bigdl_type="float"):
+        super().__init__(None, bigdl_type)
+        for cell in cells:
+            self.add(cell)
