@@ -21,7 +21,7 @@ func init() {
 	Register("MultiRNNCell", func(a *Args) (Module, error) { return &MultiRNNCell{Base: newBase("MultiRNNCell")}, nil })
 }
 
-func (m *MultiRNNCell) label() string         { return fmt.Sprintf("MultiRNNCell[%s]", m.name) }
+func (m *MultiRNNCell) label() string          { return fmt.Sprintf("MultiRNNCell[%s]", m.name) }
 func (m *MultiRNNCell) Children() []Module     { return m.children }
 func (m *MultiRNNCell) Params() []*Param       { return nil }
 func (m *MultiRNNCell) Config() map[string]any { return map[string]any{} }
