@@ -293,7 +293,9 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 		}
 		return response{result: map[string]any{"nodes": hs, "prev": c["prev"], "inputs": c["inputs"], "outputs": c["outputs"]}}, nil
 	case "hidden_state":
-		r, ok := m.(*nn.Recurrent)
+		r, ok := m.(interface {
+			HiddenState() ([]*tensor.Tensor, error)
+		})
 		if !ok {
 			return response{}, fmt.Errorf("get_hidden_state: %s is not a Recurrent", m.Meta().Name())
 		}

@@ -13,7 +13,7 @@ from torch.func import functional_call
 
 from bigdl.nn.criterion import (ClassNLLCriterion, MSECriterion, TimeDistributedCriterion,
                                 TimeDistributedMaskCriterion)
-from bigdl.nn.layer import (GRU, LSTM, BiRecurrent, LSTMPeephole, MultiRNNCell, Identity, JoinTable, Linear, LookupTable, Recurrent, ReLU, RnnCell, Sequential, Sigmoid,
+from bigdl.nn.layer import (GRU, LSTM, BiRecurrent, LSTMPeephole, MultiRNNCell, RecurrentDecoder, Identity, JoinTable, Linear, LookupTable, Recurrent, ReLU, RnnCell, Sequential, Sigmoid,
                             SoftMax, SoftPlus, Tanh, TimeDistributed)
 
 from _layer_rows import CriterionRow, LayerRow, u
@@ -329,4 +329,57 @@ RNN_LAYERS += [
              u(3, 4, 4), lambda x, W, b, U, Un, W2, b2, U2, bh2: torch_rnn_ref(3, 2)(bigdl_gru_ref(3)(x, W, b, U, Un),
                                                                                    W2, b2, U2, bh2),
              params=[(9, 4), (9,), (6, 3), (3, 3), (2, 3), (2,), (2, 2), (2,)]),
+]
+
+
+def decoder_ref(step, length, h, cell_state=False):
+    """RecurrentDecoder: step 1 reads the input, each later step the previous output."""
+    def ref(x, *w):
+        state = torch.zeros(x.shape[0], h, dtype=x.dtype)
+        cell = torch.zeros_like(state)
+        inp, outs = x, []
+        for _ in range(length):
+            state, cell = step(inp, state, cell, *w)
+            outs.append(state)
+            inp = state
+        return torch.stack(outs, 1)
+    return ref
+
+
+def lstm_step(h):
+    def step(x, state, cell, W, b, U):
+        p = x @ W.T + b + state @ U.T
+        i, g, f, o = torch.sigmoid(p[:, :h]), torch.tanh(p[:, h:2 * h]), torch.sigmoid(p[:, 2 * h:3 * h]), \
+            torch.sigmoid(p[:, 3 * h:])
+        cell = f * cell + i * g
+        return o * torch.tanh(cell), cell
+    return step
+
+
+def gru_step(h):
+    def step(x, state, cell, W, b, U, Un):
+        p = x @ W.T + b
+        rz = torch.sigmoid(p[:, :2 * h] + state @ U.T)
+        r, z = rz[:, :h], rz[:, h:]
+        n = torch.tanh(p[:, 2 * h:] + (r * state) @ Un.T)
+        return (1 - z) * n + z * state, cell
+    return step
+
+
+def rnn_step(x, state, cell, W, b, U, bh):
+    return torch.tanh(x @ W.T + b + state @ U.T + bh), cell
+
+
+def decoder(length, cell):
+    return lambda: RecurrentDecoder(length).add(cell())
+
+
+RNN_LAYERS += [
+    LayerRow("RecurrentDecoder-LSTM", decoder(5, lambda: LSTM(4, 4)), u(3, 4), decoder_ref(lstm_step(4), 5, 4),
+             params=[(16, 4), (16,), (16, 4)],
+             bad=(u(3, 5, 4), ["RecurrentDecoder", "(batch, 4)", "(3, 5, 4)"])),
+    LayerRow("RecurrentDecoder-GRU-length1", decoder(1, lambda: GRU(7, 7)), u(2, 7), decoder_ref(gru_step(7), 1, 7),
+             params=[(21, 7), (21,), (14, 7), (7, 7)]),
+    LayerRow("RecurrentDecoder-RnnCell-batch1", decoder(6, lambda: RnnCell(3, 3, "tanh")), u(1, 3),
+             decoder_ref(rnn_step, 6, 3), params=[(3, 3), (3,), (3, 3), (3,)]),
 ]

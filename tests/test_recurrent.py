@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bigdl.nn.layer import GRU, LSTM, BiRecurrent, LSTMPeephole, MultiRNNCell, JoinTable, Linear, LookupTable, Recurrent, RnnCell, Sequential, Tanh
+from bigdl.nn.layer import GRU, LSTM, BiRecurrent, LSTMPeephole, MultiRNNCell, RecurrentDecoder, JoinTable, Linear, LookupTable, Recurrent, RnnCell, Sequential, Tanh
 from bigdl.util.common import RNG
 
 from _rnn_rows import bigdl_gru_ref, lstm_gates_to_torch
@@ -255,3 +255,17 @@ def test_multi_rnn_cell_checks_sizes_and_reports_every_state():
     states = m.get_hidden_state()
     assert [s.shape for s in states] == [(2, 5), (2, 5), (2, 2)]
     np.testing.assert_array_equal(states[2], y[:, -1])
+
+
+def test_recurrent_decoder_refuses_cells_it_cannot_feed_back():
+    with pytest.raises(ValueError, match=r"RecurrentDecoder.*input size = hidden size, got 3 and 4"):
+        RecurrentDecoder(3).add(LSTM(3, 4))
+    with pytest.raises(ValueError, match=r"RecurrentDecoder.*expected a cell.*MultiRNNCell"):
+        RecurrentDecoder(3).add(MultiRNNCell([LSTM(3, 3)]))
+    d = RecurrentDecoder(3).add(GRU(3, 3, p=0.5))
+    with pytest.raises(ValueError, match=r"GRU.*without dropout"):
+        d.forward(np.zeros((2, 3), np.float32))
+    d = RecurrentDecoder(4).add(LSTM(2, 2))
+    y = d.forward(np.ones((3, 2), np.float32))
+    assert y.shape == (3, 4, 2)
+    np.testing.assert_array_equal(d.get_hidden_state()[0], y[:, -1])

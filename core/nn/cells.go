@@ -32,6 +32,10 @@ type cellCore struct {
 	inMask          []float32 // (gates, batch, input): each gate's input mask
 	recMask         []float32 // (recGates, batch, hidden): each recurrent gate's state mask
 	scratch         []float32 // a masked copy of the input or the states, or a product
+	// feedback: RecurrentDecoder's mode, where step t's input is h_{t−1} and
+	// only step 0's comes from outside, (batch, input).
+	feedback bool
+	fed      []float32 // every step's input in feedback mode, (batch, T, input)
 
 	pre   []float32 // projections, then each gate's activation
 	hprev []float32 // the hidden state each step started from
@@ -205,6 +209,10 @@ func (c *cellCore) project(x []float32, n, steps int, biases ...*Param) {
 		}
 		beta = 1
 	}
+	if c.feedback { // only step 0's input is known yet; recur adds the others'
+		kernels.Sgemm(false, true, n, g, c.In, 1, x, c.In, c.W.Value.Data, c.In, beta, c.pre, steps*g)
+		return
+	}
 	if !c.masked() {
 		kernels.Sgemm(false, true, rows, g, c.In, 1, x, c.In, c.W.Value.Data, c.In, beta, c.pre, g)
 		return
@@ -215,9 +223,13 @@ func (c *cellCore) project(x []float32, n, steps int, biases ...*Param) {
 	}
 }
 
-// recur adds h_{t−1}·Uᵀ into the recurrent gates of step t (t ≥ 1).
+// recur adds h_{t−1}·Uᵀ into the recurrent gates of step t (t ≥ 1), and
+// in feedback mode h_{t−1}·Wᵀ too, h_{t−1} being the step's input.
 func (c *cellCore) recur(n, steps, t int) {
 	h, g := c.Hidden, c.gates*c.Hidden
+	if c.feedback {
+		kernels.Sgemm(false, true, n, g, h, 1, c.hprev[t*h:], steps*h, c.W.Value.Data, c.In, 1, c.pre[t*g:], steps*g)
+	}
 	if !c.masked() {
 		kernels.Sgemm(false, true, n, c.recGates*h, h, 1, c.hprev[t*h:], steps*h, c.U.Value.Data, h, 1, c.pre[t*g:], steps*g)
 		return
@@ -266,6 +278,9 @@ func (c *cellCore) recurGrad(n, steps, t int, beta float32) {
 	h, g := c.Hidden, c.gates*c.Hidden
 	if !c.masked() {
 		kernels.Sgemm(false, false, n, h, c.recGates*h, 1, c.dpre[t*g:], steps*g, c.U.Value.Data, h, beta, c.dh, h)
+		if c.feedback { // h_{t−1} was also step t's input
+			kernels.Sgemm(false, false, n, h, g, 1, c.dpre[t*g:], steps*g, c.W.Value.Data, c.In, 1, c.dh, h)
+		}
 		return
 	}
 	if beta == 0 {
@@ -290,6 +305,9 @@ func (c *cellCore) finishBackward(x []float32, n, steps int, gx []float32, biase
 		beta := float32(1)
 		if c.gradsOverwritten {
 			beta = 0
+		}
+		if c.feedback {
+			x = c.fedInputs(x, n, steps)
 		}
 		if !c.masked() {
 			kernels.Sgemm(true, false, g, c.In, rows, 1, c.dpre, g, x, c.In, beta, c.W.Grad.Data, c.In)
@@ -317,6 +335,10 @@ func (c *cellCore) finishBackward(x []float32, n, steps int, gx []float32, biase
 	if gx == nil {
 		return
 	}
+	if c.feedback { // the gradient of step 0's input; the others' went to the states
+		kernels.Sgemm(false, false, n, c.In, g, 1, c.dpre, steps*g, c.W.Value.Data, c.In, 0, gx, c.In)
+		return
+	}
 	if !c.masked() {
 		kernels.Sgemm(false, false, rows, c.In, g, 1, c.dpre, g, c.W.Value.Data, c.In, 0, gx, c.In)
 		return
@@ -340,6 +362,26 @@ func (c *cellCore) finishBackward(x []float32, n, steps int, gx []float32, biase
 			}
 		}
 	}
+}
+
+// fedInputs is every step's input in feedback mode: x at step 0, then the
+// states h_0 … h_{T−2}.
+func (c *cellCore) fedInputs(x []float32, n, steps int) []float32 {
+	c.fed = grow(c.fed, len(c.hprev))
+	copy(c.fed, c.hprev)
+	for b := 0; b < n; b++ {
+		copy(c.fed[b*steps*c.In:b*steps*c.In+c.In], x[b*c.In:(b+1)*c.In])
+	}
+	return c.fed
+}
+
+// setFeedback switches RecurrentDecoder's mode on or off.
+func (c *cellCore) setFeedback(on bool) error {
+	if on && c.P > 0 {
+		return fmt.Errorf("%s: RecurrentDecoder runs cells without dropout (p = 0), got p = %v", c.self.String(), c.P)
+	}
+	c.feedback = on
+	return nil
 }
 
 // gatedConfig is the constructor arguments of LSTM and GRU.

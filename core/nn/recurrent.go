@@ -53,7 +53,7 @@ func (r *Recurrent) Reset() {
 }
 
 // label names the container in errors (String lists the cell too).
-func (r *Recurrent) label() string { return fmt.Sprintf("Recurrent[%s]", r.name) }
+func (r *Recurrent) label() string { return fmt.Sprintf("%s[%s]", r.class, r.name) }
 
 // Add sets the cell; Recurrent takes exactly one, as in BigDL.
 func (r *Recurrent) Add(m Module) error {

@@ -186,3 +186,13 @@ func TestMultiRNNCellDoesNotAllocate(t *testing.T) {
 	}
 	requireNoAllocs(t, "MultiRNNCell", rec, randTensor(r, 3, 6, 4), randTensor(r, 3, 6, 3))
 }
+
+// The decoder's feedback steps reuse the cell's buffers too.
+func TestRecurrentDecoderDoesNotAllocate(t *testing.T) {
+	r := rand.New(rand.NewSource(8))
+	d := mustNew(t, "RecurrentDecoder", map[string]any{"output_length": 5.0}).(*RecurrentDecoder)
+	if err := d.Add(mustNew(t, "LSTM", map[string]any{"input_size": 4.0, "hidden_size": 4.0})); err != nil {
+		t.Fatal(err)
+	}
+	requireNoAllocs(t, "RecurrentDecoder", d, randTensor(r, 3, 4), randTensor(r, 3, 5, 4))
+}

@@ -3,7 +3,7 @@ Recurrent container and its cells. A cell runs a whole sequence in the Go core."
 from bigdl.nn.layer import Container, Layer
 from bigdl.util.common import DOUBLEMAX
 
-__all__ = ["Recurrent", "RnnCell", "LSTM", "GRU", "TimeDistributed", "LookupTable", "BiRecurrent", "LSTMPeephole", "MultiRNNCell"]
+__all__ = ["Recurrent", "RnnCell", "LSTM", "GRU", "TimeDistributed", "LookupTable", "BiRecurrent", "LSTMPeephole", "MultiRNNCell", "RecurrentDecoder"]
 
 # The activations a cell can apply, by BigDL layer class, as the names BigDL's
 # get_activation_by_name takes.
@@ -144,3 +144,12 @@ class MultiRNNCell(Container):
         super().__init__(None, bigdl_type)
         for cell in cells:
             self.add(cell)
+
+
+class RecurrentDecoder(Recurrent):
+    """Runs its cell output_length steps from a (batch, input_size) input: step 1 reads it,
+    every later step the previous step's output (so the cell's input size must be its hidden
+    size). The output is every step's hidden state, (batch, output_length, hidden_size)."""
+
+    def __init__(self, output_length, bigdl_type="float"):
+        Container.__init__(self, None, bigdl_type, output_length=output_length)
