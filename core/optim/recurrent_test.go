@@ -14,15 +14,18 @@ import (
 // rnnTrainer classifies sequences with a cell in Recurrent, its last step
 // through Linear and LogSoftMax: the shape of BigDL's RNN tutorials.
 func rnnTrainer(t testing.TB, cell string, workers int) *Trainer {
+	return sequenceTrainer(t, cell, workers, 192, 9, 6, 24, 64)
+}
+
+func sequenceTrainer(t testing.TB, cell string, workers, n, steps, in, hidden, batch int) *Trainer {
 	rng.Global.Seed(5)
 	r := rand.New(rand.NewSource(4))
-	n, steps, in, hidden := 192, 9, 6, 24
 	x, y := tensor.New(n, steps, in), tensor.New(n)
 	for i := range x.Data {
 		x.Data[i] = float32(r.NormFloat64())
 	}
 	for i := range y.Data {
-		y.Data[i] = float32(1 + i%3)
+		y.Data[i] = float32(1 + i%10)
 	}
 	mk := func(class string, args map[string]any) nn.Module {
 		m, err := nn.New(class, args)
@@ -42,12 +45,33 @@ func rnnTrainer(t testing.TB, cell string, workers int) *Trainer {
 	s := nn.NewSequential()
 	s.Add(rec)
 	s.Add(mk("Select", map[string]any{"dim": 2.0, "index": -1.0}))
-	s.Add(nn.NewLinear(hidden, 3, true))
+	s.Add(nn.NewLinear(hidden, 10, true))
 	s.Add(nn.NewLogSoftMax())
 	c, _ := criterion.New("ClassNLLCriterion", nil)
 	m, _ := NewMethod("SGD", map[string]any{"learningrate": 0.1})
 	end, _ := NewTrigger(map[string]any{"class": "MaxEpoch", "max_epoch": 2.0})
-	return &Trainer{Model: s, Criterion: c, Method: m, End: end, BatchSize: 64, X: x, Y: y, Workers: workers}
+	return &Trainer{Model: s, Criterion: c, Method: m, End: end, BatchSize: batch, X: x, Y: y, Workers: workers}
+}
+
+// BenchmarkStepLSTM is a training step of bench/lstm_bench.py's model:
+// LSTM(28 -> 128) over 28 steps, Linear(128, 10), LogSoftMax, batch 64.
+func BenchmarkStepLSTM(b *testing.B) {
+	for _, workers := range []int{1, 2} {
+		b.Run(map[int]string{1: "workers=1", 2: "workers=2"}[workers], func(b *testing.B) {
+			tr := sequenceTrainer(b, "LSTM", workers, 256, 28, 28, 128, 64)
+			if err := tr.prepare(); err != nil {
+				b.Fatal(err)
+			}
+			defer tr.release()
+			idx := firstRecords(64)
+			tr.step(idx)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				tr.step(idx)
+			}
+			b.ReportMetric(float64(b.N*64)/b.Elapsed().Seconds(), "records/s")
+		})
+	}
 }
 
 // Each worker runs its own clone of the cell on its part of the batch; the
