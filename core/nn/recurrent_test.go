@@ -196,3 +196,34 @@ func TestRecurrentDecoderDoesNotAllocate(t *testing.T) {
 	}
 	requireNoAllocs(t, "RecurrentDecoder", d, randTensor(r, 3, 4), randTensor(r, 3, 5, 4))
 }
+
+// Replicas sharing an embedding with max_norm, run at once as training
+// workers run them, do not race (go test -race): renorm rewrites the rows
+// a batch reads the first time it reads them, so every batch reads new ones.
+func TestLookupTableMaxNormReplicasDoNotRace(t *testing.T) {
+	const batches, perBatch = 40, 6
+	m := mustNew(t, "LookupTable", map[string]any{"n_index": float64(batches * perBatch), "n_output": 8.0, "max_norm": 0.5})
+	Flatten(m)
+	replica, _, err := Clone(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	xs := make([]*tensor.Tensor, batches)
+	for i := range xs {
+		xs[i] = tensor.New(perBatch)
+		for j := range xs[i].Data {
+			xs[i].Data[j] = float32(1 + i*perBatch + j)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for _, x := range xs {
+			replica.Forward(x)
+		}
+	}()
+	for _, x := range xs {
+		m.Forward(x)
+	}
+	<-done
+}
