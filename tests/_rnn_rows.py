@@ -13,7 +13,7 @@ from torch.func import functional_call
 
 from bigdl.nn.criterion import (ClassNLLCriterion, MSECriterion, TimeDistributedCriterion,
                                 TimeDistributedMaskCriterion)
-from bigdl.nn.layer import (GRU, LSTM, BiRecurrent, LSTMPeephole, MultiRNNCell, RecurrentDecoder, Identity, JoinTable, Linear, LookupTable, Recurrent, ReLU, RnnCell, Sequential, Sigmoid,
+from bigdl.nn.layer import (GRU, LSTM, BiRecurrent, ConvLSTMPeephole, LSTMPeephole, MultiRNNCell, RecurrentDecoder, Identity, JoinTable, Linear, LookupTable, Recurrent, ReLU, RnnCell, Sequential, Sigmoid,
                             SoftMax, SoftPlus, Tanh, TimeDistributed)
 
 from _layer_rows import CriterionRow, LayerRow, u
@@ -382,4 +382,42 @@ RNN_LAYERS += [
              params=[(21, 7), (21,), (14, 7), (7, 7)]),
     LayerRow("RecurrentDecoder-RnnCell-batch1", decoder(6, lambda: RnnCell(3, 3, "tanh")), u(1, 3),
              decoder_ref(rnn_step, 6, 3), params=[(3, 3), (3,), (3, 3), (3,)]),
+]
+
+
+def bigdl_convlstm_ref(out, pad_i, pad_c, peephole=True):
+    """BigDL's ConvLSTMPeephole in torch operations (PyTorch has no convolutional LSTM): gate
+    blocks input, forget, cell, output along the stacked convolutions' output channels;
+    per-channel peepholes."""
+    def ref(x, Wx, bx, Wh, *peeps):
+        n, steps = x.shape[0], x.shape[1]
+        state = cell = None
+        outs = []
+        for t in range(steps):
+            p = F.conv2d(x[:, t], Wx[0], bx, padding=pad_i)
+            if state is None:
+                state = torch.zeros(n, out, p.shape[2], p.shape[3], dtype=x.dtype)
+                cell = torch.zeros_like(state)
+            p = p + F.conv2d(state, Wh[0], padding=pad_c)
+            i, f, g, o = p[:, :out], p[:, out:2 * out], p[:, 2 * out:3 * out], p[:, 3 * out:]
+            if peephole:
+                i, f = i + peeps[0] * cell, f + peeps[1] * cell
+            i, f, g = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g)
+            cell = f * cell + i * g
+            if peephole:
+                o = o + peeps[2] * cell
+            state = torch.sigmoid(o) * torch.tanh(cell)
+            outs.append(state)
+        return torch.stack(outs, 1)
+    return ref
+
+
+RNN_LAYERS += [
+    LayerRow("Recurrent-ConvLSTMPeephole", rec(lambda: ConvLSTMPeephole(2, 3, 3, 3)), u(2, 3, 2, 5, 4),
+             bigdl_convlstm_ref(3, 1, 1),
+             params=[(1, 12, 2, 3, 3), (12,), (1, 12, 3, 3, 3), (1, 3, 1, 1), (1, 3, 1, 1), (1, 3, 1, 1)],
+             bad=(u(2, 3, 4, 5, 4), ["ConvLSTMPeephole", "(batch, time, 2, H, W)", "(2, 3, 4, 5, 4)"])),
+    LayerRow("Recurrent-ConvLSTMPeephole-nopeep-seq1", rec(lambda: ConvLSTMPeephole(3, 2, 1, 3, with_peephole=False)),
+             u(1, 1, 3, 4, 4), bigdl_convlstm_ref(2, 0, 1, peephole=False),
+             params=[(1, 8, 3, 1, 1), (8,), (1, 8, 2, 3, 3)]),
 ]

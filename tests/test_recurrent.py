@@ -5,7 +5,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from bigdl.nn.layer import GRU, LSTM, BiRecurrent, LSTMPeephole, MultiRNNCell, RecurrentDecoder, JoinTable, Linear, LookupTable, Recurrent, RnnCell, Sequential, Tanh
+from bigdl.nn.layer import GRU, LSTM, BiRecurrent, ConvLSTMPeephole, LSTMPeephole, MultiRNNCell, RecurrentDecoder, JoinTable, Linear, LookupTable, Recurrent, RnnCell, Sequential, Tanh
 from bigdl.util.common import RNG
 
 from _rnn_rows import bigdl_gru_ref, lstm_gates_to_torch
@@ -269,3 +269,19 @@ def test_recurrent_decoder_refuses_cells_it_cannot_feed_back():
     y = d.forward(np.ones((3, 2), np.float32))
     assert y.shape == (3, 4, 2)
     np.testing.assert_array_equal(d.get_hidden_state()[0], y[:, -1])
+
+
+def test_conv_lstm_runs_only_in_recurrent_on_frames():
+    with pytest.raises(ValueError, match=r"BiRecurrent.*cell of vectors.*ConvLSTMPeephole"):
+        BiRecurrent().add(ConvLSTMPeephole(2, 3, 3, 3))
+    with pytest.raises(ValueError, match=r"MultiRNNCell.*ConvLSTMPeephole"):
+        MultiRNNCell([ConvLSTMPeephole(2, 3, 3, 3)])
+    m = Recurrent().add(ConvLSTMPeephole(2, 3, 3, 3, stride=2, padding=0))
+    with pytest.raises(ValueError, match=r"ConvLSTMPeephole.*must keep it"):
+        m.forward(np.zeros((1, 2, 2, 9, 9), np.float32))
+    m = Recurrent().add(ConvLSTMPeephole(2, 3, 3, 3))
+    y = m.forward(np.ones((2, 4, 2, 5, 6), np.float32))
+    assert y.shape == (2, 4, 3, 5, 6)
+    with pytest.raises(NotImplementedError, match="cRegularizer"):
+        from bigdl.optim.optimizer import L2Regularizer
+        ConvLSTMPeephole(2, 3, 3, 3, cRegularizer=L2Regularizer(0.1))

@@ -56,6 +56,9 @@ func (b *BiRecurrent) Reset() {
 // (replacing the default sum). Rebuilding a saved BiRecurrent adds its two
 // Recurrent layers and then its merge layer.
 func (b *BiRecurrent) Add(m Module) error {
+	if convolutional(m) {
+		return fmt.Errorf("%s: expected a cell of vectors (RnnCell, LSTM, LSTMPeephole, GRU), got %s", b.label(), m.String())
+	}
 	switch m := m.(type) {
 	case sequenceCell:
 		if b.fwd != nil {

@@ -36,6 +36,9 @@ type cellCore struct {
 	// only step 0's comes from outside, (batch, input).
 	feedback bool
 	fed      []float32 // every step's input in feedback mode, (batch, T, input)
+	// conv: ConvLSTMPeephole's convolutions, which replace the products; nil in the other cells.
+	conv       *convProjection
+	convConfig map[string]any
 
 	pre   []float32 // projections, then each gate's activation
 	hprev []float32 // the hidden state each step started from
@@ -61,8 +64,8 @@ func (c *cellCore) RegularizedParams(kind string) []*Param {
 	for _, p := range c.params {
 		switch {
 		case kind == "w" && p == c.W, kind == "b" && p == c.B,
-			kind == "b" && p == c.BH && c.P > 0,            // BigDL's LSTM regularizes its recurrent biases; RnnCell does not
-			kind == "u" && p != c.W && p.Value.Dims() == 2: // not LSTMPeephole's peepholes, as in BigDL
+			kind == "b" && p == c.BH && c.P > 0,               // BigDL's LSTM regularizes its recurrent biases; RnnCell does not
+			kind == "u" && (p == c.U || p.Name == "weightHN"): // not the peepholes, as in BigDL
 			out = append(out, p)
 		}
 	}
@@ -116,6 +119,10 @@ func (c *cellCore) SetInitMethods(w, b InitMethod) error {
 // BigDL's Linear default, U(±1/√fan_in), where fan_in is the Linear's input
 // width: the layer's input size for the input projection, hidden otherwise.
 func (c *cellCore) Reset() {
+	if c.conv != nil {
+		c.conv.x.Reset()
+		c.conv.h.Reset()
+	}
 	for _, p := range c.drawOrder {
 		m := c.inits.weight
 		if p.Value.Dims() == 1 {
@@ -193,6 +200,10 @@ func maskSteps(dst, src, mask []float32, n, steps, w int) []float32 {
 // project fills pre with x·Wᵀ + biases for every step at once: one
 // product, or one per gate when each gate sees its own dropped input.
 func (c *cellCore) project(x []float32, n, steps int, biases ...*Param) {
+	if c.conv != nil {
+		c.convProject(x, n, steps)
+		return
+	}
 	h, g, rows := c.Hidden, c.gates*c.Hidden, n*steps
 	c.pre = grow(c.pre, rows*g)
 	beta := float32(0)
@@ -226,6 +237,10 @@ func (c *cellCore) project(x []float32, n, steps int, biases ...*Param) {
 // recur adds h_{t−1}·Uᵀ into the recurrent gates of step t (t ≥ 1), and
 // in feedback mode h_{t−1}·Wᵀ too, h_{t−1} being the step's input.
 func (c *cellCore) recur(n, steps, t int) {
+	if c.conv != nil {
+		c.convRecur(n, steps, t)
+		return
+	}
 	h, g := c.Hidden, c.gates*c.Hidden
 	if c.feedback {
 		kernels.Sgemm(false, true, n, g, h, 1, c.hprev[t*h:], steps*h, c.W.Value.Data, c.In, 1, c.pre[t*g:], steps*g)
@@ -270,11 +285,18 @@ func (c *cellCore) startBackward(n, steps int) {
 	c.dpre = grow(c.dpre, n*steps*c.gates*c.Hidden)
 	c.dh = grow(c.dh, n*c.Hidden)
 	clear(c.dh)
+	if c.conv != nil && !c.frozen && c.gradsOverwritten {
+		clear(c.U.Grad.Data) // the state's convolution adds its gradient step by step
+	}
 }
 
 // recurGrad sets dh to the gradient reaching h_{t−1} through step t's
 // recurrent product (beta 1 adds to what dh holds).
 func (c *cellCore) recurGrad(n, steps, t int, beta float32) {
+	if c.conv != nil {
+		c.convRecurGrad(n, steps, t, beta)
+		return
+	}
 	h, g := c.Hidden, c.gates*c.Hidden
 	if !c.masked() {
 		kernels.Sgemm(false, false, n, h, c.recGates*h, 1, c.dpre[t*g:], steps*g, c.U.Value.Data, h, beta, c.dh, h)
@@ -300,6 +322,10 @@ func (c *cellCore) recurGrad(n, steps, t int, beta float32) {
 // parameter gradients and the input gradient: one matrix product each, or
 // one per gate under dropout.
 func (c *cellCore) finishBackward(x []float32, n, steps int, gx []float32, biases ...*Param) {
+	if c.conv != nil {
+		c.convFinish(x, n, steps, gx)
+		return
+	}
 	h, g, rows := c.Hidden, c.gates*c.Hidden, n*steps
 	if !c.frozen {
 		beta := float32(1)
@@ -377,6 +403,9 @@ func (c *cellCore) fedInputs(x []float32, n, steps int) []float32 {
 
 // setFeedback switches RecurrentDecoder's mode on or off.
 func (c *cellCore) setFeedback(on bool) error {
+	if on && c.conv != nil {
+		return fmt.Errorf("%s: RecurrentDecoder runs dense cells, not convolutional ones", c.self.String())
+	}
 	if on && c.P > 0 {
 		return fmt.Errorf("%s: RecurrentDecoder runs cells without dropout (p = 0), got p = %v", c.self.String(), c.P)
 	}

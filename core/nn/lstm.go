@@ -18,7 +18,7 @@ import (
 func init() {
 	Register("LSTMPeephole", func(a *Args) (Module, error) {
 		in, h := a.PositiveInt("input_size"), a.PositiveInt("hidden_size")
-		l := &LSTM{cellCore: newCellCore("LSTMPeephole", in, h, 4, 4), offI: 0, offF: h, offG: 2 * h, offO: 3 * h}
+		l := &LSTM{cellCore: newCellCore("LSTMPeephole", in, h, 4, 4), order: peepholeOrder}
 		l.P = a.Float("p", 0)
 		if err := dropoutArg(a, "LSTMPeephole", l.P); err != nil {
 			return nil, err
@@ -32,7 +32,24 @@ func init() {
 	})
 }
 
+// gateOrder is where the input, forget, cell and output gates' blocks lie,
+// as block indices.
+type gateOrder struct{ i, f, g, o int }
+
+var (
+	lstmOrder     = gateOrder{i: 0, g: 1, f: 2, o: 3} // BigDL's LSTM
+	peepholeOrder = gateOrder{i: 0, f: 1, g: 2, o: 3} // LSTMPeephole and ConvLSTMPeephole
+)
+
+// gates splits a record's 4·h gate values into the input, forget, cell and output gates.
+func (o gateOrder) gates(p []float32, h int) (i, f, g, out []float32) {
+	return p[o.i*h : (o.i+1)*h], p[o.f*h : (o.f+1)*h], p[o.g*h : (o.g+1)*h], p[o.o*h : (o.o+1)*h]
+}
+
 func (l *LSTM) Config() map[string]any {
+	if l.convConfig != nil {
+		return l.convConfig
+	}
 	if l.PI != nil {
 		return map[string]any{"input_size": l.In, "hidden_size": l.Hidden, "p": l.P}
 	}
@@ -47,6 +64,10 @@ func (l *LSTM) forwardSeq(x []float32, n, steps int, out []float32) {
 	l.project(x, n, steps, l.B, l.BH)
 	l.startBuffers(n, steps)
 	l.c, l.tc = grow(l.c, n*steps*h), grow(l.tc, n*steps*h)
+	var peepI, peepF, peepO []float32
+	if l.PI != nil {
+		peepI, peepF, peepO = l.peepholes()
+	}
 	for t := 0; t < steps; t++ {
 		if t > 0 {
 			l.recur(n, steps, t)
@@ -54,14 +75,14 @@ func (l *LSTM) forwardSeq(x []float32, n, steps int, out []float32) {
 		for b := 0; b < n; b++ {
 			r := b*steps + t
 			p := l.pre[r*g : (r+1)*g]
-			i, f, gg, o := p[l.offI:l.offI+h], p[l.offF:l.offF+h], p[l.offG:l.offG+h], p[l.offO:l.offO+h]
+			i, f, gg, o := l.order.gates(p, h)
 			c, tc, ht := l.c[r*h:(r+1)*h], l.tc[r*h:(r+1)*h], out[r*h:(r+1)*h]
 			var cp []float32 // the previous cell state; none (zero) before the first step
 			if t > 0 {
 				cp = l.c[(r-1)*h : r*h]
 			}
 			if l.PI != nil && cp != nil {
-				pi, pf := l.PI.Value.Data, l.PF.Value.Data
+				pi, pf := peepI, peepF
 				for j := range i {
 					i[j] += pi[j] * cp[j]
 					f[j] += pf[j] * cp[j]
@@ -77,7 +98,7 @@ func (l *LSTM) forwardSeq(x []float32, n, steps int, out []float32) {
 				c[j] += f[j] * cp[j]
 			}
 			if l.PO != nil {
-				po := l.PO.Value.Data
+				po := peepO
 				for j := range o {
 					o[j] += po[j] * c[j]
 				}
@@ -99,17 +120,22 @@ func (l *LSTM) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
 	l.dcell = grow(l.dcell, n*h)
 	clear(l.dcell)
 	peep, train := l.PI != nil, !l.frozen
-	if peep && train && l.gradsOverwritten {
-		clear(l.PI.Grad.Data)
-		clear(l.PF.Grad.Data)
-		clear(l.PO.Grad.Data)
+	var pi, pf, po, gi, gf, gpo []float32
+	if peep {
+		if train && l.gradsOverwritten {
+			clear(l.PI.Grad.Data)
+			clear(l.PF.Grad.Data)
+			clear(l.PO.Grad.Data)
+		}
+		pi, pf, po = l.peepholes()
+		gi, gf, gpo = l.peepholeGrads()
 	}
 	for t := steps - 1; t >= 0; t-- {
 		for b := 0; b < n; b++ {
 			r := b*steps + t
 			p, dp := l.pre[r*g:(r+1)*g], l.dpre[r*g:(r+1)*g]
-			i, f, gg, o := p[l.offI:l.offI+h], p[l.offF:l.offF+h], p[l.offG:l.offG+h], p[l.offO:l.offO+h]
-			di, df, dg, do := dp[l.offI:l.offI+h], dp[l.offF:l.offF+h], dp[l.offG:l.offG+h], dp[l.offO:l.offO+h]
+			i, f, gg, o := l.order.gates(p, h)
+			di, df, dg, do := l.order.gates(dp, h)
 			dh, dc := l.dh[b*h:(b+1)*h], l.dcell[b*h:(b+1)*h]
 			c, tc, gyr := l.c[r*h:(r+1)*h], l.tc[r*h:(r+1)*h], gy[r*h:(r+1)*h]
 			var cp []float32
@@ -128,7 +154,6 @@ func (l *LSTM) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
 				dc[j] += di[j]
 			}
 			if peep { // c' also reaches the output gate
-				po, gpo := l.PO.Value.Data, l.PO.Grad.Data
 				for j := range dc {
 					dc[j] += do[j] * po[j]
 				}
@@ -156,12 +181,10 @@ func (l *LSTM) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
 				dc[j] *= f[j]
 			}
 			if peep { // c reached the input and forget gates
-				pi, pf := l.PI.Value.Data, l.PF.Value.Data
 				for j := range dc {
 					dc[j] += di[j]*pi[j] + df[j]*pf[j]
 				}
 				if train {
-					gi, gf := l.PI.Grad.Data, l.PF.Grad.Data
 					for j := range cp {
 						gi[j] += di[j] * cp[j]
 						gf[j] += df[j] * cp[j]
@@ -172,6 +195,9 @@ func (l *LSTM) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
 		if t > 0 {
 			l.recurGrad(n, steps, t, 0)
 		}
+	}
+	if peep && train {
+		l.foldPeepholeGrads()
 	}
 	l.finishBackward(x, n, steps, gx, l.B, l.BH)
 }

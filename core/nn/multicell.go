@@ -35,7 +35,7 @@ func (m *MultiRNNCell) Reset() {
 // Add stacks a cell on top; its input size must be the hidden size below.
 func (m *MultiRNNCell) Add(c Module) error {
 	cell, ok := c.(sequenceCell)
-	if !ok {
+	if !ok || convolutional(c) {
 		return fmt.Errorf("%s: expected a recurrent cell (RnnCell, LSTM, LSTMPeephole, GRU), got %s", m.label(), c.String())
 	}
 	if len(m.children) > 0 {

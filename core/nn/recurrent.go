@@ -19,7 +19,8 @@ type Recurrent struct {
 	children []Module
 	output   *tensor.Tensor
 	gradIn   *tensor.Tensor
-	n, steps int // the last forward's batch and sequence length
+	n, steps int   // the last forward's batch and sequence length
+	outShape []int // the output's shape
 }
 
 // sequenceCell is a cell Recurrent can drive: it runs a whole sequence.
@@ -74,9 +75,26 @@ func (r *Recurrent) cell() sequenceCell {
 	return r.children[0].(sequenceCell)
 }
 
-// sequence checks x is (batch, T, in) for the cell and returns batch and T.
+// framedCell is a cell of image frames (ConvLSTMPeephole): frames checks a
+// (batch, T, frame...) input and returns the output frame's shape, nil for
+// a cell of vectors.
+type framedCell interface {
+	frames(x *tensor.Tensor) []int
+}
+
+// sequence checks x is (batch, T, in) for the cell (or of frames the cell
+// takes), returns batch and T, and sets the output's shape.
 func (r *Recurrent) sequence(c sequenceCell, x *tensor.Tensor) (n, steps int) {
-	in, _ := c.sizes()
+	if f, ok := c.(framedCell); ok {
+		if frame := f.frames(x); frame != nil {
+			r.outShape = append(append(r.outShape[:0], x.Shape[0], x.Shape[1]), frame...)
+			return x.Shape[0], x.Shape[1]
+		}
+	}
+	in, h := c.sizes()
+	if !x.IsTable() && x.Dims() == 3 {
+		r.outShape = append(r.outShape[:0], x.Shape[0], x.Shape[1], h)
+	}
 	if x.IsTable() || x.Dims() != 3 || x.Shape[2] != in || x.Shape[0] == 0 || x.Shape[1] == 0 {
 		panic(fmt.Errorf("%s: expected input of shape (batch, time, %d), got %s", r.label(), in, x.Describe()))
 	}
@@ -86,8 +104,7 @@ func (r *Recurrent) sequence(c sequenceCell, x *tensor.Tensor) (n, steps int) {
 func (r *Recurrent) Forward(x *tensor.Tensor) *tensor.Tensor {
 	c := r.cell()
 	n, steps := r.sequence(c, x)
-	_, h := c.sizes()
-	r.output = tensor.Ensure(r.output, n, steps, h)
+	r.output = tensor.Ensure(r.output, r.outShape...)
 	c.forwardSeq(x.Data, n, steps, r.output.Data)
 	r.n, r.steps = n, steps
 	return r.output

@@ -227,3 +227,14 @@ func TestLookupTableMaxNormReplicasDoNotRace(t *testing.T) {
 	}
 	<-done
 }
+
+// The convolutional cell reuses its convolutions' and its own buffers.
+func TestConvLSTMPeepholeDoesNotAllocate(t *testing.T) {
+	r := rand.New(rand.NewSource(9))
+	rec := mustNew(t, "Recurrent", nil).(*Recurrent)
+	if err := rec.Add(mustNew(t, "ConvLSTMPeephole", map[string]any{"input_size": 2.0, "output_size": 3.0,
+		"kernel_i": 3.0, "kernel_c": 3.0})); err != nil {
+		t.Fatal(err)
+	}
+	requireNoAllocs(t, "ConvLSTMPeephole", rec, randTensor(r, 2, 4, 2, 5, 5), randTensor(r, 2, 4, 3, 5, 5))
+}

@@ -18,8 +18,8 @@ type LSTM struct {
 	cellCore
 	c, tc, dcell []float32 // cell states, act(cell states), and the cell gradient from step t+1
 	// LSTMPeephole: the peephole weights, nil in an LSTM, and the gate blocks' order.
-	PI, PF, PO             *Param
-	offI, offF, offG, offO int
+	PI, PF, PO *Param
+	order      gateOrder
 }
 
 // GRU is BigDL's GRU cell: W (3·hidden, input) and b (3·hidden) project the
@@ -47,7 +47,7 @@ type RnnCell struct {
 func init() {
 	Register("LSTM", func(a *Args) (Module, error) {
 		in, h := a.PositiveInt("input_size"), a.PositiveInt("hidden_size")
-		l := &LSTM{cellCore: newCellCore("LSTM", in, h, 4, 4), offI: 0, offG: h, offF: 2 * h, offO: 3 * h}
+		l := &LSTM{cellCore: newCellCore("LSTM", in, h, 4, 4), order: lstmOrder}
 		l.P = a.Float("p", 0)
 		l.act, l.inner = gateActivationArg(a, "activation", "tanh"), gateActivationArg(a, "inner_activation", "sigmoid")
 		if err := dropoutArg(a, "LSTM", l.P); err != nil {

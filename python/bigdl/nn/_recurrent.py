@@ -1,9 +1,9 @@
 """Recurrent and sequence layers (BigDL's bigdl.nn.layer names, re-exported by bigdl.nn.layer): the
 Recurrent container and its cells. A cell runs a whole sequence in the Go core."""
-from bigdl.nn.layer import Container, Layer
+from bigdl.nn.layer import Container, Layer, _not_yet
 from bigdl.util.common import DOUBLEMAX
 
-__all__ = ["Recurrent", "RnnCell", "LSTM", "GRU", "TimeDistributed", "LookupTable", "BiRecurrent", "LSTMPeephole", "MultiRNNCell", "RecurrentDecoder"]
+__all__ = ["Recurrent", "RnnCell", "LSTM", "GRU", "TimeDistributed", "LookupTable", "BiRecurrent", "LSTMPeephole", "MultiRNNCell", "RecurrentDecoder", "ConvLSTMPeephole"]
 
 # The activations a cell can apply, by BigDL layer class, as the names BigDL's
 # get_activation_by_name takes.
@@ -153,3 +153,26 @@ class RecurrentDecoder(Recurrent):
 
     def __init__(self, output_length, bigdl_type="float"):
         Container.__init__(self, None, bigdl_type, output_length=output_length)
+
+
+class ConvLSTMPeephole(Layer):
+    """A convolutional LSTM with peepholes, the cell of a Recurrent over (batch, time,
+    input_size, H, W) sequences: kernel_i convolves the input, kernel_c the state
+    (output_size, H', W'); padding -1 is SAME. get_weights(): the input convolution
+    (1, 4·output_size, input_size, kernel_i, kernel_i) and its bias, the state convolution
+    (1, 4·output_size, output_size, kernel_c, kernel_c), gate blocks input, forget, cell,
+    output; then, with_peephole, the input, forget and output gates' per-channel peepholes
+    (1, output_size, 1, 1)."""
+
+    def __init__(self, input_size, output_size, kernel_i, kernel_c, stride=1, padding=-1, activation=None,
+                 inner_activation=None, wRegularizer=None, uRegularizer=None, bRegularizer=None, cRegularizer=None,
+                 with_peephole=True, bigdl_type="float"):
+        if cRegularizer is not None:
+            _not_yet("ConvLSTMPeephole cRegularizer")
+        super().__init__(None, bigdl_type, input_size=input_size, output_size=output_size, kernel_i=kernel_i,
+                         kernel_c=kernel_c, stride=stride, padding=padding,
+                         activation=_activation_name(activation, "activation", "ConvLSTMPeephole", "tanh"),
+                         inner_activation=_activation_name(inner_activation, "inner_activation", "ConvLSTMPeephole",
+                                                           "sigmoid"),
+                         with_peephole=with_peephole)
+        self._set_regularizers(wRegularizer, bRegularizer, uRegularizer)
