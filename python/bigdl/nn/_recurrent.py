@@ -70,7 +70,9 @@ class RnnCell(Layer):
 
 class LSTM(Layer):
     """BigDL's LSTM cell, gates in the order input, cell candidate, forget, output.
-    get_weights(): W (4·hidden, input), b (4·hidden), U (4·hidden, hidden)."""
+    get_weights(): W (4·hidden, input), b (4·hidden), U (4·hidden, hidden), and with p > 0 the
+    recurrent biases b_h (4·hidden) BigDL's dropout form has. p drops each gate's copy of the
+    input and of the state with a mask drawn per sequence."""
 
     def __init__(self, input_size, hidden_size, p=0.0, activation=None, inner_activation=None,
                  wRegularizer=None, uRegularizer=None, bRegularizer=None, bigdl_type="float"):
