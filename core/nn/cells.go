@@ -9,9 +9,11 @@ import (
 	"github.com/bigdl-go/bigdl-go/core/tensor"
 )
 
-// cellCore is what RnnCell, LSTM and GRU share: the input projection of
-// every step, x·Wᵀ + b into `gates` blocks of hidden values per step, and
-// the recurrent product h_{t−1}·Uᵀ into the first `recGates` of them.
+// cellCore is what the cells share (RnnCell, LSTM, LSTMPeephole, GRU,
+// ConvLSTMPeephole): the input projection of every step, x·Wᵀ + b into
+// `gates` blocks of hidden values per step, and the recurrent product
+// h_{t−1}·Uᵀ into the first `recGates` of them (convolutions instead for
+// ConvLSTMPeephole), with dropout masks and RecurrentDecoder's feedback.
 //
 // Buffers are (batch, T, ·), the layout of the input and output: a step's
 // rows are T rows apart, which the matrix products take as a leading
@@ -428,12 +430,16 @@ func lastOf(buf []float32, n, steps, h int) *tensor.Tensor {
 	return t
 }
 
-func (c *cellCore) describeSizes() string {
-	return fmt.Sprintf("%s[%s](%d, %d)", c.class, c.name, c.In, c.Hidden)
+func (c *cellCore) String() string {
+	out := c.Hidden
+	if c.conv != nil {
+		out = c.conv.h.NIn // Hidden is the state's size, channels by plane
+	}
+	return fmt.Sprintf("%s[%s](%d, %d)", c.class, c.name, c.In, out)
 }
-func (c *cellCore) String() string { return c.describeSizes() }
 
-// cellForwardOnly refuses a cell used outside Recurrent.
+// Forward refuses a cell used outside Recurrent: a cell runs whole
+// sequences, which BigDL's single-step form ([x, h] in, [y, h] out) is not.
 func (c *cellCore) Forward(x *tensor.Tensor) *tensor.Tensor {
 	panic(fmt.Errorf("%s is a recurrent cell: put it in Recurrent() (Recurrent().add(cell)) to run it over a sequence",
 		c.String()))
