@@ -285,3 +285,12 @@ def test_conv_lstm_runs_only_in_recurrent_on_frames():
     with pytest.raises(NotImplementedError, match="cRegularizer"):
         from bigdl.optim.optimizer import L2Regularizer
         ConvLSTMPeephole(2, 3, 3, 3, cRegularizer=L2Regularizer(0.1))
+
+
+def test_init_methods_reach_every_cell_weight():
+    from bigdl.nn.initialization_method import ConstInitMethod, Zeros
+    for cell in (LSTM(3, 4), GRU(3, 4), LSTMPeephole(3, 4), ConvLSTMPeephole(2, 3, 3, 3)):
+        cell.set_init_method(ConstInitMethod(0.25), Zeros())
+        for w in cell.get_weights():
+            expect = 0.0 if w.ndim == 1 else 0.25
+            assert np.all(w == expect), (type(cell).__name__, w.shape)

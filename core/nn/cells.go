@@ -95,12 +95,20 @@ func (c *cellCore) initialize(self Initialized, order ...*Param) {
 }
 
 func (c *cellCore) SetInitMethods(w, b InitMethod) error {
+	if c.conv != nil { // the convolutions keep their own methods (and fans); the peepholes are weights
+		if err := c.conv.x.inits.set(c.conv.x, c.conv.x.Weight, c.conv.x.Bias, w, b); err != nil {
+			return err
+		}
+		if err := c.conv.h.inits.set(c.conv.h, c.conv.h.Weight, nil, w, nil); err != nil {
+			return err
+		}
+	}
 	for _, p := range c.params {
 		m := w
 		if p.Value.Dims() == 1 {
 			m = b
 		}
-		if m != nil {
+		if m != nil && (c.conv == nil || p != c.W && p != c.B && p != c.U) {
 			if err := m.Check(p.Value.Shape); err != nil {
 				return fmt.Errorf("%s: %w", c.self.String(), err)
 			}
