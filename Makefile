@@ -69,6 +69,7 @@ bench: build $(TEST_STAMP)
 	$(GO) test -run '^$$' -bench . -benchtime 1s ./core/kernels ./core/optim
 	$(PY) bench/run.py
 	GO=$(GO) $(PY) bench/lenet_bench.py
+	$(PY) bench/lstm_bench.py
 	GO=$(GO) $(PY) bench/spark_bench.py
 
 # The README's picture is the figure examples/training.ipynb draws: this runs the notebook in a Jupyter

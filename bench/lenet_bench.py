@@ -4,17 +4,13 @@ threads. Rounds alternate ours and PyTorch, each in a fresh process, and the med
 compared; the load average is printed beside them, since a shared machine skews any one run.
 Then the split of one of our steps between convolutions, pooling and the rest (Go benchmark
 BenchmarkLeNet5Split, one worker). Run: python bench/lenet_bench.py [rounds]"""
-import json
 import os
-import platform
 import re
-import statistics
 import subprocess
 import sys
-import time
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from _rounds import REPO, compare, ours_rate, run, torch_rate
+
 RECORDS, EPOCHS, BATCH = 4096, 2, 128
 
 
@@ -32,80 +28,18 @@ def child(impl, threads):
         model = nn.Sequential(nn.Unflatten(1, (1, 28, 28)), nn.Conv2d(1, 6, 5), nn.Tanh(), nn.MaxPool2d(2, 2),
                               nn.Conv2d(6, 12, 5), nn.Tanh(), nn.MaxPool2d(2, 2), nn.Flatten(),
                               nn.Linear(192, 100), nn.Tanh(), nn.Linear(100, 10), nn.LogSoftmax(1))
-        opt = torch.optim.SGD(model.parameters(), lr=0.01)
-        loss_fn = nn.NLLLoss()
-        Xt, yt = torch.from_numpy(X.reshape(RECORDS, -1)), torch.from_numpy(y.astype(np.int64))
-
-        def epoch():
-            order = torch.randperm(RECORDS)
-            for lo in range(0, RECORDS, BATCH):
-                idx = order[lo:lo + BATCH]
-                opt.zero_grad()
-                loss_fn(model(Xt[idx]), yt[idx]).backward()
-                opt.step()
-        epoch()
-        t = time.perf_counter()
-        for _ in range(EPOCHS):
-            epoch()
-        return RECORDS * EPOCHS / (time.perf_counter() - t)
-    import logging
+        return torch_rate(model, X.reshape(RECORDS, -1), y, BATCH, EPOCHS)
     from bigdl.models.lenet.lenet5 import build_model
-    from bigdl.nn.criterion import ClassNLLCriterion
-    from bigdl.optim.optimizer import SGD, MaxEpoch, Optimizer
-    logging.getLogger("bigdl").setLevel(logging.WARNING)
-    opt = Optimizer(model=build_model(10), training_rdd=(X, (y + 1).astype(np.float32)),
-                    criterion=ClassNLLCriterion(), end_trigger=MaxEpoch(1), optim_method=SGD(learningrate=0.01),
-                    batch_size=BATCH)
-    opt.optimize()  # warm-up: loads the library, hands over the data
-    opt.set_end_when(MaxEpoch(1 + EPOCHS))
-    t = time.perf_counter()
-    opt.optimize()
-    return RECORDS * EPOCHS / (time.perf_counter() - t)
-
-
-def measure(impl, threads):
-    env = dict(os.environ, BIGDL_CORE_NUMBER=str(threads), OMP_NUM_THREADS=str(threads),
-               PYTHONPATH=str(HERE.parent / "python"))
-    p = subprocess.run([sys.executable, __file__, "--child", impl, str(threads)], capture_output=True, text=True,
-                       env=env, timeout=900)
-    if p.returncode != 0:
-        raise RuntimeError("%s failed: %s" % (impl, p.stderr[-2000:]))
-    return json.loads(p.stdout.strip().splitlines()[-1])["records_per_s"]
-
-
-def load():
-    return open("/proc/loadavg").read().split()[0]
-
-
-def info():
-    code = "import json, bigdl._native as n; print(json.dumps(n.call(0, 'info')[0]))"
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       env=dict(os.environ, PYTHONPATH=str(HERE.parent / "python")))
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    return ours_rate(build_model(10), X, y, BATCH, EPOCHS)
 
 
 def main():
-    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 5
-    i = info()
-    print("## LeNet-5 training, batch %d, MNIST-shaped records (records/s, medians of %d alternating rounds)\n"
-          % (BATCH, rounds))
-    print("CPU: %s (%d CPUs), kernels: %s; Python %s\n" % (i.get("cpu"), os.cpu_count(), i.get("kernels"),
-                                                          platform.python_version()))
-    print("| threads | bigdl-go | PyTorch | bigdl-go / PyTorch | load average during the rounds |")
-    print("|---|---|---|---|---|")
-    for threads in (1, 2):
-        ours, torch, loads = [], [], []
-        for _ in range(rounds):
-            loads.append(load())
-            ours.append(measure("ours", threads))
-            torch.append(measure("torch", threads))
-        mo, mt = statistics.median(ours), statistics.median(torch)
-        print("| %d | %.0f | %.0f | %.2f | %s |" % (threads, mo, mt, mo / mt, " ".join(loads)))
-        sys.stdout.flush()
+    compare(__file__, "LeNet-5 training, batch %d, MNIST-shaped records" % BATCH,
+            int(sys.argv[1]) if len(sys.argv) > 1 else 5)
     go = os.environ.get("GO", "go")
     env = dict(os.environ, GOMAXPROCS="1", GOEXPERIMENT="simd")
     p = subprocess.run([go, "test", "-run", "^$", "-bench", "LeNet5Split", "-benchtime", "40x", "./core/nn"],
-                       capture_output=True, text=True, cwd=str(HERE.parent), env=env)
+                       capture_output=True, text=True, cwd=str(REPO), env=env)
     m = re.search(r"([\d.]+) conv_%\s+([\d.]+) pool_%\s+([\d.]+) rest_%\s+([\d.]+) step_ms", p.stdout)
     if m:
         print("\nOne worker's step at batch 128 (Go, one thread): %s ms; convolutions %s%%, pooling %s%%, "
@@ -115,7 +49,4 @@ def main():
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--child"]:
-        print(json.dumps({"records_per_s": child(sys.argv[2], int(sys.argv[3]))}))
-    else:
-        main()
+    run(child, main)

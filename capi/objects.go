@@ -320,6 +320,15 @@ func callModule(m nn.Module, method string, req *request) (response, error) {
 			return response{}, fmt.Errorf("save_graph_topology: %w", err)
 		}
 		return response{}, withStatus(statusIO, saveGraphTopology(g, dir))
+	case "hidden_state":
+		r, ok := m.(interface {
+			HiddenState() ([]*tensor.Tensor, error)
+		})
+		if !ok {
+			return response{}, fmt.Errorf("get_hidden_state: %s is not a Recurrent", m.Meta().Name())
+		}
+		states, err := r.HiddenState()
+		return response{tensors: states}, err
 	case "freeze", "unfreeze":
 		names, err := argStrings(req, "names")
 		if err != nil {

@@ -25,15 +25,20 @@ def samples(images, labels, mean, std):
             for x, y in zip(images, labels)]
 
 
-def main(data_dir):
+def load_samples(data_dir):
+    """The training and test Samples of the MNIST files in data_dir (written from sklearn's
+    digits when there are none)."""
     if not any(os.path.exists(os.path.join(data_dir, "train-images-idx3-ubyte" + s)) for s in ("", ".gz")):
         from _mnist_files import write_digits
         print("No MNIST files in %s: writing %d + %d images made from sklearn's digits" % ((data_dir,) + write_digits(data_dir)))
     train_images, train_labels = mnist.read_data_sets(data_dir, "train")
     test_images, test_labels = mnist.read_data_sets(data_dir, "test")
-    train = samples(train_images, train_labels, mnist.TRAIN_MEAN, mnist.TRAIN_STD)
-    test = samples(test_images, test_labels, mnist.TEST_MEAN, mnist.TEST_STD)
+    return (samples(train_images, train_labels, mnist.TRAIN_MEAN, mnist.TRAIN_STD),
+            samples(test_images, test_labels, mnist.TEST_MEAN, mnist.TEST_STD))
 
+
+def main(data_dir):
+    train, test = load_samples(data_dir)
     RNG().set_seed(7)
     model = build_model(10)
     optimizer = Optimizer(model=model, training_rdd=train, criterion=ClassNLLCriterion(),

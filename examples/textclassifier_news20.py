@@ -49,18 +49,23 @@ def build_model(class_num):
     return model
 
 
-def main(data_dir):
+def load_samples(data_dir, posts_per_group=60):
+    """The posts as Samples of word vectors, split 80/20 by a fixed permutation, and the class
+    count; without data in data_dir, posts_per_group generated posts of each of 4 groups."""
     if not os.path.isdir(os.path.join(data_dir, "20news-18828")):
         from _news20_files import write_news20
-        write_news20(data_dir, dim=EMBEDDING_DIM)
+        write_news20(data_dir, posts_per_group=posts_per_group, dim=EMBEDDING_DIM)
     texts = news20.get_news20(data_dir)
     w2v = news20.get_glove_w2v(data_dir, dim=EMBEDDING_DIM)
     class_num = max(label for _, label in texts)
     samples = [Sample.from_ndarray(to_vectors(text, w2v), label) for text, label in texts]
     order = np.random.RandomState(0).permutation(len(samples))
     cut = int(0.8 * len(samples))
-    train, val = [samples[i] for i in order[:cut]], [samples[i] for i in order[cut:]]
+    return [samples[i] for i in order[:cut]], [samples[i] for i in order[cut:]], class_num
 
+
+def main(data_dir):
+    train, val, class_num = load_samples(data_dir)
     RNG().set_seed(3)
     model = build_model(class_num)
     optimizer = Optimizer(model=model, training_rdd=train, criterion=ClassNLLCriterion(),

@@ -6,6 +6,7 @@ scripts) run Python in a subprocess, always with a timeout, so nothing can hang 
 With CI=true, a skip fails unless the CPU lacks a kernel set (tests/_ci.py).
 """
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -87,3 +88,15 @@ def logistic_model():
     def make(num_features=5, num_classes=2):
         return Sequential().add(Linear(num_features, num_classes)).add(LogSoftMax())
     return make
+
+
+def example_accuracy(script, args, total, env=None, timeout=300):
+    """Runs examples/script with args as its __main__ and returns the Top1Accuracy it prints
+    for total records (the test fails with the child's output if it fails or prints none)."""
+    code = ("import runpy, sys; sys.argv = [%r] + %r; runpy.run_path(%r, run_name='__main__')"
+            % (script, [str(a) for a in args], script))
+    p = _run_python(code, cwd=LECTURE_DIR, timeout=timeout, env=env)
+    assert p.returncode == 0, "%s: %s" % (script, p.stderr[-3000:])
+    acc = re.search(r"Evaluated result: ([0-9.]+), total_num: %d, method: Top1Accuracy" % total, p.stdout)
+    assert acc, "%s printed no accuracy over %d records: %s" % (script, total, p.stdout[-2000:])
+    return float(acc.group(1)), p

@@ -17,12 +17,14 @@ from bigdl.nn.layer import Layer, Model
 from bigdl.util.common import RNG
 
 from _conv_rows import CONV_LAYERS
+from _rnn_rows import RNN_LAYERS, SEQUENCE_CRITERIA, SEQUENCE_LAYERS
 from _layer_rows import CRITERIA, LAYERS
 from _reference import BigDLStream, rel_err
 
 TOL = 1e-4
 
-LAYERS = LAYERS + CONV_LAYERS
+LAYERS = LAYERS + CONV_LAYERS + RNN_LAYERS + SEQUENCE_LAYERS
+CRITERIA = CRITERIA + SEQUENCE_CRITERIA
 
 
 def leaves(a):

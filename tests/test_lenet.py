@@ -4,7 +4,6 @@ digits to ≥ 95% on every kernel set this CPU runs. Nothing here uses the netwo
 import gzip
 import json
 import os
-import re
 import sys
 
 import numpy as np
@@ -14,7 +13,7 @@ from bigdl.dataset import base, mnist
 from bigdl.dataset.transformer import normalizer
 from bigdl.models.lenet import lenet5, utils
 
-from conftest import LECTURE_DIR, _run_python, child_env
+from conftest import LECTURE_DIR, _run_python, child_env, example_accuracy
 
 sys.path.insert(0, str(LECTURE_DIR))
 from _mnist_files import write_digits, write_idx  # noqa: E402
@@ -140,10 +139,6 @@ def test_lenet5_learns_digits_on_every_kernel_set(tmp_path):
     a fixed 80/20 split, ≥ 95% test accuracy whichever kernels run it."""
     data = str(tmp_path / "digits")
     for name in kernel_sets():
-        code = ("import runpy, sys; sys.argv = ['lenet5_mnist.py', %r]; "
-                "runpy.run_path('lenet5_mnist.py', run_name='__main__')" % data)
-        p = _run_python(code, cwd=LECTURE_DIR, timeout=300, env=child_env(BIGDL_KERNELS=name))
-        assert p.returncode == 0, "%s: %s" % (name, p.stderr[-3000:])
+        acc, p = example_accuracy("lenet5_mnist.py", [data], 360, env=child_env(BIGDL_KERNELS=name))
         assert "BIGDL_KERNELS=%s" % name not in p.stderr, p.stderr[-2000:]  # the set was not refused
-        acc = re.search(r"Evaluated result: ([0-9.]+), total_num: 360, method: Top1Accuracy", p.stdout)
-        assert acc and float(acc.group(1)) >= 0.95, "%s: %s" % (name, p.stdout[-2000:])
+        assert acc >= 0.95, "%s: %s" % (name, p.stdout[-2000:])

@@ -472,10 +472,24 @@ func (t *Trainer) workerCount() int {
 		w = runtime.GOMAXPROCS(0)
 	}
 	w = min(w, t.BatchSize)
-	if 6*float64(t.BatchSize)*float64(len(t.weights)) < minParallelFlops {
+	work := 6 * float64(t.BatchSize) * float64(len(t.weights))
+	if t.X.Dims() == 3 && hasRecurrent(t.Model) {
+		work *= float64(t.X.Shape[1]) // a recurrent layer applies its weights at every step
+	}
+	if work < minParallelFlops {
 		w = 1
 	}
 	return max(w, 1)
+}
+
+func hasRecurrent(m nn.Module) bool {
+	found := false
+	nn.Walk(m, func(x nn.Module) {
+		if _, ok := x.(*nn.Recurrent); ok {
+			found = true
+		}
+	})
+	return found
 }
 
 // checkModelFits runs one record through the model (in evaluation mode) so

@@ -179,3 +179,29 @@ class TransformerCriterion(Criterion):
         tgt, tgt_w = _layer_definition(target_transformer, "target_transformer")
         super().__init__(None, bigdl_type, criterion=criterion._spec, input_transformer=inp,
                          input_transformer_weights=inp_w, target_transformer=tgt, target_transformer_weights=tgt_w)
+
+
+def _inner_criterion(criterion, wrapper):
+    if not isinstance(criterion, Criterion):
+        raise ValueError("%s: criterion must be a Criterion, got %r" % (wrapper, criterion))
+    return criterion._spec
+
+
+class TimeDistributedCriterion(Criterion):
+    """criterion applied to every slice along dimension (1-based; 2: the time steps of
+    (batch, time, ...)) of the input and the target, summed; size_average divides by the
+    number of steps."""
+
+    def __init__(self, criterion, size_average=False, dimension=2, bigdl_type="float"):
+        super().__init__(None, bigdl_type, criterion=_inner_criterion(criterion, "TimeDistributedCriterion"),
+                         size_average=size_average, dimension=dimension)
+
+
+class TimeDistributedMaskCriterion(Criterion):
+    """criterion applied to the positions of a (batch, time, ...) input whose (batch, time)
+    target is not padding_value: the mean of its per-position losses over those positions;
+    padded positions get no gradient."""
+
+    def __init__(self, criterion, padding_value=0, bigdl_type="float"):
+        super().__init__(None, bigdl_type, criterion=_inner_criterion(criterion, "TimeDistributedMaskCriterion"),
+                         padding_value=padding_value)

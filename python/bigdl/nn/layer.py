@@ -616,3 +616,6 @@ from bigdl.nn._elementwise import *  # noqa: E402,F401,F403
 
 # Convolution, pooling and normalisation layers, by family in their own module.
 from bigdl.nn._conv import *  # noqa: E402,F401,F403
+
+# Recurrent layers, in their own module.
+from bigdl.nn._recurrent import *  # noqa: E402,F401,F403

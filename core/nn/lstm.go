@@ -1,0 +1,207 @@
+package nn
+
+import (
+	"github.com/bigdl-go/bigdl-go/core/tensor"
+)
+
+// LSTMPeephole is BigDL's LSTM with peepholes, an LSTM whose input and
+// forget gates also see the previous cell state, and its output gate the
+// new one, each through a vector of weights (BigDL's CMul). Its gate blocks
+// of W (4·hidden, input), b and U (4·hidden, hidden) are in its order input,
+// forget, cell candidate, output:
+//
+//	i = σ(x·W_iᵀ + b_i + h·U_iᵀ + p_i·c),  f = σ(… + p_f·c),  g = tanh(x·W_gᵀ + b_g + h·U_gᵀ)
+//	c' = f·c + i·g,  o = σ(x·W_oᵀ + b_o + h·U_oᵀ + p_o·c'),  h' = o·tanh(c')
+//
+// One LSTM type runs both; the peephole weights are nil in a plain LSTM.
+
+func init() {
+	Register("LSTMPeephole", func(a *Args) (Module, error) {
+		in, h := a.PositiveInt("input_size"), a.PositiveInt("hidden_size")
+		l := &LSTM{cellCore: newCellCore("LSTMPeephole", in, h, 4, 4), order: peepholeOrder}
+		l.P = a.Float("p", 0)
+		if err := dropoutArg(a, "LSTMPeephole", l.P); err != nil {
+			return nil, err
+		}
+		l.act, l.inner = gateActivations["tanh"], gateActivations["sigmoid"]
+		l.B = newParam("bias", 4*h)
+		l.PI, l.PF, l.PO = newParam("peepholeI", h), newParam("peepholeF", h), newParam("peepholeO", h)
+		l.params = []*Param{l.W, l.B, l.U, l.PI, l.PF, l.PO}
+		l.initialize(l, l.U, l.PI, l.PF, l.PO, l.W, l.B) // BigDL builds the cell before the input Linear
+		return l, nil
+	})
+}
+
+// gateOrder is where the input, forget, cell and output gates' blocks lie,
+// as block indices.
+type gateOrder struct{ i, f, g, o int }
+
+var (
+	lstmOrder     = gateOrder{i: 0, g: 1, f: 2, o: 3} // BigDL's LSTM
+	peepholeOrder = gateOrder{i: 0, f: 1, g: 2, o: 3} // LSTMPeephole and ConvLSTMPeephole
+)
+
+// gates splits a record's 4·h gate values into the input, forget, cell and output gates.
+func (o gateOrder) gates(p []float32, h int) (i, f, g, out []float32) {
+	return p[o.i*h : (o.i+1)*h], p[o.f*h : (o.f+1)*h], p[o.g*h : (o.g+1)*h], p[o.o*h : (o.o+1)*h]
+}
+
+func (l *LSTM) Config() map[string]any {
+	if l.convConfig != nil {
+		return l.convConfig
+	}
+	if l.PI != nil {
+		return map[string]any{"input_size": l.In, "hidden_size": l.Hidden, "p": l.P}
+	}
+	return l.gatedConfig(l.P)
+}
+
+func (l *LSTM) forwardSeq(x []float32, n, steps int, out []float32) {
+	h, g := l.Hidden, 4*l.Hidden
+	if l.masked() {
+		l.sampleMasks(n)
+	}
+	l.project(x, n, steps, l.B, l.BH)
+	l.startBuffers(n, steps)
+	l.c, l.tc = grow(l.c, n*steps*h), grow(l.tc, n*steps*h)
+	var peepI, peepF, peepO []float32
+	if l.PI != nil {
+		peepI, peepF, peepO = l.peepholes()
+	}
+	for t := 0; t < steps; t++ {
+		if t > 0 {
+			l.recur(n, steps, t)
+		}
+		for b := 0; b < n; b++ {
+			r := b*steps + t
+			p := l.pre[r*g : (r+1)*g]
+			i, f, gg, o := l.order.gates(p, h)
+			c, tc, ht := l.c[r*h:(r+1)*h], l.tc[r*h:(r+1)*h], out[r*h:(r+1)*h]
+			var cp []float32 // the previous cell state; none (zero) before the first step
+			if t > 0 {
+				cp = l.c[(r-1)*h : r*h]
+			}
+			if l.PI != nil && cp != nil {
+				pi, pf := peepI, peepF
+				for j := range i {
+					i[j] += pi[j] * cp[j]
+					f[j] += pf[j] * cp[j]
+				}
+			}
+			l.inner.f(i)
+			l.inner.f(f)
+			l.act.f(gg)
+			for j := range c {
+				c[j] = i[j] * gg[j]
+			}
+			for j := range cp {
+				c[j] += f[j] * cp[j]
+			}
+			if l.PO != nil {
+				po := peepO
+				for j := range o {
+					o[j] += po[j] * c[j]
+				}
+			}
+			l.inner.f(o)
+			copy(tc, c)
+			l.act.f(tc)
+			for j := range ht {
+				ht[j] = o[j] * tc[j]
+			}
+			l.keep(b, steps, t, ht)
+		}
+	}
+}
+
+func (l *LSTM) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
+	h, g := l.Hidden, 4*l.Hidden
+	l.startBackward(n, steps)
+	l.dcell = grow(l.dcell, n*h)
+	clear(l.dcell)
+	peep, train := l.PI != nil, !l.frozen
+	var pi, pf, po, gi, gf, gpo []float32
+	if peep {
+		if train && l.gradsOverwritten {
+			clear(l.PI.Grad.Data)
+			clear(l.PF.Grad.Data)
+			clear(l.PO.Grad.Data)
+		}
+		pi, pf, po = l.peepholes()
+		gi, gf, gpo = l.peepholeGrads()
+	}
+	for t := steps - 1; t >= 0; t-- {
+		for b := 0; b < n; b++ {
+			r := b*steps + t
+			p, dp := l.pre[r*g:(r+1)*g], l.dpre[r*g:(r+1)*g]
+			i, f, gg, o := l.order.gates(p, h)
+			di, df, dg, do := l.order.gates(dp, h)
+			dh, dc := l.dh[b*h:(b+1)*h], l.dcell[b*h:(b+1)*h]
+			c, tc, gyr := l.c[r*h:(r+1)*h], l.tc[r*h:(r+1)*h], gy[r*h:(r+1)*h]
+			var cp []float32
+			if t > 0 {
+				cp = l.c[(r-1)*h : r*h]
+			}
+			// dh is the gradient from step t+1; add this step's output's.
+			for j := range dh {
+				dh[j] += gyr[j]
+				do[j] = dh[j] * tc[j]
+				di[j] = dh[j] * o[j] // the gradient of act(c), made that of c below
+			}
+			l.inner.df(do, do, o)
+			l.act.df(di, di, tc)
+			for j := range dc {
+				dc[j] += di[j]
+			}
+			if peep { // c' also reaches the output gate
+				for j := range dc {
+					dc[j] += do[j] * po[j]
+				}
+				if train {
+					for j := range gpo {
+						gpo[j] += do[j] * c[j]
+					}
+				}
+			}
+			for j := range dc {
+				di[j] = dc[j] * gg[j]
+				dg[j] = dc[j] * i[j]
+			}
+			clear(df)
+			for j := range cp {
+				df[j] = dc[j] * cp[j]
+			}
+			l.inner.df(di, di, i)
+			l.inner.df(df, df, f)
+			l.act.df(dg, dg, gg)
+			if cp == nil {
+				continue
+			}
+			for j := range dc {
+				dc[j] *= f[j]
+			}
+			if peep { // c reached the input and forget gates
+				for j := range dc {
+					dc[j] += di[j]*pi[j] + df[j]*pf[j]
+				}
+				if train {
+					for j := range cp {
+						gi[j] += di[j] * cp[j]
+						gf[j] += df[j] * cp[j]
+					}
+				}
+			}
+		}
+		if t > 0 {
+			l.recurGrad(n, steps, t, 0)
+		}
+	}
+	if peep && train {
+		l.foldPeepholeGrads()
+	}
+	l.finishBackward(x, n, steps, gx, l.B, l.BH)
+}
+
+func (l *LSTM) finalState(out []float32, n, steps int) []*tensor.Tensor {
+	return []*tensor.Tensor{lastOf(out, n, steps, l.Hidden), lastOf(l.c, n, steps, l.Hidden)}
+}
