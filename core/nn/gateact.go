@@ -22,12 +22,8 @@ type gateActivation struct {
 // gateActivations are BigDL's activation names for recurrent cells (the
 // Python layer maps a layer object such as Tanh() to its name).
 var gateActivations = map[string]gateActivation{
-	"tanh": {"tanh", func(v []float32) { kernels.Tanh(v, v) }, kernels.TanhBackward},
-	"sigmoid": {"sigmoid", sigmoidInPlace, func(dst, gy, y []float32) {
-		for i, s := range y {
-			dst[i] = gy[i] * s * (1 - s)
-		}
-	}},
+	"tanh":    {"tanh", func(v []float32) { kernels.Tanh(v, v) }, kernels.TanhBackward},
+	"sigmoid": {"sigmoid", func(v []float32) { kernels.Sigmoid(v, v) }, kernels.SigmoidBackward},
 	"hard_sigmoid": {"hard_sigmoid", func(v []float32) {
 		for i, x := range v {
 			v[i] = min(max(0.2*x+0.5, 0), 1)
@@ -90,15 +86,6 @@ var gateActivations = map[string]gateActivation{
 		}
 	}},
 	"linear": {"linear", func([]float32) {}, func(dst, gy, _ []float32) { copy(dst, gy) }},
-}
-
-// sigmoidInPlace is σ(x) = ½·tanh(x/2) + ½, on the vectorised tanh kernel.
-func sigmoidInPlace(v []float32) {
-	kernels.Scale(0.5, v)
-	kernels.Tanh(v, v)
-	for i, t := range v {
-		v[i] = 0.5*t + 0.5
-	}
 }
 
 // gateActivationArg reads an activation name argument of a cell.
