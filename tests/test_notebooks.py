@@ -3,10 +3,11 @@
 Every notebook in examples/ is executed with nbclient in an ipykernel running this interpreter
 (tests/_notebooks.py), and any cell error fails it. The lecture notebooks must report the
 lecture's evaluation results and keep the slides' code; the training notebook must draw its
-figure. The progress bar must show in a notebook (a widget; text without ipywidgets) and in a
-terminal (a pseudo-terminal, via the pty module), never when stderr is a file or when it is
-turned off, and must not garble the `bigdl` log lines. Interrupting the kernel during optimize()
-must stop training promptly and leave the model usable, as Ctrl-C does in a terminal.
+figure from what its TrainSummary and ValidationSummary wrote, read back. The progress bar must
+show in a notebook (a widget; text without ipywidgets) and in a terminal (a pseudo-terminal, via
+the pty module), never when stderr is a file or when it is turned off, and must not garble the
+`bigdl` log lines. Interrupting the kernel during optimize() must stop training promptly and leave
+the model usable, as Ctrl-C does in a terminal.
 """
 import base64
 import fcntl
@@ -55,15 +56,19 @@ def needs_spark(name):
 
 
 @pytest.fixture(scope="module")
-def executed():
-    """executed(name): the notebook, executed once for the module (a cell error fails the test)."""
+def executed(tmp_path_factory):
+    """executed(name): the notebook, executed once for the module (a cell error fails the test),
+    with a temporary directory of its own as TMPDIR (executed.tmpdir[name]), so a test can see
+    what the notebook left there."""
     done = {}
 
     def run(name):
         needs_spark(name)
         if name not in done:
-            done[name] = _notebooks.execute(LECTURE_DIR / name)
+            run.tmpdir[name] = tmp_path_factory.mktemp(name.replace(".", "_"))
+            done[name] = _notebooks.execute(LECTURE_DIR / name, TMPDIR=run.tmpdir[name])
         return done[name]
+    run.tmpdir = {}
     return run
 
 
@@ -164,6 +169,31 @@ def test_training_notebook_draws_its_figure(executed):
     text = all_outputs(nb)
     accuracy = re.search(r"Evaluated result: ([0-9.]+), total_num: 360, method: Top1Accuracy", text)
     assert accuracy and float(accuracy.group(1)) > 0.9, text[-2000:]
+
+
+def test_training_notebook_reads_its_summaries_back(executed):
+    """The curves come from the event files: read_scalar gives a training loss for each of the
+    675 iterations (15 epochs of 45 mini-batches, the last of 29 records) and a validation score
+    at each epoch's end, and the last rows are what the run logged and evaluate() printed."""
+    nb = executed("training.ipynb")
+    text = all_outputs(nb)
+    rows = {m.group(1): (int(m.group(2)), int(m.group(3)), int(m.group(4)), float(m.group(5))) for m in re.finditer(
+        r"^(train Loss|validation Loss|validation Top1Accuracy): (\d+) rows, iterations (\d+) to (\d+), last ([0-9.]+)$",
+        text, re.M)}
+    assert set(rows) == {"train Loss", "validation Loss", "validation Top1Accuracy"}, text[-2000:]
+    assert rows["train Loss"][:3] == (675, 1, 675), rows
+    assert rows["validation Loss"][:3] == rows["validation Top1Accuracy"][:3] == (15, 45, 675), rows
+    # Iteration 675's training loss as the log line gave it, and the final weights' validation
+    # scores as evaluate() computed them (the summary holds float32 values).
+    logged = re.search(r"\[Iteration 675\]\[Wall Clock [0-9.]+s\] Trained .* Loss is ([0-9.]+)\.$", text, re.M)
+    assert logged, text[-3000:]
+    assert rows["train Loss"][3] == pytest.approx(float(logged.group(1)), abs=1e-6)
+    for name, method in (("validation Loss", "Loss"), ("validation Top1Accuracy", "Top1Accuracy")):
+        evaluated = re.search(r"Evaluated result: ([0-9.]+), total_num: 360, method: %s$" % method, text, re.M)
+        assert evaluated and rows[name][3] == pytest.approx(float(evaluated.group(1)), abs=1e-6), (rows, text[-1000:])
+    # The notebook's last cell removed the summaries' directory.
+    tmpdir = executed.tmpdir["training.ipynb"]
+    assert not list(tmpdir.glob("bigdl-digits-*")), list(tmpdir.iterdir())
 
 
 @pytest.mark.parametrize("name", ["lecture.ipynb", "lecture_spark.ipynb"])
