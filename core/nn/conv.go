@@ -420,14 +420,8 @@ func (gc *gemmConv) forward(ws *convWorkspace, x, y []float32, n int, w, bias []
 				if bias != nil {
 					b = bias[o]
 				}
-				dst := y[((s0+s)*gc.nOut+o)*ohw : ((s0+s)*gc.nOut+o+1)*ohw]
-				src := ws.ybuf[o*p+s*gc.span : o*p+(s+1)*gc.span]
-				for r := 0; r < gc.rows; r++ {
-					d, row := dst[r*gc.outW:(r+1)*gc.outW], src[r*gc.rowW:r*gc.rowW+gc.outW]
-					for i, v := range row {
-						d[i] = v + b
-					}
-				}
+				kernels.ShiftRows(y[((s0+s)*gc.nOut+o)*ohw:((s0+s)*gc.nOut+o+1)*ohw],
+					ws.ybuf[o*p+s*gc.span:o*p+(s+1)*gc.span], gc.rows, gc.rowW, b)
 			}
 		}
 	}
