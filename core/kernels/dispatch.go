@@ -69,6 +69,7 @@ type kernelSet struct {
 	add          func(dst, x []float32)
 	mulAdd       func(dst, a, b []float32)
 	scaleShift   func(dst, src []float32, a, b float32)
+	shiftRows    func(dst, src []float32, rows, srcStride int, b float32)
 	mulShift     func(dst, src, a, b []float32)
 	relu         func(dst, src []float32)
 	reluBackward func(dst, gradOut, input []float32)

@@ -28,6 +28,17 @@ type gemmArgs struct {
 	// dotNT is set when the NT dot kernel computes the product (see useNT),
 	// decided once per call so that every part takes the same path.
 	dotNT bool
+	// bRows, if set (NT path only), is where each row of B starts in b,
+	// instead of row·ldb (see SgemmNTRuns).
+	bRows []int
+}
+
+// rowB is where row j of the transposed B starts in b.
+func (g *gemmArgs) rowB(j int) int {
+	if g.bRows != nil {
+		return g.bRows[j]
+	}
+	return j * g.ldb
 }
 
 func packedGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,

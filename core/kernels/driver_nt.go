@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"unsafe"
 )
@@ -94,7 +95,7 @@ func (ws *workspace) gemmBlockNT(ks *kernelSet, g *gemmArgs, m0, m1, n0, n1 int)
 				cols := min(dotNR, n1-jr)
 				t := &ws.dot
 				for c := range t.b {
-					t.b[c] = f32(g.b, (jr+min(c, cols-1))*g.ldb+pc)
+					t.b[c] = f32(g.b, g.rowB(jr+min(c, cols-1))+pc)
 				}
 				t.alpha = alpha
 				ir := ic
@@ -121,5 +122,52 @@ func (ws *workspace) gemmBlockNT(ks *kernelSet, g *gemmArgs, m0, m1, n0, n1 int)
 				}
 			}
 		}
+	}
+}
+
+// SgemmNTRuns adds Σ_s A_s·B_sᵀ over s < count to the m×len(rows) matrix C
+// (row-major, ldc), where A_s is the m×k matrix at a[s·aStep:] (lda) and
+// row j of B_s is the run of k values b[s·bStep + rows[j]:]. A stride-1
+// convolution's unfolded rows are such runs of each image (see
+// Im2colWide), so its weight gradient needs no unfolding written out. The
+// products are summed image after image on the calling goroutine: each is
+// too small to share.
+func SgemmNTRuns(count, m, k int, a []float32, lda, aStep int, b []float32, bStep int, rows []int, c []float32, ldc int) {
+	n := len(rows)
+	if count < 0 || m < 0 || k < 0 {
+		panic(fmt.Sprintf("kernels: SgemmNTRuns: negative size count=%d m=%d k=%d", count, m, k))
+	}
+	if count == 0 || m == 0 || n == 0 || k == 0 {
+		return
+	}
+	if lda < k || len(a) < (count-1)*aStep+(m-1)*lda+k {
+		panic(fmt.Sprintf("kernels: SgemmNTRuns: A buffer of %d values, stride %d, step %d, is too small for %d products of %d×%d", len(a), lda, aStep, count, m, k))
+	}
+	if ldc < n || len(c) < (m-1)*ldc+n {
+		panic(fmt.Sprintf("kernels: SgemmNTRuns: C buffer of %d values, stride %d, is too small for %d×%d", len(c), ldc, m, n))
+	}
+	for j, r := range rows {
+		if r < 0 || (count-1)*bStep+r+k > len(b) {
+			panic(fmt.Sprintf("kernels: SgemmNTRuns: row %d of B, %d values from %d (step %d, %d products), lies outside its buffer of %d", j, k, r, bStep, count, len(b)))
+		}
+	}
+	ks := active
+	if ks.ntKernel == nil {
+		for s := 0; s < count; s++ {
+			as, bs := a[s*aStep:], b[s*bStep:]
+			for i := 0; i < m; i++ {
+				for j, r := range rows {
+					c[i*ldc+j] += ks.dot(as[i*lda:i*lda+k], bs[r:r+k])
+				}
+			}
+		}
+		return
+	}
+	ws := getWorkspace()
+	defer putWorkspace(ws)
+	g := gemmArgs{transB: true, m: m, n: n, k: k, alpha: 1, lda: lda, beta: 1, c: c, ldc: ldc, dotNT: true, bRows: rows}
+	for s := 0; s < count; s++ {
+		g.a, g.b = a[s*aStep:], b[s*bStep:]
+		ws.gemmBlockNT(ks, &g, 0, m, 0, n)
 	}
 }

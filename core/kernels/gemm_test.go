@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -480,4 +481,53 @@ func TestWorkspaceHoldsEveryBlock(t *testing.T) {
 			}
 		}
 	}
+}
+
+// SgemmNTRuns against the definition: B's rows are overlapping runs at
+// arbitrary offsets, summed over several products, with odd row counts and
+// partial column tiles, on every kernel set.
+func TestSgemmNTRunsMatchesDefinition(t *testing.T) {
+	forEachPath(t, func(t *testing.T) {
+		r := rand.New(rand.NewSource(7))
+		for _, tc := range []struct{ count, m, k, n int }{{1, 1, 1, 1}, {3, 6, 668, 25}, {5, 12, 92, 150}, {2, 7, 33, 6}} {
+			lda, aStep, bStep := tc.k+3, (tc.m+1)*(tc.k+3), tc.k+40
+			a := randSlice(r, (tc.count-1)*aStep+(tc.m-1)*lda+tc.k)
+			b := randSlice(r, (tc.count-1)*bStep+tc.k+40)
+			rows := make([]int, tc.n)
+			for j := range rows {
+				rows[j] = r.Intn(41)
+			}
+			ldc := tc.n + 2
+			c := randSlice(r, tc.m*ldc)
+			want := make([]float64, len(c))
+			for i := 0; i < tc.m; i++ {
+				for j := 0; j < ldc; j++ {
+					want[i*ldc+j] = float64(c[i*ldc+j])
+					if j >= tc.n {
+						continue
+					}
+					for s := 0; s < tc.count; s++ {
+						for p := 0; p < tc.k; p++ {
+							want[i*ldc+j] += float64(a[s*aStep+i*lda+p]) * float64(b[s*bStep+rows[j]+p])
+						}
+					}
+				}
+			}
+			SgemmNTRuns(tc.count, tc.m, tc.k, a, lda, aStep, b, bStep, rows, c, ldc)
+			for i, w := range want {
+				if math.Abs(float64(c[i])-w) > 1e-4*(1+math.Abs(w))*math.Sqrt(float64(tc.count*tc.k)) {
+					t.Fatalf("%+v: C[%d] = %v, want %v", tc, i, c[i], w)
+				}
+			}
+		}
+		func() {
+			// The second product's run, 4 values from 4 + 1, ends past b.
+			defer func() {
+				if e := recover(); e == nil || !strings.Contains(fmt.Sprint(e), "outside its buffer") {
+					t.Errorf("a run past B: got panic %v", e)
+				}
+			}()
+			SgemmNTRuns(2, 1, 4, make([]float32, 8), 4, 4, make([]float32, 8), 4, []int{1}, make([]float32, 1), 1)
+		}()
+	})
 }

@@ -31,6 +31,7 @@ var avx2Set = &kernelSet{
 	add:          addAVX2,
 	mulAdd:       mulAddAVX2,
 	scaleShift:   scaleShiftAVX2,
+	shiftRows:    shiftRowsAVX2,
 	mulShift:     mulShiftAVX2,
 	relu:         reluAVX2,
 	reluBackward: reluBackwardAVX2,

@@ -53,6 +53,7 @@ var avx512Set = &kernelSet{
 	add:          addAVX512,
 	mulAdd:       mulAddAVX512,
 	scaleShift:   scaleShiftAVX512,
+	shiftRows:    shiftRowsAVX512,
 	mulShift:     mulShiftAVX512,
 	relu:         reluAVX512,
 	reluBackward: reluBackwardAVX512,

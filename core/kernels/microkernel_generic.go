@@ -21,6 +21,7 @@ var genericSet = &kernelSet{
 	add:          addGo,
 	mulAdd:       mulAddGo,
 	scaleShift:   scaleShiftGo,
+	shiftRows:    shiftRowsGo,
 	mulShift:     mulShiftGo,
 	relu:         reluGo,
 	reluBackward: reluBackwardGo,

@@ -57,6 +57,17 @@ func ScaleShift(dst, src []float32, a, b float32) {
 	active.scaleShift(dst, src, a, b)
 }
 
+// ShiftRows sets the rows of dst (rows of len(dst)/rows values, one after
+// another) to the first values of src's rows, srcStride apart, plus b: a
+// convolution's output plane from the wider rows of its product, with its
+// bias. dst and src must not overlap.
+func ShiftRows(dst, src []float32, rows, srcStride int, b float32) {
+	if rows < 1 || len(dst)%rows != 0 || srcStride < len(dst)/rows || len(src) < (rows-1)*srcStride+len(dst)/rows {
+		panic(fmt.Sprintf("kernels: ShiftRows of %d values into %d rows, from %d values %d apart", len(dst), rows, len(src), srcStride))
+	}
+	active.shiftRows(dst, src, rows, srcStride, b)
+}
+
 // MulShift sets dst[i] = src[i]·a[i] + b[i]: one row of a channels-last
 // normalisation. dst may be src.
 func MulShift(dst, src, a, b []float32) {

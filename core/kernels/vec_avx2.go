@@ -61,6 +61,22 @@ func mulAddAVX2(dst, a, b []float32) {
 	archsimd.ClearAVXUpperBits()
 }
 
+func shiftRowsAVX2(dst, src []float32, rows, stride int, b float32) {
+	w := len(dst) / rows
+	bv := archsimd.BroadcastFloat32x8(b)
+	for r := 0; r < rows; r++ {
+		d, s := dst[r*w:(r+1)*w], src[r*stride:r*stride+w]
+		i := 0
+		for ; i+8 <= w; i += 8 {
+			archsimd.LoadFloat32x8Slice(s[i:]).Add(bv).StoreSlice(d[i:])
+		}
+		if i < w {
+			storePart8(loadPart8(s[i:]).Add(bv), d[i:])
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
 func scaleShiftAVX2(dst, src []float32, a, b float32) {
 	dst = dst[:len(src)]
 	av, bv := archsimd.BroadcastFloat32x8(a), archsimd.BroadcastFloat32x8(b)

@@ -61,6 +61,22 @@ func mulAddAVX512(dst, a, b []float32) {
 	archsimd.ClearAVXUpperBits()
 }
 
+func shiftRowsAVX512(dst, src []float32, rows, stride int, b float32) {
+	w := len(dst) / rows
+	bv := archsimd.BroadcastFloat32x16(b)
+	for r := 0; r < rows; r++ {
+		d, s := dst[r*w:(r+1)*w], src[r*stride:r*stride+w]
+		i := 0
+		for ; i+16 <= w; i += 16 {
+			archsimd.LoadFloat32x16Slice(s[i:]).Add(bv).StoreSlice(d[i:])
+		}
+		if i < w {
+			storePart16(loadPart16(s[i:]).Add(bv), d[i:])
+		}
+	}
+	archsimd.ClearAVXUpperBits()
+}
+
 func scaleShiftAVX512(dst, src []float32, a, b float32) {
 	dst = dst[:len(src)]
 	av, bv := archsimd.BroadcastFloat32x16(a), archsimd.BroadcastFloat32x16(b)

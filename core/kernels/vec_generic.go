@@ -23,6 +23,16 @@ func addGo(dst, x []float32) {
 	}
 }
 
+func shiftRowsGo(dst, src []float32, rows, stride int, b float32) {
+	w := len(dst) / rows
+	for r := 0; r < rows; r++ {
+		d, s := dst[r*w:(r+1)*w], src[r*stride:r*stride+w]
+		for i, v := range s {
+			d[i] = v + b
+		}
+	}
+}
+
 func mulAddGo(dst, a, b []float32) {
 	a, b = a[:len(dst)], b[:len(dst)]
 	for i := range dst {

@@ -313,3 +313,25 @@ func TestScaleShiftAndMulShift(t *testing.T) {
 		}
 	})
 }
+
+func TestShiftRows(t *testing.T) {
+	r := rand.New(rand.NewSource(19))
+	forEachVecPath(t, func(t *testing.T) {
+		for _, w := range vecLengths[1:] {
+			for _, rows := range []int{1, 3, 24} {
+				stride := w + r.Intn(5)
+				src, dst := randSlice(r, (rows-1)*stride+w), randSlice(r, rows*w+3)
+				want := append([]float32(nil), dst...)
+				for i := 0; i < rows; i++ {
+					for j := 0; j < w; j++ {
+						want[i*w+j] = src[i*stride+j] + 0.25
+					}
+				}
+				ShiftRows(dst[:rows*w], src, rows, stride, 0.25)
+				if !bitsEqual(dst, want) {
+					t.Fatalf("w=%d rows=%d stride=%d: got %v, want %v", w, rows, stride, dst, want)
+				}
+			}
+		}
+	})
+}

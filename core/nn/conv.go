@@ -38,9 +38,10 @@ type SpatialConvolution struct {
 // convWorkspace holds the buffers of a convolution, reused call after call
 // so that a training step allocates nothing.
 type convWorkspace struct {
-	col  []float32 // im2col of a chunk, then its gradient
-	ybuf []float32 // a chunk's output (or output gradient) by channel
-	ones []float32 // for the bias gradient's sums
+	col    []float32 // im2col of a chunk, then its gradient
+	ybuf   []float32 // a chunk's output (or output gradient) by channel
+	ones   []float32 // for the bias gradient's sums
+	starts []int     // where each row of the unfolding starts in an image (see planeWindow.runs)
 	// NHWC only: the input, output, gradients and weights in NCHW.
 	x, y, gy, gx, w, gw []float32
 }
@@ -344,6 +345,33 @@ func (w *planeWindow) fold(x, col []float32, n int) {
 	}
 }
 
+// runs returns, for a Wide window, where each row of an image's unfolding
+// starts in the image (written over starts), and how many values of those
+// runs the valid output columns read: Im2colWide's runs without each one's
+// last KW − 1 junk values, so they never leave the plane. It returns nil
+// for any other window.
+func (w *planeWindow) runs(starts []int) ([]int, int) {
+	g := (*kernels.ConvGeom)(w)
+	if !g.Wide() {
+		return nil, 0
+	}
+	starts = starts[:0]
+	for c := 0; c < g.C; c++ {
+		for i := 0; i < g.KH; i++ {
+			for j := 0; j < g.KW; j++ {
+				starts = append(starts, c*g.H*g.W+i*g.W+j)
+			}
+		}
+	}
+	return starts, g.OutH*g.W - (g.KW - 1)
+}
+
+// runWindow is an unfolding whose rows may be runs of each input (see
+// planeWindow.runs): the weight gradient then reads them in place.
+type runWindow interface {
+	runs(starts []int) ([]int, int)
+}
+
 // unfolding is a convolution's window as its matrix products see it.
 type unfolding interface {
 	// unfold writes the patches of n inputs x into the columns of col.
@@ -392,14 +420,8 @@ func (gc *gemmConv) forward(ws *convWorkspace, x, y []float32, n int, w, bias []
 				if bias != nil {
 					b = bias[o]
 				}
-				dst := y[((s0+s)*gc.nOut+o)*ohw : ((s0+s)*gc.nOut+o+1)*ohw]
-				src := ws.ybuf[o*p+s*gc.span : o*p+(s+1)*gc.span]
-				for r := 0; r < gc.rows; r++ {
-					d, row := dst[r*gc.outW:(r+1)*gc.outW], src[r*gc.rowW:r*gc.rowW+gc.outW]
-					for i, v := range row {
-						d[i] = v + b
-					}
-				}
+				kernels.ShiftRows(y[((s0+s)*gc.nOut+o)*ohw:((s0+s)*gc.nOut+o+1)*ohw],
+					ws.ybuf[o*p+s*gc.span:o*p+(s+1)*gc.span], gc.rows, gc.rowW, b)
 			}
 		}
 	}
@@ -504,6 +526,13 @@ func (gc *gemmConv) backward(ws *convWorkspace, x, gy []float32, n int, w, gw []
 	if gx != nil {
 		clear(gx)
 	}
+	var starts []int
+	var runLen int
+	if rw, ok := gc.window.(runWindow); ok && gw != nil {
+		if st, l := rw.runs(ws.starts); st != nil {
+			ws.starts, starts, runLen = st, st, l
+		}
+	}
 	for s0 := 0; s0 < n; s0 += cs {
 		m := min(cs, n-s0)
 		p := m * gc.span
@@ -527,7 +556,17 @@ func (gc *gemmConv) backward(ws *convWorkspace, x, gy []float32, n int, w, gw []
 		for o := range gb {
 			gb[o] += kernels.Dot(ws.ybuf[o*p:(o+1)*p], ws.ones[:p])
 		}
-		if gw != nil {
+		if gw != nil && starts != nil {
+			if overwrite && s0 == 0 {
+				clear(gw)
+			}
+			// One product per image over its runs: rereading the image costs
+			// less than writing its unfolding out and reading that back.
+			for gr := 0; gr < gc.groups; gr++ {
+				kernels.SgemmNTRuns(m, outG, runLen, ws.ybuf[gr*outG*p:], p, gc.span, x[s0*gc.img:(s0+m)*gc.img], gc.img,
+					starts[gr*kg:(gr+1)*kg], gw[gr*outG*kg:], kg)
+			}
+		} else if gw != nil {
 			gc.window.unfold(ws.col, x[s0*gc.img:(s0+m)*gc.img], m)
 			beta := float32(1)
 			if overwrite && s0 == 0 {

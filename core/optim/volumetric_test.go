@@ -26,13 +26,7 @@ func volumetricTrainer(t testing.TB, workers int) *Trainer {
 		y.Data[i] = float32(1 + i%3)
 	}
 	s := nn.NewSequential()
-	add := func(class string, args map[string]any) {
-		m, err := nn.New(class, args)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.Add(m)
-	}
+	add := layerAdder(t, s)
 	add("VolumetricConvolution", map[string]any{"n_input_plane": 1.0, "n_output_plane": 4.0, "k_t": 2.0, "k_w": 3.0,
 		"k_h": 3.0, "pad_w": 1.0, "pad_h": 1.0})
 	s.Add(nn.NewReLU(false))
