@@ -59,7 +59,7 @@ func TestVolumetricLayersSplitAcrossWorkers(t *testing.T) {
 	}
 	idx := firstRecords(256)
 	tr.step(idx)
-	allocs := testing.AllocsPerRun(5, func() {
+	allocs := testing.AllocsPerRun(20, func() {
 		if _, err := tr.step(idx); err != nil {
 			t.Fatal(err)
 		}
