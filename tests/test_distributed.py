@@ -211,6 +211,33 @@ def test_shared_memory_and_tcp_give_the_same_weights(sc, monkeypatch, caplog):
         train(sc.parallelize(samples(X, y), 2), epochs=1)
 
 
+def test_a_driver_error_between_segments_cancels_the_stage(sc, monkeypatch):
+    # The tasks wait for the driver between segments; when the driver fails there, its
+    # error reaches the caller at once and Spark's stage is cancelled, freeing the slots.
+    from bigdl import _spark
+    X, y = data(200, 15)
+    combine = _spark.combine_scores
+    calls = []
+
+    def failing(parts, specs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ArithmeticError("the driver failed at the second validation")
+        return combine(parts, specs)
+
+    monkeypatch.setattr(_spark, "combine_scores", failing)
+    t0 = time.time()
+    with pytest.raises(ArithmeticError, match="second validation"):
+        train(sc.parallelize(samples(X, y), 2), epochs=4, val=sc.parallelize(samples(X, y), 2))
+    assert time.time() - t0 < 60
+    deadline = time.time() + 20
+    while sc.statusTracker().getActiveStageIds() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not sc.statusTracker().getActiveStageIds(), "the training stage still runs"
+    monkeypatch.setattr(_spark, "combine_scores", combine)
+    assert train(sc.parallelize(samples(X, y), 2), epochs=1).evaluate(samples(X, y), 32, [Loss()])[0].result < 1.0
+
+
 def test_more_partitions_than_slots_is_repartitioned(sc, caplog):
     X, y = data(500, 5)
     Xt, yt = data(300, 6)

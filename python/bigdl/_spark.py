@@ -2,24 +2,30 @@
 
 Training (BigDL's DistriOptimizer, synchronous data parallelism): each
 optimize() turns the training RDD into a persisted RDD of array blocks once
-(one block per partition, each paired with a share of the validation set);
-each segment of the run (between two validations, or the whole run) is one
-barrier stage with one task per partition. Each task reads its block, loads
-the model the driver broadcast, and runs the Go training loop on its share
-of every global mini-batch; the tasks sum gradients and exchange updated
-weights peer to peer over TCP or shared memory (core/dist), every connection
-authenticated on a secret the driver draws for the run. At the segment's end
-each task scores its share of the validation set if the validation trigger
-ended it, and sends its shard of the weights and of the optim method's state
-to the driver, which holds them and starts the next segment from them. A
-failed stage is re-run by Spark from the weights the driver holds.
+(one block per partition, each paired with a share of the validation set)
+and trains in one barrier stage with one task per partition. Each task reads
+its block, loads the model the driver broadcast, and runs the Go training
+loop on its share of every global mini-batch; the tasks sum gradients and
+exchange updated weights peer to peer over TCP or shared memory (core/dist),
+every connection authenticated on a secret the driver draws for the run.
+
+The run is cut into segments at its validation and checkpoint triggers. At
+a segment's end each task scores its share of the validation set if the
+validation trigger ended it, sends its shard of the weights and of the optim
+method's state to the driver, and waits: the driver holds the shards,
+combines and logs the scores, writes summaries and checkpoints, decides the
+end trigger, and answers "continue" (with the positions it updated, such as
+the validation score) or "stop". A stage that fails is re-run by Spark; its
+tasks start from the last segment the driver completed. When Spark's own
+retries are spent, the driver starts a new stage from the last checkpoint
+(bigdl.failure.retryTimes).
 
 Tasks talk to the driver over one authenticated channel per run
 (bigdl/_channel.py): they register there and receive their peers'
 addresses, task 0 streams its progress lines, which the driver logs to the
 `bigdl` logger, and the scalars its TrainSummary records, which the driver
 writes (with the weights' histograms and the validation scores: see
-_DriverSummaries), and every task sends its result.
+_DriverSummaries), every task sends its results, and the driver its answers.
 
 The native library is loaded inside the tasks (bigdl._native loads lazily),
 never before Spark's Python workers fork.
