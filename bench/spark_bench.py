@@ -340,15 +340,20 @@ def lecture_run(python_dir):
     return float(m.group(2)), float(m.group(3))
 
 
-def in_loop_run(python_dir):
-    """{transport: records/s in the tasks' loops} of the MLP on a 2-partition RDD."""
+def child_run(python_dir, flag, what):
+    """The JSON a child of this script run with flag prints last, with bigdl from python_dir."""
     env = dict(os.environ, PYTHONPATH=python_dir, PYTHONDONTWRITEBYTECODE="1")
-    p = subprocess.run([sys.executable, os.path.abspath(__file__), "--rdd-child"], env=env,
+    p = subprocess.run([sys.executable, os.path.abspath(__file__), flag], env=env,
                        capture_output=True, text=True, timeout=900)
     try:
         return json.loads(p.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        raise RuntimeError("the in-loop run failed under %s: %s" % (python_dir, p.stderr[-1000:]))
+        raise RuntimeError("the %s run failed under %s: %s" % (what, python_dir, p.stderr[-1000:]))
+
+
+def in_loop_run(python_dir):
+    """{transport: records/s in the tasks' loops} of the MLP on a 2-partition RDD."""
+    return child_run(python_dir, "--rdd-child", "in-loop")
 
 
 def rdd_child():
@@ -415,13 +420,7 @@ def segment_child():
 
 
 def segment_run(python_dir):
-    env = dict(os.environ, PYTHONPATH=python_dir, PYTHONDONTWRITEBYTECODE="1")
-    p = subprocess.run([sys.executable, os.path.abspath(__file__), "--segment-child"], env=env,
-                       capture_output=True, text=True, timeout=900)
-    try:
-        return json.loads(p.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise RuntimeError("the segment run failed under %s: %s" % (python_dir, p.stderr[-1000:]))
+    return child_run(python_dir, "--segment-child", "segment")
 
 
 def spread(values, spec="%.2f"):
