@@ -96,7 +96,7 @@ def test_rdd_training_runs_on_executors_and_matches_list_training(sc, caplog):
     local = train(samples(X, y), val=samples(Xt, yt))
     before = all_stage_ids(sc)
     caplog.clear()
-    with caplog.at_level(logging.INFO, logger="bigdl"):
+    with caplog.at_level(logging.DEBUG, logger="bigdl"):
         dist = train(sc.parallelize(samples(X, y), 2), val=sc.parallelize(test, 2))
     stages = barrier_stages_since(sc, before)
     # One barrier stage for the five segments (5 epochs, validated every epoch), two tasks
@@ -105,6 +105,14 @@ def test_rdd_training_runs_on_executors_and_matches_list_training(sc, caplog):
     training = [s for s in stages if "partitionBy at" in s[1] and "_spark.py" in s[1] and s[2] == s[3] == 2]
     assert len(training) == 1, stages
     assert sum("Top1Accuracy is Accuracy(correct:" in r.getMessage() for r in caplog.records) == 5
+    # A DEBUG breakdown per segment: the first with the stage's start, the others from the
+    # driver's "continue".
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG and r.getMessage().startswith(
+        "segment ")]
+    assert [l.split(":")[0] for l in lines] == ["segment %d" % i for i in range(5)], lines
+    assert "rendezvous" in lines[0] and "in the tasks (slowest task): arrays" in lines[0], lines[0]
+    assert all("in the tasks (slowest task): setup" in l and "continue and results back" in l and
+               "validation" in l for l in lines[1:]), lines
     local_loss = local.evaluate(test, 32, [Loss()])[0].result
     dist_loss = dist.evaluate(test, 32, [Loss()])[0].result
     # Same data, seed and batch size; different batch composition (two partitions), so close, not equal.

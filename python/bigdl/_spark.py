@@ -655,7 +655,9 @@ def _train_segments(run, channel, job, clock):
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s", _segment_breakdown(run["segment"], clock, channel, first))
         first = False
-        if _native.call(0, "trigger_fires", {"trigger": run["opt"]._end_trigger, "state": run["pos"]["state"]})[0]:
+        # Tasks that ended on the end trigger rather than at a validation or checkpoint are done.
+        if not results[0]["state"]["stopped"] or _native.call(0, "trigger_fires", {
+                "trigger": run["opt"]._end_trigger, "state": run["pos"]["state"]})[0]:
             channel.finish()
             return None
         run["segment"] += 1
