@@ -9,7 +9,8 @@ around the training loops, this checkout against another (OLD/python holds its
 bigdl package with its built library, e.g. from `git worktree add`), run in
 alternation so both see the same machine: the logistic lecture's optimize()
 with LECTURE_SPARK=1 on local[2] (20 segments, one per epoch), the cost of a
-segment outside the loops, and the MLP's in-loop rates over shm and TCP.
+segment outside the loops (the lecture's, and what each one-iteration segment
+adds to a run), and the MLP's in-loop rates over shm and TCP.
 """
 import json
 import logging
@@ -339,15 +340,20 @@ def lecture_run(python_dir):
     return float(m.group(2)), float(m.group(3))
 
 
-def in_loop_run(python_dir):
-    """{transport: records/s in the tasks' loops} of the MLP on a 2-partition RDD."""
+def child_run(python_dir, flag, what):
+    """The JSON a child of this script run with flag prints last, with bigdl from python_dir."""
     env = dict(os.environ, PYTHONPATH=python_dir, PYTHONDONTWRITEBYTECODE="1")
-    p = subprocess.run([sys.executable, os.path.abspath(__file__), "--rdd-child"], env=env,
+    p = subprocess.run([sys.executable, os.path.abspath(__file__), flag], env=env,
                        capture_output=True, text=True, timeout=900)
     try:
         return json.loads(p.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
-        raise RuntimeError("the in-loop run failed under %s: %s" % (python_dir, p.stderr[-1000:]))
+        raise RuntimeError("the %s run failed under %s: %s" % (what, python_dir, p.stderr[-1000:]))
+
+
+def in_loop_run(python_dir):
+    """{transport: records/s in the tasks' loops} of the MLP on a 2-partition RDD."""
+    return child_run(python_dir, "--rdd-child", "in-loop")
 
 
 def rdd_child():
@@ -363,6 +369,60 @@ def rdd_child():
     print(json.dumps(out))
 
 
+SEGMENTS = 40
+
+
+def segment_child():
+    """A run of one-iteration segments against a one-segment run, each after a
+    warm-up: the logistic lecture's model on 64 records in 2 partitions, one
+    global batch of 64 per epoch, validated every epoch on 32 records. Prints
+    {"run": seconds of a one-segment optimize() outside its one iteration (the
+    whole call: the array blocks' job too), "segment": seconds each further
+    segment adds outside its iteration, "average": a segment's share of a run
+    of SEGMENTS + 1 outside the loops}; medians of three runs each."""
+    from pyspark import SparkContext
+    from bigdl.nn.criterion import ClassNLLCriterion
+    from bigdl.nn.layer import Linear, LogSoftMax, Sequential
+    from bigdl.optim.optimizer import SGD, EveryEpoch, Loss, MaxEpoch, Optimizer
+    from bigdl.util.common import Sample, create_spark_conf
+    sc = SparkContext.getOrCreate(create_spark_conf().setMaster("local[2]").setAppName("bigdl-segment-bench")
+                                  .set("spark.ui.enabled", "false"))
+    sc.setLogLevel("ERROR")
+    rs = np.random.RandomState(0)
+    rows = [Sample.from_ndarray(rs.randn(5).astype(np.float32), float(rs.randint(1, 3))) for _ in range(96)]
+    train, val = sc.parallelize(rows[:64], 2), sc.parallelize(rows[64:], 2)
+    log = logging.getLogger("bigdl")
+    log.setLevel(logging.INFO)
+    cap = _Capture()
+    log.addHandler(cap)
+
+    def outside(epochs):
+        """optimize()'s seconds outside the tasks' training loops."""
+        cap.lines.clear()
+        opt = Optimizer(model=Sequential().add(Linear(5, 2)).add(LogSoftMax()), training_rdd=train,
+                        criterion=ClassNLLCriterion(), end_trigger=MaxEpoch(epochs),
+                        optim_method=SGD(learningrate=0.05), batch_size=64)
+        opt.set_validation(batch_size=16, val_rdd=val, trigger=EveryEpoch(), val_method=[Loss()])
+        t = time.perf_counter()
+        opt.optimize()
+        wall = time.perf_counter() - t
+        m = [x for x in (_LECTURE.search(line) for line in cap.lines) if x][-1]
+        return wall - float(m.group(3))
+
+    outside(2)  # warm-up: starts the Python workers
+    one, many = [], []
+    for _ in range(3):  # alternating, so both see the same load
+        one.append(outside(1))
+        many.append(outside(1 + SEGMENTS))
+    one, many = sorted(one)[1], sorted(many)[1]
+    sc.stop()
+    print(json.dumps({"run": one, "segment": (many - one) / SEGMENTS, "average": many / (1 + SEGMENTS)}))
+
+
+def segment_run(python_dir):
+    return child_run(python_dir, "--segment-child", "segment")
+
+
 def spread(values, spec="%.2f"):
     values = sorted(values)
     return (spec + " (%s–%s)") % (values[len(values) // 2], spec % values[0], spec % values[-1])
@@ -372,9 +432,11 @@ def compare(old, rounds):
     new = os.path.join(ROOT, "python")
     lect = {"old": [], "new": []}
     loops = {"old": [], "new": []}
+    segs = {"old": [], "new": []}
     for _ in range(rounds):
         for name, d in (("old", old), ("new", new)):  # alternating: both see the same load
             lect[name].append(lecture_run(d))
+            segs[name].append(segment_run(d))
             loops[name].append(in_loop_run(d))
     print("## Spark overhead, this checkout (new) against %s (old)" % old)
     print()
@@ -387,7 +449,12 @@ def compare(old, rounds):
     row = lambda name, f, spec="%.2f": print("| %s | %s | %s |" % (name, spread([f(x) for x in lect["old"]], spec),
                                                                   spread([f(x) for x in lect["new"]], spec)))
     row("lecture optimize() (s)", lambda r: r[0])
-    row("per segment outside the tasks' loops (s)", lambda r: (r[0] - r[1]) / 20, "%.3f")
+    row("lecture: per segment outside the tasks' loops (s)", lambda r: (r[0] - r[1]) / 20, "%.3f")
+    for key, name in (("segment", "one-iteration segments: each of %d more adds (s)" % SEGMENTS),
+                      ("average", "one-iteration segments: %d in one optimize(), each (s)" % (SEGMENTS + 1)),
+                      ("run", "a one-segment optimize() outside its one iteration (s)")):
+        print("| %s | %s | %s |" % (name, spread([x[key] for x in segs["old"]], "%.3f"),
+                                    spread([x[key] for x in segs["new"]], "%.3f")))
     for t in ("auto", "tcp"):
         print("| MLP in-loop records/s, BIGDL_SYNC_TRANSPORT=%s | %s | %s |" % (
             t, spread([x[t] for x in loops["old"]], "%.0f"), spread([x[t] for x in loops["new"]], "%.0f")))
@@ -396,6 +463,9 @@ def compare(old, rounds):
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--rdd-child"]:  # bigdl comes from PYTHONPATH: this checkout's or the old one
         rdd_child()
+        sys.exit(0)
+    if sys.argv[1:2] == ["--segment-child"]:
+        segment_child()
         sys.exit(0)
     if sys.argv[1:2] == ["--compare"]:
         rounds = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3

@@ -1,7 +1,8 @@
 """The driver's training channel (bigdl/_channel.py) without Spark: tasks
 register and receive their peers, strangers are dropped and logged, a task
-that never registers fails the others at the deadline, and an encrypted
-channel carries no plaintext."""
+that never registers fails the others at the deadline, an encrypted
+channel carries no plaintext, and at each segment's end the tasks wait for
+the driver's word (a re-run of the stage starts where the driver goes on)."""
 import logging
 import os
 import socket
@@ -78,7 +79,7 @@ def log():
     return logger
 
 
-def register_all(driver, secret, ranks, address=None, encrypt=False, segment=0):
+def register_all(driver, secret, ranks, address=None, encrypt=False, stage=0):
     """Each rank's connection registers; returns each rank's answer."""
     answers = [None] * ranks
     conns = []
@@ -86,7 +87,7 @@ def register_all(driver, secret, ranks, address=None, encrypt=False, segment=0):
     def task(r):
         ch = _channel.connect(address or driver.address, secret, r, 5, encrypt)
         conns.append(ch)
-        ch.send({"type": "register", "segment": segment, "rank": r, "addr": "task-%d.example:%d" % (r, 4000 + r)})
+        ch.send({"type": "register", "stage": stage, "rank": r, "addr": "task-%d.example:%d" % (r, 4000 + r)})
         ch.send({"type": "progress", "lines": ["a line from task %d" % r]})
         answers[r] = ch.recv(time.time() + 10)
 
@@ -106,7 +107,7 @@ def test_tasks_receive_every_peer_and_encryption_hides_the_messages(log, caplog,
     driver = _channel.Driver("127.0.0.1", "127.0.0.1", secret, 3, 5, log, encrypt)
     relay = Relay(driver.address)
     try:
-        driver.start_segment(0)
+        driver.start_stage(0, 0)
         with caplog.at_level(logging.INFO, logger=log.name):
             answers = register_all(driver, secret, 3, relay.address, encrypt)
             time.sleep(0.2)  # the progress lines reach the driver's log
@@ -125,11 +126,11 @@ def test_a_missing_rank_fails_the_others_at_the_deadline_and_is_named(log, caplo
     secret = os.urandom(32).hex()
     driver = _channel.Driver("127.0.0.1", "127.0.0.1", secret, 3, 1.0, log)
     try:
-        driver.start_segment(4)
+        driver.start_stage(1, 4)
         ch = _channel.connect(driver.address, secret, 0, 5)
-        ch.send({"type": "register", "segment": 4, "rank": 0, "addr": "a:1"})
+        ch.send({"type": "register", "stage": 1, "rank": 0, "addr": "a:1"})
         ch2 = _channel.connect(driver.address, secret, 2, 5)
-        ch2.send({"type": "register", "segment": 4, "rank": 2, "addr": "c:1"})
+        ch2.send({"type": "register", "stage": 1, "rank": 2, "addr": "c:1"})
         t0 = time.time()
         with caplog.at_level(logging.WARNING, logger=log.name):
             msg = ch.recv(time.time() + 10)
@@ -148,7 +149,7 @@ def test_strangers_are_dropped_and_logged_and_registration_goes_on(log, caplog):
     driver = _channel.Driver("127.0.0.1", "127.0.0.1", secret, 2, 5, log)
     host, port = driver.address.rsplit(":", 1)
     try:
-        driver.start_segment(0)
+        driver.start_stage(0, 0)
         with caplog.at_level(logging.WARNING, logger=log.name):
             for kind in ("garbage", "wrong secret", "scan"):
                 with socket.create_connection((host, int(port))) as s:
@@ -231,7 +232,7 @@ def test_task_progress_reaches_the_drivers_progress_bar(log, caplog):
     position = {"type": "progress", "lines": ["[Iteration 7] a line"], "epoch": 2, "iteration": 7,
                 "epoch_records": 48, "loss": 0.5}
     try:
-        driver.start_segment(0)
+        driver.start_stage(0, 0)
         ch = _channel.connect(driver.address, secret, 0, 5)
         with caplog.at_level(logging.INFO, logger=log.name):
             ch.send({"type": "progress", "lines": ["only a line"]})
@@ -244,3 +245,107 @@ def test_task_progress_reaches_the_drivers_progress_bar(log, caplog):
         driver.close()
     assert got == [position]
     assert [r.getMessage() for r in caplog.records if "line" in r.getMessage()] == ["only a line", "[Iteration 7] a line"]
+
+
+class Task(object):
+    """One task's end of the channel, as bigdl/_spark.py's tasks use it."""
+
+    def __init__(self, driver, secret, rank, stage=0):
+        self.rank = rank
+        self.ch = _channel.connect(driver.address, secret, rank, 5)
+        self.ch.send({"type": "register", "stage": stage, "rank": rank, "addr": "task-%d:1" % rank})
+
+    def next(self, seconds=5, skip=("wait",)):
+        """The driver's next message of a type not in skip (None if none came in time)."""
+        deadline = time.time() + seconds
+        while True:
+            msg = self.ch.recv(deadline)
+            if msg is None or msg["type"] not in skip:
+                return msg
+
+    def result(self, segment, group):
+        self.ch.send({"type": "result", "segment": segment, "group": group, "rank": self.rank})
+
+
+def test_tasks_go_on_or_stop_at_the_drivers_word_and_are_kept_waiting_meanwhile(log):
+    secret = os.urandom(32).hex()
+    driver = _channel.Driver("127.0.0.1", "127.0.0.1", secret, 2, 0.9, log)  # a "wait" every 0.3 s
+    try:
+        driver.start_stage(0, 0)
+        tasks = [Task(driver, secret, r) for r in range(2)]
+        peers = [t.next() for t in tasks]
+        assert [(m["type"], m["start"]) for m in peers] == [("peers", None)] * 2  # the broadcast has the start
+        group = peers[0]["group"]
+        for segment in range(3):
+            for t in tasks:
+                t.result(segment, group)
+            got = driver.results(segment)
+            assert [m["rank"] for m in got] == [0, 1]
+            # The driver ends the segment for longer than the tasks' deadline would allow
+            # without its "wait" messages (the task side restarts its deadline on each).
+            waits = [t.next(0.8, skip=()) for t in tasks]
+            assert [m["type"] for m in waits] == ["wait", "wait"], waits
+            if segment < 2:
+                driver.proceed(segment + 1, lambda r: {"resume": "rank %d's" % r}, lambda r: None)
+                assert [t.next() for t in tasks] == [
+                    {"type": "continue", "segment": segment + 1, "resume": "rank %d's" % r} for r in range(2)]
+        driver.finish()
+        assert [t.next() for t in tasks] == [{"type": "stop"}] * 2
+        for t in tasks:
+            t.ch.close()
+    finally:
+        driver.close()
+
+
+def test_a_rerun_registering_while_the_driver_ends_a_segment_starts_from_its_next_step(log):
+    secret = os.urandom(32).hex()
+    driver = _channel.Driver("127.0.0.1", "127.0.0.1", secret, 2, 2, log)
+    try:
+        driver.start_stage(0, 0)
+        old = [Task(driver, secret, r) for r in range(2)]
+        group = [t.next() for t in old][0]["group"]
+        for t in old:
+            t.result(0, group)
+        driver.results(0)
+        # Spark re-runs the stage while the driver validates: the new tasks hear nothing yet...
+        new = [Task(driver, secret, r) for r in range(2)]
+        assert [t.next(0.5) for t in new] == [None, None]
+        # ...then start where the driver goes on from, and the old ones are told they were replaced.
+        driver.proceed(1, lambda r: {"resume": r}, lambda r: {"segment": 1, "weights of": r})
+        answers = [t.next() for t in new]
+        assert [(m["type"], m["start"]) for m in answers] == [("peers", {"segment": 1, "weights of": r})
+                                                              for r in range(2)]
+        assert [t.next()["message"] for t in old] == ["replaced by a later attempt of the stage"] * 2
+        # The driver takes segment 1's results from the new tasks only.
+        for t in old:
+            t.result(1, group)
+        new[0].result(1, answers[0]["group"])
+        with pytest.raises(RuntimeError, match=r"task 1 sent no result for segment 1 within 2s of task 0's"):
+            driver.results(1)
+        driver.finish()
+        # A re-run after the last segment has nothing to do.
+        late = [Task(driver, secret, r) for r in range(2)]
+        assert [t.next() for t in late] == [{"type": "stop"}] * 2
+        for t in old + new + late:
+            t.ch.close()
+    finally:
+        driver.close()
+
+
+def test_waiting_for_results_ends_when_the_stage_fails(log):
+    driver = _channel.Driver("127.0.0.1", "127.0.0.1", os.urandom(32).hex(), 2, 5, log)
+    calls = []
+
+    def check():
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the stage failed")
+
+    try:
+        driver.start_stage(0, 0)
+        t0 = time.time()
+        with pytest.raises(RuntimeError, match="the stage failed"):
+            driver.results(0, check)
+        assert time.time() - t0 < 3
+    finally:
+        driver.close()

@@ -1,7 +1,7 @@
 """Training, validation and prediction on Spark executors (real PySpark, local[2]).
 
 Executor-side training is checked through Spark's own status (the status
-tracker's stages: a barrier stage per segment, one task per partition), not
+tracker's stages: one barrier stage per run, one task per partition), not
 through bigdl's log lines. Skips only when pyspark or Java is absent.
 """
 import logging
@@ -95,13 +95,24 @@ def test_rdd_training_runs_on_executors_and_matches_list_training(sc, caplog):
     test = samples(Xt, yt)
     local = train(samples(X, y), val=samples(Xt, yt))
     before = all_stage_ids(sc)
-    with caplog.at_level(logging.INFO, logger="bigdl"):
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="bigdl"):
         dist = train(sc.parallelize(samples(X, y), 2), val=sc.parallelize(test, 2))
     stages = barrier_stages_since(sc, before)
-    # One barrier stage per segment (5 epochs, validated every epoch), two tasks each
-    # (the barrier stage is the shuffle-map stage named after its partitionBy).
+    # One barrier stage for the five segments (5 epochs, validated every epoch), two tasks
+    # (the barrier stage is the shuffle-map stage named after its partitionBy): the tasks
+    # wait for the driver at each segment's end instead of exiting.
     training = [s for s in stages if "partitionBy at" in s[1] and "_spark.py" in s[1] and s[2] == s[3] == 2]
-    assert len(training) == 5, stages
+    assert len(training) == 1, stages
+    assert sum("Top1Accuracy is Accuracy(correct:" in r.getMessage() for r in caplog.records) == 5
+    # A DEBUG breakdown per segment: the first with the stage's start, the others from the
+    # driver's "continue".
+    lines = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG and r.getMessage().startswith(
+        "segment ")]
+    assert [l.split(":")[0] for l in lines] == ["segment %d" % i for i in range(5)], lines
+    assert "rendezvous" in lines[0] and "in the tasks (slowest task): arrays" in lines[0], lines[0]
+    assert all("in the tasks (slowest task): setup" in l and "continue and results back" in l and
+               "validation" in l for l in lines[1:]), lines
     local_loss = local.evaluate(test, 32, [Loss()])[0].result
     dist_loss = dist.evaluate(test, 32, [Loss()])[0].result
     # Same data, seed and batch size; different batch composition (two partitions), so close, not equal.
@@ -208,6 +219,33 @@ def test_shared_memory_and_tcp_give_the_same_weights(sc, monkeypatch, caplog):
         train(sc.parallelize(samples(X, y), 2), epochs=1)
 
 
+def test_a_driver_error_between_segments_cancels_the_stage(sc, monkeypatch):
+    # The tasks wait for the driver between segments; when the driver fails there, its
+    # error reaches the caller at once and Spark's stage is cancelled, freeing the slots.
+    from bigdl import _spark
+    X, y = data(200, 15)
+    combine = _spark.combine_scores
+    calls = []
+
+    def failing(parts, specs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ArithmeticError("the driver failed at the second validation")
+        return combine(parts, specs)
+
+    monkeypatch.setattr(_spark, "combine_scores", failing)
+    t0 = time.time()
+    with pytest.raises(ArithmeticError, match="second validation"):
+        train(sc.parallelize(samples(X, y), 2), epochs=4, val=sc.parallelize(samples(X, y), 2))
+    assert time.time() - t0 < 60
+    deadline = time.time() + 20
+    while sc.statusTracker().getActiveStageIds() and time.time() < deadline:
+        time.sleep(0.1)
+    assert not sc.statusTracker().getActiveStageIds(), "the training stage still runs"
+    monkeypatch.setattr(_spark, "combine_scores", combine)
+    assert train(sc.parallelize(samples(X, y), 2), epochs=1).evaluate(samples(X, y), 32, [Loss()])[0].result < 1.0
+
+
 def test_more_partitions_than_slots_is_repartitioned(sc, caplog):
     X, y = data(500, 5)
     Xt, yt = data(300, 6)
@@ -253,11 +291,15 @@ ONE_PARTITION = textwrap.dedent("""
     b = run(sc.parallelize(data, 1))
     for u, v in zip(a, b):
         assert np.array_equal(u, v), np.abs(u - v).max()
+    # The three segments ran in one barrier stage: its task kept the model between them.
+    st = sc.statusTracker()
+    names = [st.getStageInfo(sid).name for job in st.getJobIdsForGroup() for sid in st.getJobInfo(job).stageIds]
+    assert len([n for n in names if "partitionBy at" in n and "_spark.py" in n]) == 1, names
     print("IDENTICAL")
 """)
 
 
-def test_one_partition_gives_the_local_weights_bit_for_bit():
+def test_one_partition_gives_the_local_weights_bit_for_bit_in_one_stage():
     p = _run_python(code=ONE_PARTITION, timeout=240, env=child_env())
     assert p.returncode == 0 and "IDENTICAL" in p.stdout, p.stderr[-3000:]
 
@@ -332,13 +374,16 @@ def test_intruders_are_rejected_and_logged_and_training_is_undisturbed(sc, caplo
         np.testing.assert_array_equal(a, b)
 
 
-def test_array_blocks_are_built_once_per_run_and_a_rerun_stage_reads_them(sc, tmp_path):
+def test_array_blocks_are_built_once_per_run_and_a_rerun_stage_reads_them(sc, tmp_path, caplog):
     # Three segments (validation every epoch) and, in the second run, a failed and re-run
     # stage: each partition of the training and validation sets becomes arrays once per run.
+    # The re-run starts at the second segment (iteration 20 is in the second epoch of 13
+    # iterations), from the weights, optim state and Dropout streams the driver holds.
     X, y = data(400, 12)
     Xv, yv = data(100, 13)
     weights, built = {}, {}
     for run, fault in (("clean", None), ("faulty", "1:20:%d" % time.time_ns())):
+        caplog.clear()
         hook = tmp_path / run
         hook.mkdir()
         sc.environment["BIGDL_TEST_COUNT_BLOCKS"] = str(hook)
@@ -346,12 +391,17 @@ def test_array_blocks_are_built_once_per_run_and_a_rerun_stage_reads_them(sc, tm
             sc.environment["BIGDL_TEST_FAIL_TASK"] = fault
         before = all_stage_ids(sc)
         try:
-            weights[run] = train(sc.parallelize(samples(X, y), 2), epochs=3, seed=12,
-                                 val=sc.parallelize(samples(Xv, yv), 3)).get_weights()
+            with caplog.at_level(logging.INFO, logger="bigdl"):
+                weights[run] = train(sc.parallelize(samples(X, y), 2), epochs=3, seed=12, dropout=True,
+                                     val=sc.parallelize(samples(Xv, yv), 3)).get_weights()
         finally:
             sc.environment.pop("BIGDL_TEST_FAIL_TASK", None)
             del sc.environment["BIGDL_TEST_COUNT_BLOCKS"]
         built[run] = sorted(p.name.rsplit("-", 1)[0] for p in hook.iterdir())
+        reruns = [r.getMessage() for r in caplog.records if "a re-run of the stage starts" in r.getMessage()]
+        assert reruns == (["training on Spark: a re-run of the stage starts at segment 1"] if fault else []), reruns
+        # Each epoch validated once: the re-run did not repeat the first segment.
+        assert sum("Loss is (Loss:" in r.getMessage() for r in caplog.records) == 3
         if fault:
             assert any(s[4] > 0 and s[2] == s[3] == 2 for s in barrier_stages_since(sc, before)), "no stage was re-run"
     for run in built:

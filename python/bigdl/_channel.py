@@ -1,25 +1,32 @@
 """The channel between a training run's tasks and its driver.
 
-One TCP server on the driver per optimize() run; every task of every segment
-connects to it. A connection first proves, both ways, that it holds the run's
-secret (the challenge-response of core/dist/auth.go, the driver answering as
-rank DRIVER_RANK); a connection that does not is closed and logged, and the
-run goes on. Then both sides exchange typed JSON messages, one per line:
+One TCP server on the driver per optimize() run; every task of the run's
+barrier stage (and of its re-runs) connects to it once and keeps the
+connection until the run ends. A connection first proves, both ways, that
+it holds the run's secret (the challenge-response of core/dist/auth.go, the
+driver answering as rank DRIVER_RANK); a connection that does not is closed
+and logged, and the run goes on. Then both sides exchange typed JSON
+messages, one per line:
 
-  task -> driver  {"type": "register", "segment": s, "rank": r, "addr": "host:port"}
+  task -> driver  {"type": "register", "stage": k, "rank": r, "addr": "host:port"}
                   {"type": "progress", "lines": [...], "epoch": e, "iteration": i,
                    "epoch_records": r, "loss": l}         (task 0's progress lines and position)
                   {"type": "summary", "scalars": [[tag, step, value, wall], ...]}  (task 0's TrainSummary scalars)
                   {"type": "rejected", "lines": [...]}     (strangers its mesh port dropped)
-                  {"type": "result", "segment": s, "group": g, ...}  (a task's share of the segment's end)
-  driver -> task  {"type": "peers", "peers": [addresses in rank order], "group": g}
+                  {"type": "result", "segment": s, "group": g, ...}  (a task's share of a segment's end)
+  driver -> task  {"type": "peers", "peers": [addresses in rank order], "group": g, "start": {...} or null}
+                  {"type": "continue", "segment": s, ...}  (train the next segment)
+                  {"type": "stop"}                          (the run is over)
+                  {"type": "wait"}                          (the driver is still ending a segment)
                   {"type": "error", "message": "..."}
 
 Registration replaces BarrierTaskContext.allGather (which Spark polls once a
-second): the driver answers the segment's tasks with the full peer list as
+second): the driver answers the stage's tasks with the full peer list as
 soon as the last one registers, and, if one never does, fails the others at
-the deadline with an error naming it. A message type the driver does not know
-is ignored, so the channel can grow (summaries, checkpoints).
+the deadline with an error naming it. At each segment's end the tasks send
+their results and wait for the driver's "continue" or "stop", so one stage
+trains every segment. A message type the driver does not know is ignored,
+so the channel can grow.
 """
 import hashlib
 import hmac
@@ -39,6 +46,17 @@ HANDSHAKE_TIMEOUT = 10.0
 # model as large as the shared-memory cap (1 GiB) must fit. Only an
 # authenticated end can send one.
 MAX_MESSAGE = 3 << 30
+
+
+def heartbeat(timeout):
+    """Seconds between the driver's "wait" messages to tasks waiting for it:
+    well inside the tasks' deadline."""
+    return min(5.0, timeout / 3)
+
+
+def _from_broadcast(rank):
+    """The start of a stage's first segment: the stage's broadcast has it."""
+    return None
 
 
 class AuthError(Exception):
@@ -234,7 +252,7 @@ def _bind(sock, host, ports):
 
 
 class _Group(object):
-    """The tasks of one attempt of a segment that registered so far."""
+    """The tasks of one attempt of the stage that registered so far."""
 
     def __init__(self):
         self.members = {}  # rank -> (Connection, address)
@@ -244,10 +262,29 @@ class _Group(object):
 class Driver(object):
     """The driver's end of the channel for one run.
 
-    start_segment(s) opens registration for segment s. before_peers, if set
-    (tests), is called with the peer list and the channel's address before
-    the tasks receive the list, and may return another list to send.
-    With encrypt, every message after the handshake is sealed (_Sealer)."""
+    A run is one barrier stage (a new one only when the driver starts again
+    from a checkpoint), whose tasks train every segment without exiting:
+
+    - start_stage(stage, segment) opens registration for the stage's tasks,
+      which start at segment from the stage's broadcast;
+    - results(segment, check) waits for every rank's result of the segment
+      from the latest complete registration, calling check() (which raises
+      when the stage failed) between waits;
+    - the driver does its segment-end work while the tasks wait (a "wait"
+      message every HEARTBEAT seconds keeps their deadline off), then
+      proceed(segment, reply, start) sends each task {"type": "continue",
+      "segment": segment, **reply(rank)}, or finish() sends {"type": "stop"}.
+
+    A re-run of the stage (Spark's, after a task failed) registers afresh;
+    its tasks receive with their peers where to start: start(rank) of the
+    latest proceed() (None: the stage's broadcast). A re-run that completes
+    its registration while the driver ends a segment waits for the driver's
+    next step, so it starts from what the driver decides.
+
+    before_peers, if set (tests), is called with the peer list and the
+    channel's address before the tasks receive the list, and may return
+    another list to send. With encrypt, every message after the handshake is
+    sealed (_Sealer)."""
 
     before_peers = None
     # on_summary, if set, is called with the rows of task 0's "summary"
@@ -265,15 +302,23 @@ class Driver(object):
         self.sock.settimeout(0.2)
         self.address = "%s:%d" % (advertise, self.sock.getsockname()[1])
         self._lock = threading.Lock()
-        self._segment = None
-        self._group = _Group()
+        self._stage = None
+        self._segment = None  # the segment the tasks train now
+        self._group = _Group()  # the registration in progress
+        self._current = None  # (group, {rank: Connection}) of the tasks training now
+        self._pending = None  # a complete registration held back while the driver ends a segment
+        self._busy = False  # the driver is ending a segment: the tasks wait for it
+        self._finished = False  # the driver said stop
+        self._beat = 0.0
+        self._start = _from_broadcast
         self._conns = set()
         self._threads = []
         self._stop = threading.Event()
         self.timings = {}  # segment -> {rank: {phase: seconds}}
-        self._groups = 0  # rendezvous completed so far: each attempt of a segment is one
+        self._groups = 0  # registrations completed so far: each attempt of a stage is one
+        self._stage_groups = 0  # those of the current stage
         self._results = {}  # (segment, group) -> {rank: result message}
-        self._last_group = {}  # segment -> its latest complete rendezvous
+        self._first_result = {}  # (segment, group) -> when its first result arrived
         self._cond = threading.Condition(self._lock)
         self.first_registered = {}  # segment -> time its first task registered
         self.started = {}  # segment -> when its first task started (the task's clock)
@@ -281,10 +326,13 @@ class Driver(object):
         self._thread = threading.Thread(target=self._serve, name="bigdl-channel", daemon=True)
         self._thread.start()
 
-    def start_segment(self, segment):
+    def start_stage(self, stage, segment):
         with self._lock:
-            self._segment = segment
-            self._group = _Group()
+            self._stage, self._segment = stage, segment
+            self._group, self._current, self._pending = _Group(), None, None
+            self._busy = self._finished = False
+            self._start = _from_broadcast
+            self._stage_groups = 0
             self.timings[segment] = {}
 
     def _serve(self):
@@ -293,6 +341,7 @@ class Driver(object):
                 sock, addr = self.sock.accept()
             except socket.timeout:
                 self._check_deadline()
+                self._keep_waiting()
                 continue
             except OSError:
                 break
@@ -301,6 +350,7 @@ class Driver(object):
             self._threads = [x for x in self._threads if x.is_alive()] + [t]
             t.start()
             self._check_deadline()
+            self._keep_waiting()
 
     def _serve_conn(self, sock, peer):
         with self._lock:
@@ -352,69 +402,125 @@ class Driver(object):
             for line in msg.get("lines", []):
                 self.log.warning("task %d: %s", rank, line)
         elif kind == "result":
+            seg, key = msg.get("segment"), (msg.get("segment"), msg.get("group"))
             with self._lock:
-                self._results.setdefault((msg.get("segment"), msg.get("group")), {})[rank] = msg
-                self.timings.setdefault(msg.get("segment"), {})[rank] = msg.get("seconds", {})
+                self._results.setdefault(key, {})[rank] = msg
+                self._first_result.setdefault(key, time.time())
+                self.timings.setdefault(seg, {})[rank] = msg.get("seconds", {})
                 if isinstance(msg.get("started"), (int, float)):
-                    seg = msg.get("segment")
                     self.started[seg] = min(self.started.get(seg, msg["started"]), msg["started"])
                 self._cond.notify_all()
 
-    def results(self, segment, deadline):
-        """Every rank's result message for segment, in rank order, from its
-        latest attempt (a re-run stage's tasks register afresh)."""
-        with self._lock:
-            while True:
-                got = self._results.get((segment, self._last_group.get(segment)), {})
+    def results(self, segment, check=None):
+        """Every rank's result message for segment, in rank order, from the
+        tasks training now (a re-run of the stage registers afresh). Waits as
+        long as check() (called between waits) does not raise, but once one
+        rank's result arrived, the others must follow within the timeout.
+        The tasks then wait for proceed() or finish()."""
+        while True:
+            with self._lock:
+                key = (segment, self._current[0] if self._current else None)
+                got = self._results.get(key, {})
                 if len(got) == self.ranks:
+                    self._busy, self._beat = True, time.time()
+                    for k in [k for k in self._results if k[0] <= segment]:
+                        del self._results[k]  # weights in base64: keep no segment longer than needed
                     return [got[r] for r in range(self.ranks)]
-                left = deadline - time.time()
-                if left <= 0:
+                first = self._first_result.get(key)
+                if first is not None and time.time() - first > self.timeout:
                     missing = [r for r in range(self.ranks) if r not in got]
-                    raise RuntimeError("training on Spark: the stage of segment %d ended, but task%s %s sent no "
-                                       "result on the channel" % (segment, "s" if len(missing) > 1 else "",
-                                                                  ", ".join(map(str, missing))))
-                self._cond.wait(min(left, 0.5))
+                    raise RuntimeError("training on Spark: task%s %s sent no result for segment %d within %gs of "
+                                       "task %s's" % ("s" if len(missing) > 1 else "", ", ".join(map(str, missing)),
+                                                      segment, self.timeout, ", ".join(map(str, sorted(got)))))
+                self._cond.wait(0.5)
+            if check is not None:
+                check()
+
+    def proceed(self, segment, reply, start):
+        """The tasks training now go on with segment; a re-run of the stage
+        from now on starts there from start(rank)."""
+        with self._lock:
+            self._segment, self._busy, self._start = segment, False, start
+            self.timings[segment] = {}
+            pending, self._pending = self._pending, None
+            members = self._current[1] if self._current else {}
+            release = self._release(pending) if pending else None
+        if release is not None:  # a later attempt replaced the tasks that sent the results
+            for c in members.values():
+                self._send(c, {"type": "error", "message": "replaced by a later attempt of the stage"})
+            self._send_peers(*release)
+            return
+        for r, c in members.items():
+            msg = {"type": "continue", "segment": segment}
+            msg.update(reply(r))
+            self._send(c, msg)
+
+    def finish(self):
+        """Training is over: the tasks, and any re-run of the stage, stop."""
+        with self._lock:
+            self._busy, self._finished = False, True
+            pending, self._pending = self._pending, None
+            conns = list(self._current[1].values()) if self._current else []
+            if pending:
+                conns += [m[0] for m in pending[1].members.values()]
+        for c in conns:
+            self._send(c, {"type": "stop"})
 
     def _register(self, conn, rank, msg):
         if msg.get("rank") != rank:
             self._send(conn, {"type": "error", "message": "registered as rank %r but authenticated as rank %d"
                                                           % (msg.get("rank"), rank)})
             return
+        release, send = None, []
         with self._lock:
-            if msg.get("segment") != self._segment:
-                send = [(conn, {"type": "error", "message": "task %d registered for segment %r, but the run is at "
-                                                            "segment %r" % (rank, msg.get("segment"), self._segment)})]
-                peers = None
+            if msg.get("stage") != self._stage:
+                send.append((conn, {"type": "error", "message": "task %d registered for stage %r, but the run is at "
+                                                                "stage %r" % (rank, msg.get("stage"), self._stage)}))
             else:
                 g = self._group
                 old = g.members.get(rank)
-                send = []
                 if not g.members:
                     g.started = time.time()
                     self.first_registered.setdefault(self._segment, g.started)
                 if old is not None:  # a later attempt of the task replaces an earlier one
                     send.append((old[0], {"type": "error", "message": "replaced by a later attempt of task %d" % rank}))
                 g.members[rank] = (conn, str(msg.get("addr")))
-                peers = None
                 if len(g.members) == self.ranks:
-                    peers = [g.members[r][1] for r in range(self.ranks)]
-                    members = [m[0] for m in g.members.values()]
-                    self.registered[self._segment] = time.time()
-                    segment = self._segment
                     self._groups += 1
-                    group = self._groups
-                    self._last_group[segment] = group
                     self._group = _Group()  # a re-run of the stage registers afresh
+                    if self._busy:
+                        self._pending = (self._groups, g)
+                    else:
+                        release = self._release((self._groups, g))
         for c, m in send:
             self._send(c, m)
-        if peers is not None:
-            if segment == 0:  # where the tasks listen: what a cluster's firewall must let through
-                self.log.info("training on Spark: the tasks' mesh addresses are %s", peers)
-            if self.before_peers is not None:
-                peers = self.before_peers(peers, self.address) or peers
-            for c in members:
-                self._send(c, {"type": "peers", "peers": peers, "group": group})
+        if release is not None:
+            self._send_peers(*release)
+
+    def _release(self, registration):
+        """Makes a complete registration the tasks training now (with the lock
+        held); returns what _send_peers sends them."""
+        group, g = registration
+        self._current = (group, {r: m[0] for r, m in g.members.items()})
+        self.registered[self._segment] = time.time()
+        self._stage_groups += 1
+        peers = [g.members[r][1] for r in range(self.ranks)]
+        rerun = self._segment if self._stage_groups > 1 else None
+        return group, peers, self._current[1], None if self._finished else self._start, rerun
+
+    def _send_peers(self, group, peers, members, start, rerun):
+        if start is None:  # the run ended: a re-run after the last segment has nothing to do
+            for c in members.values():
+                self._send(c, {"type": "stop"})
+            return
+        if group == 1:  # where the tasks listen: what a cluster's firewall must let through
+            self.log.info("training on Spark: the tasks' mesh addresses are %s", peers)
+        if rerun is not None:
+            self.log.info("training on Spark: a re-run of the stage starts at segment %d", rerun)
+        if self.before_peers is not None:
+            peers = self.before_peers(peers, self.address) or peers
+        for r, c in members.items():
+            self._send(c, {"type": "peers", "peers": peers, "group": group, "start": start(r)})
 
     def _check_deadline(self):
         with self._lock:
@@ -430,6 +536,18 @@ class Driver(object):
         self.log.warning("training on Spark: %s", message)
         for c in members:
             self._send(c, {"type": "error", "message": message})
+
+    def _keep_waiting(self):
+        """While the driver ends a segment, tells the waiting tasks it is alive."""
+        with self._lock:
+            if not self._busy or time.time() - self._beat < heartbeat(self.timeout):
+                return
+            self._beat = time.time()
+            conns = list(self._current[1].values()) if self._current else []
+            if self._pending:
+                conns += [m[0] for m in self._pending[1].members.values()]
+        for c in conns:
+            self._send(c, {"type": "wait"})
 
     @staticmethod
     def _send(conn, msg):

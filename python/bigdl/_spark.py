@@ -2,24 +2,30 @@
 
 Training (BigDL's DistriOptimizer, synchronous data parallelism): each
 optimize() turns the training RDD into a persisted RDD of array blocks once
-(one block per partition, each paired with a share of the validation set);
-each segment of the run (between two validations, or the whole run) is one
-barrier stage with one task per partition. Each task reads its block, loads
-the model the driver broadcast, and runs the Go training loop on its share
-of every global mini-batch; the tasks sum gradients and exchange updated
-weights peer to peer over TCP or shared memory (core/dist), every connection
-authenticated on a secret the driver draws for the run. At the segment's end
-each task scores its share of the validation set if the validation trigger
-ended it, and sends its shard of the weights and of the optim method's state
-to the driver, which holds them and starts the next segment from them. A
-failed stage is re-run by Spark from the weights the driver holds.
+(one block per partition, each paired with a share of the validation set)
+and trains in one barrier stage with one task per partition. Each task reads
+its block, loads the model the driver broadcast, and runs the Go training
+loop on its share of every global mini-batch; the tasks sum gradients and
+exchange updated weights peer to peer over TCP or shared memory (core/dist),
+every connection authenticated on a secret the driver draws for the run.
+
+The run is cut into segments at its validation and checkpoint triggers. At
+a segment's end each task scores its share of the validation set if the
+validation trigger ended it, sends its shard of the weights and of the optim
+method's state to the driver, and waits: the driver holds the shards,
+combines and logs the scores, writes summaries and checkpoints, decides the
+end trigger, and answers "continue" (with the positions it updated, such as
+the validation score) or "stop". A stage that fails is re-run by Spark; its
+tasks start from the last segment the driver completed. When Spark's own
+retries are spent, the driver starts a new stage from the last checkpoint
+(bigdl.failure.retryTimes).
 
 Tasks talk to the driver over one authenticated channel per run
 (bigdl/_channel.py): they register there and receive their peers'
 addresses, task 0 streams its progress lines, which the driver logs to the
 `bigdl` logger, and the scalars its TrainSummary records, which the driver
 writes (with the weights' histograms and the validation scores: see
-_DriverSummaries), and every task sends its result.
+_DriverSummaries), every task sends its results, and the driver its answers.
 
 The native library is loaded inside the tasks (bigdl._native loads lazily),
 never before Spark's Python workers fork.
@@ -200,39 +206,53 @@ def mesh_ports(name="BIGDL_MESH_PORTS"):
     raise ValueError('%s must be a port range "lo-hi", got %r' % (name, v))
 
 
-def _rendezvous(ch, p, rank, addr):
-    """Registers this task with the driver; returns every rank's address."""
-    ch.send({"type": "register", "segment": p["segment"], "rank": rank, "addr": addr})
-    wait = p["timeout"] + 10  # the driver's own deadline fires first and names the missing rank
+def _await_driver(ch, rank, wait, kinds, what):
+    """The driver's next message of one of kinds; its "wait" messages (sent
+    while it ends a segment) restart the deadline."""
     deadline = time.time() + wait
     while True:
         try:
             msg = ch.recv(deadline)
         except EOFError:
-            raise RuntimeError("task %d: the driver closed the training channel before sending the peer list" % rank)
+            raise RuntimeError("task %d: the driver closed the training channel before sending %s" % (rank, what))
         if msg is None:
-            raise TimeoutError("task %d: the driver sent no peer list within %gs" % (rank, wait))
-        if msg.get("type") == "peers":
-            return msg["peers"], msg["group"]
-        if msg.get("type") == "error":
+            raise TimeoutError("task %d: the driver sent no %s within %gs" % (rank, what, wait))
+        kind = msg.get("type")
+        if kind in kinds:
+            return msg
+        if kind == "wait":
+            deadline = time.time() + wait
+        elif kind == "error":
             raise RuntimeError("task %d: %s" % (rank, msg.get("message")))
 
 
+def _rendezvous(ch, p, rank, addr):
+    """Registers this task with the driver; returns the driver's answer: every
+    rank's address and where to start, or "stop" (the run ended)."""
+    ch.send({"type": "register", "stage": p["stage"], "rank": rank, "addr": addr})
+    # The driver's own deadline fires first and names the missing rank.
+    return _await_driver(ch, rank, p["timeout"] + 10, ("peers", "stop"), "peer list")
+
+
 def _train_partition(payload, iterator):
+    """One task of a run's barrier stage: trains every segment of the run
+    (from the broadcast's, or, in a re-run of the stage, from the last one
+    the driver completed), sending its results at each segment's end and
+    waiting for the driver's "continue" or "stop"."""
     from pyspark import BarrierTaskContext
     ctx = BarrierTaskContext.get()
     rank = ctx.partitionId()
     p = payload.value
-    ranks = p["ranks"]
     clock = {"start": time.time()}
     elements = list(iterator)
     val = None
     if len(elements) == 1 and isinstance(elements[0], tuple):  # (training block, validation block)
         elements, val = [elements[0][0]], elements[0][1]
     x, y = _block_arrays(elements, "training_rdd partition %d" % rank)
+    if val is not None and p["val"] is not None:
+        val = _block_arrays([val], "val_rdd partition %d" % rank)
     clock["arrays"] = time.time()
     handles = []
-    opt = None
     ch = None
     try:
         if _test_hook("BIGDL_TEST_SKIP_REGISTER", rank, ctx):
@@ -242,9 +262,12 @@ def _train_partition(payload, iterator):
         comm = _native.new("Comm", {"host": mesh_host(ch), "ports": mesh_ports()})
         handles.append(comm)
         addr, _ = _native.call(comm, "address")
-        peers, group = _rendezvous(ch, p, rank, addr)
+        answer = _rendezvous(ch, p, rank, addr)
+        if answer["type"] == "stop":
+            return []
+        group, start = answer["group"], answer["start"]
         clock["peers"] = time.time()
-        connected, _ = _native.call(comm, "connect", {"rank": rank, "peers": peers, "timeout": p["timeout"],
+        connected, _ = _native.call(comm, "connect", {"rank": rank, "peers": answer["peers"], "timeout": p["timeout"],
                                                       "transport": p["transport"], "secret": p["secret"],
                                                       "encrypt": p["encrypt"]})
         if connected["rejected"]:
@@ -254,76 +277,115 @@ def _train_partition(payload, iterator):
         handles.append(model)
         crit = _native.new(p["criterion"]["class"], p["criterion"]["args"])
         handles.append(crit)
-        if p["method"]["class"] == "PerModule":  # a dict {submodule name: OptimMethod}
-            subs = {n: _native.new(c["class"], c["args"]) for n, c in p["method"]["args"]["methods"].items()}
-            handles.extend(subs.values())
-            method = _native.new("PerModule", {"model": model, "methods": subs})
-        else:
-            method = _native.new(p["method"]["class"], p["method"]["args"])
-        handles.append(method)
-        lo, hi = _shard(rank, ranks, p["num_params"])
-        # A method whose update spans the whole vector (LBFGS) keeps all of it on every task.
-        whole = (p["method_extra"] or {}).get("whole")
-        _native.call(method, "set_state", {"t": p["method_t"], "extra": p["method_extra"]},
-                     [b if whole else b[lo:hi] for b in p["method_bufs"]])
-        config = {"model": model, "criterion": crit, "optim_method": method, "batch_size": p["batch_size"],
+        lo, hi = _shard(rank, p["ranks"], p["num_params"])
+        if start is None:
+            segment, resume = p["segment"], p["resume"][rank]
+            mstate = {"t": p["method_t"], "extra": p["method_extra"]}
+            whole = (p["method_extra"] or {}).get("whole")
+            bufs = [b if whole else b[lo:hi] for b in p["method_bufs"]]
+        else:  # a re-run of the stage: from the last segment the driver completed
+            segment, resume, mstate = start["segment"], start["resume"], start["mstate"]
+            _native.call(model, "set_flat_weights", tensors=[_unb64(start["weights"])])
+            _native.call(model, "set_flat_extra", tensors=[_unb64(start["extra"])])
+            bufs = [_unb64(b) for b in start["bufs"]]
+        # The test hooks arm once per attempt of the stage, whichever segment they fire in.
+        hooks = {"fail_at": _test_hook("BIGDL_TEST_FAIL_TASK", rank, ctx) or _fail_every_attempt(rank, ctx),
+                 "hang_at": _test_hook("BIGDL_TEST_HANG_TASK", rank, ctx)}
+        task = {"rank": rank, "ctx": ctx, "ch": ch, "comm": comm, "model": model, "crit": crit, "lo": lo, "hi": hi,
+                "hooks": hooks}
+        while True:
+            state, weights, extra, mstate, bufs, sent, scores = _train_segment(p, task, x, y, val, resume, mstate,
+                                                                               bufs, clock)
+            # The result travels on the channel: the stage is a map stage with no
+            # output, so no second stage collects it (see _Stage).
+            result = {"type": "result", "segment": segment, "group": group, "state": state,
+                      "weights": _b64(weights), "extra": _b64(extra),
+                      "mstate": {"t": mstate["t"], "extra": mstate.get("extra")},
+                      "bufs": [_b64(b) for b in sent], "scores": scores, "seconds": _phases(clock)}
+            if "arrays" in clock:
+                result["started"] = clock["start"]
+            ch.send(result)
+            answer = _await_driver(ch, rank, p["timeout"] + 10, ("continue", "stop"),
+                                   "answer to segment %d's result" % segment)
+            if answer["type"] == "stop":
+                return []
+            segment, resume = answer["segment"], answer["resume"]
+            clock = {"start": time.time()}
+    finally:
+        for h in reversed(handles):  # freeing the Comm closes every socket
+            _native.free(h)
+        if ch is not None:
+            ch.close()
+
+
+def _new_method(p, model):
+    """The run's optim method(s), as handles (the last is the one to train with)."""
+    if p["method"]["class"] == "PerModule":  # a dict {submodule name: OptimMethod}
+        subs = {n: _native.new(c["class"], c["args"]) for n, c in p["method"]["args"]["methods"].items()}
+        return list(subs.values()) + [_native.new("PerModule", {"model": model, "methods": subs})]
+    return [_native.new(p["method"]["class"], p["method"]["args"])]
+
+
+def _train_segment(p, task, x, y, val, resume, mstate, bufs, clock):
+    """Trains one segment from resume with the optim method in (mstate, bufs);
+    returns (state, weights shard, extra shard, the method's state and buffers
+    for the next segment, the buffers to send, validation scores or None).
+
+    The model stays loaded between segments (after the last all-gather it
+    holds what the driver holds); the optim method is made anew from its
+    state, as the Go loop shards its per-parameter settings for one run."""
+    rank, ranks, model, lo, hi = task["rank"], p["ranks"], task["model"], task["lo"], task["hi"]
+    methods = _new_method(p, model)
+    opt = None
+    try:
+        method = methods[-1]
+        _native.call(method, "set_state", {"t": mstate["t"], "extra": mstate.get("extra")}, bufs)
+        config = {"model": model, "criterion": task["crit"], "optim_method": method, "batch_size": p["batch_size"],
                   "end_trigger": p["end_trigger"], "cores": p["cores"], "clip": p["clip"],
                   "summary_triggers": p["summary_triggers"] if rank == 0 else None,
-                  "dist": {"comm": comm, "total": p["total"], "seed": p["seed"],
-                           "rng": p["rng"],
-                           "stop": p["stop"], "resume": p["resume"][rank],
-                           "fail_at": _test_hook("BIGDL_TEST_FAIL_TASK", rank, ctx) or
-                           _fail_every_attempt(rank, ctx),
-                           "hang_at": _test_hook("BIGDL_TEST_HANG_TASK", rank, ctx)}}
+                  "dist": dict({"comm": task["comm"], "total": p["total"], "seed": p["seed"], "rng": p["rng"],
+                                "stop": p["stop"], "resume": resume}, **task["hooks"])}
         opt = _native.new("Optimizer", config)
         _native.call(opt, "set_data", {"which": "train"}, [x, y])
-        del x, y
         clock["setup"] = time.time()
         _native.call(opt, "start")
-        sent = None
+        reported = None  # the iteration task 0 last sent (the driver's progress bar follows it)
         while True:
             status, _ = _native.call(opt, "wait", {"seconds": 0.2})
-            if rank == 0 and (status["lines"] or status["iteration"] != sent):
-                sent = status["iteration"]
+            if rank == 0 and (status["lines"] or status["iteration"] != reported):
+                reported = status["iteration"]
                 try:
-                    ch.send(dict({k: status[k] for k in ("lines", "epoch", "iteration", "epoch_records", "loss")},
-                                 type="progress"))
+                    task["ch"].send(dict({k: status[k] for k in ("lines", "epoch", "iteration", "epoch_records",
+                                                                 "loss")}, type="progress"))
                 except OSError:
                     pass  # progress is a convenience: training goes on without it
             if status.get("scalars"):
-                ch.send({"type": "summary", "scalars": status["scalars"]})  # before the result, on one connection
+                task["ch"].send({"type": "summary", "scalars": status["scalars"]})  # before the result, on one connection
             if not status["running"]:
                 break
         if "error" in status:
             if "injected failure" in status["error"]:
-                _stage_failed(ctx)
+                _stage_failed(task["ctx"])
             raise _native.error_for(status["status"], "task %d of %d: %s" % (rank, ranks, status["error"]))
         clock["train"] = time.time()
         state, _ = _native.call(opt, "dist_state")
-        state["transport"], _ = _native.call(comm, "transport")
+        state["transport"], _ = _native.call(task["comm"], "transport")
         weights = _native.call(model, "get_flat_weights")[1][0][lo:hi]
         # Running statistics: the tasks averaged them at the segment's end, so each sends its shard.
         extra = _native.call(model, "get_flat_extra")[1][0]
         extra = extra[slice(*_shard(rank, ranks, extra.size))]
         mstate, bufs = _native.call(method, "get_state")
-        if (mstate.get("extra") or {}).get("whole"):
-            bufs = [b[lo:hi] for b in bufs]  # the driver joins the tasks' shards
+        # A method whose update spans the whole vector (LBFGS) keeps all of it on every task;
+        # the driver joins the tasks' shards of it.
+        sent = [b[lo:hi] for b in bufs] if (mstate.get("extra") or {}).get("whole") else bufs
         clock["state"] = time.time()
         scores = None
-        if state["stopped"] and val is not None and p["val"] is not None:
+        if state["stopped"] and val is not None and val[0] is not None:
             # Every task holds the whole model after the last all-gather: each
             # scores its share of the validation set, and the driver combines them.
-            vx, vy = _block_arrays([val], "val_rdd partition %d" % rank)
-            if vx is not None:
-                scores, _ = _native.call(model, "evaluate", p["val"], [vx, vy])
+            scores, _ = _native.call(model, "evaluate", p["val"], list(val))
             clock["validation"] = time.time()
-        # The result travels on the channel: the stage is a map stage with no
-        # output, so no second stage collects it (see _run_segment).
-        ch.send({"type": "result", "segment": p["segment"], "group": group, "state": state,
-                 "weights": _b64(weights), "extra": _b64(extra), "mstate": {"t": mstate["t"], "extra": mstate.get("extra")},
-                 "bufs": [_b64(b) for b in bufs], "scores": scores,
-                 "seconds": _phases(clock), "started": clock["start"]})
-        return []
+        return state, weights, extra, mstate, bufs, sent, scores
     finally:
         if opt is not None:
             try:
@@ -333,10 +395,8 @@ def _train_partition(payload, iterator):
             except Exception:
                 pass
             _native.free(opt)
-        for h in reversed(handles):  # freeing the Comm closes every socket
+        for h in reversed(methods):
             _native.free(h)
-        if ch is not None:
-            ch.close()
 
 
 def _b64(a):
@@ -513,22 +573,27 @@ def _optimize(opt, log, rdd, counts):
     max_retry, retries = retry_times(sc), 0
     bind, host = driver_addresses(sc)
     timeout, transport = sync_timeout(), sync_transport()
-    segments = 0
+    run = {"opt": opt, "model": model, "method": method, "pos": pos, "total": total, "ck_dir": ck_dir,
+           "segment": 0, "log": log}
     secret = os.urandom(32).hex()  # this run's: only its own tasks get in
     encrypt = wants_encryption(sc)
     channel = _channel.Driver(bind, host, secret, ranks, timeout, log, encrypt, mesh_ports("BIGDL_DRIVER_PORTS"))
     channel.before_peers = _test_before_peers
-    summaries = _DriverSummaries(opt, channel)
+    run["summaries"] = _DriverSummaries(opt, channel)
     start = time.time()
+    stage = 0
     bar = None
     try:
         bar = progress_bar(total, opt._batch_size, opt._end_trigger, log)
         channel.on_progress = bar.update
-        while not _native.call(0, "trigger_fires", {"trigger": opt._end_trigger, "state": pos["state"]})[0]:
-            channel.start_segment(segments)
+        while not _native.call(0, "trigger_fires", {"trigger": opt._end_trigger, "state": run["pos"]["state"]})[0]:
+            # One barrier stage trains every segment; a new one only after the driver started
+            # again from a checkpoint.
+            channel.start_stage(stage, run["segment"])
             clock = {"start": time.time()}
             mstate, bufs = method._call("get_state")
             flat = model._call("get_flat_weights")[1][0]
+            pos = run["pos"]
             payload = sc.broadcast({
                 "model": model_bytes(model), "num_params": int(flat.size),
                 "criterion": opt.criterion._spec, "method": {"class": mstate_class(method), "args": method._config},
@@ -537,82 +602,128 @@ def _optimize(opt, log, rdd, counts):
                 "end_trigger": opt._end_trigger, "clip": opt._clip, "stop": stop,
                 "cores": cpus, "total": total, "seed": pos["seed"], "rng": pos["rng"], "resume": pos["resume"],
                 "timeout": timeout, "transport": transport, "channel": channel.address, "secret": secret,
-                "segment": segments, "ranks": ranks, "encrypt": encrypt,
+                "stage": stage, "segment": run["segment"], "ranks": ranks, "encrypt": encrypt,
                 "val": {"batch_size": v["batch_size"], "methods": v["methods"]} if v else None,
-                "summary_triggers": summaries.triggers})
+                "summary_triggers": run["summaries"].triggers})
             clock["broadcast"] = time.time()
+            job, failure = None, RuntimeError("the driver stopped")
             try:
-                results = _run_segment(sc, rdd, payload, channel, segments, timeout)
-            except Exception as e:
-                # Spark's own retries of the stage are spent: as BigDL's driver does, start
-                # again from the last checkpoint (or the start), bigdl.failure.retryTimes times.
-                if ck is None:
-                    raise
-                retries += 1
-                if retries >= max_retry:
-                    log.error("training failed %d times (bigdl.failure.retryTimes is %d); giving up",
-                              retries, max_retry)
-                    raise
-                log.warning("a training stage failed: %s", _first_line(e))
-                log.info("Retrying %d times", retries)
-                pos = _recover(opt, model, method, ck_dir, origin, ranks, total, log)
-                segments += 1
-                continue
+                job = _Stage(sc, rdd, payload)
+                failure = _train_segments(run, channel, job, clock)
             finally:
+                if job is not None:
+                    job.end(timeout, log, failure is None)
                 payload.destroy()
-            clock["stage"] = time.time()
-            model._call("set_flat_weights", tensors=[np.concatenate([r[2] for r in results])])
-            model._call("set_flat_extra", tensors=[np.concatenate([r[6] for r in results])])
-            nbufs = len(results[0][4])
-            method._call("set_state", {"t": results[0][3]["t"], "extra": results[0][3].get("extra")},
-                         [np.concatenate([r[4][i] for r in results]) for i in range(nbufs)])
-            if not segments:
-                log.info("tasks exchanged parameters %s", {"shm": "through shared memory (one host)",
-                         "tcp": "over TCP"}.get(results[0][1]["transport"], "not at all"))
-            resume = [r[1]["resume"] for r in results]
-            state = dict(resume[0]["state"])
-            pos.update(resume=resume, state=state)
-            summaries.segment_ended(model, state["Iteration"])
-            clock["results"] = time.time()
-            stopped = results[0][1]["stopped"]
-            if stopped and v is not None and _native.call(0, "trigger_fires", {"trigger": v["trigger"],
-                                                                               "state": state})[0]:
-                # The validation trigger ended the segment: validate on the executors.
-                epoch, done = state["Epoch"], resume[0]["epoch_records"]
-                if state["EpochEnded"]:
-                    epoch, done = epoch - 1, total
-                if any(r[5] is not None for r in results):
-                    scores = combine_scores([r[5] for r in results if r[5] is not None], v["methods"])
-                else:
-                    scores = _validate(model, v)
-                for i, r in enumerate(scores):
-                    log.info("[Epoch %d %d/%d][Iteration %d][Wall Clock %.3fs] %s is %s", epoch, done, total,
-                             state["Iteration"], resume[0]["elapsed"], r["method"], r["text"])
-                    if i == 0:
-                        state["Score"], state["HasScore"] = r["result"], True
-                summaries.validated(scores, state["Iteration"])
-                for r in resume:
-                    r["state"] = state
-                clock["validation"] = time.time()
-            if stopped and ck is not None and _native.call(0, "trigger_fires", {"trigger": ck["trigger"],
-                                                                                "state": state})[0]:
-                _write_checkpoint(opt, model, method, ck, ck_dir, pos, total, log)
-                clock["checkpoint"] = time.time()
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug("%s", _segment_breakdown(segments, clock, channel))
-            segments += 1
-            if not stopped:
+            if failure is None:
                 break
+            # Spark's own retries of the stage are spent: as BigDL's driver does, start
+            # again from the last checkpoint (or the start), bigdl.failure.retryTimes times.
+            if ck is None:
+                raise failure
+            retries += 1
+            if retries >= max_retry:
+                log.error("training failed %d times (bigdl.failure.retryTimes is %d); giving up",
+                          retries, max_retry)
+                raise failure
+            log.warning("a training stage failed: %s", _first_line(failure))
+            log.info("Retrying %d times", retries)
+            run["pos"] = _recover(opt, model, method, ck_dir, origin, ranks, total, log)
+            run["segment"] += 1
+            stage += 1
     finally:
         if bar is not None:
             bar.close()
         channel.close()
+    pos = run["pos"]
     if pos["resume"] and pos["resume"][0]:
         method._call("set_run", {"position": _run_position(pos, total)})
     elapsed = pos["resume"][0].get("elapsed", 0.0) if pos["resume"] else 0.0
     log.info("training on Spark finished: %d iterations in %.1fs, %.3fs of them in the tasks' training loops",
              pos["state"]["Iteration"], time.time() - start, elapsed)
     return model
+
+
+def _train_segments(run, channel, job, clock):
+    """The driver's side of a stage: at each segment's end it takes the
+    tasks' results, validates, records and checkpoints, then tells the tasks
+    to go on or stop. Returns None when the run ended, or the exception the
+    stage failed with (Spark's own retries spent)."""
+    log, first = run["log"], True
+    while True:
+        try:
+            results = [{"state": m["state"], "weights": _unb64(m["weights"]), "extra": _unb64(m["extra"]),
+                        "mstate": m["mstate"], "bufs": [_unb64(b) for b in m["bufs"]], "scores": m["scores"]}
+                       for m in channel.results(run["segment"], job.check)]
+        except Exception as e:
+            return e
+        clock["results"] = time.time()
+        if not run["segment"]:
+            log.info("tasks exchanged parameters %s", {"shm": "through shared memory (one host)",
+                     "tcp": "over TCP"}.get(results[0]["state"]["transport"], "not at all"))
+        start = _end_segment(run, results, clock)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s", _segment_breakdown(run["segment"], clock, channel, first))
+        first = False
+        # Tasks that ended on the end trigger rather than at a validation or checkpoint are done.
+        if not results[0]["state"]["stopped"] or _native.call(0, "trigger_fires", {
+                "trigger": run["opt"]._end_trigger, "state": run["pos"]["state"]})[0]:
+            channel.finish()
+            return None
+        run["segment"] += 1
+        resume = run["pos"]["resume"]
+        channel.proceed(run["segment"], lambda rank: {"resume": resume[rank]}, start)
+        clock = {"start": time.time()}
+
+
+def _end_segment(run, results, clock):
+    """Takes a segment's results into the driver's model, optim method and
+    position, validates, records and checkpoints; returns where a re-run of
+    the stage starts the next segment (a function of the rank)."""
+    opt, model, method, log = run["opt"], run["model"], run["method"], run["log"]
+    v, ck, pos, total = opt._validation, opt._checkpoint, run["pos"], run["total"]
+    weights = np.concatenate([r["weights"] for r in results])
+    extra = np.concatenate([r["extra"] for r in results])
+    model._call("set_flat_weights", tensors=[weights])
+    model._call("set_flat_extra", tensors=[extra])
+    mstate = {"t": results[0]["mstate"]["t"], "extra": results[0]["mstate"].get("extra")}
+    bufs = [np.concatenate([r["bufs"][i] for r in results]) for i in range(len(results[0]["bufs"]))]
+    method._call("set_state", mstate, bufs)
+    resume = [r["state"]["resume"] for r in results]
+    state = dict(resume[0]["state"])
+    pos.update(resume=resume, state=state)
+    run["summaries"].segment_ended(model, state["Iteration"])
+    clock["update"] = time.time()
+    stopped = results[0]["state"]["stopped"]
+    if stopped and v is not None and _native.call(0, "trigger_fires", {"trigger": v["trigger"], "state": state})[0]:
+        # The validation trigger ended the segment: the tasks scored their shares.
+        epoch, done = state["Epoch"], resume[0]["epoch_records"]
+        if state["EpochEnded"]:
+            epoch, done = epoch - 1, total
+        if any(r["scores"] is not None for r in results):
+            scores = combine_scores([r["scores"] for r in results if r["scores"] is not None], v["methods"])
+        else:
+            scores = _validate(model, v)
+        for i, r in enumerate(scores):
+            log.info("[Epoch %d %d/%d][Iteration %d][Wall Clock %.3fs] %s is %s", epoch, done, total,
+                     state["Iteration"], resume[0]["elapsed"], r["method"], r["text"])
+            if i == 0:
+                state["Score"], state["HasScore"] = r["result"], True
+        run["summaries"].validated(scores, state["Iteration"])
+        for r in resume:
+            r["state"] = state
+        clock["validation"] = time.time()
+    if stopped and ck is not None and _native.call(0, "trigger_fires", {"trigger": ck["trigger"],
+                                                                        "state": state})[0]:
+        _write_checkpoint(opt, model, method, ck, run["ck_dir"], pos, total, log)
+        clock["checkpoint"] = time.time()
+    segment, ranks, n = run["segment"] + 1, len(results), weights.size
+    whole = (mstate.get("extra") or {}).get("whole")
+
+    def start(rank):
+        lo, hi = _shard(rank, ranks, n)
+        return {"segment": segment, "resume": resume[rank], "weights": _b64(weights), "extra": _b64(extra),
+                "mstate": mstate, "bufs": [_b64(b if whole else b[lo:hi]) for b in bufs]}
+    return start
 
 
 def retry_times(sc):
@@ -743,57 +854,88 @@ class _DriverSummaries(object):
             self.val._call("add_scalars", {"rows": [[r["method"], iteration, r["result"], wall] for r in scores]})
 
 
-def _run_segment(sc, rdd, payload, channel, segment, timeout):
-    """Runs a segment's barrier stage; returns each rank's result
-    (rank, state, weights shard, t, buffers, scores, extra parameters shard) in rank order.
+class _Stage(object):
+    """A run's barrier stage, submitted without waiting for it.
 
     The partitionBy after the barrier stage makes it a shuffle-map stage,
     which Spark re-runs as a whole when a task fails (a failed barrier result
     stage is not retried). Only that stage runs (SparkContext.submitMapStage):
     the tasks send their results on the channel, so no second stage is
     needed to collect them."""
-    shuffled = rdd.barrier().mapPartitions(lambda it: _train_partition(payload, it)).map(
-        lambda r: (0, r)).partitionBy(1)
-    r = shuffled._jrdd.rdd()
-    for _ in range(8):  # partitionBy's JVM side: a map over the ShuffledRDD
-        dep = r.dependencies().head()
-        if dep.getClass().getName() == "org.apache.spark.ShuffleDependency":
-            break
-        r = dep.rdd()
-    else:
-        raise RuntimeError("no shuffle dependency below partitionBy's RDD")
-    sc._jsc.sc().submitMapStage(dep).get()
-    msgs = channel.results(segment, time.time() + timeout)
-    return [(r, m["state"], _unb64(m["weights"]), m["mstate"], [_unb64(b) for b in m["bufs"]], m["scores"],
-             _unb64(m["extra"])) for r, m in enumerate(msgs)]
+
+    def __init__(self, sc, rdd, payload):
+        shuffled = rdd.barrier().mapPartitions(lambda it: _train_partition(payload, it)).map(
+            lambda r: (0, r)).partitionBy(1)
+        r = shuffled._jrdd.rdd()
+        for _ in range(8):  # partitionBy's JVM side: a map over the ShuffledRDD
+            dep = r.dependencies().head()
+            if dep.getClass().getName() == "org.apache.spark.ShuffleDependency":
+                break
+            r = dep.rdd()
+        else:
+            raise RuntimeError("no shuffle dependency below partitionBy's RDD")
+        self.future = sc._jsc.sc().submitMapStage(dep)
+
+    def check(self):
+        """Raises the stage's failure once it failed; an error if it ended
+        while the driver still waits for results."""
+        if self.future.isCompleted():
+            self.future.get()
+            raise RuntimeError("training on Spark: the training stage ended before its tasks sent their results")
+
+    def end(self, timeout, log, finished):
+        """When the run finished, waits (up to timeout) for the tasks told to
+        stop to end the stage; else, or if they do not, cancels it, and waits
+        (up to timeout) for Spark to free the task slots."""
+        deadline = time.time() + timeout
+        while finished and not self.future.isCompleted() and time.time() < deadline:
+            time.sleep(0.02)
+        if self.future.isCompleted():
+            return
+        if finished:
+            log.warning("training on Spark: the training stage did not end within %gs of the driver's stop; "
+                        "cancelling it", timeout)
+        self.future.cancel()
+        deadline = time.time() + timeout
+        while not self.future.isCompleted() and time.time() < deadline:
+            time.sleep(0.05)
 
 
-def _segment_breakdown(segment, clock, channel):
-    """One DEBUG line: where a segment's seconds went. The stage's share is
-    split by the channel's clock (first and last registration) and the
-    tasks' own (the slowest task's phases)."""
+def _segment_breakdown(segment, clock, channel, first):
+    """One DEBUG line: where a segment's seconds went. A stage's first
+    segment starts with the broadcast and the stage's start, split by the
+    channel's clock (first and last registration); a later one with the
+    driver's "continue". Then the tasks' own phases (the slowest task's),
+    the round trip of the results, and the driver's work."""
     phases = _phases(clock)
-    parts = ["segment %d: %.3fs:" % (segment, sum(phases.values())), "broadcast %.3f" % phases["broadcast"]]
-    first, last = channel.first_registered.get(segment), channel.registered.get(segment)
+    parts = ["segment %d: %.3fs:" % (segment, sum(phases.values()))]
     tasks = channel.timings.get(segment, {})
-    if first and last:
+    inside = 0.0
+    slowest = {}
+    for t in tasks.values():
+        for k, sec in t.items():
+            slowest[k] = max(slowest.get(k, 0.0), sec)
+    if first:
+        parts.append("broadcast %.3f" % phases["broadcast"])
+        first_reg, last = channel.first_registered.get(segment), channel.registered.get(segment)
         started = channel.started.get(segment)
         if started:  # the hosts' clocks: exact in local mode, roughly so on a cluster
             parts.append("stage start to first task start %.3f" % (started - clock["broadcast"]))
-        parts.append("stage start to first registration %.3f, rendezvous %.3f"
-                     % (first - clock["broadcast"], last - first))
-        slowest = {}
-        for t in tasks.values():
-            for k, sec in t.items():
-                slowest[k] = max(slowest.get(k, 0.0), sec)
-        if slowest:
-            inside = sum(v for k, v in slowest.items() if k not in ("arrays", "peers"))
-            parts.append("in the tasks (slowest task): %s" % ", ".join(
-                "%s %.3f" % (k, v) for k, v in slowest.items()))
-            parts.append("results back %.3f" % max(0.0, clock["stage"] - last - inside))
+        if first_reg and last:
+            parts.append("stage start to first registration %.3f, rendezvous %.3f"
+                         % (first_reg - clock["broadcast"], last - first_reg))
+            since = last
+        else:
+            since = clock["broadcast"]
+        inside = sum(v for k, v in slowest.items() if k not in ("arrays", "peers"))
     else:
-        parts.append("stage %.3f" % phases["stage"])
-    parts.append("driver update %.3f" % phases["results"])
+        since = clock["start"]
+        inside = sum(slowest.values())
+    if slowest:
+        parts.append("in the tasks (slowest task): %s" % ", ".join("%s %.3f" % (k, v) for k, v in slowest.items()))
+    parts.append("%s %.3f" % ("results back" if first else "continue and results back",
+                              max(0.0, clock["results"] - since - inside)))
+    parts.append("driver update %.3f" % phases["update"])
     for k in ("validation", "checkpoint"):
         if k in phases:
             parts.append("%s %.3f" % (k, phases[k]))
