@@ -90,7 +90,10 @@ def cluster(tmp_path_factory):
     ("lecture_feedforward.py", "tcp", "over TCP"),
 ])
 def test_lecture_on_a_standalone_cluster(cluster, script, transport, said):
-    env = child_env(LECTURE_SPARK="1", LECTURE_SPARK_MASTER=cluster, BIGDL_SYNC_TRANSPORT=transport)
+    # The standalone workers' executors may take more than the default 15 s to register on a
+    # busy machine; that is the cluster starting, not training.
+    env = child_env(LECTURE_SPARK="1", LECTURE_SPARK_MASTER=cluster, BIGDL_SYNC_TRANSPORT=transport,
+                    BIGDL_EXECUTOR_WAIT="90")
     p = _run_python(script=LECTURE_DIR / script, cwd=LECTURE_DIR, env=env, timeout=600)
     assert p.returncode == 0, p.stderr[-3000:]
     # Both workers' executors took part: two training tasks, no repartitioning down to one.

@@ -79,6 +79,9 @@ class Cluster(object):
         env = child_env(SPARK_HOME=str(SPARK_HOME), SPARK_LOCAL_IP=self.addr[node], SPARK_LOG_DIR=str(self.tmp),
                         **extra)
         env["PYTHONPATH"] = os.pathsep.join([str(PYTHON_DIR), str(TESTS_DIR)])
+        # The workers' executors may take more than the default 15 s to register on a busy
+        # machine; that is the cluster starting, not training.
+        env.setdefault("BIGDL_EXECUTOR_WAIT", "90")
         return env
 
     def start(self, node, argv, env):
