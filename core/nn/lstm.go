@@ -62,7 +62,17 @@ func (l *LSTM) forwardSeq(x []float32, n, steps int, out []float32) {
 	if l.masked() {
 		l.sampleMasks(n)
 	}
-	l.project(x, n, steps, l.B, l.BH)
+	// The biases join each step's gates while they are in cache: written
+	// into every step's rows before the input projection, they cost a pass
+	// over a buffer larger than L2 and made that product read it back. In
+	// feedback mode the later steps' rows are only summed into, so they need
+	// the biases first; a convolution adds its own.
+	biasPerStep := !l.feedback && l.conv == nil
+	if biasPerStep {
+		l.project(x, n, steps)
+	} else {
+		l.project(x, n, steps, l.B, l.BH)
+	}
 	l.startBuffers(n, steps)
 	l.c, l.tc = grow(l.c, n*steps*h), grow(l.tc, n*steps*h)
 	var peepI, peepF, peepO []float32
@@ -76,6 +86,12 @@ func (l *LSTM) forwardSeq(x []float32, n, steps int, out []float32) {
 		for b := 0; b < n; b++ {
 			r := b*steps + t
 			p := l.pre[r*g : (r+1)*g]
+			if biasPerStep {
+				kernels.Axpy(1, l.B.Value.Data, p)
+				if l.BH != nil {
+					kernels.Axpy(1, l.BH.Value.Data, p)
+				}
+			}
 			i, f, gg, o := l.order.gates(p, h)
 			c, tc, ht := l.c[r*h:(r+1)*h], l.tc[r*h:(r+1)*h], out[r*h:(r+1)*h]
 			var cp []float32 // the previous cell state; none (zero) before the first step
