@@ -15,7 +15,8 @@ RECORDS, EPOCHS, BATCH = 4096, 2, 128
 
 
 def child(impl, threads):
-    """One measurement in a fresh process: records/s over EPOCHS epochs after a warm-up epoch."""
+    """One measurement in a fresh process: records/s (wall clock, CPU time) over EPOCHS epochs after
+    a warm-up epoch."""
     import numpy as np
     rs = np.random.RandomState(0)
     X = rs.rand(RECORDS, 28, 28).astype(np.float32)
