@@ -103,7 +103,10 @@ def ours_rate(model, X, y, batch, epochs):
     opt = Optimizer(model=model, training_rdd=(X, (y + 1).astype(np.float32)), criterion=ClassNLLCriterion(),
                     end_trigger=MaxEpoch(1), optim_method=SGD(learningrate=0.01), batch_size=batch)
     opt.optimize()
-    opt.set_end_when(MaxEpoch(1 + epochs))
+    # A later optimize() counts epochs afresh (a finished run starts no later one, capi/persist.go),
+    # so MaxEpoch(epochs) trains `epochs` more; MaxEpoch(1 + epochs) trained one epoch too many and
+    # understated our rate by (1 + epochs) / epochs.
+    opt.set_end_when(MaxEpoch(epochs))
     t, c = time.perf_counter(), time.process_time()
     opt.optimize()
     return len(X) * epochs / (time.perf_counter() - t), len(X) * epochs / (time.process_time() - c)
