@@ -42,11 +42,13 @@ type cellCore struct {
 	conv       *convProjection
 	convConfig map[string]any
 
-	pre   []float32 // projections, then each gate's activation
-	hprev []float32 // the hidden state each step started from
-	dpre  []float32 // the gradient of the pre-activations
-	dh    []float32 // (batch, hidden): the gradient reaching h_t from step t+1
-	state []*tensor.Tensor
+	pre    []float32 // projections, then each gate's activation
+	hprev  []float32 // the hidden state each step started from
+	dpre   []float32 // the gradient of the pre-activations
+	dh     []float32 // (batch, hidden): the gradient reaching h_t from step t+1
+	xh     []float32 // (batch, T, input+hidden): each step's input beside h_{t−1}
+	gradWU []float32 // (gates·hidden, input+hidden): the gradients of W and U side by side
+	state  []*tensor.Tensor
 }
 
 func newCellCore(class string, in, hidden, gates, recGates int) cellCore {
@@ -345,10 +347,13 @@ func (c *cellCore) finishBackward(x []float32, n, steps int, gx []float32, biase
 		if c.feedback {
 			x = c.fedInputs(x, n, steps)
 		}
-		if !c.masked() {
+		switch {
+		case !c.masked() && c.recGates == c.gates:
+			c.weightGrads(x, rows, beta)
+		case !c.masked():
 			kernels.Sgemm(true, false, g, c.In, rows, 1, c.dpre, g, x, c.In, beta, c.W.Grad.Data, c.In)
 			kernels.Sgemm(true, false, c.recGates*h, h, rows, 1, c.dpre, g, c.hprev, h, beta, c.U.Grad.Data, h)
-		} else {
+		default:
 			for k := 0; k < c.gates; k++ {
 				c.scratch = maskSteps(c.scratch, x, c.inMask[k*n*c.In:], n, steps, c.In)
 				kernels.Sgemm(true, false, h, c.In, rows, 1, c.dpre[k*h:], g, c.scratch, c.In, beta, c.W.Grad.Data[k*h*c.In:], c.In)
@@ -396,6 +401,34 @@ func (c *cellCore) finishBackward(x []float32, n, steps int, gx []float32, biase
 					}
 				}
 			}
+		}
+	}
+}
+
+// weightGrads sets (beta 0) or adds to (beta 1) the gradients of W and U
+// as one product, dpreᵀ·[x h_{t−1}], rather than dpreᵀ·x and dpreᵀ·h_{t−1}:
+// dpre, every step's gate gradients, is the largest operand, and packing it
+// (a transposing copy of a buffer larger than L2) took as long as the
+// narrow product with x. Cells whose U covers fewer gates than W (GRU) keep
+// the two products, which compute no rows of U that do not exist.
+func (c *cellCore) weightGrads(x []float32, rows int, beta float32) {
+	in, h, g := c.In, c.Hidden, c.gates*c.Hidden
+	w := in + h
+	c.xh = grow(c.xh, rows*w)
+	for r := 0; r < rows; r++ {
+		copy(c.xh[r*w:r*w+in], x[r*in:(r+1)*in])
+		copy(c.xh[r*w+in:(r+1)*w], c.hprev[r*h:(r+1)*h])
+	}
+	c.gradWU = grow(c.gradWU, g*w)
+	kernels.Sgemm(true, false, g, w, rows, 1, c.dpre, g, c.xh, w, 0, c.gradWU, w)
+	for j := 0; j < g; j++ {
+		dw, du := c.W.Grad.Data[j*in:(j+1)*in], c.U.Grad.Data[j*h:(j+1)*h]
+		if beta == 0 {
+			copy(dw, c.gradWU[j*w:j*w+in])
+			copy(du, c.gradWU[j*w+in:(j+1)*w])
+		} else {
+			kernels.Axpy(1, c.gradWU[j*w:j*w+in], dw)
+			kernels.Axpy(1, c.gradWU[j*w+in:(j+1)*w], du)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"github.com/bigdl-go/bigdl-go/core/kernels"
 	"github.com/bigdl-go/bigdl-go/core/tensor"
 )
 
@@ -61,7 +62,17 @@ func (l *LSTM) forwardSeq(x []float32, n, steps int, out []float32) {
 	if l.masked() {
 		l.sampleMasks(n)
 	}
-	l.project(x, n, steps, l.B, l.BH)
+	// The biases join each step's gates while they are in cache: written
+	// into every step's rows before the input projection, they cost a pass
+	// over a buffer larger than L2 and made that product read it back. In
+	// feedback mode the later steps' rows are only summed into, so they need
+	// the biases first; a convolution adds its own.
+	biasPerStep := !l.feedback && l.conv == nil
+	if biasPerStep {
+		l.project(x, n, steps)
+	} else {
+		l.project(x, n, steps, l.B, l.BH)
+	}
 	l.startBuffers(n, steps)
 	l.c, l.tc = grow(l.c, n*steps*h), grow(l.tc, n*steps*h)
 	var peepI, peepF, peepO []float32
@@ -75,6 +86,12 @@ func (l *LSTM) forwardSeq(x []float32, n, steps int, out []float32) {
 		for b := 0; b < n; b++ {
 			r := b*steps + t
 			p := l.pre[r*g : (r+1)*g]
+			if biasPerStep {
+				kernels.Axpy(1, l.B.Value.Data, p)
+				if l.BH != nil {
+					kernels.Axpy(1, l.BH.Value.Data, p)
+				}
+			}
 			i, f, gg, o := l.order.gates(p, h)
 			c, tc, ht := l.c[r*h:(r+1)*h], l.tc[r*h:(r+1)*h], out[r*h:(r+1)*h]
 			var cp []float32 // the previous cell state; none (zero) before the first step
@@ -82,33 +99,23 @@ func (l *LSTM) forwardSeq(x []float32, n, steps int, out []float32) {
 				cp = l.c[(r-1)*h : r*h]
 			}
 			if l.PI != nil && cp != nil {
-				pi, pf := peepI, peepF
-				for j := range i {
-					i[j] += pi[j] * cp[j]
-					f[j] += pf[j] * cp[j]
-				}
+				kernels.MulAdd(i, peepI, cp)
+				kernels.MulAdd(f, peepF, cp)
 			}
 			l.inner.f(i)
 			l.inner.f(f)
 			l.act.f(gg)
-			for j := range c {
-				c[j] = i[j] * gg[j]
-			}
-			for j := range cp {
-				c[j] += f[j] * cp[j]
+			kernels.Mul(c, i, gg)
+			if cp != nil {
+				kernels.MulAdd(c, f, cp)
 			}
 			if l.PO != nil {
-				po := peepO
-				for j := range o {
-					o[j] += po[j] * c[j]
-				}
+				kernels.MulAdd(o, peepO, c)
 			}
 			l.inner.f(o)
 			copy(tc, c)
 			l.act.f(tc)
-			for j := range ht {
-				ht[j] = o[j] * tc[j]
-			}
+			kernels.Mul(ht, o, tc)
 			l.keep(b, steps, t, ht)
 		}
 	}
@@ -143,33 +150,24 @@ func (l *LSTM) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
 				cp = l.c[(r-1)*h : r*h]
 			}
 			// dh is the gradient from step t+1; add this step's output's.
-			for j := range dh {
-				dh[j] += gyr[j]
-				do[j] = dh[j] * tc[j]
-				di[j] = dh[j] * o[j] // the gradient of act(c), made that of c below
-			}
+			kernels.Axpy(1, gyr, dh)
+			kernels.Mul(do, dh, tc)
+			kernels.Mul(di, dh, o) // the gradient of act(c), made that of c below
 			l.inner.df(do, do, o)
 			l.act.df(di, di, tc)
-			for j := range dc {
-				dc[j] += di[j]
-			}
+			kernels.Axpy(1, di, dc)
 			if peep { // c' also reaches the output gate
-				for j := range dc {
-					dc[j] += do[j] * po[j]
-				}
+				kernels.MulAdd(dc, do, po)
 				if train {
-					for j := range gpo {
-						gpo[j] += do[j] * c[j]
-					}
+					kernels.MulAdd(gpo, do, c)
 				}
 			}
-			for j := range dc {
-				di[j] = dc[j] * gg[j]
-				dg[j] = dc[j] * i[j]
-			}
-			clear(df)
-			for j := range cp {
-				df[j] = dc[j] * cp[j]
+			kernels.Mul(di, dc, gg)
+			kernels.Mul(dg, dc, i)
+			if cp == nil {
+				clear(df)
+			} else {
+				kernels.Mul(df, dc, cp)
 			}
 			l.inner.df(di, di, i)
 			l.inner.df(df, df, f)
@@ -177,18 +175,13 @@ func (l *LSTM) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
 			if cp == nil {
 				continue
 			}
-			for j := range dc {
-				dc[j] *= f[j]
-			}
+			kernels.Mul(dc, dc, f)
 			if peep { // c reached the input and forget gates
-				for j := range dc {
-					dc[j] += di[j]*pi[j] + df[j]*pf[j]
-				}
+				kernels.MulAdd(dc, di, pi)
+				kernels.MulAdd(dc, df, pf)
 				if train {
-					for j := range cp {
-						gi[j] += di[j] * cp[j]
-						gf[j] += df[j] * cp[j]
-					}
+					kernels.MulAdd(gi, di, cp)
+					kernels.MulAdd(gf, df, cp)
 				}
 			}
 		}
