@@ -6,6 +6,8 @@ import (
 	"math/rand"
 	"runtime"
 	"testing"
+
+	"github.com/bigdl-go/bigdl-go/core/mem"
 )
 
 // Benchmarks report GFLOP/s (2·m·n·k per call). Thread count follows -cpu
@@ -55,7 +57,7 @@ func BenchmarkSgemm(b *testing.B) {
 			if s.transB {
 				ldb = s.k
 			}
-			x, y, c := randSlice(r, s.m*s.k), randSlice(r, s.k*s.n), make([]float32, s.m*s.n)
+			x, y, c := randSlice(r, s.m*s.k), randSlice(r, s.k*s.n), mem.Floats(s.m*s.n)
 			// On one thread the product runs on this goroutine's thread, so
 			// its CPU time gives a rate per second on a CPU as well, which
 			// tells kernels apart on a machine shared with other work.
