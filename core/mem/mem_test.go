@@ -79,3 +79,19 @@ func TestFloatsSurviveGC(t *testing.T) {
 		}
 	}
 }
+
+// Memory the GC frees and Floats hands out again (given back to the kernel
+// on Linux so it can come back on huge pages) reads as zeros.
+func TestFloatsReusedMemoryIsZero(t *testing.T) {
+	for range 4 {
+		s := Floats(HugeMin/4 + 777)
+		for i, v := range s {
+			if v != 0 {
+				t.Fatalf("Floats reused memory: s[%d] = %v, want 0", i, v)
+			}
+			s[i] = 7
+		}
+		s = nil
+		runtime.GC()
+	}
+}
