@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/bigdl-go/bigdl-go/core/kernels"
+	"github.com/bigdl-go/bigdl-go/core/mem"
 )
 
 // benchGemm times kernels.Sgemm for bench/run.py, so our GEMM and numpy's
@@ -31,14 +32,17 @@ func benchGemm(req *request) (response, error) {
 	transB := argBool(req, "trans_b")
 
 	r := rand.New(rand.NewSource(1))
+	// The operands come from mem.Floats, as a Linear's input, weights and
+	// output do (tensors, Flatten's vector), so the product runs on the
+	// pages a user's would: huge ones from 4 MiB on Linux.
 	fill := func(n int) []float32 {
-		s := make([]float32, n)
+		s := mem.Floats(n)
 		for i := range s {
 			s[i] = float32(r.NormFloat64())
 		}
 		return s
 	}
-	a, b, c := fill(m*k), fill(k*n), make([]float32, m*n)
+	a, b, c := fill(m*k), fill(k*n), mem.Floats(m*n)
 	ldb := n
 	if transB {
 		ldb = k

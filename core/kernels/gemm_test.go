@@ -9,10 +9,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/bigdl-go/bigdl-go/core/mem"
 )
 
+// randSlice comes from mem.Floats, as tensors do, so that benchmarks run
+// large products on the pages a Linear's operands lie on.
 func randSlice(r *rand.Rand, n int) []float32 {
-	s := make([]float32, n)
+	s := mem.Floats(n)
 	for i := range s {
 		s[i] = float32(r.NormFloat64())
 	}

@@ -3,6 +3,8 @@ package kernels
 import (
 	"sync"
 	"unsafe"
+
+	"github.com/bigdl-go/bigdl-go/core/mem"
 )
 
 // workspace is one goroutine's packing buffers. Workspaces are kept on a free
@@ -63,8 +65,13 @@ func (ws *workspace) ensure(ks *kernelSet) {
 }
 
 // alignedFloats returns n float32s starting on a 64-byte boundary, so that
-// full-width vector loads of packed panels never straddle cache lines.
+// full-width vector loads of packed panels never straddle cache lines. Large
+// ones (a B panel of kc×nc) come from mem.Floats: aligned further, on huge
+// pages on Linux.
 func alignedFloats(n int) []float32 {
+	if n*4 >= mem.HugeMin {
+		return mem.Floats(n)
+	}
 	buf := make([]float32, n+16)
 	off := int(uintptr(unsafe.Pointer(&buf[0]))&63) / 4
 	if off != 0 {

@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/bigdl-go/bigdl-go/core/kernels"
+	"github.com/bigdl-go/bigdl-go/core/mem"
 	"github.com/bigdl-go/bigdl-go/core/tensor"
 )
 
@@ -621,10 +622,11 @@ func chwToHwc(dst, src []float32, n, hw, ch int) {
 	}
 }
 
-// grow returns buf with length n, reallocating only when it is too short.
+// grow returns buf with length n, reallocating only when it is too short
+// (from mem.Floats: large workspaces on huge pages, like tensors).
 func grow(buf []float32, n int) []float32 {
 	if cap(buf) < n {
-		return make([]float32, n)
+		return mem.Floats(n)
 	}
 	return buf[:n]
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/bigdl-go/bigdl-go/core/mem"
 	"github.com/bigdl-go/bigdl-go/core/rng"
 
 	"github.com/bigdl-go/bigdl-go/core/tensor"
@@ -212,7 +213,9 @@ func Flatten(m Module) (weights, grads []float32) {
 	if w, g, ok := flatViews(ps, n); ok {
 		return w, g
 	}
-	weights, grads = make([]float32, n), make([]float32, n)
+	// The weights are Linear's and the convolutions' GEMM operands: on huge
+	// pages from 4 MiB, like the activations they multiply.
+	weights, grads = mem.Floats(n), mem.Floats(n)
 	f := &flatStorage{weights, grads}
 	off := 0
 	for _, p := range ps {

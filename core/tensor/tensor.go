@@ -9,6 +9,8 @@ package tensor
 import (
 	"fmt"
 	"strings"
+
+	"github.com/bigdl-go/bigdl-go/core/mem"
 )
 
 // Tensor is a dense row-major float32 array, or a table.
@@ -107,9 +109,10 @@ func EnsureTable(t *Tensor, n int) *Tensor {
 	return t
 }
 
-// New returns a zero tensor of the given shape.
+// New returns a zero tensor of the given shape. Its data comes from
+// mem.Floats, so from 4 MiB it lies on huge pages on Linux, as numpy's does.
 func New(shape ...int) *Tensor {
-	return &Tensor{Shape: append([]int(nil), shape...), Data: make([]float32, Volume(shape))}
+	return &Tensor{Shape: append([]int(nil), shape...), Data: mem.Floats(Volume(shape))}
 }
 
 // FromData wraps data (not copied) with a shape; it panics if the sizes disagree.
@@ -156,7 +159,9 @@ func (t *Tensor) Clone() *Tensor {
 		}
 		return c
 	}
-	return &Tensor{Shape: append([]int(nil), t.Shape...), Data: append([]float32(nil), t.Data...)}
+	c := &Tensor{Shape: append([]int(nil), t.Shape...), Data: mem.Floats(len(t.Data))}
+	copy(c.Data, t.Data)
+	return c
 }
 
 // SameShape reports whether a and b have identical shapes.
@@ -184,7 +189,7 @@ func Ensure(t *Tensor, shape ...int) *Tensor {
 	if cap(t.Data) >= n {
 		t.Data = t.Data[:n]
 	} else {
-		t.Data = make([]float32, n)
+		t.Data = mem.Floats(n)
 	}
 	if !SameShape(t.Shape, shape) {
 		t.Shape = append(t.Shape[:0], shape...)

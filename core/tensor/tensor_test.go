@@ -1,6 +1,10 @@
 package tensor
 
-import "testing"
+import (
+	"runtime"
+	"testing"
+	"unsafe"
+)
 
 func TestEnsureReusesStorage(t *testing.T) {
 	a := New(4, 5)
@@ -33,5 +37,31 @@ func TestRows(t *testing.T) {
 		if r != c.rows || k != c.cols {
 			t.Errorf("%v: got %d×%d, want %d×%d", c.shape, r, k, c.rows, c.cols)
 		}
+	}
+}
+
+// Tensors of mem.HugeMin bytes and more lie on 2 MiB boundaries on Linux
+// (huge pages, as numpy's arrays do) however they are made; smaller ones
+// are a plain allocation of their own size.
+func TestLargeTensorDataIsHugePageAligned(t *testing.T) {
+	const huge = 2 << 20
+	aligned := func(d []float32) bool { return uintptr(unsafe.Pointer(&d[0]))%huge == 0 }
+	big := New(1024, 1024) // 4 MiB
+	grown := Ensure(New(2), 1500, 1000)
+	cloned := big.Clone()
+	for name, d := range map[string][]float32{"New": big.Data, "Ensure": grown.Data, "Clone": cloned.Data} {
+		if runtime.GOOS == "linux" && !aligned(d) {
+			t.Errorf("%s: %d values at %p, not on a 2 MiB boundary", name, len(d), &d[0])
+		}
+		if cap(d) != len(d) {
+			t.Errorf("%s: cap %d beyond len %d", name, cap(d), len(d))
+		}
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	small := New(1023, 1024) // 4 KiB under 4 MiB
+	runtime.ReadMemStats(&after)
+	if got, want := after.TotalAlloc-before.TotalAlloc, uint64(small.Len()*4); got > want+8192 {
+		t.Errorf("New(1023, 1024) allocated %d bytes, want about %d: small tensors take no slack", got, want)
 	}
 }
