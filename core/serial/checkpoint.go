@@ -101,11 +101,23 @@ func latestIn(dir string) (*CheckpointFiles, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint path %s: %w", dir, err)
 	}
+	var files []string
+	for _, e := range entries {
+		if !e.IsDir() {
+			files = append(files, e.Name())
+		}
+	}
+	return newestPair(dir, files), nil
+}
+
+// newestPair is the newest complete checkpoint among the files of dir: a
+// model.<n> with at least one optimMethod-<name>.<n>, temporary files left
+// out (nil when there is none).
+func newestPair(dir string, files []string) *CheckpointFiles {
 	models := map[int]string{}
 	methods := map[int]map[string]string{}
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || IsTemp(name) {
+	for _, name := range files {
+		if IsTemp(name) {
 			continue
 		}
 		dot := strings.LastIndexByte(name, '.')
@@ -133,7 +145,7 @@ func latestIn(dir string) (*CheckpointFiles, error) {
 		}
 	}
 	if best < 0 {
-		return nil, nil
+		return nil
 	}
-	return &CheckpointFiles{Neval: best, Model: models[best], Methods: methods[best]}, nil
+	return &CheckpointFiles{Neval: best, Model: models[best], Methods: methods[best]}
 }
