@@ -101,6 +101,11 @@ func workerGoroutines() int {
 // read the Trainer, and an abandoned run would leave them behind.
 func TestRunEndsItsWorkers(t *testing.T) {
 	for _, fail := range []bool{false, true} {
+		// An earlier test's workers may still be on their way out (see below):
+		// count this run's alone.
+		if n := awaitNoWorkers(); n != 0 {
+			t.Fatalf("%d worker goroutines of earlier runs never ended", n)
+		}
 		tr := mlpTrainer(t, 3, false)
 		end, during := tr.End, -1
 		tr.End = func(s *State) bool {
@@ -123,14 +128,20 @@ func TestRunEndsItsWorkers(t *testing.T) {
 		// it may still be on its way out when Run returns: allow it that, but
 		// not to stay. (That none touches the Trainer after Run returns is
 		// what -race checks in TestOneTaskMatchesLocalTraining.)
-		n := workerGoroutines()
-		for deadline := time.Now().Add(5 * time.Second); n != 0 && time.Now().Before(deadline); n = workerGoroutines() {
-			time.Sleep(time.Millisecond)
-		}
-		if n != 0 {
+		if n := awaitNoWorkers(); n != 0 {
 			t.Fatalf("fail %v: %d worker goroutines outlive Run", fail, n)
 		}
 	}
+}
+
+// awaitNoWorkers gives exiting worker goroutines up to 5 s to end and
+// returns how many are left.
+func awaitNoWorkers() int {
+	n := workerGoroutines()
+	for deadline := time.Now().Add(5 * time.Second); n != 0 && time.Now().Before(deadline); n = workerGoroutines() {
+		time.Sleep(time.Millisecond)
+	}
+	return n
 }
 
 func TestWorkersAreDeterministic(t *testing.T) {
