@@ -40,8 +40,9 @@ func TestFloatsSmallAreAPlainMake(t *testing.T) {
 		var s []float32
 		got := allocated(func() { s = Floats(n) })
 		// make rounds to a size class (or whole 8 KiB pages for large
-		// objects); the huge path would add 2 MiB.
-		if want := uint64(n * 4); got < want || got > want+8192 {
+		// objects), and the race detector's runtime allocates a little of
+		// its own meanwhile; the huge path would add 2 MiB.
+		if want := uint64(n * 4); got < want || got > want+64<<10 {
 			t.Errorf("Floats(%d) allocated %d bytes, want %d plus at most a size class's rounding", n, got, want)
 		}
 		if len(s) != n || cap(s) != n {

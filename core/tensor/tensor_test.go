@@ -61,7 +61,9 @@ func TestLargeTensorDataIsHugePageAligned(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	small := New(1023, 1024) // 4 KiB under 4 MiB
 	runtime.ReadMemStats(&after)
-	if got, want := after.TotalAlloc-before.TotalAlloc, uint64(small.Len()*4); got > want+8192 {
+	// A little beyond the size (page rounding, and under -race the detector's
+	// own allocations) is fine; the huge-page path would add 2 MiB.
+	if got, want := after.TotalAlloc-before.TotalAlloc, uint64(small.Len()*4); got > want+64<<10 {
 		t.Errorf("New(1023, 1024) allocated %d bytes, want about %d: small tensors take no slack", got, want)
 	}
 }
