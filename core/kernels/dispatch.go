@@ -75,7 +75,6 @@ type kernelSet struct {
 	reluBackward func(dst, gradOut, input []float32)
 	dot          func(x, y []float32) float32
 	mul          func(dst, x, y []float32)
-	addProduct   func(dst, x, y []float32)
 	sum          func(x []float32) float32
 }
 

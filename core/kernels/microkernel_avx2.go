@@ -37,7 +37,6 @@ var avx2Set = &kernelSet{
 	reluBackward: reluBackwardAVX2,
 	dot:          dotAVX2,
 	mul:          mulAVX2,
-	addProduct:   addProductAVX2,
 	sum:          sumAVX2,
 }
 

@@ -59,7 +59,6 @@ var avx512Set = &kernelSet{
 	reluBackward: reluBackwardAVX512,
 	dot:          dotAVX512,
 	mul:          mulAVX512,
-	addProduct:   addProductAVX512,
 	sum:          sumAVX512,
 }
 

@@ -27,7 +27,6 @@ var genericSet = &kernelSet{
 	reluBackward: reluBackwardGo,
 	dot:          dotGo,
 	mul:          mulGo,
-	addProduct:   addProductGo,
 	sum:          sumGo,
 }
 

@@ -106,14 +106,6 @@ func Mul(dst, x, y []float32) {
 	active.mul(dst, x, y)
 }
 
-// AddProduct computes dst[i] += x[i]·y[i]: a gradient of an element-wise
-// product accumulated over a batch.
-func AddProduct(dst, x, y []float32) {
-	sameLen("AddProduct (dst vs x)", len(dst), len(x))
-	sameLen("AddProduct (dst vs y)", len(dst), len(y))
-	active.addProduct(dst, x, y)
-}
-
 // Sum returns Σ x[i]. Like Dot, its summation order depends on the kernel set.
 func Sum(x []float32) float32 {
 	return active.sum(x)

@@ -194,18 +194,6 @@ func mulAVX2(dst, x, y []float32) {
 	archsimd.ClearAVXUpperBits()
 }
 
-func addProductAVX2(dst, x, y []float32) {
-	x, y = x[:len(dst)], y[:len(dst)]
-	i := 0
-	for ; i+8 <= len(dst); i += 8 {
-		archsimd.LoadFloat32x8Slice(x[i:]).MulAdd(archsimd.LoadFloat32x8Slice(y[i:]), archsimd.LoadFloat32x8Slice(dst[i:])).StoreSlice(dst[i:])
-	}
-	if i < len(dst) {
-		storePart8(loadPart8(x[i:]).MulAdd(loadPart8(y[i:]), loadPart8(dst[i:])), dst[i:])
-	}
-	archsimd.ClearAVXUpperBits()
-}
-
 // sumAVX2 keeps two vector sums, and reduces as dotAVX2 does.
 func sumAVX2(x []float32) float32 {
 	var s0, s1 archsimd.Float32x8

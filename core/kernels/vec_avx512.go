@@ -193,18 +193,6 @@ func mulAVX512(dst, x, y []float32) {
 	archsimd.ClearAVXUpperBits()
 }
 
-func addProductAVX512(dst, x, y []float32) {
-	x, y = x[:len(dst)], y[:len(dst)]
-	i := 0
-	for ; i+16 <= len(dst); i += 16 {
-		archsimd.LoadFloat32x16Slice(x[i:]).MulAdd(archsimd.LoadFloat32x16Slice(y[i:]), archsimd.LoadFloat32x16Slice(dst[i:])).StoreSlice(dst[i:])
-	}
-	if i < len(dst) {
-		storePart16(loadPart16(x[i:]).MulAdd(loadPart16(y[i:]), loadPart16(dst[i:])), dst[i:])
-	}
-	archsimd.ClearAVXUpperBits()
-}
-
 // sumAVX512 keeps two vector sums, and reduces as dotAVX512 does.
 func sumAVX512(x []float32) float32 {
 	var s0, s1 archsimd.Float32x16

@@ -83,13 +83,6 @@ func mulGo(dst, x, y []float32) {
 	}
 }
 
-func addProductGo(dst, x, y []float32) {
-	x, y = x[:len(dst)], y[:len(dst)]
-	for i := range dst {
-		dst[i] += x[i] * y[i]
-	}
-}
-
 // sumGo keeps four partial sums, as dotGo does.
 func sumGo(x []float32) float32 {
 	var s0, s1, s2, s3 float32

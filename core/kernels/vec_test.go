@@ -178,9 +178,9 @@ func TestDot(t *testing.T) {
 	})
 }
 
-// Mul and AddProduct round each product once (AddProduct's FMA may round
+// Mul and MulAdd round each product once (MulAdd's FMA may round
 // the sum once too); Sum is within n roundings of the exact sum.
-func TestMulAddProductSum(t *testing.T) {
+func TestMulMulAddSum(t *testing.T) {
 	r := rand.New(rand.NewSource(17))
 	forEachVecPath(t, func(t *testing.T) {
 		for _, n := range append(vecLengths, 1000) {
@@ -203,10 +203,10 @@ func TestMulAddProductSum(t *testing.T) {
 			for i := 0; i < n; i++ {
 				want[i] += x[i] * y[i]
 			}
-			AddProduct(d[:n], x, y)
+			MulAdd(d[:n], x, y)
 			for i := range d {
 				if !closeTo(d[i], want[i]) {
-					t.Fatalf("AddProduct n=%d: d[%d] = %v, want %v", n, i, d[i], want[i])
+					t.Fatalf("MulAdd n=%d: d[%d] = %v, want %v", n, i, d[i], want[i])
 				}
 			}
 
@@ -231,7 +231,7 @@ func TestVecLengthMismatchPanics(t *testing.T) {
 		"AddRowVector": func() { AddRowVector(make([]float32, 5), 2, 3, make([]float32, 3)) },
 		"SumRows":      func() { SumRows(make([]float32, 2), make([]float32, 6), 2, 3) },
 		"Mul":          func() { Mul(make([]float32, 3), make([]float32, 3), make([]float32, 4)) },
-		"AddProduct":   func() { AddProduct(make([]float32, 3), make([]float32, 4), make([]float32, 3)) },
+		"MulAdd":       func() { MulAdd(make([]float32, 3), make([]float32, 4), make([]float32, 3)) },
 	} {
 		func() {
 			defer func() {
@@ -257,7 +257,7 @@ func TestVecNoAllocs(t *testing.T) {
 			ReLUBackward(y, x, y)
 			_ = Dot(x, y)
 			Mul(y, x, y)
-			AddProduct(y, x, x)
+			MulAdd(y, x, x)
 			_ = Sum(x)
 		})
 		if allocs != 0 {

@@ -257,7 +257,7 @@ func (b *broadcast) Backward(x, gy *tensor.Tensor) *tensor.Tensor {
 			if r.flat {
 				b.Weight.Grad.Data[r.k] += kernels.Dot(gys, xs)
 			} else {
-				kernels.AddProduct(b.Weight.Grad.Data[r.k:r.k+r.n], gys, xs)
+				kernels.MulAdd(b.Weight.Grad.Data[r.k:r.k+r.n], gys, xs)
 			}
 		}
 		if b.Bias != nil {
