@@ -75,7 +75,8 @@ enum {
 	BIGDL_ERR_INTERNAL = 2,  /* a bug in bigdl-go (a recovered Go panic): RuntimeError */
 	BIGDL_ERR_IO = 3,        /* a file could not be read or written: OSError */
 	BIGDL_ERR_HANDLE = 4,    /* the handle was freed or never existed */
-	BIGDL_ERR_CANCELLED = 5  /* training was cancelled */
+	BIGDL_ERR_CANCELLED = 5, /* training was cancelled */
+	BIGDL_ERR_MEMORY = 6     /* a buffer larger than the memory available: MemoryError */
 };
 
 int bigdl_new(char *class_name, char *json_args, bigdl_handle *out, char **err);

@@ -20,6 +20,7 @@ import (
 	"unsafe"
 
 	"github.com/bigdl-go/bigdl-go/core/kernels"
+	"github.com/bigdl-go/bigdl-go/core/mem"
 	"github.com/bigdl-go/bigdl-go/core/tensor"
 )
 
@@ -44,6 +45,7 @@ const (
 	statusIO        = 3
 	statusHandle    = 4
 	statusCancelled = 5
+	statusMemory    = 6
 )
 
 // codedError carries the status an error maps to.
@@ -67,6 +69,10 @@ func statusOf(err error) int {
 	if errors.As(err, &c) {
 		return c.status
 	}
+	var oom *mem.OutOfMemoryError
+	if errors.As(err, &oom) {
+		return statusMemory
+	}
 	var re runtime.Error
 	if errors.As(err, &re) {
 		return statusInternal
@@ -89,6 +95,16 @@ func panicError(r any) error {
 	default:
 		return withStatus(statusInternal, fmt.Errorf("internal error in bigdl-go: %v", v))
 	}
+}
+
+// outOfMemoryIn names what was being built or called when a buffer did not
+// fit in memory: the allocation itself knows only its size.
+func outOfMemoryIn(err error, what string) error {
+	var oom *mem.OutOfMemoryError
+	if errors.As(err, &oom) {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return err
 }
 
 // finish stores err in *errOut and returns its status.
@@ -133,7 +149,7 @@ func lookup(h uint64) (any, error) {
 func bigdl_new(class *C.char, args *C.char, out *C.bigdl_handle, errOut **C.char) (status C.int) {
 	defer func() {
 		if r := recover(); r != nil {
-			status = finish(panicError(r), errOut)
+			status = finish(outOfMemoryIn(panicError(r), C.GoString(class)+" "+C.GoString(args)), errOut)
 		}
 	}()
 	var a map[string]any
@@ -165,7 +181,7 @@ func bigdl_call(h C.bigdl_handle, method *C.char, args *C.char, nIn C.int, data 
 	shapes *C.int64_t, jsonOut **C.char, tensorsOut *C.bigdl_handle, errOut **C.char) (status C.int) {
 	defer func() {
 		if r := recover(); r != nil {
-			status = finish(panicError(r), errOut)
+			status = finish(outOfMemoryIn(panicError(r), C.GoString(method)), errOut)
 		}
 	}()
 	req := &request{}

@@ -355,3 +355,36 @@ def test_optimizer_with_bad_arguments(samples, logistic_model):
         TriggerAnd(MaxEpoch(1), 3)
     with pytest.raises(ValueError):
         Sequential().add("not a layer")
+
+
+# Buffers larger than memory -------------------------------------------------------------------
+# Go cannot recover from running out of memory (the runtime aborts the process, Python with it),
+# so a request that cannot fit must be refused before it is made: a MemoryError that names what
+# was being built, as PyTorch's allocator raises, and the library stays usable.
+
+def test_a_layer_too_large_for_memory_raises_memory_error():
+    with pytest.raises(MemoryError) as e:
+        Linear(10 ** 6, 10 ** 6)  # 3.6 TiB of weights
+    msg = str(e.value)
+    assert "Linear" in msg and "TiB" not in msg and "GiB" in msg and "available" in msg, msg
+    with pytest.raises(MemoryError) as e:
+        Linear(10 ** 10, 10 ** 10)  # a byte count past 2**64
+    assert "Linear" in str(e.value) and "overflows" in str(e.value), str(e.value)
+    assert Linear(3, 2).forward(np.ones((4, 3), dtype=np.float32)).shape == (4, 2)
+
+
+def test_a_forward_too_large_for_memory_raises_memory_error():
+    l = Linear(2, 10 ** 6)
+    with pytest.raises(MemoryError) as e:
+        l.forward(np.ones((10 ** 5, 2), dtype=np.float32))  # a 373 GiB output
+    assert "forward" in str(e.value), str(e.value)
+    assert l.forward(np.ones((3, 2), dtype=np.float32)).shape == (3, 10 ** 6)
+
+
+def test_training_too_large_for_memory_raises_memory_error():
+    rs = np.random.RandomState(0)
+    X, y = rs.rand(10 ** 5, 2).astype(np.float32), np.ones(10 ** 5, dtype=np.float32)
+    model = Sequential().add(Linear(2, 10 ** 6)).add(LogSoftMax())
+    with pytest.raises(MemoryError):
+        _opt(model, (X, y), batch_size=10 ** 5).optimize()
+    assert model.forward(X[:2]).shape == (2, 10 ** 6)

@@ -22,11 +22,20 @@ const HugeMin = 4 << 20
 
 // Floats returns n zeroed float32s. Buffers of HugeMin bytes and more start
 // on a hugeAlign boundary (2 MiB on Linux, a cache line elsewhere) and, on
-// Linux, are advised MADV_HUGEPAGE; smaller ones are a plain make.
+// Linux, are advised MADV_HUGEPAGE; smaller ones are a plain make. A buffer
+// larger than the memory available panics with an *OutOfMemoryError rather
+// than letting the Go runtime abort the process.
 func Floats(n int) []float32 {
+	if n < 0 {
+		panic("mem: negative buffer size")
+	}
+	if n > maxFloats-hugeAlign/4 {
+		panic(&OutOfMemoryError{})
+	}
 	if n*4 < HugeMin {
 		return make([]float32, n)
 	}
+	checkAvailable(uint64(n)*4 + hugeAlign)
 	buf := make([]float32, n+hugeAlign/4)
 	base := uintptr(unsafe.Pointer(&buf[0]))
 	off := int((hugeAlign-base%hugeAlign)%hugeAlign) / 4

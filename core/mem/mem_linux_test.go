@@ -49,3 +49,45 @@ func TestFloatsLargeAreAdvisedHugePages(t *testing.T) {
 		}
 	}
 }
+
+func TestAvailableReadsTheKernel(t *testing.T) {
+	avail, ok := available()
+	if !ok || avail < HugeMin || avail > 1<<50 {
+		t.Fatalf("available() = %d, %v: want the bytes /proc/meminfo reports", avail, ok)
+	}
+}
+
+// A cgroup limit caps what is available; "max" (v2) and v1's huge
+// page-rounded default mean none.
+func TestCgroupLimit(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, v string) {
+		if err := os.WriteFile(dir+"/"+name, []byte(v+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("memory.max", "1073741824")
+	if got, ok := limitedDir(dir, "/missing", "memory.max"); !ok || got != dir {
+		t.Errorf("a limit at the mount's root: %q, %v; want %q (the cgroup's own path is absent)", got, ok, dir)
+	}
+	for _, none := range []string{"max", "9223372036854771712"} {
+		write("memory.max", none)
+		if _, ok := limitedDir(dir, "", "memory.max"); ok {
+			t.Errorf("%s must mean no limit", none)
+		}
+	}
+	write("memory.current", " 268435456\n")
+	f, err := os.Open(dir + "/memory.current")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var buf [64]byte
+	if v, ok := readNumber(f, buf[:]); !ok || v != 256<<20 {
+		t.Errorf("readNumber: %d, %v", v, ok)
+	}
+	text := []byte("MemTotal: 100 kB\nMemAvailable:   23584280 kB\nSwapFree: 0 kB\n")
+	if v, ok := meminfoField(text, "MemAvailable:"); !ok || v != 23584280<<10 {
+		t.Errorf("meminfoField: %d, %v", v, ok)
+	}
+}

@@ -96,3 +96,23 @@ func TestFloatsReusedMemoryIsZero(t *testing.T) {
 		runtime.GC()
 	}
 }
+
+// A buffer the machine cannot hold is refused with an error value (which
+// the C ABI turns into Python's MemoryError) before Go's runtime would
+// abort the process; sizes past a machine word are refused as well.
+func TestFloatsRefusesWhatCannotFit(t *testing.T) {
+	for _, n := range []int{maxFloats, 1 << 60 / 4} {
+		func() {
+			defer func() {
+				oom, ok := recover().(*OutOfMemoryError)
+				if !ok {
+					t.Fatalf("Floats(%d): want an *OutOfMemoryError panic", n)
+				}
+				if oom.Error() == "" {
+					t.Fatal("empty message")
+				}
+			}()
+			_ = Floats(n)
+		}()
+	}
+}

@@ -8,6 +8,8 @@ package tensor
 
 import (
 	"fmt"
+	"math"
+	"math/bits"
 	"strings"
 
 	"github.com/bigdl-go/bigdl-go/core/mem"
@@ -112,7 +114,25 @@ func EnsureTable(t *Tensor, n int) *Tensor {
 // New returns a zero tensor of the given shape. Its data comes from
 // mem.Floats, so from 4 MiB it lies on huge pages on Linux, as numpy's does.
 func New(shape ...int) *Tensor {
-	return &Tensor{Shape: append([]int(nil), shape...), Data: mem.Floats(Volume(shape))}
+	return &Tensor{Shape: append([]int(nil), shape...), Data: mem.Floats(allocVolume(shape))}
+}
+
+// allocVolume is Volume for a shape about to be allocated: a product too
+// large for a machine word panics as out of memory instead of wrapping
+// round to a small or negative size.
+func allocVolume(shape []int) int {
+	n := uint64(1)
+	for _, d := range shape {
+		if d < 0 {
+			panic(fmt.Errorf("tensor: shape %s has a negative dimension", ShapeString(shape)))
+		}
+		hi, lo := bits.Mul64(n, uint64(d))
+		if hi != 0 || lo > math.MaxInt64/4 {
+			panic(&mem.OutOfMemoryError{})
+		}
+		n = lo
+	}
+	return int(n)
 }
 
 // FromData wraps data (not copied) with a shape; it panics if the sizes disagree.

@@ -13,7 +13,7 @@ import threading
 
 import numpy as np
 
-_OK, _VALUE, _INTERNAL, _IO, _HANDLE, _CANCELLED = range(6)
+_OK, _VALUE, _INTERNAL, _IO, _HANDLE, _CANCELLED, _MEMORY = range(7)
 
 _lib = None
 _lib_pid = None
@@ -113,6 +113,8 @@ def error_for(status, message):
         return FreedObjectError(message)
     if status == _CANCELLED:
         return KeyboardInterrupt(message)
+    if status == _MEMORY:
+        return MemoryError(message)
     return BigDLError(message)
 
 
