@@ -191,3 +191,23 @@ func piecewiseBackwardSIMD(dst, gy, x []float32, g *PiecewiseGrad) int {
 	}
 	return 0
 }
+
+func lstmForwardSIMD(s *LSTMRows, bias, bias2, out []float32) int {
+	switch lanes() {
+	case 16:
+		return lstmForwardAVX512(s, bias, bias2, out)
+	case 8:
+		return lstmForwardAVX2(s, bias, bias2, out)
+	}
+	return 0
+}
+
+func lstmBackwardSIMD(s *LSTMRows, gy, dGates, dh, dc []float32) int {
+	switch lanes() {
+	case 16:
+		return lstmBackwardAVX512(s, gy, dGates, dh, dc)
+	case 8:
+		return lstmBackwardAVX2(s, gy, dGates, dh, dc)
+	}
+	return 0
+}
