@@ -520,3 +520,151 @@ func lstmBackwardAVX512(s *LSTMRows, gy, dGates, dh, dc []float32) int {
 	archsimd.ClearAVXUpperBits()
 	return done
 }
+
+// gruResetForwardAVX512 is GRUResetForward on whole vectors: σ over each
+// record's reset and update gates as one run of 2·Hidden values (as Sigmoid
+// saw them), then r·h_prev (·mask) on the reset gate's. It returns how many
+// values of the gates' run and of the hidden units it did.
+func gruResetForwardAVX512(s *GRURows, rh []float32) (int, int) {
+	h := s.Hidden
+	b, bi := archsimd.BroadcastFloat32x16, archsimd.BroadcastInt32x16
+	var zero archsimd.Float32x16
+	one, sign := b(1), bi(math.MinInt32)
+	lo, hi, log2e, magic, c1, c2 := b(expLo), b(expHi), b(expLog2e), b(expMagic), b(-expC1), b(-expC2)
+	p0, p1, p2, p3, p4, p5 := b(expP0), b(expP1), b(expP2), b(expP3), b(expP4), b(expP5)
+	magicI, expBias := bi(expMagicI), bi(expBiasOne)
+	gatesDone, unitsDone := 0, 0
+	for r := 0; r < s.N; r++ {
+		x := s.Gates[r*s.GateStride : r*s.GateStride+2*h]
+		i := 0
+		for ; i+16 <= 2*h; i += 16 {
+			v := archsimd.LoadFloat32x16Slice(x[i:])
+			// As expAVX512's expNegAbs, then sigmoidFromExpAVX512 (see lstmForwardAVX512).
+			z := v.AsInt32x16().Or(sign).AsFloat32x16()
+			zc := z.Max(lo).Min(hi)
+			t := zc.MulAdd(log2e, magic)
+			n := t.Sub(magic)
+			rr := n.MulAdd(c1, zc)
+			rr = n.MulAdd(c2, rr)
+			p := rr.MulAdd(p0, p1)
+			p = p.MulAdd(rr, p2)
+			p = p.MulAdd(rr, p3)
+			p = p.MulAdd(rr, p4)
+			p = p.MulAdd(rr, p5)
+			q := p.MulAdd(rr.Mul(rr), rr)
+			ni := t.AsInt32x16().Sub(magicI)
+			n1 := ni.ShiftAllRight(1)
+			s1 := n1.Add(expBias).ShiftAllLeft(23).AsFloat32x16()
+			s2 := ni.Sub(n1).Add(expBias).ShiftAllLeft(23).AsFloat32x16()
+			e := q.Add(one).Mul(s1).Mul(s2).Merge(v, v.Equal(v))
+			sg := one.Div(one.Add(e))
+			sg.Merge(sg.Mul(e), v.GreaterEqual(zero)).StoreSlice(x[i:])
+		}
+		gatesDone = i
+		at := r * s.StateStride
+		hp, out := s.HPrev[at:at+h], rh[at:at+h]
+		for i = 0; i+16 <= h; i += 16 {
+			v := archsimd.LoadFloat32x16Slice(x[i:]).Mul(archsimd.LoadFloat32x16Slice(hp[i:]))
+			if s.Mask != nil {
+				v = v.Mul(archsimd.LoadFloat32x16Slice(s.Mask[r*h+i:]))
+			}
+			v.StoreSlice(out[i:])
+		}
+		unitsDone = i
+	}
+	archsimd.ClearAVXUpperBits()
+	return gatesDone, unitsDone
+}
+
+// gruForwardAVX512 is GRUForward on whole vectors; it returns how many hidden
+// units of each record it did.
+func gruForwardAVX512(s *GRURows, out []float32) int {
+	h := s.Hidden
+	b := archsimd.BroadcastFloat32x16
+	one, tlo, thi := b(1), b(-tanhClamp), b(tanhClamp)
+	a13, a11, a9, a7, a5, a3, a1 := b(tanhA13), b(tanhA11), b(tanhA9), b(tanhA7), b(tanhA5), b(tanhA3), b(tanhA1)
+	b6, b4, b2, b0 := b(tanhB6), b(tanhB4), b(tanhB2), b(tanhB0)
+	done := 0
+	for r := 0; r < s.N; r++ {
+		row := s.Gates[r*s.GateStride : r*s.GateStride+3*h]
+		zg, ng := row[h:2*h], row[2*h:3*h]
+		at := r * s.StateStride
+		hp, ht := s.HPrev[at:at+h], out[at:at+h]
+		i := 0
+		for ; i+16 <= h; i += 16 {
+			v := archsimd.LoadFloat32x16Slice(ng[i:])
+			// n = tanh(v) as tanhAVX512.
+			x := v.Max(tlo).Min(thi)
+			x2 := x.Mul(x)
+			p := x2.MulAdd(a13, a11)
+			p = p.MulAdd(x2, a9)
+			p = p.MulAdd(x2, a7)
+			p = p.MulAdd(x2, a5)
+			p = p.MulAdd(x2, a3)
+			p = p.MulAdd(x2, a1)
+			q := x2.MulAdd(b6, b4)
+			q = q.MulAdd(x2, b2)
+			q = q.MulAdd(x2, b0)
+			n := x.Mul(p).Div(q).Merge(v, v.Equal(v))
+			n.StoreSlice(ng[i:])
+			z := archsimd.LoadFloat32x16Slice(zg[i:])
+			one.Sub(z).Mul(n).Add(z.Mul(archsimd.LoadFloat32x16Slice(hp[i:]))).StoreSlice(ht[i:])
+		}
+		done = i
+	}
+	archsimd.ClearAVXUpperBits()
+	return done
+}
+
+// gruBackwardAVX512 is GRUBackward on whole vectors; it returns how many hidden
+// units of each record it did.
+func gruBackwardAVX512(s *GRURows, gy, dGates, dh []float32) int {
+	h := s.Hidden
+	one := archsimd.BroadcastFloat32x16(1)
+	done := 0
+	for r := 0; r < s.N; r++ {
+		row := s.Gates[r*s.GateStride : r*s.GateStride+3*h]
+		drow := dGates[r*s.GateStride : r*s.GateStride+3*h]
+		zg, ng, dz, dn := row[h:2*h], row[2*h:3*h], drow[h:2*h], drow[2*h:3*h]
+		at := r * s.StateStride
+		hp, gyr, dhr := s.HPrev[at:at+h], gy[at:at+h], dh[r*h:(r+1)*h]
+		i := 0
+		for ; i+16 <= h; i += 16 {
+			d := archsimd.LoadFloat32x16Slice(dhr[i:]).Add(archsimd.LoadFloat32x16Slice(gyr[i:]))
+			z, n := archsimd.LoadFloat32x16Slice(zg[i:]), archsimd.LoadFloat32x16Slice(ng[i:])
+			d.Mul(one.Sub(z)).Mul(one.Sub(n.Mul(n))).StoreSlice(dn[i:])
+			d.Mul(archsimd.LoadFloat32x16Slice(hp[i:]).Sub(n)).Mul(z.Mul(one.Sub(z))).StoreSlice(dz[i:])
+			d.Mul(z).StoreSlice(dhr[i:])
+		}
+		done = i
+	}
+	archsimd.ClearAVXUpperBits()
+	return done
+}
+
+// gruResetBackwardAVX512 is GRUResetBackward on whole vectors; it returns how
+// many hidden units of each record it did.
+func gruResetBackwardAVX512(s *GRURows, dGates, drh, dh []float32) int {
+	h := s.Hidden
+	one := archsimd.BroadcastFloat32x16(1)
+	done := 0
+	for r := 0; r < s.N; r++ {
+		rg, dr := s.Gates[r*s.GateStride:r*s.GateStride+h], dGates[r*s.GateStride:r*s.GateStride+h]
+		at := r * s.StateStride
+		hp, drhr, dhr := s.HPrev[at:at+h], drh[r*h:(r+1)*h], dh[r*h:(r+1)*h]
+		i := 0
+		for ; i+16 <= h; i += 16 {
+			g := archsimd.LoadFloat32x16Slice(drhr[i:])
+			if s.Mask != nil {
+				g = g.Mul(archsimd.LoadFloat32x16Slice(s.Mask[r*h+i:]))
+				g.StoreSlice(drhr[i:])
+			}
+			rv := archsimd.LoadFloat32x16Slice(rg[i:])
+			g.Mul(archsimd.LoadFloat32x16Slice(hp[i:])).Mul(rv.Mul(one.Sub(rv))).StoreSlice(dr[i:])
+			archsimd.LoadFloat32x16Slice(dhr[i:]).Add(g.Mul(rv)).StoreSlice(dhr[i:])
+		}
+		done = i
+	}
+	archsimd.ClearAVXUpperBits()
+	return done
+}

@@ -91,8 +91,14 @@ func (s *LSTMRows) check(op string) {
 // checkRows panics unless n values of the buffer named what hold N rows of
 // width values, stride apart.
 func (s *LSTMRows) checkRows(op, what string, n, stride, width int) {
-	if s.N > 0 && (stride < width || n < (s.N-1)*stride+width) {
-		panic(fmt.Sprintf("kernels: %s: %s of %d values is too small for %d rows of %d, %d apart", op, what, n, s.N, width, stride))
+	checkRows(op, what, s.N, n, stride, width)
+}
+
+// checkRows panics unless n values of the buffer named what hold rows rows
+// of width values, stride apart: the strided buffers of the cell kernels.
+func checkRows(op, what string, rows, n, stride, width int) {
+	if rows > 0 && (stride < width || n < (rows-1)*stride+width) {
+		panic(fmt.Sprintf("kernels: %s: %s of %d values is too small for %d rows of %d, %d apart", op, what, n, rows, width, stride))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -77,12 +78,7 @@ func newLSTMCase(r *rand.Rand, n, h int, order [4]int, firstStep, withBias, with
 
 func (c *lstmCase) clone() *lstmCase {
 	d := *c
-	cp := func(s []float32) []float32 {
-		if s == nil {
-			return nil
-		}
-		return append([]float32(nil), s...)
-	}
+	cp := slices.Clone[[]float32]
 	d.s.Gates, d.s.C, d.s.TC, d.s.CPrev = cp(c.s.Gates), cp(c.s.C), cp(c.s.TC), cp(c.s.CPrev)
 	d.bias, d.bias2, d.out, d.gy, d.dGates, d.dh, d.dc = cp(c.bias), cp(c.bias2), cp(c.out), cp(c.gy), cp(c.dGates), cp(c.dh), cp(c.dc)
 	return &d
