@@ -321,15 +321,24 @@ func divAVX2(dst, x, y []float32) int {
 	return i
 }
 
-func tanhAVX2(dst, src []float32) int {
+// tanhAVX2 sets dst[i] = tanh(src[i] + b1[off+i] + b2[off+i]) on src's whole
+// vectors; a nil bias is none (Tanh has none, the LSTM's cell gate its
+// biases). dst may be src.
+func tanhAVX2(dst, src, b1, b2 []float32, off int) int {
 	dst = dst[:len(src)]
 	b := archsimd.BroadcastFloat32x8
 	lo, hi := b(-tanhClamp), b(tanhClamp)
 	a13, a11, a9, a7, a5, a3, a1 := b(tanhA13), b(tanhA11), b(tanhA9), b(tanhA7), b(tanhA5), b(tanhA3), b(tanhA1)
-	b6, b4, b2, b0 := b(tanhB6), b(tanhB4), b(tanhB2), b(tanhB0)
+	b6, b4, b2v, b0 := b(tanhB6), b(tanhB4), b(tanhB2), b(tanhB0)
 	i := 0
 	for ; i+8 <= len(src); i += 8 {
 		v := archsimd.LoadFloat32x8Slice(src[i:])
+		if b1 != nil {
+			v = v.Add(archsimd.LoadFloat32x8Slice(b1[off+i:]))
+		}
+		if b2 != nil {
+			v = v.Add(archsimd.LoadFloat32x8Slice(b2[off+i:]))
+		}
 		x := v.Max(lo).Min(hi)
 		x2 := x.Mul(x)
 		p := x2.MulAdd(a13, a11)
@@ -339,11 +348,56 @@ func tanhAVX2(dst, src []float32) int {
 		p = p.MulAdd(x2, a3)
 		p = p.MulAdd(x2, a1)
 		q := x2.MulAdd(b6, b4)
-		q = q.MulAdd(x2, b2)
+		q = q.MulAdd(x2, b2v)
 		q = q.MulAdd(x2, b0)
 		// Min and Max return an operand that is not NaN, which one
 		// depending on the compiler's operand order: put NaNs back.
 		x.Mul(p).Div(q).Merge(v, v.Equal(v)).StoreSlice(dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+	return i
+}
+
+// sigmoidAVX2 sets x[i] = σ(x[i] + b1[off+i] + b2[off+i]) in place on x's
+// whole vectors, a nil bias being none: expAVX2's e^-|v| and
+// sigmoidFromExpAVX2's quotient in one pass, without Sigmoid's scratch, for
+// the recurrent cells' gates.
+func sigmoidAVX2(x, b1, b2 []float32, off int) int {
+	b, bi := archsimd.BroadcastFloat32x8, archsimd.BroadcastInt32x8
+	var zero archsimd.Float32x8
+	one, sign := b(1), bi(math.MinInt32)
+	lo, hi, log2e, magic, c1, c2 := b(expLo), b(expHi), b(expLog2e), b(expMagic), b(-expC1), b(-expC2)
+	p0, p1, p2, p3, p4, p5 := b(expP0), b(expP1), b(expP2), b(expP3), b(expP4), b(expP5)
+	magicI, expBias := bi(expMagicI), bi(expBiasOne)
+	i := 0
+	for ; i+8 <= len(x); i += 8 {
+		v := archsimd.LoadFloat32x8Slice(x[i:])
+		if b1 != nil {
+			v = v.Add(archsimd.LoadFloat32x8Slice(b1[off+i:]))
+		}
+		if b2 != nil {
+			v = v.Add(archsimd.LoadFloat32x8Slice(b2[off+i:]))
+		}
+		// expAVX2's scaling by a = 1 is left out: it changes no value.
+		z := v.AsInt32x8().Or(sign).AsFloat32x8()
+		zc := z.Max(lo).Min(hi)
+		t := zc.MulAdd(log2e, magic)
+		n := t.Sub(magic)
+		r := n.MulAdd(c1, zc)
+		r = n.MulAdd(c2, r)
+		p := r.MulAdd(p0, p1)
+		p = p.MulAdd(r, p2)
+		p = p.MulAdd(r, p3)
+		p = p.MulAdd(r, p4)
+		p = p.MulAdd(r, p5)
+		q := p.MulAdd(r.Mul(r), r)
+		ni := t.AsInt32x8().Sub(magicI)
+		n1 := ni.ShiftAllRight(1)
+		s1 := n1.Add(expBias).ShiftAllLeft(23).AsFloat32x8()
+		s2 := ni.Sub(n1).Add(expBias).ShiftAllLeft(23).AsFloat32x8()
+		e := q.Add(one).Mul(s1).Mul(s2).Merge(v, v.Equal(v))
+		sg := one.Div(one.Add(e))
+		sg.Merge(sg.Mul(e), v.GreaterEqual(zero)).StoreSlice(x[i:])
 	}
 	archsimd.ClearAVXUpperBits()
 	return i
@@ -364,113 +418,40 @@ func tanhBackwardAVX2(dst, gy, y []float32) int {
 // lstmForwardAVX2 is LSTMForward on the whole vectors of every record's
 // hidden units; it returns how many units of each record it did. Each
 // operation is the one the unfused kernels apply to the same value (Axpy's
-// FMA by 1 is an add, expAVX2's scaling by 1 is left out), so the results are
-// theirs bit for bit. The exponential and tanh are written out in the loops
-// rather than called: a function on vector values is not inlined.
+// FMA by 1 is an add), so the results are theirs bit for bit.
 func lstmForwardAVX2(s *LSTMRows, bias, bias2, out []float32) int {
 	h := s.Hidden
-	b, bi := archsimd.BroadcastFloat32x8, archsimd.BroadcastInt32x8
-	var zero archsimd.Float32x8
-	one, sign := b(1), bi(math.MinInt32)
-	lo, hi, log2e, magic, c1, c2 := b(expLo), b(expHi), b(expLog2e), b(expMagic), b(-expC1), b(-expC2)
-	p0, p1, p2, p3, p4, p5 := b(expP0), b(expP1), b(expP2), b(expP3), b(expP4), b(expP5)
-	magicI, expBias := bi(expMagicI), bi(expBiasOne)
-	tlo, thi := b(-tanhClamp), b(tanhClamp)
-	a13, a11, a9, a7, a5, a3, a1 := b(tanhA13), b(tanhA11), b(tanhA9), b(tanhA7), b(tanhA5), b(tanhA3), b(tanhA1)
-	b6, b4, b2, b0 := b(tanhB6), b(tanhB4), b(tanhB2), b(tanhB0)
+	oi, of, og, oo := s.Order[0]*h, s.Order[1]*h, s.Order[2]*h, s.Order[3]*h
 	done := 0
 	for r := 0; r < s.N; r++ {
 		row := s.Gates[r*s.GateStride : r*s.GateStride+4*h]
-		// Indices rather than range over an array and optional sub-slices,
-		// whose copies Go makes with legacy SSE moves.
-		for j := 0; j < 3; j++ {
-			k := s.Order[j] // the input and forget gates, then the output one
-			if j == 2 {
-				k = s.Order[3]
-			}
-			x := row[k*h : (k+1)*h]
-			for i := 0; i+8 <= h; i += 8 {
-				v := archsimd.LoadFloat32x8Slice(x[i:])
-				if bias != nil {
-					v = v.Add(archsimd.LoadFloat32x8Slice(bias[k*h+i:]))
-				}
-				if bias2 != nil {
-					v = v.Add(archsimd.LoadFloat32x8Slice(bias2[k*h+i:]))
-				}
-				// e = e^-|v| as expAVX2's expNegAbs, then sigmoidFromExpAVX2.
-				z := v.AsInt32x8().Or(sign).AsFloat32x8()
-				zc := z.Max(lo).Min(hi)
-				t := zc.MulAdd(log2e, magic)
-				n := t.Sub(magic)
-				rr := n.MulAdd(c1, zc)
-				rr = n.MulAdd(c2, rr)
-				p := rr.MulAdd(p0, p1)
-				p = p.MulAdd(rr, p2)
-				p = p.MulAdd(rr, p3)
-				p = p.MulAdd(rr, p4)
-				p = p.MulAdd(rr, p5)
-				q := p.MulAdd(rr.Mul(rr), rr)
-				ni := t.AsInt32x8().Sub(magicI)
-				n1 := ni.ShiftAllRight(1)
-				s1 := n1.Add(expBias).ShiftAllLeft(23).AsFloat32x8()
-				s2 := ni.Sub(n1).Add(expBias).ShiftAllLeft(23).AsFloat32x8()
-				e := q.Add(one).Mul(s1).Mul(s2).Merge(v, v.Equal(v))
-				sg := one.Div(one.Add(e))
-				sg.Merge(sg.Mul(e), v.GreaterEqual(zero)).StoreSlice(x[i:])
-			}
-		}
-		ig, fg, gg, og := row[s.Order[0]*h:(s.Order[0]+1)*h], row[s.Order[1]*h:(s.Order[1]+1)*h], row[s.Order[2]*h:(s.Order[2]+1)*h], row[s.Order[3]*h:(s.Order[3]+1)*h]
-		kg := s.Order[2] * h
+		ig, fg, gg, o := row[oi:oi+h], row[of:of+h], row[og:og+h], row[oo:oo+h]
+		sigmoidAVX2(ig, bias, bias2, oi)
+		sigmoidAVX2(fg, bias, bias2, of)
+		sigmoidAVX2(o, bias, bias2, oo)
+		tanhAVX2(gg, gg, bias, bias2, og)
 		at := r * s.StateStride
 		c, tc, ht := s.C[at:at+h], s.TC[at:at+h], out[at:at+h]
-		var cp []float32
-		if s.CPrev != nil {
-			cp = s.CPrev[at : at+h]
-		}
 		i := 0
-		for ; i+8 <= h; i += 8 {
-			v := archsimd.LoadFloat32x8Slice(gg[i:])
-			if bias != nil {
-				v = v.Add(archsimd.LoadFloat32x8Slice(bias[kg+i:]))
+		if s.CPrev == nil {
+			for ; i+8 <= h; i += 8 {
+				archsimd.LoadFloat32x8Slice(ig[i:]).Mul(archsimd.LoadFloat32x8Slice(gg[i:])).StoreSlice(c[i:])
 			}
-			if bias2 != nil {
-				v = v.Add(archsimd.LoadFloat32x8Slice(bias2[kg+i:]))
+		} else {
+			cp := s.CPrev[at : at+h]
+			for ; i+8 <= h; i += 8 {
+				cv := archsimd.LoadFloat32x8Slice(ig[i:]).Mul(archsimd.LoadFloat32x8Slice(gg[i:]))
+				archsimd.LoadFloat32x8Slice(fg[i:]).MulAdd(archsimd.LoadFloat32x8Slice(cp[i:]), cv).StoreSlice(c[i:])
 			}
-			// g = tanh(v) as tanhAVX2.
-			x := v.Max(tlo).Min(thi)
-			x2 := x.Mul(x)
-			p := x2.MulAdd(a13, a11)
-			p = p.MulAdd(x2, a9)
-			p = p.MulAdd(x2, a7)
-			p = p.MulAdd(x2, a5)
-			p = p.MulAdd(x2, a3)
-			p = p.MulAdd(x2, a1)
-			q := x2.MulAdd(b6, b4)
-			q = q.MulAdd(x2, b2)
-			q = q.MulAdd(x2, b0)
-			g := x.Mul(p).Div(q).Merge(v, v.Equal(v))
-			g.StoreSlice(gg[i:])
-			cv := archsimd.LoadFloat32x8Slice(ig[i:]).Mul(g)
-			if cp != nil {
-				cv = archsimd.LoadFloat32x8Slice(fg[i:]).MulAdd(archsimd.LoadFloat32x8Slice(cp[i:]), cv)
-			}
-			cv.StoreSlice(c[i:])
-			x = cv.Max(tlo).Min(thi)
-			x2 = x.Mul(x)
-			p = x2.MulAdd(a13, a11)
-			p = p.MulAdd(x2, a9)
-			p = p.MulAdd(x2, a7)
-			p = p.MulAdd(x2, a5)
-			p = p.MulAdd(x2, a3)
-			p = p.MulAdd(x2, a1)
-			q = x2.MulAdd(b6, b4)
-			q = q.MulAdd(x2, b2)
-			q = q.MulAdd(x2, b0)
-			tv := x.Mul(p).Div(q).Merge(cv, cv.Equal(cv))
-			tv.StoreSlice(tc[i:])
-			archsimd.LoadFloat32x8Slice(og[i:]).Mul(tv).StoreSlice(ht[i:])
+		}
+		// Calls with arguments on the stack copy them with SSE moves.
+		archsimd.ClearAVXUpperBits()
+		tanhAVX2(tc, c, nil, nil, 0)
+		for i = 0; i+8 <= h; i += 8 {
+			archsimd.LoadFloat32x8Slice(o[i:]).Mul(archsimd.LoadFloat32x8Slice(tc[i:])).StoreSlice(ht[i:])
 		}
 		done = i
+		archsimd.ClearAVXUpperBits()
 	}
 	archsimd.ClearAVXUpperBits()
 	return done
@@ -527,39 +508,10 @@ func lstmBackwardAVX2(s *LSTMRows, gy, dGates, dh, dc []float32) int {
 // values of the gates' run and of the hidden units it did.
 func gruResetForwardAVX2(s *GRURows, rh []float32) (int, int) {
 	h := s.Hidden
-	b, bi := archsimd.BroadcastFloat32x8, archsimd.BroadcastInt32x8
-	var zero archsimd.Float32x8
-	one, sign := b(1), bi(math.MinInt32)
-	lo, hi, log2e, magic, c1, c2 := b(expLo), b(expHi), b(expLog2e), b(expMagic), b(-expC1), b(-expC2)
-	p0, p1, p2, p3, p4, p5 := b(expP0), b(expP1), b(expP2), b(expP3), b(expP4), b(expP5)
-	magicI, expBias := bi(expMagicI), bi(expBiasOne)
 	gatesDone, unitsDone := 0, 0
 	for r := 0; r < s.N; r++ {
 		x := s.Gates[r*s.GateStride : r*s.GateStride+2*h]
-		i := 0
-		for ; i+8 <= 2*h; i += 8 {
-			v := archsimd.LoadFloat32x8Slice(x[i:])
-			// As expAVX2's expNegAbs, then sigmoidFromExpAVX2 (see lstmForwardAVX2).
-			z := v.AsInt32x8().Or(sign).AsFloat32x8()
-			zc := z.Max(lo).Min(hi)
-			t := zc.MulAdd(log2e, magic)
-			n := t.Sub(magic)
-			rr := n.MulAdd(c1, zc)
-			rr = n.MulAdd(c2, rr)
-			p := rr.MulAdd(p0, p1)
-			p = p.MulAdd(rr, p2)
-			p = p.MulAdd(rr, p3)
-			p = p.MulAdd(rr, p4)
-			p = p.MulAdd(rr, p5)
-			q := p.MulAdd(rr.Mul(rr), rr)
-			ni := t.AsInt32x8().Sub(magicI)
-			n1 := ni.ShiftAllRight(1)
-			s1 := n1.Add(expBias).ShiftAllLeft(23).AsFloat32x8()
-			s2 := ni.Sub(n1).Add(expBias).ShiftAllLeft(23).AsFloat32x8()
-			e := q.Add(one).Mul(s1).Mul(s2).Merge(v, v.Equal(v))
-			sg := one.Div(one.Add(e))
-			sg.Merge(sg.Mul(e), v.GreaterEqual(zero)).StoreSlice(x[i:])
-		}
+		i := sigmoidAVX2(x, nil, nil, 0)
 		gatesDone = i
 		at := r * s.StateStride
 		hp, out := s.HPrev[at:at+h], rh[at:at+h]
@@ -571,6 +523,7 @@ func gruResetForwardAVX2(s *GRURows, rh []float32) (int, int) {
 			v.StoreSlice(out[i:])
 		}
 		unitsDone = i
+		archsimd.ClearAVXUpperBits() // before the next call's SSE moves of its stack arguments
 	}
 	archsimd.ClearAVXUpperBits()
 	return gatesDone, unitsDone
@@ -580,34 +533,19 @@ func gruResetForwardAVX2(s *GRURows, rh []float32) (int, int) {
 // units of each record it did.
 func gruForwardAVX2(s *GRURows, out []float32) int {
 	h := s.Hidden
-	b := archsimd.BroadcastFloat32x8
-	one, tlo, thi := b(1), b(-tanhClamp), b(tanhClamp)
-	a13, a11, a9, a7, a5, a3, a1 := b(tanhA13), b(tanhA11), b(tanhA9), b(tanhA7), b(tanhA5), b(tanhA3), b(tanhA1)
-	b6, b4, b2, b0 := b(tanhB6), b(tanhB4), b(tanhB2), b(tanhB0)
+	one := archsimd.BroadcastFloat32x8(1)
 	done := 0
 	for r := 0; r < s.N; r++ {
 		row := s.Gates[r*s.GateStride : r*s.GateStride+3*h]
 		zg, ng := row[h:2*h], row[2*h:3*h]
 		at := r * s.StateStride
 		hp, ht := s.HPrev[at:at+h], out[at:at+h]
+		archsimd.ClearAVXUpperBits() // the call's stack arguments are SSE moves
+		tanhAVX2(ng, ng, nil, nil, 0)
 		i := 0
 		for ; i+8 <= h; i += 8 {
-			v := archsimd.LoadFloat32x8Slice(ng[i:])
-			// n = tanh(v) as tanhAVX2.
-			x := v.Max(tlo).Min(thi)
-			x2 := x.Mul(x)
-			p := x2.MulAdd(a13, a11)
-			p = p.MulAdd(x2, a9)
-			p = p.MulAdd(x2, a7)
-			p = p.MulAdd(x2, a5)
-			p = p.MulAdd(x2, a3)
-			p = p.MulAdd(x2, a1)
-			q := x2.MulAdd(b6, b4)
-			q = q.MulAdd(x2, b2)
-			q = q.MulAdd(x2, b0)
-			n := x.Mul(p).Div(q).Merge(v, v.Equal(v))
-			n.StoreSlice(ng[i:])
 			z := archsimd.LoadFloat32x8Slice(zg[i:])
+			n := archsimd.LoadFloat32x8Slice(ng[i:])
 			one.Sub(z).Mul(n).Add(z.Mul(archsimd.LoadFloat32x8Slice(hp[i:]))).StoreSlice(ht[i:])
 		}
 		done = i

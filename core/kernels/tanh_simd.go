@@ -7,9 +7,9 @@ package kernels
 func tanhSIMD(dst, src []float32) int {
 	switch lanes() {
 	case 16:
-		return tanhAVX512(dst, src)
+		return tanhAVX512(dst, src, nil, nil, 0)
 	case 8:
-		return tanhAVX2(dst, src)
+		return tanhAVX2(dst, src, nil, nil, 0)
 	}
 	return 0
 }
