@@ -320,3 +320,289 @@ func divAVX512(dst, x, y []float32) int {
 	archsimd.ClearAVXUpperBits()
 	return i
 }
+
+// tanhAVX512 sets dst[i] = tanh(src[i] + b1[off+i] + b2[off+i]) on src's whole
+// vectors; a nil bias is none (Tanh has none, the LSTM's cell gate its
+// biases). dst may be src.
+func tanhAVX512(dst, src, b1, b2 []float32, off int) int {
+	dst = dst[:len(src)]
+	b := archsimd.BroadcastFloat32x16
+	lo, hi := b(-tanhClamp), b(tanhClamp)
+	a13, a11, a9, a7, a5, a3, a1 := b(tanhA13), b(tanhA11), b(tanhA9), b(tanhA7), b(tanhA5), b(tanhA3), b(tanhA1)
+	b6, b4, b2v, b0 := b(tanhB6), b(tanhB4), b(tanhB2), b(tanhB0)
+	i := 0
+	for ; i+16 <= len(src); i += 16 {
+		v := archsimd.LoadFloat32x16Slice(src[i:])
+		if b1 != nil {
+			v = v.Add(archsimd.LoadFloat32x16Slice(b1[off+i:]))
+		}
+		if b2 != nil {
+			v = v.Add(archsimd.LoadFloat32x16Slice(b2[off+i:]))
+		}
+		x := v.Max(lo).Min(hi)
+		x2 := x.Mul(x)
+		p := x2.MulAdd(a13, a11)
+		p = p.MulAdd(x2, a9)
+		p = p.MulAdd(x2, a7)
+		p = p.MulAdd(x2, a5)
+		p = p.MulAdd(x2, a3)
+		p = p.MulAdd(x2, a1)
+		q := x2.MulAdd(b6, b4)
+		q = q.MulAdd(x2, b2v)
+		q = q.MulAdd(x2, b0)
+		// Min and Max return an operand that is not NaN, which one
+		// depending on the compiler's operand order: put NaNs back.
+		x.Mul(p).Div(q).Merge(v, v.Equal(v)).StoreSlice(dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+	return i
+}
+
+// sigmoidAVX512 sets x[i] = σ(x[i] + b1[off+i] + b2[off+i]) in place on x's
+// whole vectors, a nil bias being none: expAVX512's e^-|v| and
+// sigmoidFromExpAVX512's quotient in one pass, without Sigmoid's scratch, for
+// the recurrent cells' gates.
+func sigmoidAVX512(x, b1, b2 []float32, off int) int {
+	b, bi := archsimd.BroadcastFloat32x16, archsimd.BroadcastInt32x16
+	var zero archsimd.Float32x16
+	one, sign := b(1), bi(math.MinInt32)
+	lo, hi, log2e, magic, c1, c2 := b(expLo), b(expHi), b(expLog2e), b(expMagic), b(-expC1), b(-expC2)
+	p0, p1, p2, p3, p4, p5 := b(expP0), b(expP1), b(expP2), b(expP3), b(expP4), b(expP5)
+	magicI, expBias := bi(expMagicI), bi(expBiasOne)
+	i := 0
+	for ; i+16 <= len(x); i += 16 {
+		v := archsimd.LoadFloat32x16Slice(x[i:])
+		if b1 != nil {
+			v = v.Add(archsimd.LoadFloat32x16Slice(b1[off+i:]))
+		}
+		if b2 != nil {
+			v = v.Add(archsimd.LoadFloat32x16Slice(b2[off+i:]))
+		}
+		// expAVX512's scaling by a = 1 is left out: it changes no value.
+		z := v.AsInt32x16().Or(sign).AsFloat32x16()
+		zc := z.Max(lo).Min(hi)
+		t := zc.MulAdd(log2e, magic)
+		n := t.Sub(magic)
+		r := n.MulAdd(c1, zc)
+		r = n.MulAdd(c2, r)
+		p := r.MulAdd(p0, p1)
+		p = p.MulAdd(r, p2)
+		p = p.MulAdd(r, p3)
+		p = p.MulAdd(r, p4)
+		p = p.MulAdd(r, p5)
+		q := p.MulAdd(r.Mul(r), r)
+		ni := t.AsInt32x16().Sub(magicI)
+		n1 := ni.ShiftAllRight(1)
+		s1 := n1.Add(expBias).ShiftAllLeft(23).AsFloat32x16()
+		s2 := ni.Sub(n1).Add(expBias).ShiftAllLeft(23).AsFloat32x16()
+		e := q.Add(one).Mul(s1).Mul(s2).Merge(v, v.Equal(v))
+		sg := one.Div(one.Add(e))
+		sg.Merge(sg.Mul(e), v.GreaterEqual(zero)).StoreSlice(x[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+	return i
+}
+
+func tanhBackwardAVX512(dst, gy, y []float32) int {
+	gy, y = gy[:len(dst)], y[:len(dst)]
+	one := archsimd.BroadcastFloat32x16(1)
+	i := 0
+	for ; i+16 <= len(dst); i += 16 {
+		v := archsimd.LoadFloat32x16Slice(y[i:])
+		archsimd.LoadFloat32x16Slice(gy[i:]).Mul(one.Sub(v.Mul(v))).StoreSlice(dst[i:])
+	}
+	archsimd.ClearAVXUpperBits()
+	return i
+}
+
+// lstmForwardAVX512 is LSTMForward on the whole vectors of every record's
+// hidden units; it returns how many units of each record it did. Each
+// operation is the one the unfused kernels apply to the same value (Axpy's
+// FMA by 1 is an add), so the results are theirs bit for bit.
+func lstmForwardAVX512(s *LSTMRows, bias, bias2, out []float32) int {
+	h := s.Hidden
+	oi, of, og, oo := s.Order[0]*h, s.Order[1]*h, s.Order[2]*h, s.Order[3]*h
+	done := 0
+	for r := 0; r < s.N; r++ {
+		row := s.Gates[r*s.GateStride : r*s.GateStride+4*h]
+		ig, fg, gg, o := row[oi:oi+h], row[of:of+h], row[og:og+h], row[oo:oo+h]
+		sigmoidAVX512(ig, bias, bias2, oi)
+		sigmoidAVX512(fg, bias, bias2, of)
+		sigmoidAVX512(o, bias, bias2, oo)
+		tanhAVX512(gg, gg, bias, bias2, og)
+		at := r * s.StateStride
+		c, tc, ht := s.C[at:at+h], s.TC[at:at+h], out[at:at+h]
+		i := 0
+		if s.CPrev == nil {
+			for ; i+16 <= h; i += 16 {
+				archsimd.LoadFloat32x16Slice(ig[i:]).Mul(archsimd.LoadFloat32x16Slice(gg[i:])).StoreSlice(c[i:])
+			}
+		} else {
+			cp := s.CPrev[at : at+h]
+			for ; i+16 <= h; i += 16 {
+				cv := archsimd.LoadFloat32x16Slice(ig[i:]).Mul(archsimd.LoadFloat32x16Slice(gg[i:]))
+				archsimd.LoadFloat32x16Slice(fg[i:]).MulAdd(archsimd.LoadFloat32x16Slice(cp[i:]), cv).StoreSlice(c[i:])
+			}
+		}
+		// Calls with arguments on the stack copy them with SSE moves.
+		archsimd.ClearAVXUpperBits()
+		tanhAVX512(tc, c, nil, nil, 0)
+		for i = 0; i+16 <= h; i += 16 {
+			archsimd.LoadFloat32x16Slice(o[i:]).Mul(archsimd.LoadFloat32x16Slice(tc[i:])).StoreSlice(ht[i:])
+		}
+		done = i
+		archsimd.ClearAVXUpperBits()
+	}
+	archsimd.ClearAVXUpperBits()
+	return done
+}
+
+// lstmBackwardAVX512 is LSTMBackward on the whole vectors of every record's
+// hidden units, with the unfused kernels' operations in their order (see
+// lstmForwardAVX512); it returns how many units of each record it did.
+func lstmBackwardAVX512(s *LSTMRows, gy, dGates, dh, dc []float32) int {
+	h := s.Hidden
+	var zero archsimd.Float32x16
+	one := archsimd.BroadcastFloat32x16(1)
+	oi, of, og, oo := s.Order[0]*h, s.Order[1]*h, s.Order[2]*h, s.Order[3]*h
+	done := 0
+	for r := 0; r < s.N; r++ {
+		row := s.Gates[r*s.GateStride : r*s.GateStride+4*h]
+		drow := dGates[r*s.GateStride : r*s.GateStride+4*h]
+		ig, fg, gg, o := row[oi:oi+h], row[of:of+h], row[og:og+h], row[oo:oo+h]
+		di, df, dg, do := drow[oi:oi+h], drow[of:of+h], drow[og:og+h], drow[oo:oo+h]
+		at := r * s.StateStride
+		tc, gyr := s.TC[at:at+h], gy[at:at+h]
+		dhr, dcr := dh[r*h:(r+1)*h], dc[r*h:(r+1)*h]
+		var cp []float32
+		if s.CPrev != nil {
+			cp = s.CPrev[at : at+h]
+		}
+		i := 0
+		for ; i+16 <= h; i += 16 {
+			dhv := archsimd.LoadFloat32x16Slice(dhr[i:]).Add(archsimd.LoadFloat32x16Slice(gyr[i:]))
+			dhv.StoreSlice(dhr[i:])
+			tv, ov := archsimd.LoadFloat32x16Slice(tc[i:]), archsimd.LoadFloat32x16Slice(o[i:])
+			dhv.Mul(tv).Mul(ov.Mul(one.Sub(ov))).StoreSlice(do[i:])
+			dcv := archsimd.LoadFloat32x16Slice(dcr[i:]).Add(dhv.Mul(ov).Mul(one.Sub(tv.Mul(tv))))
+			gv, iv, fv := archsimd.LoadFloat32x16Slice(gg[i:]), archsimd.LoadFloat32x16Slice(ig[i:]), archsimd.LoadFloat32x16Slice(fg[i:])
+			dcv.Mul(gv).Mul(iv.Mul(one.Sub(iv))).StoreSlice(di[i:])
+			dcv.Mul(iv).Mul(one.Sub(gv.Mul(gv))).StoreSlice(dg[i:])
+			dfv := zero // df was cleared, then scaled by σ' like the others
+			if cp != nil {
+				dfv = dcv.Mul(archsimd.LoadFloat32x16Slice(cp[i:]))
+				dcv = dcv.Mul(fv)
+			}
+			dfv.Mul(fv.Mul(one.Sub(fv))).StoreSlice(df[i:])
+			dcv.StoreSlice(dcr[i:])
+		}
+		done = i
+	}
+	archsimd.ClearAVXUpperBits()
+	return done
+}
+
+// gruResetForwardAVX512 is GRUResetForward on whole vectors: σ over each
+// record's reset and update gates as one run of 2·Hidden values (as Sigmoid
+// saw them), then r·h_prev (·mask) on the reset gate's. It returns how many
+// values of the gates' run and of the hidden units it did.
+func gruResetForwardAVX512(s *GRURows, rh []float32) (int, int) {
+	h := s.Hidden
+	gatesDone, unitsDone := 0, 0
+	for r := 0; r < s.N; r++ {
+		x := s.Gates[r*s.GateStride : r*s.GateStride+2*h]
+		i := sigmoidAVX512(x, nil, nil, 0)
+		gatesDone = i
+		at := r * s.StateStride
+		hp, out := s.HPrev[at:at+h], rh[at:at+h]
+		for i = 0; i+16 <= h; i += 16 {
+			v := archsimd.LoadFloat32x16Slice(x[i:]).Mul(archsimd.LoadFloat32x16Slice(hp[i:]))
+			if s.Mask != nil {
+				v = v.Mul(archsimd.LoadFloat32x16Slice(s.Mask[r*h+i:]))
+			}
+			v.StoreSlice(out[i:])
+		}
+		unitsDone = i
+		archsimd.ClearAVXUpperBits() // before the next call's SSE moves of its stack arguments
+	}
+	archsimd.ClearAVXUpperBits()
+	return gatesDone, unitsDone
+}
+
+// gruForwardAVX512 is GRUForward on whole vectors; it returns how many hidden
+// units of each record it did.
+func gruForwardAVX512(s *GRURows, out []float32) int {
+	h := s.Hidden
+	one := archsimd.BroadcastFloat32x16(1)
+	done := 0
+	for r := 0; r < s.N; r++ {
+		row := s.Gates[r*s.GateStride : r*s.GateStride+3*h]
+		zg, ng := row[h:2*h], row[2*h:3*h]
+		at := r * s.StateStride
+		hp, ht := s.HPrev[at:at+h], out[at:at+h]
+		archsimd.ClearAVXUpperBits() // the call's stack arguments are SSE moves
+		tanhAVX512(ng, ng, nil, nil, 0)
+		i := 0
+		for ; i+16 <= h; i += 16 {
+			z := archsimd.LoadFloat32x16Slice(zg[i:])
+			n := archsimd.LoadFloat32x16Slice(ng[i:])
+			one.Sub(z).Mul(n).Add(z.Mul(archsimd.LoadFloat32x16Slice(hp[i:]))).StoreSlice(ht[i:])
+		}
+		done = i
+	}
+	archsimd.ClearAVXUpperBits()
+	return done
+}
+
+// gruBackwardAVX512 is GRUBackward on whole vectors; it returns how many hidden
+// units of each record it did.
+func gruBackwardAVX512(s *GRURows, gy, dGates, dh []float32) int {
+	h := s.Hidden
+	one := archsimd.BroadcastFloat32x16(1)
+	done := 0
+	for r := 0; r < s.N; r++ {
+		row := s.Gates[r*s.GateStride : r*s.GateStride+3*h]
+		drow := dGates[r*s.GateStride : r*s.GateStride+3*h]
+		zg, ng, dz, dn := row[h:2*h], row[2*h:3*h], drow[h:2*h], drow[2*h:3*h]
+		at := r * s.StateStride
+		hp, gyr, dhr := s.HPrev[at:at+h], gy[at:at+h], dh[r*h:(r+1)*h]
+		i := 0
+		for ; i+16 <= h; i += 16 {
+			d := archsimd.LoadFloat32x16Slice(dhr[i:]).Add(archsimd.LoadFloat32x16Slice(gyr[i:]))
+			z, n := archsimd.LoadFloat32x16Slice(zg[i:]), archsimd.LoadFloat32x16Slice(ng[i:])
+			d.Mul(one.Sub(z)).Mul(one.Sub(n.Mul(n))).StoreSlice(dn[i:])
+			d.Mul(archsimd.LoadFloat32x16Slice(hp[i:]).Sub(n)).Mul(z.Mul(one.Sub(z))).StoreSlice(dz[i:])
+			d.Mul(z).StoreSlice(dhr[i:])
+		}
+		done = i
+	}
+	archsimd.ClearAVXUpperBits()
+	return done
+}
+
+// gruResetBackwardAVX512 is GRUResetBackward on whole vectors; it returns how
+// many hidden units of each record it did.
+func gruResetBackwardAVX512(s *GRURows, dGates, drh, dh []float32) int {
+	h := s.Hidden
+	one := archsimd.BroadcastFloat32x16(1)
+	done := 0
+	for r := 0; r < s.N; r++ {
+		rg, dr := s.Gates[r*s.GateStride:r*s.GateStride+h], dGates[r*s.GateStride:r*s.GateStride+h]
+		at := r * s.StateStride
+		hp, drhr, dhr := s.HPrev[at:at+h], drh[r*h:(r+1)*h], dh[r*h:(r+1)*h]
+		i := 0
+		for ; i+16 <= h; i += 16 {
+			g := archsimd.LoadFloat32x16Slice(drhr[i:])
+			if s.Mask != nil {
+				g = g.Mul(archsimd.LoadFloat32x16Slice(s.Mask[r*h+i:]))
+				g.StoreSlice(drhr[i:])
+			}
+			rv := archsimd.LoadFloat32x16Slice(rg[i:])
+			g.Mul(archsimd.LoadFloat32x16Slice(hp[i:])).Mul(rv.Mul(one.Sub(rv))).StoreSlice(dr[i:])
+			archsimd.LoadFloat32x16Slice(dhr[i:]).Add(g.Mul(rv)).StoreSlice(dhr[i:])
+		}
+		done = i
+	}
+	archsimd.ClearAVXUpperBits()
+	return done
+}

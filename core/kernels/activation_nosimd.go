@@ -21,3 +21,9 @@ func logCombineSIMD(dst, x, e, l []float32) int                                 
 func divSIMD(dst, x, y []float32) int                                              { return 0 }
 func piecewiseSIMD(dst, src []float32, p *Piecewise) int                           { return 0 }
 func piecewiseBackwardSIMD(dst, gy, x []float32, g *PiecewiseGrad) int             { return 0 }
+func lstmForwardSIMD(s *LSTMRows, bias, bias2, out []float32) int                  { return 0 }
+func lstmBackwardSIMD(s *LSTMRows, gy, dGates, dh, dc []float32) int               { return 0 }
+func gruResetForwardSIMD(s *GRURows, rh []float32) (int, int)                      { return 0, 0 }
+func gruForwardSIMD(s *GRURows, out []float32) int                                 { return 0 }
+func gruBackwardSIMD(s *GRURows, gy, dGates, dh []float32) int                     { return 0 }
+func gruResetBackwardSIMD(s *GRURows, dGates, drh, dh []float32) int               { return 0 }

@@ -191,3 +191,63 @@ func piecewiseBackwardSIMD(dst, gy, x []float32, g *PiecewiseGrad) int {
 	}
 	return 0
 }
+
+func lstmForwardSIMD(s *LSTMRows, bias, bias2, out []float32) int {
+	switch lanes() {
+	case 16:
+		return lstmForwardAVX512(s, bias, bias2, out)
+	case 8:
+		return lstmForwardAVX2(s, bias, bias2, out)
+	}
+	return 0
+}
+
+func lstmBackwardSIMD(s *LSTMRows, gy, dGates, dh, dc []float32) int {
+	switch lanes() {
+	case 16:
+		return lstmBackwardAVX512(s, gy, dGates, dh, dc)
+	case 8:
+		return lstmBackwardAVX2(s, gy, dGates, dh, dc)
+	}
+	return 0
+}
+
+func gruResetForwardSIMD(s *GRURows, rh []float32) (int, int) {
+	switch lanes() {
+	case 16:
+		return gruResetForwardAVX512(s, rh)
+	case 8:
+		return gruResetForwardAVX2(s, rh)
+	}
+	return 0, 0
+}
+
+func gruForwardSIMD(s *GRURows, out []float32) int {
+	switch lanes() {
+	case 16:
+		return gruForwardAVX512(s, out)
+	case 8:
+		return gruForwardAVX2(s, out)
+	}
+	return 0
+}
+
+func gruBackwardSIMD(s *GRURows, gy, dGates, dh []float32) int {
+	switch lanes() {
+	case 16:
+		return gruBackwardAVX512(s, gy, dGates, dh)
+	case 8:
+		return gruBackwardAVX2(s, gy, dGates, dh)
+	}
+	return 0
+}
+
+func gruResetBackwardSIMD(s *GRURows, dGates, drh, dh []float32) int {
+	switch lanes() {
+	case 16:
+		return gruResetBackwardAVX512(s, dGates, drh, dh)
+	case 8:
+		return gruResetBackwardAVX2(s, dGates, drh, dh)
+	}
+	return 0
+}

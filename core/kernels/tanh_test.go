@@ -43,3 +43,24 @@ func TestTanhOnEverySet(t *testing.T) {
 		restore()
 	}
 }
+
+// Tanh of NaN is NaN on every set, in a whole vector and past it: the
+// clamp's Min and Max would otherwise turn it into ±1, its sign depending
+// on the operand order the compiler picked.
+func TestTanhKeepsNaN(t *testing.T) {
+	forEachVecPath(t, func(t *testing.T) {
+		for _, n := range []int{1, 8, 16, 17} {
+			src := make([]float32, n)
+			for i := range src {
+				src[i] = float32(math.NaN())
+			}
+			dst := make([]float32, n)
+			Tanh(dst, src)
+			for i, y := range dst {
+				if y == y {
+					t.Fatalf("n=%d: tanh(NaN) at %d = %v, want NaN", n, i, y)
+				}
+			}
+		}
+	})
+}

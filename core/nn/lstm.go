@@ -79,9 +79,26 @@ func (l *LSTM) forwardSeq(x []float32, n, steps int, out []float32) {
 	if l.PI != nil {
 		peepI, peepF, peepO = l.peepholes()
 	}
+	fused := l.fused()
+	var bias, bias2 []float32
+	if fused && biasPerStep {
+		bias = l.B.Value.Data
+		if l.BH != nil {
+			bias2 = l.BH.Value.Data
+		}
+	}
 	for t := 0; t < steps; t++ {
 		if t > 0 {
 			l.recur(n, steps, t)
+		}
+		if fused {
+			s := l.stepRows(n, steps, t)
+			kernels.LSTMForward(&s, bias, bias2, out[t*h:])
+			for b := 0; b < n; b++ {
+				r := b*steps + t
+				l.keep(b, steps, t, out[r*h:(r+1)*h])
+			}
+			continue
 		}
 		for b := 0; b < n; b++ {
 			r := b*steps + t
@@ -137,7 +154,16 @@ func (l *LSTM) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
 		pi, pf, po = l.peepholes()
 		gi, gf, gpo = l.peepholeGrads()
 	}
+	fused := l.fused()
 	for t := steps - 1; t >= 0; t-- {
+		if fused {
+			s := l.stepRows(n, steps, t)
+			kernels.LSTMBackward(&s, gy[t*h:], l.dpre[t*g:], l.dh, l.dcell)
+			if t > 0 {
+				l.recurGrad(n, steps, t, 0)
+			}
+			continue
+		}
 		for b := 0; b < n; b++ {
 			r := b*steps + t
 			p, dp := l.pre[r*g:(r+1)*g], l.dpre[r*g:(r+1)*g]
@@ -193,6 +219,28 @@ func (l *LSTM) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
 		l.foldPeepholeGrads()
 	}
 	l.finishBackward(x, n, steps, gx, l.B, l.BH)
+}
+
+// fused reports whether a step runs as kernels.LSTMForward and LSTMBackward
+// compute it, one call for all records: an LSTM without peepholes whose
+// activations are the default sigmoid and tanh (dropout only changes the
+// products). Their results are the per-record kernel calls' bit for bit.
+func (l *LSTM) fused() bool {
+	return l.PI == nil && l.inner.name == "sigmoid" && l.act.name == "tanh"
+}
+
+// stepRows is step t's records in pre, c and tc (record b's row is b·steps+t).
+func (l *LSTM) stepRows(n, steps, t int) kernels.LSTMRows {
+	h := l.Hidden
+	s := kernels.LSTMRows{
+		N: n, Hidden: h, Order: [4]int{l.order.i, l.order.f, l.order.g, l.order.o},
+		Gates: l.pre[t*4*h:], GateStride: steps * 4 * h,
+		C: l.c[t*h:], TC: l.tc[t*h:], StateStride: steps * h,
+	}
+	if t > 0 {
+		s.CPrev = l.c[(t-1)*h:]
+	}
+	return s
 }
 
 func (l *LSTM) finalState(out []float32, n, steps int) []*tensor.Tensor {

@@ -144,10 +144,15 @@ func requireNoAllocs(t *testing.T, what string, m Module, x, gy *tensor.Tensor) 
 
 // BenchmarkLSTMStep is one forward and backward of bench/lstm_bench.py's
 // LSTM(28 -> 128) over 28 steps at batch 64, as one training worker runs it.
-func BenchmarkLSTMStep(b *testing.B) {
+func BenchmarkLSTMStep(b *testing.B) { benchmarkCellStep(b, "LSTM") }
+
+// BenchmarkGRUStep is the same with a GRU cell.
+func BenchmarkGRUStep(b *testing.B) { benchmarkCellStep(b, "GRU") }
+
+func benchmarkCellStep(b *testing.B, cell string) {
 	r := rand.New(rand.NewSource(1))
 	rec := mustNew(b, "Recurrent", nil).(*Recurrent)
-	if err := rec.Add(mustNew(b, "LSTM", map[string]any{"input_size": 28.0, "hidden_size": 128.0})); err != nil {
+	if err := rec.Add(mustNew(b, cell, map[string]any{"input_size": 28.0, "hidden_size": 128.0})); err != nil {
 		b.Fatal(err)
 	}
 	SetInputGradUnused(rec, true)

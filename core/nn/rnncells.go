@@ -123,9 +123,23 @@ func (g *GRU) forwardSeq(x []float32, n, steps int, out []float32) {
 	g.project(x, n, steps, g.B)
 	g.startBuffers(n, steps)
 	g.rh = grow(g.rh, n*steps*h)
+	fused := g.fused()
 	for t := 0; t < steps; t++ {
 		if t > 0 {
 			g.recur(n, steps, t)
+		}
+		if fused {
+			s := g.stepRows(n, steps, t)
+			kernels.GRUResetForward(&s, g.rh[t*h:])
+			if t > 0 {
+				kernels.Sgemm(false, true, n, h, h, 1, g.rh[t*h:], steps*h, g.Un.Value.Data, h, 1, g.pre[t*w+2*h:], steps*w)
+			}
+			kernels.GRUForward(&s, out[t*h:])
+			for b := 0; b < n; b++ {
+				r := b*steps + t
+				g.keep(b, steps, t, out[r*h:(r+1)*h])
+			}
+			continue
 		}
 		for b := 0; b < n; b++ {
 			r := b*steps + t
@@ -163,7 +177,18 @@ func (g *GRU) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
 	h, w := g.Hidden, 3*g.Hidden
 	g.startBackward(n, steps)
 	g.drh = grow(g.drh, n*h)
+	fused := g.fused()
 	for t := steps - 1; t >= 0; t-- {
+		if fused {
+			s := g.stepRows(n, steps, t)
+			kernels.GRUBackward(&s, gy[t*h:], g.dpre[t*w:], g.dh)
+			kernels.Sgemm(false, false, n, h, h, 1, g.dpre[t*w+2*h:], steps*w, g.Un.Value.Data, h, 0, g.drh, h)
+			kernels.GRUResetBackward(&s, g.dpre[t*w:], g.drh, g.dh)
+			if t > 0 {
+				g.recurGrad(n, steps, t, 1)
+			}
+			continue
+		}
 		for b := 0; b < n; b++ {
 			r := b*steps + t
 			p, dp := g.pre[r*w:(r+1)*w], g.dpre[r*w:(r+1)*w]
@@ -209,6 +234,28 @@ func (g *GRU) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
 		}
 		kernels.Sgemm(true, false, h, h, n*steps, 1, g.dpre[2*h:], w, g.rh, h, beta, g.Un.Grad.Data, h)
 	}
+}
+
+// fused reports whether a step runs through the kernels.GRURows kernels,
+// one call for all records: a GRU with the default sigmoid and tanh. Their
+// results are the per-record code's bit for bit.
+func (g *GRU) fused() bool {
+	return g.inner.name == "sigmoid" && g.act.name == "tanh"
+}
+
+// stepRows is step t's records in pre and hprev (record b's row is
+// b·steps+t), with the dropout mask of r·h if this forward drops.
+func (g *GRU) stepRows(n, steps, t int) kernels.GRURows {
+	h := g.Hidden
+	s := kernels.GRURows{
+		N: n, Hidden: h,
+		Gates: g.pre[t*3*h:], GateStride: steps * 3 * h,
+		HPrev: g.hprev[t*h:], StateStride: steps * h,
+	}
+	if g.masked() {
+		s.Mask = g.rhMask
+	}
+	return s
 }
 
 func (g *GRU) finalState(out []float32, n, steps int) []*tensor.Tensor {
