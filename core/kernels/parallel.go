@@ -171,8 +171,10 @@ func (c *gemmCall) planPacked(threads int) {
 	c.jParts = min((want+c.mParts-1)/c.mParts, (c.nc+ks.nr-1)/ks.nr)
 	c.blocks = c.mParts * c.jParts
 
-	c.direct = !g.transB && g.m <= ks.directMaxM
+	c.direct = !g.transB && g.m <= ks.directMaxM && g.packedB == nil
 	switch {
+	case g.packedB != nil:
+		c.chunks = 0 // every block of B is packed already
 	case !c.direct:
 		c.chunks = threads
 	case g.n%ks.nr != 0:
@@ -183,7 +185,7 @@ func (c *gemmCall) planPacked(threads int) {
 	c.tasks = steps * (c.chunks + c.blocks)
 
 	for i := range c.b {
-		if len(c.b[i]) < c.kc*c.nc {
+		if g.packedB == nil && len(c.b[i]) < c.kc*c.nc {
 			c.b[i] = alignedFloats(max(c.kc*c.nc, ks.kc*ks.nc))
 		}
 		c.packedChunks[i].Store(0)
@@ -279,7 +281,11 @@ func (c *gemmCall) compute(ws *workspace, step, block int) {
 		if pc > 0 {
 			beta = 1 // later k blocks accumulate onto the first one's result
 		}
-		ws.macroKernel(ks, g, c.b[buf][j0*kb:], i0, i1-i0, jc+j0, j1-j0, pc, kb, beta, c.direct)
+		panel := c.b[buf]
+		if g.packedB != nil {
+			panel = g.packedB[packedOffset(ks, jc, nb, pc, g.k):]
+		}
+		ws.macroKernel(ks, g, panel[j0*kb:], i0, i1-i0, jc+j0, j1-j0, pc, kb, beta, c.direct)
 	}
 	c.progress[block].Store(int64(step + 1))
 	c.computed[buf].Add(1)

@@ -49,6 +49,12 @@ type cellCore struct {
 	xh     []float32 // (batch, T, input+hidden): each step's input beside h_{t−1}
 	gradWU []float32 // (gates·hidden, input+hidden): the gradients of W and U side by side
 	state  []*tensor.Tensor
+	// uT and uN are U packed as the B operand of the recurrent products,
+	// op(B) = Uᵀ forward and U backward: every step multiplies by the same
+	// U, which Sgemm would pack again each time. Each is packed at the start
+	// of its pass (startBuffers, startBackward), which every sequence pass
+	// runs before its first product, so it never outlives a change of U.
+	uT, uN kernels.PackedB
 }
 
 func newCellCore(class string, in, hidden, gates, recGates int) cellCore {
@@ -258,7 +264,7 @@ func (c *cellCore) recur(n, steps, t int) {
 		kernels.Sgemm(false, true, n, g, h, 1, c.hprev[t*h:], steps*h, c.W.Value.Data, c.In, 1, c.pre[t*g:], steps*g)
 	}
 	if !c.masked() {
-		kernels.Sgemm(false, true, n, c.recGates*h, h, 1, c.hprev[t*h:], steps*h, c.U.Value.Data, h, 1, c.pre[t*g:], steps*g)
+		kernels.SgemmPackedB(false, n, 1, c.hprev[t*h:], steps*h, &c.uT, 1, c.pre[t*g:], steps*g)
 		return
 	}
 	c.scratch = grow(c.scratch, n*h)
@@ -274,13 +280,24 @@ func (c *cellCore) recur(n, steps, t int) {
 	}
 }
 
-// startBuffers sizes the per-sequence buffers; the state before step 0 is zero.
+// startBuffers sizes the per-sequence buffers (the state before step 0 is
+// zero) and packs U for the forward pass's recurrent products.
 func (c *cellCore) startBuffers(n, steps int) {
 	h := c.Hidden
 	c.hprev = grow(c.hprev, n*steps*h)
 	for b := 0; b < n; b++ {
 		clear(c.hprev[b*steps*h : b*steps*h+h])
 	}
+	if c.packsU(steps) {
+		c.uT.Pack(true, n, c.recGates*h, h, c.U.Value.Data, h)
+	}
+}
+
+// packsU reports whether the recurrent products of a pass over steps take
+// U packed: those of a dense cell without dropout, which multiply by the
+// whole of U (under dropout each gate's block is multiplied on its own).
+func (c *cellCore) packsU(steps int) bool {
+	return c.conv == nil && !c.masked() && steps > 1
 }
 
 // keep records h_t of record b as the next step's previous state.
@@ -297,6 +314,9 @@ func (c *cellCore) startBackward(n, steps int) {
 	c.dpre = grow(c.dpre, n*steps*c.gates*c.Hidden)
 	c.dh = grow(c.dh, n*c.Hidden)
 	clear(c.dh)
+	if c.packsU(steps) {
+		c.uN.Pack(false, n, c.Hidden, c.recGates*c.Hidden, c.U.Value.Data, c.Hidden)
+	}
 	if c.conv != nil && !c.frozen && c.gradsOverwritten {
 		clear(c.U.Grad.Data) // the state's convolution adds its gradient step by step
 	}
@@ -311,7 +331,7 @@ func (c *cellCore) recurGrad(n, steps, t int, beta float32) {
 	}
 	h, g := c.Hidden, c.gates*c.Hidden
 	if !c.masked() {
-		kernels.Sgemm(false, false, n, h, c.recGates*h, 1, c.dpre[t*g:], steps*g, c.U.Value.Data, h, beta, c.dh, h)
+		kernels.SgemmPackedB(false, n, 1, c.dpre[t*g:], steps*g, &c.uN, beta, c.dh, h)
 		if c.feedback { // h_{t−1} was also step t's input
 			kernels.Sgemm(false, false, n, h, g, 1, c.dpre[t*g:], steps*g, c.W.Value.Data, c.In, 1, c.dh, h)
 		}
