@@ -47,7 +47,7 @@ type cellCore struct {
 	dpre   []float32 // the gradient of the pre-activations
 	dh     []float32 // (batch, hidden): the gradient reaching h_t from step t+1
 	xh     []float32 // (batch, T, input+hidden): each step's input beside h_{t−1}
-	gradWU []float32 // (gates·hidden, input+hidden): the gradients of W and U side by side
+	gradWU []float32 // (input+hidden, gates·hidden): the gradients of W and U side by side, transposed
 	state  []*tensor.Tensor
 	// uT and uN are U packed as the B operand of the recurrent products,
 	// op(B) = Uᵀ forward and U backward: every step multiplies by the same
@@ -426,11 +426,14 @@ func (c *cellCore) finishBackward(x []float32, n, steps int, gx []float32, biase
 }
 
 // weightGrads sets (beta 0) or adds to (beta 1) the gradients of W and U
-// as one product, dpreᵀ·[x h_{t−1}], rather than dpreᵀ·x and dpreᵀ·h_{t−1}:
-// dpre, every step's gate gradients, is the largest operand, and packing it
-// (a transposing copy of a buffer larger than L2) took as long as the
-// narrow product with x. Cells whose U covers fewer gates than W (GRU) keep
-// the two products, which compute no rows of U that do not exist.
+// as one product, rather than dpreᵀ·x and dpreᵀ·h_{t−1}: dpre, every step's
+// gate gradients, is the largest operand, and packing it (a transposing
+// copy of a buffer larger than L2) took as long as the narrow product with
+// x. The product is computed transposed, [x h_{t−1}]ᵀ·dpre, and transposed
+// back: dpre is then the B operand, read along its rows, and the operand
+// packed is the narrow [x h_{t−1}] (LSTM(28→128): 2.1 instead of 2.5 ms on
+// one core). Cells whose U covers fewer gates than W (GRU) keep the two
+// products, which compute no rows of U that do not exist.
 func (c *cellCore) weightGrads(x []float32, rows int, beta float32) {
 	in, h, g := c.In, c.Hidden, c.gates*c.Hidden
 	w := in + h
@@ -439,17 +442,18 @@ func (c *cellCore) weightGrads(x []float32, rows int, beta float32) {
 		copy(c.xh[r*w:r*w+in], x[r*in:(r+1)*in])
 		copy(c.xh[r*w+in:(r+1)*w], c.hprev[r*h:(r+1)*h])
 	}
-	c.gradWU = grow(c.gradWU, g*w)
-	kernels.Sgemm(true, false, g, w, rows, 1, c.dpre, g, c.xh, w, 0, c.gradWU, w)
+	c.gradWU = grow(c.gradWU, w*g)
+	kernels.Sgemm(true, false, w, g, rows, 1, c.xh, w, c.dpre, g, 0, c.gradWU, g) // (in+hidden, gates·hidden)
+	if beta == 0 {
+		kernels.Transpose(in, g, c.gradWU, g, c.W.Grad.Data, in)
+		kernels.Transpose(h, g, c.gradWU[in*g:], g, c.U.Grad.Data, h)
+		return
+	}
+	c.scratch = grow(c.scratch, g*w)
+	kernels.Transpose(w, g, c.gradWU, g, c.scratch, w)
 	for j := 0; j < g; j++ {
-		dw, du := c.W.Grad.Data[j*in:(j+1)*in], c.U.Grad.Data[j*h:(j+1)*h]
-		if beta == 0 {
-			copy(dw, c.gradWU[j*w:j*w+in])
-			copy(du, c.gradWU[j*w+in:(j+1)*w])
-		} else {
-			kernels.Axpy(1, c.gradWU[j*w:j*w+in], dw)
-			kernels.Axpy(1, c.gradWU[j*w+in:(j+1)*w], du)
-		}
+		kernels.Axpy(1, c.scratch[j*w:j*w+in], c.W.Grad.Data[j*in:(j+1)*in])
+		kernels.Axpy(1, c.scratch[j*w+in:(j+1)*w], c.U.Grad.Data[j*h:(j+1)*h])
 	}
 }
 
