@@ -51,10 +51,12 @@ type cellCore struct {
 	state  []*tensor.Tensor
 	// uT and uN are U packed as the B operand of the recurrent products,
 	// op(B) = Uᵀ forward and U backward: every step multiplies by the same
-	// U, which Sgemm would pack again each time. Each is packed at the start
-	// of its pass (startBuffers, startBackward), which every sequence pass
-	// runs before its first product, so it never outlives a change of U.
-	uT, uN kernels.PackedB
+	// U, which Sgemm would pack again each time. Without dropout, uT[0] and
+	// uN[0] hold all of U; under dropout, element k holds gate k's block,
+	// which multiplies that gate's masked state. Each is packed at the
+	// start of its pass (startBuffers, startBackward), which every sequence
+	// pass runs before its first product, so it never outlives a change of U.
+	uT, uN []kernels.PackedB
 }
 
 func newCellCore(class string, in, hidden, gates, recGates int) cellCore {
@@ -264,7 +266,7 @@ func (c *cellCore) recur(n, steps, t int) {
 		kernels.Sgemm(false, true, n, g, h, 1, c.hprev[t*h:], steps*h, c.W.Value.Data, c.In, 1, c.pre[t*g:], steps*g)
 	}
 	if !c.masked() {
-		kernels.SgemmPackedB(false, n, 1, c.hprev[t*h:], steps*h, &c.uT, 1, c.pre[t*g:], steps*g)
+		kernels.SgemmPackedB(false, n, 1, c.hprev[t*h:], steps*h, &c.uT[0], 1, c.pre[t*g:], steps*g)
 		return
 	}
 	c.scratch = grow(c.scratch, n*h)
@@ -276,7 +278,7 @@ func (c *cellCore) recur(n, steps, t int) {
 				d[j] = s[j] * m[j]
 			}
 		}
-		kernels.Sgemm(false, true, n, h, h, 1, c.scratch, h, c.U.Value.Data[k*h*h:], h, 1, c.pre[t*g+k*h:], steps*g)
+		kernels.SgemmPackedB(false, n, 1, c.scratch, h, &c.uT[k], 1, c.pre[t*g+k*h:], steps*g)
 	}
 }
 
@@ -288,16 +290,33 @@ func (c *cellCore) startBuffers(n, steps int) {
 	for b := 0; b < n; b++ {
 		clear(c.hprev[b*steps*h : b*steps*h+h])
 	}
-	if c.packsU(steps) {
-		c.uT.Pack(true, n, c.recGates*h, h, c.U.Value.Data, h)
-	}
+	c.uT = c.packU(c.uT, true, n, steps)
 }
 
-// packsU reports whether the recurrent products of a pass over steps take
-// U packed: those of a dense cell without dropout, which multiply by the
-// whole of U (under dropout each gate's block is multiplied on its own).
-func (c *cellCore) packsU(steps int) bool {
-	return c.conv == nil && !c.masked() && steps > 1
+// packU packs U, for the recurrent products of a pass over steps of a
+// dense cell, into packed (grown to recGates values on first use): as
+// op(B) = Uᵀ if trans (forward), else as op(B) = U (backward); whole, or
+// gate by gate under dropout (see uT).
+func (c *cellCore) packU(packed []kernels.PackedB, trans bool, n, steps int) []kernels.PackedB {
+	if c.conv != nil || steps < 2 {
+		return packed
+	}
+	if len(packed) < c.recGates {
+		packed = make([]kernels.PackedB, c.recGates)
+	}
+	h, u := c.Hidden, c.U.Value.Data
+	blocks, rows := 1, c.recGates*h // the gate blocks packed, and U's rows in each
+	if c.masked() {
+		blocks, rows = c.recGates, h
+	}
+	for k := 0; k < blocks; k++ {
+		if trans {
+			packed[k].Pack(true, n, rows, h, u[k*h*h:], h)
+		} else {
+			packed[k].Pack(false, n, h, rows, u[k*h*h:], h)
+		}
+	}
+	return packed
 }
 
 // keep records h_t of record b as the next step's previous state.
@@ -314,9 +333,7 @@ func (c *cellCore) startBackward(n, steps int) {
 	c.dpre = grow(c.dpre, n*steps*c.gates*c.Hidden)
 	c.dh = grow(c.dh, n*c.Hidden)
 	clear(c.dh)
-	if c.packsU(steps) {
-		c.uN.Pack(false, n, c.Hidden, c.recGates*c.Hidden, c.U.Value.Data, c.Hidden)
-	}
+	c.uN = c.packU(c.uN, false, n, steps)
 	if c.conv != nil && !c.frozen && c.gradsOverwritten {
 		clear(c.U.Grad.Data) // the state's convolution adds its gradient step by step
 	}
@@ -331,7 +348,7 @@ func (c *cellCore) recurGrad(n, steps, t int, beta float32) {
 	}
 	h, g := c.Hidden, c.gates*c.Hidden
 	if !c.masked() {
-		kernels.SgemmPackedB(false, n, 1, c.dpre[t*g:], steps*g, &c.uN, beta, c.dh, h)
+		kernels.SgemmPackedB(false, n, 1, c.dpre[t*g:], steps*g, &c.uN[0], beta, c.dh, h)
 		if c.feedback { // h_{t−1} was also step t's input
 			kernels.Sgemm(false, false, n, h, g, 1, c.dpre[t*g:], steps*g, c.W.Value.Data, c.In, 1, c.dh, h)
 		}
@@ -342,7 +359,7 @@ func (c *cellCore) recurGrad(n, steps, t int, beta float32) {
 	}
 	c.scratch = grow(c.scratch, n*h)
 	for k := 0; k < c.recGates; k++ {
-		kernels.Sgemm(false, false, n, h, h, 1, c.dpre[t*g+k*h:], steps*g, c.U.Value.Data[k*h*h:], h, 0, c.scratch, h)
+		kernels.SgemmPackedB(false, n, 1, c.dpre[t*g+k*h:], steps*g, &c.uN[k], 0, c.scratch, h)
 		mask := c.recMask[k*n*h:]
 		for i, v := range c.scratch {
 			c.dh[i] += v * mask[i]
