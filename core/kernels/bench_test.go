@@ -214,3 +214,47 @@ func BenchmarkActivations(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSgemmLSTM times the products of one LSTM(28→128) training step
+// over 28 steps at batch 64 (core/nn/cells.go), with their strides: the
+// recurrent products of one step, forward (h_{t−1}·Uᵀ) and backward
+// (dpre_t·U), and the weight gradient of the whole sequence.
+func BenchmarkSgemmLSTM(b *testing.B) {
+	const n, steps, in, h = 64, 28, 28, 128
+	g, w, rows := 4*h, in+h, n*steps
+	r := rand.New(rand.NewSource(1))
+	hprev, dpre, u := randSlice(r, rows*h), randSlice(r, rows*g), randSlice(r, g*h)
+	xh, pre, dh, gw := randSlice(r, rows*w), randSlice(r, rows*g), randSlice(r, n*h), randSlice(r, g*w)
+	var uT, uN PackedB // U packed once per sequence, as op(B) = Uᵀ forward and U backward
+	uT.Pack(true, n, g, h, u, h)
+	uN.Pack(false, n, h, g, u, h)
+	for _, c := range []struct {
+		name     string
+		m, nn, k int
+		f        func()
+	}{
+		{"recur-NT", n, g, h, func() { Sgemm(false, true, n, g, h, 1, hprev[h:], steps*h, u, h, 1, pre[g:], steps*g) }},
+		{"recurGrad-NN", n, h, g, func() { Sgemm(false, false, n, h, g, 1, dpre[g:], steps*g, u, h, 0, dh, h) }},
+		{"recur-packedU", n, g, h, func() { SgemmPackedB(false, n, 1, hprev[h:], steps*h, &uT, 1, pre[g:], steps*g) }},
+		{"recurGrad-packedU", n, h, g, func() { SgemmPackedB(false, n, 1, dpre[g:], steps*g, &uN, 0, dh, h) }},
+		{"weightGrads-TN", g, w, rows, func() { Sgemm(true, false, g, w, rows, 1, dpre, g, xh, w, 0, gw, w) }},
+		{"weightGradsT-TN", w, g, rows, func() { Sgemm(true, false, w, g, rows, 1, xh, w, dpre, g, 0, gw, g) }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			defer setThreadsForBench()()
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			c.f()
+			cpu0, cpuOK := ThreadCPUTime()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				c.f()
+			}
+			flops := 2 * float64(c.m*c.nn*c.k) * float64(b.N)
+			b.ReportMetric(flops/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			if cpu1, ok := ThreadCPUTime(); ok && cpuOK && MaxThreads() == 1 && cpu1 > cpu0 {
+				b.ReportMetric(flops/(cpu1-cpu0).Seconds()/1e9, "GFLOP/s-cpu")
+			}
+		})
+	}
+}

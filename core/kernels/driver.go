@@ -31,6 +31,9 @@ type gemmArgs struct {
 	// bRows, if set (NT path only), is where each row of B starts in b,
 	// instead of row·ldb (see SgemmNTRuns).
 	bRows []int
+	// packedB, if set (packed path only), holds every block of op(B)
+	// packed (see PackedB), so the driver packs no B.
+	packedB []float32
 }
 
 // rowB is where row j of the transposed B starts in b.
@@ -144,7 +147,10 @@ func (ws *workspace) gemmBlock(ks *kernelSet, g *gemmArgs, m0, m1, n0, n1 int) {
 	// With few rows, each B sliver is used by few A slivers and copying it
 	// costs more than it saves: the kernel then reads full-width slivers of
 	// an untransposed B in place, and only a partial last sliver is packed.
-	direct := !g.transB && m1-m0 <= ks.directMaxM
+	// A packed B (PackedB) holds the blocks of this nc, which is that of
+	// all n columns: the packed path's single-threaded calls take n0 = 0
+	// and n1 = n.
+	direct := !g.transB && m1-m0 <= ks.directMaxM && g.packedB == nil
 	for jc := n0; jc < n1; jc += nc {
 		nb := min(nc, n1-jc)
 		for pc := 0; pc < g.k; pc += kc {
@@ -153,15 +159,19 @@ func (ws *workspace) gemmBlock(ks *kernelSet, g *gemmArgs, m0, m1, n0, n1 int) {
 			if pc > 0 {
 				beta = 1 // later k blocks accumulate onto the first one's result
 			}
-			if !direct {
+			panel := ws.b
+			switch full := nb / ks.nr * ks.nr; {
+			case g.packedB != nil:
+				panel = g.packedB[packedOffset(ks, jc, nb, pc, g.k):]
+			case !direct:
 				ks.packB(ws.b, g.b, g.ldb, g.transB, pc, kb, jc, nb)
-			} else if full := nb / ks.nr * ks.nr; full < nb {
+			case full < nb:
 				ks.packB(ws.b[full*kb:], g.b, g.ldb, false, pc, kb, jc+full, nb-full)
 			}
 			for ic := m0; ic < m1; ic += mc {
 				mb := min(mc, m1-ic)
 				ks.packA(ws.a, g.a, g.lda, g.transA, ic, mb, pc, kb, g.alpha)
-				ws.macroKernel(ks, g, ws.b, ic, mb, jc, nb, pc, kb, beta, direct)
+				ws.macroKernel(ks, g, panel, ic, mb, jc, nb, pc, kb, beta, direct)
 			}
 		}
 	}

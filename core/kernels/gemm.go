@@ -62,17 +62,19 @@ func CheckGemmArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []f
 		panic(fmt.Sprintf("kernels: negative GEMM size m=%d n=%d k=%d", m, n, k))
 	}
 	rowsA, colsA, rowsB, colsB := operandShapes(transA, transB, m, n, k)
-	need := func(name string, buf []float32, rows, cols, ld int) {
-		if rows == 0 || cols == 0 {
-			return
-		}
-		if ld < cols || len(buf) < (rows-1)*ld+cols {
-			panic(fmt.Sprintf("kernels: %s buffer of %d values, stride %d, is too small for %d×%d", name, len(buf), ld, rows, cols))
-		}
+	checkOperand("A", a, rowsA, colsA, lda)
+	checkOperand("B", b, rowsB, colsB, ldb)
+	checkOperand("C", c, m, n, ldc)
+}
+
+// checkOperand panics if buf, with stride ld, cannot hold a rows×cols matrix.
+func checkOperand(name string, buf []float32, rows, cols, ld int) {
+	if rows == 0 || cols == 0 {
+		return
 	}
-	need("A", a, rowsA, colsA, lda)
-	need("B", b, rowsB, colsB, ldb)
-	need("C", c, m, n, ldc)
+	if ld < cols || len(buf) < (rows-1)*ld+cols {
+		panic(fmt.Sprintf("kernels: %s buffer of %d values, stride %d, is too small for %d×%d", name, len(buf), ld, rows, cols))
+	}
 }
 
 // operandShapes gives the stored shapes of A and B for an m×n×k product with

@@ -253,20 +253,27 @@ func TestSgemmSmallBlocks(t *testing.T) {
 		}
 	}
 	forEachPath(t, func(t *testing.T) {
-		small := *active
-		small.kc, small.mc, small.nc = 9, 2*small.mr, 2*small.nr
-		if small.alt != nil { // the alternative register block is shrunk too
-			alt := *small.alt
-			alt.kc, alt.mc, alt.nc = 9, 2*alt.mr, 2*alt.nr
-			small.alt = &alt
-		}
-		prev := active
-		active = &small
-		defer func() { active = prev }()
+		defer shrinkBlocks()()
 		for _, g := range cases {
 			g.check(t, g.run())
 		}
 	})
+}
+
+// shrinkBlocks makes the active kernel set's cache blocks tiny (kc = 9,
+// two register blocks for mc and nc), so that small products span many
+// blocks; it returns the function that restores the set.
+func shrinkBlocks() (restore func()) {
+	small := *active
+	small.kc, small.mc, small.nc = 9, 2*small.mr, 2*small.nr
+	if small.alt != nil { // the alternative register block is shrunk too
+		alt := *small.alt
+		alt.kc, alt.mc, alt.nc = 9, 2*alt.mr, 2*alt.nr
+		small.alt = &alt
+	}
+	prev := active
+	active = &small
+	return func() { active = prev }
 }
 
 // TestSgemmDeterministic checks that a path gives bit-identical results run

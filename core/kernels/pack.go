@@ -1,6 +1,9 @@
 package kernels
 
-import "unsafe"
+import (
+	"fmt"
+	"unsafe"
+)
 
 // Packing copies a block of op(A) or op(B) into the order the micro-kernel
 // reads it, so the kernel never sees strides or transposition flags.
@@ -198,5 +201,32 @@ func (ks *kernelSet) packB(dst, b []float32, ldb int, transB bool, p0, kb, j0, n
 func copy16B(dst, src unsafe.Pointer, n int) {
 	for i := 0; i < n; i++ {
 		*(*[4]float32)(unsafe.Add(dst, i*16)) = *(*[4]float32)(unsafe.Add(src, i*16))
+	}
+}
+
+// Transpose writes the transpose of the rows×cols matrix src (row stride
+// lds) into dst (cols×rows, row stride ldd): dst[j][i] = src[i][j]. Whole
+// groups of rows go through the kernel set's B transposer, if it has one;
+// the rest are copied one value at a time. It panics if a buffer is too
+// short.
+func Transpose(rows, cols int, src []float32, lds int, dst []float32, ldd int) {
+	if rows < 0 || cols < 0 {
+		panic(fmt.Sprintf("kernels: Transpose: negative size %d×%d", rows, cols))
+	}
+	checkOperand("Transpose source", src, rows, cols, lds)
+	checkOperand("Transpose destination", dst, cols, rows, ldd)
+	if rows == 0 || cols == 0 {
+		return
+	}
+	ks, done := active, 0
+	if w := ks.transposerCols(); ks.packBT != nil && rows >= w {
+		done = rows / w * w
+		ks.packBT(cols, &src[0], uintptr(lds*4), &dst[0], uintptr(ldd*4), done/w)
+	}
+	for i := done; i < rows; i++ {
+		s := src[i*lds : i*lds+cols]
+		for j, v := range s {
+			dst[j*ldd+i] = v
+		}
 	}
 }

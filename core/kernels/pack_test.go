@@ -159,3 +159,57 @@ func poisoned(n int) []float32 {
 	}
 	return s
 }
+
+// TestTranspose checks Transpose on every kernel set this CPU runs, with
+// row counts around the transposers' groups of 8 and 16 and column counts
+// around their vector widths, strided source and destination: every value
+// moved exactly, and the destination's padding untouched.
+func TestTranspose(t *testing.T) {
+	r := rand.New(rand.NewSource(21))
+	for _, name := range Available() {
+		restore, err := Force(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rows := range []int{1, 7, 8, 15, 16, 17, 33, 156} {
+			for _, cols := range []int{1, 3, 16, 17, 40, 512} {
+				lds, ldd := cols+3, rows+5
+				src := randSlice(r, rows*lds)
+				dst := make([]float32, cols*ldd)
+				for i := range dst {
+					dst[i] = float32(math.NaN())
+				}
+				Transpose(rows, cols, src, lds, dst, ldd)
+				for j := 0; j < cols; j++ {
+					for i := 0; i < ldd; i++ {
+						got := dst[j*ldd+i]
+						if i >= rows {
+							if !math.IsNaN(float64(got)) {
+								t.Fatalf("%s %d×%d: wrote padding dst[%d][%d]", name, rows, cols, j, i)
+							}
+							continue
+						}
+						if want := src[i*lds+j]; !sameBits(got, want) {
+							t.Fatalf("%s %d×%d: dst[%d][%d] = %v, want %v", name, rows, cols, j, i, got, want)
+						}
+					}
+				}
+			}
+		}
+		restore()
+	}
+	for name, f := range map[string]func(){
+		"short source":      func() { Transpose(4, 5, make([]float32, 19), 5, make([]float32, 20), 4) },
+		"short destination": func() { Transpose(4, 5, make([]float32, 20), 5, make([]float32, 19), 4) },
+		"negative":          func() { Transpose(-1, 5, nil, 5, nil, 4) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Transpose with a %s did not panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}

@@ -36,6 +36,10 @@ type GRU struct {
 	rh     []float32 // r·h of every step (dropped, under dropout)
 	rhMask []float32 // (batch, hidden): the dropout mask of r·h
 	drh    []float32 // (batch, hidden) scratch: the gradient of r·h at one step
+	// unT and unN are Un packed for its products at every step, forward
+	// (op(B) = Unᵀ) and backward (Un), at the start of each pass as the
+	// cells pack U (see cellCore.uT).
+	unT, unN kernels.PackedB
 }
 
 // RnnCell is h' = act(x·Wᵀ + b + h·Uᵀ + b_h), BigDL's RnnCell; either bias
@@ -123,6 +127,7 @@ func (g *GRU) forwardSeq(x []float32, n, steps int, out []float32) {
 	g.project(x, n, steps, g.B)
 	g.startBuffers(n, steps)
 	g.rh = grow(g.rh, n*steps*h)
+	g.unT.Pack(true, n, h, h, g.Un.Value.Data, h)
 	fused := g.fused()
 	for t := 0; t < steps; t++ {
 		if t > 0 {
@@ -132,7 +137,7 @@ func (g *GRU) forwardSeq(x []float32, n, steps int, out []float32) {
 			s := g.stepRows(n, steps, t)
 			kernels.GRUResetForward(&s, g.rh[t*h:])
 			if t > 0 {
-				kernels.Sgemm(false, true, n, h, h, 1, g.rh[t*h:], steps*h, g.Un.Value.Data, h, 1, g.pre[t*w+2*h:], steps*w)
+				kernels.SgemmPackedB(false, n, 1, g.rh[t*h:], steps*h, &g.unT, 1, g.pre[t*w+2*h:], steps*w)
 			}
 			kernels.GRUForward(&s, out[t*h:])
 			for b := 0; b < n; b++ {
@@ -157,7 +162,7 @@ func (g *GRU) forwardSeq(x []float32, n, steps int, out []float32) {
 			}
 		}
 		if t > 0 {
-			kernels.Sgemm(false, true, n, h, h, 1, g.rh[t*h:], steps*h, g.Un.Value.Data, h, 1, g.pre[t*w+2*h:], steps*w)
+			kernels.SgemmPackedB(false, n, 1, g.rh[t*h:], steps*h, &g.unT, 1, g.pre[t*w+2*h:], steps*w)
 		}
 		for b := 0; b < n; b++ {
 			r := b*steps + t
@@ -177,12 +182,13 @@ func (g *GRU) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
 	h, w := g.Hidden, 3*g.Hidden
 	g.startBackward(n, steps)
 	g.drh = grow(g.drh, n*h)
+	g.unN.Pack(false, n, h, h, g.Un.Value.Data, h)
 	fused := g.fused()
 	for t := steps - 1; t >= 0; t-- {
 		if fused {
 			s := g.stepRows(n, steps, t)
 			kernels.GRUBackward(&s, gy[t*h:], g.dpre[t*w:], g.dh)
-			kernels.Sgemm(false, false, n, h, h, 1, g.dpre[t*w+2*h:], steps*w, g.Un.Value.Data, h, 0, g.drh, h)
+			kernels.SgemmPackedB(false, n, 1, g.dpre[t*w+2*h:], steps*w, &g.unN, 0, g.drh, h)
 			kernels.GRUResetBackward(&s, g.dpre[t*w:], g.drh, g.dh)
 			if t > 0 {
 				g.recurGrad(n, steps, t, 1)
@@ -204,7 +210,7 @@ func (g *GRU) backwardSeq(x, gy []float32, n, steps int, gx []float32) {
 			g.act.df(dn, dn, nn)
 			g.inner.df(dz, dz, z)
 		}
-		kernels.Sgemm(false, false, n, h, h, 1, g.dpre[t*w+2*h:], steps*w, g.Un.Value.Data, h, 0, g.drh, h)
+		kernels.SgemmPackedB(false, n, 1, g.dpre[t*w+2*h:], steps*w, &g.unN, 0, g.drh, h)
 		for b := 0; b < n; b++ {
 			r := b*steps + t
 			p, dp := g.pre[r*w:(r+1)*w], g.dpre[r*w:(r+1)*w]
