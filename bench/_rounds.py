@@ -108,7 +108,6 @@ def ours_rate(model, X, y, batch, epochs):
         return Optimizer(model=model, training_rdd=(X, (y + 1).astype(np.float32)), criterion=ClassNLLCriterion(),
                          end_trigger=MaxEpoch(epochs), optim_method=SGD(learningrate=0.01), batch_size=batch)
     optimizer(1).optimize()
-    # The timed run is a new Optimizer with a new method, so it trains exactly `epochs` epochs: a
-    # second optimize() of the warm-up's Optimizer to MaxEpoch(1 + epochs) starts again at epoch 1
-    # here (it ran 1 + epochs epochs, and the rate was counted on `epochs`).
+    # The timed run is a new Optimizer with a new method, so it counts from epoch 1 and trains
+    # exactly `epochs` epochs (a method's counters go on from its last run, as in BigDL).
     return timed(optimizer(epochs).optimize, len(X) * epochs)

@@ -15,7 +15,8 @@ import (
 // Saving optim methods and checkpoints (python/bigdl/optim/optimizer.py):
 //
 //   Optim methods: "save" {"path", "over_write"} writes the method, its state and
-//       where its last run stood.
+//       where its last run stood; "run" and "set_run" are where a Spark run starts and
+//       ended.
 //   Library: "load_optim_method" {"path"} -> {"handle", "class", "args"};
 //       "latest_checkpoint" {"path"} -> {"neval", "model", "methods": {name: path}} or null.
 //   Optimizer config "checkpoint": {"trigger", "path": the checkpoint path (the run
@@ -23,13 +24,19 @@ import (
 //       model's name, which names a single method's file}.
 
 // runPosition is where the last run with a method stood. A method loaded
-// from a file resumes its run: the next optimize() continues from there, as
-// BigDL's optimizers continue from a loaded method's "epoch" and "neval".
+// from a file resumes its run exactly: the next optimize() continues from
+// there, as BigDL's optimizers continue from a loaded method's "epoch" and
+// "neval". After a run, the next one with the method goes on from its epoch
+// and iteration counters and its clock, but starts a fresh pass over the
+// data: BigDL's DistriOptimizer keeps "epoch" and "neval" in the method's
+// state, so after set_end_when(MaxEpoch(10)) a second optimize() of a run
+// that stopped after epoch 5 trains epochs 6 to 10, and its triggers and
+// summaries count on.
 type runPosition struct {
-	mu     sync.Mutex
-	pos    *optim.Position
-	resume bool
-	parts  map[string]*methodObj // a dict's methods, which keep the position too
+	mu    sync.Mutex
+	pos   *optim.Position
+	exact bool                  // pos was loaded from a file: resume it exactly, not just its counters
+	parts map[string]*methodObj // a dict's methods, which keep the position too
 }
 
 // startFrom is where a run with this method starts (nil: afresh).
@@ -46,13 +53,14 @@ func (r *runPosition) startFrom() *optim.Position {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.resume {
+	if r.pos == nil || r.exact {
 		return r.pos
 	}
-	return nil
+	return &optim.Position{Records: r.pos.Records, CountersOnly: true,
+		Resume: optim.Resume{State: r.pos.State, Elapsed: r.pos.Elapsed}}
 }
 
-// ended records where a run stopped; it starts no later run.
+// ended records where a run stopped; the next run continues its counters.
 func (r *runPosition) ended(p *optim.Position) {
 	if p == nil {
 		return
@@ -61,7 +69,7 @@ func (r *runPosition) ended(p *optim.Position) {
 		part.runs.ended(p)
 	}
 	r.mu.Lock()
-	r.pos, r.resume = p, false
+	r.pos, r.exact = p, false
 	r.mu.Unlock()
 }
 
@@ -113,7 +121,7 @@ func callPersistLibrary(method string, req *request) (resp response, ok bool, er
 			return response{}, true, withStatus(statusIO, err)
 		}
 		m := &methodObj{Method: f.Method, args: f.Args}
-		m.runs.pos, m.runs.resume = f.Run, f.Run != nil
+		m.runs.pos, m.runs.exact = f.Run, true
 		return response{result: map[string]any{"handle": newHandle(m), "class": f.Class, "args": f.Args}}, true, nil
 	case "checkpoint_dir": // the run directory a distributed run's driver writes into
 		root, err := argString(req, "path")

@@ -115,14 +115,15 @@ def test_sgd_max_epoch_counts_full_batches(data):
 
 
 def test_optim_method_state_persists_across_optimize_calls(data):
-    # spec: optim methods keep their state (step count, momentum) across optimize() calls
+    # Optim methods keep their state (step count, momentum) across optimize() calls, and their
+    # iteration counter goes on as BigDL's "neval" does: the second run trains iterations 4 to 6.
     X, Y = data
     kw = dict(learningrate=0.1, learningrate_decay=0.3, momentum=0.8)
     method = SGD(**kw)
     model = Linear(3, 1)
     model.set_weights([W0, B0])
-    for _ in range(2):
-        Optimizer(model=model, training_rdd=(X, Y), criterion=MSECriterion(), end_trigger=MaxIteration(3),
+    for end in (3, 6):
+        Optimizer(model=model, training_rdd=(X, Y), criterion=MSECriterion(), end_trigger=MaxIteration(end),
                   batch_size=N, optim_method=method).optimize()
     W_ref, b_ref = ref.train_linear_mse(W0, B0, X, Y, ref.SGDRef(**kw), 6)
     W, b = model.get_weights()

@@ -199,6 +199,36 @@ def test_default_triggers_are_loss_and_throughput(tmp_path):
     assert summary.read_scalar("LearningRate").shape == (0, 3)
 
 
+def test_a_later_run_counts_on(tmp_path):
+    """BigDL's DistriOptimizer keeps "epoch" and "neval" in the optim method's state, so a later
+    optimize() with the method goes on counting: set_end_when(MaxEpoch(4)) after two epochs trains
+    two more (iterations 9 to 16 here), the same trigger again trains none, and so does a new
+    Optimizer given the same method; a fresh method starts at iteration 1."""
+    x, y = _data(32, 2)
+    model = Sequential().add(Linear(4, 3)).add(LogSoftMax())
+    method = SGD(learningrate=0.1)
+    summary = TrainSummary(str(tmp_path), "counts")
+    opt = Optimizer(model, (x, y), ClassNLLCriterion(), MaxEpoch(2), 8, method)
+    opt.set_train_summary(summary)
+    opt.optimize()
+    assert list(summary.read_scalar("Loss")[:, 0]) == list(range(1, 9))
+    opt.set_end_when(MaxEpoch(4))
+    opt.optimize()
+    assert list(summary.read_scalar("Loss")[:, 0]) == list(range(1, 17))
+    w = model.get_weights()[0]
+    opt.optimize()
+    np.testing.assert_array_equal(model.get_weights()[0], w)
+    again = Optimizer(model, (x, y), ClassNLLCriterion(), MaxEpoch(5), 8, method)
+    again.set_train_summary(summary)
+    again.optimize()
+    assert list(summary.read_scalar("Loss")[:, 0]) == list(range(1, 21))
+    fresh = TrainSummary(str(tmp_path), "fresh")
+    opt = Optimizer(model, (x, y), ClassNLLCriterion(), MaxEpoch(1), 8, SGD(learningrate=0.1))
+    opt.set_train_summary(fresh)
+    opt.optimize()
+    assert list(fresh.read_scalar("Loss")[:, 0]) == list(range(1, 5))
+
+
 def _records(data):
     """Byte offsets where each record of an event file ends."""
     ends, off = [], 0
@@ -411,6 +441,21 @@ def test_spark_driver_writes_train_and_validation_summaries(sc, tmp_path):
     assert [h.step for h in fea.Histograms(_only_histogram_tag(fea))] == [3, 6, 9]
     fval = _accumulator(tmp_path / "faulty" / "validation")
     assert [(e.step, e.value) for e in fval.Scalars("Top1Accuracy")] == [(e.step, e.value) for e in top1]
+
+
+def test_a_later_spark_run_counts_on(sc, tmp_path):
+    """On Spark too a later optimize() with the method goes on from its epoch and iteration."""
+    x, y = _data(96, 2)
+    rdd = sc.parallelize([Sample.from_ndarray(a, b) for a, b in zip(x, y)], 2)
+    model = Sequential().add(Linear(4, 3)).add(LogSoftMax())
+    opt = Optimizer(model, rdd, ClassNLLCriterion(), MaxEpoch(1), 32, SGD(learningrate=0.3))
+    summary = TrainSummary(str(tmp_path), "counts")
+    opt.set_train_summary(summary)
+    opt.optimize()
+    assert list(summary.read_scalar("Loss")[:, 0]) == [1, 2, 3]
+    opt.set_end_when(MaxEpoch(3))
+    opt.optimize()
+    assert list(summary.read_scalar("Loss")[:, 0]) == list(range(1, 10))
 
 
 def _only_histogram_tag(ea):

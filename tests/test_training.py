@@ -311,11 +311,17 @@ def test_freeze_keeps_weights_during_training(blobs):
 
 
 def test_optimize_twice_continues(samples, logistic_model):
+    """As in BigDL, whose DistriOptimizer keeps "epoch" and "neval" in the optim method's state,
+    a later run with the same method goes on counting: with the same end trigger it trains no
+    more; with a later one it trains up to it. Its data starts a fresh pass."""
     m = logistic_model()
     opt = Optimizer(m, samples, ClassNLLCriterion(), MaxIteration(3), 16, SGD(0.1))
     opt.optimize()
     w1 = m.get_weights()
     assert opt.optimize() is m
+    np.testing.assert_array_equal(w1[0], m.get_weights()[0])
+    opt.set_end_when(MaxIteration(5))
+    opt.optimize()
     assert not np.array_equal(w1[0], m.get_weights()[0])
 
 

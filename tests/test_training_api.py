@@ -180,7 +180,8 @@ def _regression_problem(n_in=4):
 ])
 def test_optim_method_matches_numpy_step_by_step(method, reference):
     """Loss (w·x - y)² on one record: the gradient is 2(w·x - y)x. Each
-    optimize() runs one iteration; the method keeps its state between them."""
+    optimize() runs one more iteration (the method's iteration counter goes on, as
+    BigDL's does); the method keeps its state between them."""
     x, y, w = _regression_problem()
     model = Linear(4, 1, with_bias=False)
     model.set_weights([w])
@@ -188,6 +189,7 @@ def test_optim_method_matches_numpy_step_by_step(method, reference):
     for step in range(6):
         g = (f32(2) * (x @ w.T - y) * x).astype(np.float32)
         w = reference(w, g)
+        opt.set_end_when(MaxIteration(step + 1))
         opt.optimize()
         np.testing.assert_allclose(model.get_weights()[0], w, rtol=2e-5, atol=1e-6, err_msg="step %d" % step)
 
@@ -485,6 +487,7 @@ def test_lbfgs_matches_numpy_step_by_step(ncorrection):
         opt._training_data, opt._train_arrays = (X, y), None
         g = 2 * (X @ wr.reshape(4, 1) - y) * X
         wr = ref(wr, g).reshape(1, 4)
+        opt.set_end_when(MaxIteration(step + 1))
         opt.optimize()
         np.testing.assert_allclose(model.get_weights()[0], wr, rtol=1e-4, atol=1e-5, err_msg="step %d" % step)
 

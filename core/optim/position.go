@@ -18,6 +18,10 @@ type Position struct {
 	// Tasks, for a distributed run, is where each task stood (Resume then
 	// holds only the counters and the clock).
 	Tasks *Tasks `json:"tasks,omitempty"`
+	// CountersOnly carries over only the counters and the clock: the next
+	// run's data starts a fresh pass, as when BigDL's Optimizer runs again
+	// (optimize() after set_end_when).
+	CountersOnly bool `json:"counters_only,omitempty"`
 }
 
 // Tasks is where the tasks of a distributed run stood: the driver's
@@ -48,8 +52,8 @@ func (t *Trainer) LastPosition() *Position { return t.last }
 // resumeFrom puts a prepared run at p: its counters, its place in the
 // shuffled order, and its Dropout streams.
 func (t *Trainer) resumeFrom(p *Position, n int) error {
-	if p.Tasks != nil {
-		return nil // a distributed run's: only its counters carry over (see Run)
+	if p.Tasks != nil || p.CountersOnly {
+		return nil // only its counters carry over (see Run)
 	}
 	if p.Records != n {
 		return fmt.Errorf("the optim method was saved from a run over %d training records; "+

@@ -260,9 +260,9 @@ func (t *Trainer) Run() (err error) {
 	// The shuffling stream is drawn first, so it does not depend on how
 	// many replicas prepare builds (building one draws initial weights).
 	var seed uint32
-	if t.Start != nil {
+	if t.Start != nil && !t.Start.CountersOnly {
 		seed = t.Start.Seed
-	} else {
+	} else { // a continued run's pass is a new shuffle, as its first was
 		seed = rng.Global.Uint32()
 	}
 	shuffler := rng.New(seed)
@@ -286,12 +286,16 @@ func (t *Trainer) Run() (err error) {
 		}
 		t.at = *t.Start
 		t.at.Global, t.at.Workers = nil, nil
-		if t.Start.Tasks != nil {
-			// Its tasks' places in their partitions mean nothing here: the
-			// counters go on, the epoch's records start afresh.
+		if t.Start.Tasks != nil || t.Start.CountersOnly {
+			// A Spark run's tasks' places in their partitions mean nothing
+			// here, and a run continued by optimize() starts a fresh pass
+			// over the data: the counters go on, the epoch's records start
+			// afresh.
 			t.at = Position{Seed: seed, Records: n, Resume: Resume{State: t.Start.State, Shuffles: 1, Elapsed: t.Start.Elapsed}}
-			t.log("continuing a Spark run's epoch %d, iteration %d locally: this epoch starts again from its first record",
-				t.at.State.Epoch, t.at.State.Iteration)
+			if t.Start.Tasks != nil {
+				t.log("continuing a Spark run's epoch %d, iteration %d locally: this epoch starts again from its first record",
+					t.at.State.Epoch, t.at.State.Iteration)
+			}
 		}
 	}
 	for range t.at.Shuffles {

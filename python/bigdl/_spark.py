@@ -760,12 +760,15 @@ def _start_position(method, seed, rng_state, ranks, total, log):
     if run is None:
         return _fresh_position(seed, rng_state, ranks)
     tasks = run.get("tasks")
-    if tasks and len(tasks["resume"]) == ranks and run["records"] == total:
+    if tasks and not run.get("counters_only") and len(tasks["resume"]) == ranks and run["records"] == total:
         return {"seed": run["seed"], "rng": tasks.get("rng"), "resume": tasks["resume"], "state": run["state"]}
-    # Saved locally, or with other partitions: the counters go on, the epoch starts afresh.
+    # Saved locally, or with other partitions, or the method's last run (whose counters go on as
+    # BigDL's DistriOptimizer keeps them in the method's state): the epoch starts afresh.
     state = dict(run["state"])
-    log.info("continuing epoch %d, iteration %d of a run saved %s: this epoch starts again from its first record",
-             state["Epoch"], state["Iteration"], "locally" if not tasks else "with %d partitions" % len(tasks["resume"]))
+    if not run.get("counters_only"):
+        log.info("continuing epoch %d, iteration %d of a run saved %s: this epoch starts again from its first "
+                 "record", state["Epoch"], state["Iteration"],
+                 "locally" if not tasks else "with %d partitions" % len(tasks["resume"]))
     pos = _fresh_position(seed, rng_state, ranks)
     pos["state"] = state
     pos["resume"] = [{"state": state, "elapsed": run.get("elapsed", 0.0)} for _ in range(ranks)]
