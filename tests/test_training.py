@@ -325,6 +325,43 @@ def test_optimize_twice_continues(samples, logistic_model):
     assert not np.array_equal(w1[0], m.get_weights()[0])
 
 
+def test_a_continued_runs_bar_starts_where_its_counters_are(monkeypatch, logistic_model):
+    """The second run's bar starts at epoch 3 of 4, half full, so that its rate and time left
+    count only its own records, and ends full."""
+    from bigdl.optim import _progress
+    bars = []
+
+    class Bar(object):
+        def __init__(self, total, initial, desc, **kw):
+            self.total, self.n, self.desc, self.first, self.disable = total, initial, desc, (initial, desc), False
+            bars.append(self)
+
+        def set_description_str(self, s, refresh=True):
+            self.desc = s
+
+        def set_postfix_str(self, s, refresh=True):
+            pass
+
+        def update(self, k):
+            assert k >= 0, "the bar went back by %d" % k
+            self.n += k
+
+        def close(self):
+            self.disable = True
+
+    monkeypatch.setattr(_progress, "_stderr_kind", lambda: "notebook")
+    monkeypatch.setattr(_progress, "_tqdm_class", lambda: Bar)
+    monkeypatch.setenv("BIGDL_PROGRESS", "1")
+    X = np.random.RandomState(0).rand(64, 5).astype(np.float32)
+    y = np.ones(64, np.float32)
+    opt = Optimizer(logistic_model(), (X, y), ClassNLLCriterion(), MaxEpoch(2), 16, SGD(0.1))
+    opt.optimize()
+    opt.set_end_when(MaxEpoch(4))
+    opt.optimize()
+    assert [b.first for b in bars] == [(0, "Epoch 1/2"), (128, "Epoch 3/4")]
+    assert [(b.n, b.total) for b in bars] == [(128, 128), (256, 256)]
+
+
 # Ctrl-C ---------------------------------------------------------------------------------------
 
 _CTRL_C_CHILD = """

@@ -584,7 +584,9 @@ def _optimize(opt, log, rdd, counts):
     stage = 0
     bar = None
     try:
-        bar = progress_bar(total, opt._batch_size, opt._end_trigger, log)
+        first = pos["resume"][0] if pos["resume"] else {}
+        bar = progress_bar(total, opt._batch_size, opt._end_trigger, log,
+                           (pos["state"]["Epoch"], first.get("epoch_records") or 0))
         channel.on_progress = bar.update
         while not _native.call(0, "trigger_fires", {"trigger": opt._end_trigger, "state": run["pos"]["state"]})[0]:
             # One barrier stage trains every segment; a new one only after the driver started

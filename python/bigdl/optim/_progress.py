@@ -113,12 +113,17 @@ class _Bar(_NoBar):
     leaves the bar where the run ended and hands the console handlers their
     streams back."""
 
-    def __init__(self, tqdm, records_per_epoch, batch_size, end_trigger, handlers):
+    def __init__(self, tqdm, records_per_epoch, batch_size, end_trigger, handlers, start):
         self._per_epoch = records_per_epoch
         self._max_epoch = end_trigger.get("max_epoch") if end_trigger.get("class") == "MaxEpoch" else None
         self._lock = threading.Lock()
-        self._tqdm = tqdm(total=_end_records(end_trigger, records_per_epoch, batch_size), unit="rec",
-                          unit_scale=True, desc=self._epoch_text(1), leave=True)
+        # A run that goes on from an earlier one's counters starts its bar there, so that the
+        # rate and time left count only this run's records.
+        epoch, in_epoch = start
+        total = _end_records(end_trigger, records_per_epoch, batch_size)  # None: the trigger sets no end
+        done = (epoch - 1) * records_per_epoch + in_epoch
+        self._tqdm = tqdm(total=total, initial=done if total is None else min(done, total), unit="rec",
+                          unit_scale=True, desc=self._epoch_text(epoch), leave=True)
         self._swapped = [(h, h.setStream(_AboveBar(tqdm, h.stream))) for h in handlers]
 
     def _epoch_text(self, epoch):
@@ -173,17 +178,18 @@ def _console_handlers(logger):
     return out
 
 
-def progress_bar(records_per_epoch, batch_size, end_trigger, log):
+def progress_bar(records_per_epoch, batch_size, end_trigger, log, start=(1, 0)):
     """The bar of one optimize() run: an object with update(status) and
     close(), also a context manager; one that draws nothing when there is
     to be no bar. log is the logger whose console handlers write around a
-    text bar."""
+    text bar; start is the run's first (epoch, records of it done), where an
+    earlier run's counters left them."""
     kind = _stderr_kind() if _wanted() else None
     tqdm = _tqdm_class() if kind else None
     if tqdm is None:
         return _NoBar()
     handlers = _console_handlers(log) if kind == "terminal" else []
-    return _Bar(tqdm, records_per_epoch, batch_size, end_trigger, handlers)
+    return _Bar(tqdm, records_per_epoch, batch_size, end_trigger, handlers, start)
 
 
 def bar_possible():

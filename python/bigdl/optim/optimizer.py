@@ -194,6 +194,15 @@ class _PerModule(JavaValue):
                                                  "methods": {n: m.value for n, m in methods.items()}})
 
 
+def _run_start(method):
+    """(epoch, records of it done) where a run with method starts: where its last run left the
+    counters, or where a loaded method's saved run stood."""
+    run, _ = method._call("run")
+    if run is None:
+        return 1, 0
+    return run["state"]["Epoch"], run.get("epoch_records") or run.get("cursor") or 0
+
+
 def _latest_checkpoint(checkpoint_path):
     """The newest complete checkpoint under checkpoint_path (a run's directory, or the path given
     to set_checkpoint, whose run directories are searched) as (model file, {name: optim-method
@@ -515,8 +524,9 @@ class BaseOptimizer(JavaValue):
             _native.call(handle, "set_data", {"which": "train"}, [x, y])
             if v is not None:
                 _native.call(handle, "set_data", {"which": "validation"}, list(v["arrays"]))
+            start = _run_start(method)
             _native.call(handle, "start")
-            with progress_bar(_records(y)[0], self._batch_size, self._end_trigger, log) as bar:
+            with progress_bar(_records(y)[0], self._batch_size, self._end_trigger, log, start) as bar:
                 status = self._follow(handle, log, bar)
         finally:
             _native.free(handle)
