@@ -76,11 +76,16 @@ func Exp(dst, src []float32) {
 // negative x so that tiny results keep their precision.
 func Sigmoid(dst, src []float32) {
 	sameLen("Sigmoid", len(dst), len(src))
+	// The vector sets take the whole vectors in one pass (the recurrent
+	// cells' gates run the same body); the rest, and every value on the
+	// portable set, is e^-|x| into a scratch and then the quotient.
+	n := sigmoidSIMD(dst, src)
+	dst, src = dst[n:], src[n:]
 	var u [expChunk]float32
 	for off := 0; off < len(src); off += expChunk {
 		x, d := chunk(src, off), chunk(dst, off)
-		expPass(u[:len(x)], x, 1, expNegAbs)
-		sigmoidFromExp(d, x, u[:len(x)])
+		expGo(u[:len(x)], x, 1, expNegAbs)
+		sigmoidFromExpGo(d, x, u[:len(x)])
 	}
 }
 
@@ -309,11 +314,6 @@ func expPass(dst, src []float32, a float32, mode expMode) {
 func log1pPass(u []float32) {
 	n := log1pSIMD(u)
 	log1pGo(u[n:])
-}
-
-func sigmoidFromExp(dst, x, u []float32) {
-	n := sigmoidFromExpSIMD(dst, x, u)
-	sigmoidFromExpGo(dst[n:], x[n:], u[n:])
 }
 
 func eluFromExpm1(dst, x, m []float32, alpha float32) {

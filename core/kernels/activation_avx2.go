@@ -87,20 +87,6 @@ func log1pAVX2(u []float32) int {
 	return i
 }
 
-func sigmoidFromExpAVX2(dst, x, u []float32) int {
-	dst, u = dst[:len(x)], u[:len(x)]
-	var zero archsimd.Float32x8
-	one := archsimd.BroadcastFloat32x8(1)
-	i := 0
-	for ; i+8 <= len(x); i += 8 {
-		v, e := archsimd.LoadFloat32x8Slice(x[i:]), archsimd.LoadFloat32x8Slice(u[i:])
-		s := one.Div(one.Add(e))
-		s.Merge(s.Mul(e), v.GreaterEqual(zero)).StoreSlice(dst[i:])
-	}
-	archsimd.ClearAVXUpperBits()
-	return i
-}
-
 func sigmoidBackwardAVX2(dst, gy, y []float32) int {
 	gy, y = gy[:len(dst)], y[:len(dst)]
 	one := archsimd.BroadcastFloat32x8(1)
@@ -358,11 +344,12 @@ func tanhAVX2(dst, src, b1, b2 []float32, off int) int {
 	return i
 }
 
-// sigmoidAVX2 sets x[i] = σ(x[i] + b1[off+i] + b2[off+i]) in place on x's
-// whole vectors, a nil bias being none: expAVX2's e^-|v| and
-// sigmoidFromExpAVX2's quotient in one pass, without Sigmoid's scratch, for
-// the recurrent cells' gates.
-func sigmoidAVX2(x, b1, b2 []float32, off int) int {
+// sigmoidAVX2 sets dst[i] = σ(x[i] + b1[off+i] + b2[off+i]) on x's whole
+// vectors, a nil bias being none (Sigmoid has none, the recurrent cells'
+// gates their biases): expAVX2's e^-|v| and the quotient 1/(1+e^-|v|), or
+// e^-|v|/(1+e^-|v|) below zero, in one pass. dst may be x.
+func sigmoidAVX2(dst, x, b1, b2 []float32, off int) int {
+	dst = dst[:len(x)]
 	b, bi := archsimd.BroadcastFloat32x8, archsimd.BroadcastInt32x8
 	var zero archsimd.Float32x8
 	one, sign := b(1), bi(math.MinInt32)
@@ -397,7 +384,7 @@ func sigmoidAVX2(x, b1, b2 []float32, off int) int {
 		s2 := ni.Sub(n1).Add(expBias).ShiftAllLeft(23).AsFloat32x8()
 		e := q.Add(one).Mul(s1).Mul(s2).Merge(v, v.Equal(v))
 		sg := one.Div(one.Add(e))
-		sg.Merge(sg.Mul(e), v.GreaterEqual(zero)).StoreSlice(x[i:])
+		sg.Merge(sg.Mul(e), v.GreaterEqual(zero)).StoreSlice(dst[i:])
 	}
 	archsimd.ClearAVXUpperBits()
 	return i
@@ -426,9 +413,9 @@ func lstmForwardAVX2(s *LSTMRows, bias, bias2, out []float32) int {
 	for r := 0; r < s.N; r++ {
 		row := s.Gates[r*s.GateStride : r*s.GateStride+4*h]
 		ig, fg, gg, o := row[oi:oi+h], row[of:of+h], row[og:og+h], row[oo:oo+h]
-		sigmoidAVX2(ig, bias, bias2, oi)
-		sigmoidAVX2(fg, bias, bias2, of)
-		sigmoidAVX2(o, bias, bias2, oo)
+		sigmoidAVX2(ig, ig, bias, bias2, oi)
+		sigmoidAVX2(fg, fg, bias, bias2, of)
+		sigmoidAVX2(o, o, bias, bias2, oo)
 		tanhAVX2(gg, gg, bias, bias2, og)
 		at := r * s.StateStride
 		c, tc, ht := s.C[at:at+h], s.TC[at:at+h], out[at:at+h]
@@ -511,7 +498,7 @@ func gruResetForwardAVX2(s *GRURows, rh []float32) (int, int) {
 	gatesDone, unitsDone := 0, 0
 	for r := 0; r < s.N; r++ {
 		x := s.Gates[r*s.GateStride : r*s.GateStride+2*h]
-		i := sigmoidAVX2(x, nil, nil, 0)
+		i := sigmoidAVX2(x, x, nil, nil, 0)
 		gatesDone = i
 		at := r * s.StateStride
 		hp, out := s.HPrev[at:at+h], rh[at:at+h]

@@ -87,20 +87,6 @@ func log1pAVX512(u []float32) int {
 	return i
 }
 
-func sigmoidFromExpAVX512(dst, x, u []float32) int {
-	dst, u = dst[:len(x)], u[:len(x)]
-	var zero archsimd.Float32x16
-	one := archsimd.BroadcastFloat32x16(1)
-	i := 0
-	for ; i+16 <= len(x); i += 16 {
-		v, e := archsimd.LoadFloat32x16Slice(x[i:]), archsimd.LoadFloat32x16Slice(u[i:])
-		s := one.Div(one.Add(e))
-		s.Merge(s.Mul(e), v.GreaterEqual(zero)).StoreSlice(dst[i:])
-	}
-	archsimd.ClearAVXUpperBits()
-	return i
-}
-
 func sigmoidBackwardAVX512(dst, gy, y []float32) int {
 	gy, y = gy[:len(dst)], y[:len(dst)]
 	one := archsimd.BroadcastFloat32x16(1)
@@ -358,11 +344,12 @@ func tanhAVX512(dst, src, b1, b2 []float32, off int) int {
 	return i
 }
 
-// sigmoidAVX512 sets x[i] = σ(x[i] + b1[off+i] + b2[off+i]) in place on x's
-// whole vectors, a nil bias being none: expAVX512's e^-|v| and
-// sigmoidFromExpAVX512's quotient in one pass, without Sigmoid's scratch, for
-// the recurrent cells' gates.
-func sigmoidAVX512(x, b1, b2 []float32, off int) int {
+// sigmoidAVX512 sets dst[i] = σ(x[i] + b1[off+i] + b2[off+i]) on x's whole
+// vectors, a nil bias being none (Sigmoid has none, the recurrent cells'
+// gates their biases): expAVX512's e^-|v| and the quotient 1/(1+e^-|v|), or
+// e^-|v|/(1+e^-|v|) below zero, in one pass. dst may be x.
+func sigmoidAVX512(dst, x, b1, b2 []float32, off int) int {
+	dst = dst[:len(x)]
 	b, bi := archsimd.BroadcastFloat32x16, archsimd.BroadcastInt32x16
 	var zero archsimd.Float32x16
 	one, sign := b(1), bi(math.MinInt32)
@@ -397,7 +384,7 @@ func sigmoidAVX512(x, b1, b2 []float32, off int) int {
 		s2 := ni.Sub(n1).Add(expBias).ShiftAllLeft(23).AsFloat32x16()
 		e := q.Add(one).Mul(s1).Mul(s2).Merge(v, v.Equal(v))
 		sg := one.Div(one.Add(e))
-		sg.Merge(sg.Mul(e), v.GreaterEqual(zero)).StoreSlice(x[i:])
+		sg.Merge(sg.Mul(e), v.GreaterEqual(zero)).StoreSlice(dst[i:])
 	}
 	archsimd.ClearAVXUpperBits()
 	return i
@@ -426,9 +413,9 @@ func lstmForwardAVX512(s *LSTMRows, bias, bias2, out []float32) int {
 	for r := 0; r < s.N; r++ {
 		row := s.Gates[r*s.GateStride : r*s.GateStride+4*h]
 		ig, fg, gg, o := row[oi:oi+h], row[of:of+h], row[og:og+h], row[oo:oo+h]
-		sigmoidAVX512(ig, bias, bias2, oi)
-		sigmoidAVX512(fg, bias, bias2, of)
-		sigmoidAVX512(o, bias, bias2, oo)
+		sigmoidAVX512(ig, ig, bias, bias2, oi)
+		sigmoidAVX512(fg, fg, bias, bias2, of)
+		sigmoidAVX512(o, o, bias, bias2, oo)
 		tanhAVX512(gg, gg, bias, bias2, og)
 		at := r * s.StateStride
 		c, tc, ht := s.C[at:at+h], s.TC[at:at+h], out[at:at+h]
@@ -511,7 +498,7 @@ func gruResetForwardAVX512(s *GRURows, rh []float32) (int, int) {
 	gatesDone, unitsDone := 0, 0
 	for r := 0; r < s.N; r++ {
 		x := s.Gates[r*s.GateStride : r*s.GateStride+2*h]
-		i := sigmoidAVX512(x, nil, nil, 0)
+		i := sigmoidAVX512(x, x, nil, nil, 0)
 		gatesDone = i
 		at := r * s.StateStride
 		hp, out := s.HPrev[at:at+h], rh[at:at+h]

@@ -6,7 +6,7 @@ package kernels
 
 func expSIMD(dst, src []float32, a float32, mode expMode) int                      { return 0 }
 func log1pSIMD(u []float32) int                                                    { return 0 }
-func sigmoidFromExpSIMD(dst, x, u []float32) int                                   { return 0 }
+func sigmoidSIMD(dst, src []float32) int                                           { return 0 }
 func sigmoidBackwardSIMD(dst, gy, y []float32) int                                 { return 0 }
 func eluFromExpm1SIMD(dst, x, m []float32, alpha float32) int                      { return 0 }
 func eluBackwardSIMD(dst, gy, x, y []float32, alpha float32) int                   { return 0 }

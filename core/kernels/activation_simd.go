@@ -42,12 +42,12 @@ func log1pSIMD(u []float32) int {
 	return 0
 }
 
-func sigmoidFromExpSIMD(dst, x, u []float32) int {
+func sigmoidSIMD(dst, src []float32) int {
 	switch lanes() {
 	case 16:
-		return sigmoidFromExpAVX512(dst, x, u)
+		return sigmoidAVX512(dst, src, nil, nil, 0)
 	case 8:
-		return sigmoidFromExpAVX2(dst, x, u)
+		return sigmoidAVX2(dst, src, nil, nil, 0)
 	}
 	return 0
 }
